@@ -1,0 +1,22 @@
+/* registry: the plain array of output types logcap knows. */
+#include <stddef.h>
+#include <string.h>
+
+#include "outputs/file.h"
+#include "outputs/output.h"
+
+static const struct lc_output_ops *const outputs[] = {
+    &lc_output_file,
+};
+
+const char *const lc_output_types[] = {"file", NULL};
+
+const struct lc_output_ops *lc_output_find(const char *type)
+{
+    for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++) {
+        if (strcmp(outputs[i]->type, type) == 0) {
+            return outputs[i];
+        }
+    }
+    return NULL;
+}
