@@ -1,0 +1,2 @@
+/* stub: being written */
+typedef int lc_stub_frame;
