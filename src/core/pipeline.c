@@ -1,2 +1,441 @@
-/* stub: being written */
-typedef int lc_stub_pipeline;
+/* pipeline: see pipeline.h. One mutex guards the queue and every cursor; outputs do their
+ * I/O without it. Records stay in the list until every output has sent them, so a batch
+ * taken under the lock stays valid while it is sent. */
+#include "core/pipeline.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/util.h"
+
+#define MAX_OUTPUTS 16
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 5000
+
+struct out {
+    struct lc_pipeline *p;
+    const struct lc_output_ops *ops;
+    const struct lc_output_config *cfg;
+    void *state;
+    pthread_t thread;
+    int running;
+    struct lc_record *next; /* next record to send; NULL when caught up */
+    uint64_t sent_seq;
+    uint64_t acked_seq;
+    uint64_t unflushed; /* records sent since the last flush */
+    uint64_t last_flush_ms;
+    struct lc_output_stats stats;
+};
+
+struct lc_pipeline {
+    uv_loop_t *loop;
+    uv_async_t commit_async;
+    uv_async_t resume_async;
+    int asyncs_open;
+    lc_pipeline_commit_cb commit_cb;
+    lc_pipeline_resume_cb resume_cb;
+    void *ud;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct lc_record *head, *tail;
+    size_t bytes;
+    size_t max_bytes;
+    int full;
+    int stopping;
+    int aborting;
+    uint64_t last_seq;
+    uint64_t committed_seq; /* min acked over outputs */
+    uint64_t reported_seq;  /* last committed_seq given to commit_cb (loop thread) */
+
+    struct out outs[MAX_OUTPUTS];
+    size_t n_outs;
+    int started;
+    int stopped;
+};
+
+static void commit_async_cb(uv_async_t *a)
+{
+    struct lc_pipeline *p = a->data;
+    uint64_t seq;
+    pthread_mutex_lock(&p->lock);
+    seq = p->committed_seq;
+    pthread_mutex_unlock(&p->lock);
+    if (seq > p->reported_seq) {
+        p->reported_seq = seq;
+        p->commit_cb(p->ud, seq);
+    }
+}
+
+static void resume_async_cb(uv_async_t *a)
+{
+    struct lc_pipeline *p = a->data;
+    p->resume_cb(p->ud);
+}
+
+struct lc_pipeline *lc_pipeline_create(uv_loop_t *loop, size_t max_bytes,
+                                       lc_pipeline_commit_cb commit_cb,
+                                       lc_pipeline_resume_cb resume_cb, void *ud)
+{
+    struct lc_pipeline *p = lc_xcalloc(1, sizeof(*p));
+    p->loop = loop;
+    p->max_bytes = max_bytes;
+    p->commit_cb = commit_cb;
+    p->resume_cb = resume_cb;
+    p->ud = ud;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    uv_async_init(loop, &p->commit_async, commit_async_cb);
+    uv_async_init(loop, &p->resume_async, resume_async_cb);
+    p->commit_async.data = p;
+    p->resume_async.data = p;
+    p->asyncs_open = 2;
+    return p;
+}
+
+int lc_pipeline_add_output(struct lc_pipeline *p, const struct lc_output_ops *ops,
+                           const struct lc_output_config *cfg)
+{
+    struct out *o;
+    int rc;
+    if (p->n_outs == MAX_OUTPUTS) {
+        return -E2BIG;
+    }
+    o = &p->outs[p->n_outs];
+    memset(o, 0, sizeof(*o));
+    o->p = p;
+    o->ops = ops;
+    o->cfg = cfg;
+    rc = ops->init(&o->state, cfg);
+    if (rc != 0) {
+        return rc;
+    }
+    p->n_outs++;
+    return 0;
+}
+
+/* ---- delivery thread -------------------------------------------------------------- */
+
+/* Frees records every output has sent. Lock held. */
+static void reclaim(struct lc_pipeline *p)
+{
+    uint64_t min = UINT64_MAX;
+    for (size_t i = 0; i < p->n_outs; i++) {
+        if (p->outs[i].sent_seq < min) {
+            min = p->outs[i].sent_seq;
+        }
+    }
+    while (p->head != NULL && p->head->seq <= min) {
+        struct lc_record *r = p->head;
+        p->head = r->next;
+        p->bytes -= lc_record_size(r);
+        lc_record_destroy(r);
+    }
+    if (p->head == NULL) {
+        p->tail = NULL;
+    }
+    if (p->full && p->bytes < p->max_bytes / 2) {
+        p->full = 0;
+        uv_async_send(&p->resume_async);
+    }
+}
+
+/* Publishes a flush of output O. Lock held. */
+static void publish_ack(struct lc_pipeline *p, struct out *o)
+{
+    uint64_t min = UINT64_MAX;
+    o->acked_seq = o->sent_seq;
+    for (size_t i = 0; i < p->n_outs; i++) {
+        if (p->outs[i].acked_seq < min) {
+            min = p->outs[i].acked_seq;
+        }
+    }
+    if (min > p->committed_seq) {
+        p->committed_seq = min;
+        uv_async_send(&p->commit_async);
+    }
+}
+
+static void flush_output(struct out *o)
+{
+    struct lc_pipeline *p = o->p;
+    int rc = o->ops->flush(o->state);
+    o->last_flush_ms = lc_now_ms();
+    pthread_mutex_lock(&p->lock);
+    if (rc == 0) {
+        o->unflushed = 0;
+        publish_ack(p, o);
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (rc != 0) {
+        lc_log(LC_LOG_ERROR, rc, "[output:%s] flush failed", o->cfg->name);
+    }
+}
+
+static void wait_ms(struct lc_pipeline *p, uint64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+}
+
+/* Sends one batch until it is accepted or rejected; gives up only when aborting. Returns
+ * 0 when the batch is done with, -ECANCELED when aborted. */
+static int send_batch(struct out *o, struct lc_record **batch, size_t n)
+{
+    struct lc_pipeline *p = o->p;
+    uint64_t backoff = RETRY_MIN_MS;
+    for (;;) {
+        enum lc_send_result res = o->ops->send(o->state, batch, n);
+        if (res == LC_OK) {
+            return 0;
+        }
+        if (res == LC_REJECT) {
+            lc_log(LC_LOG_ERROR, 0, "[output:%s] rejected %zu records", o->cfg->name, n);
+            pthread_mutex_lock(&p->lock);
+            o->stats.rejected += n;
+            pthread_mutex_unlock(&p->lock);
+            return 0;
+        }
+        pthread_mutex_lock(&p->lock);
+        o->stats.retries++;
+        if (p->aborting) {
+            pthread_mutex_unlock(&p->lock);
+            return -ECANCELED;
+        }
+        wait_ms(p, backoff);
+        pthread_mutex_unlock(&p->lock);
+        backoff = backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : backoff * 2;
+    }
+}
+
+/* Takes up to LC_PIPELINE_BATCH records from O's cursor. Lock held. */
+static size_t take_batch(struct out *o, struct lc_record **batch)
+{
+    size_t n = 0;
+    for (struct lc_record *r = o->next; r != NULL && n < LC_PIPELINE_BATCH; r = r->next) {
+        batch[n++] = r;
+    }
+    return n;
+}
+
+static void account(struct out *o, struct lc_record **batch, size_t n)
+{
+    struct lc_pipeline *p = o->p;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        bytes += batch[i]->len;
+    }
+    pthread_mutex_lock(&p->lock);
+    o->stats.records += n;
+    o->stats.bytes += bytes;
+    o->sent_seq = batch[n - 1]->seq;
+    o->next = batch[n - 1]->next;
+    o->unflushed += n;
+    reclaim(p);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void *output_main(void *arg)
+{
+    struct out *o = arg;
+    struct lc_pipeline *p = o->p;
+    struct lc_record **batch = lc_xmalloc(LC_PIPELINE_BATCH * sizeof(*batch));
+
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        size_t n;
+        while (o->next == NULL && !p->stopping) {
+            uint64_t now = lc_now_ms(), due = o->last_flush_ms + LC_PIPELINE_FLUSH_MS;
+            if (o->unflushed == 0) {
+                pthread_cond_wait(&p->cond, &p->lock);
+            } else if (now < due) {
+                /* Caught up: flush when due, so a trickle of lines costs at most one
+                 * fsync per LC_PIPELINE_FLUSH_MS. */
+                wait_ms(p, due - now);
+            } else {
+                pthread_mutex_unlock(&p->lock);
+                flush_output(o);
+                pthread_mutex_lock(&p->lock);
+            }
+        }
+        if (o->next == NULL || p->aborting) {
+            break; /* stopping and caught up */
+        }
+        n = take_batch(o, batch);
+        pthread_mutex_unlock(&p->lock);
+        if (send_batch(o, batch, n) != 0) {
+            pthread_mutex_lock(&p->lock);
+            break;
+        }
+        account(o, batch, n);
+        if (lc_now_ms() - o->last_flush_ms >= LC_PIPELINE_FLUSH_MS) {
+            flush_output(o);
+        }
+        pthread_mutex_lock(&p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (o->unflushed > 0) {
+        flush_output(o);
+    }
+    free(batch);
+    return NULL;
+}
+
+int lc_pipeline_start(struct lc_pipeline *p)
+{
+    for (size_t i = 0; i < p->n_outs; i++) {
+        struct out *o = &p->outs[i];
+        int rc;
+        o->last_flush_ms = lc_now_ms();
+        rc = pthread_create(&o->thread, NULL, output_main, o);
+        if (rc != 0) {
+            lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot start thread", o->cfg->name);
+            lc_pipeline_stop(p, 0);
+            return -rc;
+        }
+        o->running = 1;
+    }
+    p->started = 1;
+    return 0;
+}
+
+/* ---- loop side -------------------------------------------------------------------- */
+
+int lc_pipeline_push(struct lc_pipeline *p, struct lc_record *r)
+{
+    int full;
+    pthread_mutex_lock(&p->lock);
+    r->seq = ++p->last_seq;
+    r->next = NULL;
+    if (p->tail != NULL) {
+        p->tail->next = r;
+    } else {
+        p->head = r;
+    }
+    p->tail = r;
+    p->bytes += lc_record_size(r);
+    for (size_t i = 0; i < p->n_outs; i++) {
+        if (p->outs[i].next == NULL) {
+            p->outs[i].next = r;
+        }
+    }
+    if (p->n_outs == 0) {
+        reclaim(p);
+    }
+    if (p->bytes > p->max_bytes) {
+        p->full = 1;
+    }
+    full = p->full;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    return full;
+}
+
+uint64_t lc_pipeline_last_seq(const struct lc_pipeline *p)
+{
+    return p->last_seq;
+}
+
+size_t lc_pipeline_queued_bytes(struct lc_pipeline *p)
+{
+    size_t b;
+    pthread_mutex_lock(&p->lock);
+    b = p->bytes;
+    pthread_mutex_unlock(&p->lock);
+    return b;
+}
+
+int lc_pipeline_output_stats(struct lc_pipeline *p, size_t i, struct lc_output_stats *out)
+{
+    if (i >= p->n_outs) {
+        return -ENOENT;
+    }
+    pthread_mutex_lock(&p->lock);
+    *out = p->outs[i].stats;
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+/* Joins every delivery thread, aborting them when TIMEOUT_MS passes first. */
+static void join_outputs(struct lc_pipeline *p, uint64_t timeout_ms)
+{
+    uint64_t deadline = lc_now_ms() + timeout_ms;
+    for (size_t i = 0; i < p->n_outs; i++) {
+        struct out *o = &p->outs[i];
+        struct timespec ts;
+        int64_t left;
+        if (!o->running) {
+            continue;
+        }
+        left = (int64_t)(deadline - lc_now_ms());
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += left > 0 ? left / 1000 : 0;
+        ts.tv_nsec += left > 0 ? (left % 1000) * 1000000L : 0;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (pthread_timedjoin_np(o->thread, NULL, &ts) != 0) {
+            lc_log(LC_LOG_WARN, 0, "[output:%s] did not finish in time; stopping it", o->cfg->name);
+            pthread_mutex_lock(&p->lock);
+            p->aborting = 1;
+            pthread_cond_broadcast(&p->cond);
+            pthread_mutex_unlock(&p->lock);
+            pthread_join(o->thread, NULL);
+        }
+        o->running = 0;
+    }
+}
+
+void lc_pipeline_stop(struct lc_pipeline *p, uint64_t timeout_ms)
+{
+    if (p->stopped) {
+        return;
+    }
+    p->stopped = 1;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    join_outputs(p, timeout_ms);
+    commit_async_cb(&p->commit_async);
+}
+
+static void async_closed(uv_handle_t *h)
+{
+    struct lc_pipeline *p = h->data;
+    if (--p->asyncs_open == 0) {
+        pthread_mutex_destroy(&p->lock);
+        pthread_cond_destroy(&p->cond);
+        free(p);
+    }
+}
+
+void lc_pipeline_destroy(struct lc_pipeline *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    lc_pipeline_stop(p, 0);
+    for (size_t i = 0; i < p->n_outs; i++) {
+        p->outs[i].ops->destroy(p->outs[i].state);
+    }
+    while (p->head != NULL) {
+        struct lc_record *r = p->head;
+        p->head = r->next;
+        lc_record_destroy(r);
+    }
+    uv_close((uv_handle_t *)&p->commit_async, async_closed);
+    uv_close((uv_handle_t *)&p->resume_async, async_closed);
+}

@@ -1,2 +1,338 @@
-/* stub: being written */
-typedef int lc_stub_discovery;
+/* discovery: finds the containers to follow. On connect it negotiates the API version
+ * (GET /version), opens /events (resumed with `since` after a reconnect so no event is
+ * missed) and lists every container; the list runs again every reconcile_interval and
+ * after every reconnect, because the daemon replays only its last 256 events and none
+ * across its own restart. When the daemon goes away, it reconnects with exponential
+ * backoff. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "core/util.h"
+#include "inputs/docker/docker_int.h"
+#include "inputs/docker/events.h"
+
+/* The newest API this code speaks; an older daemon's own version is used instead. */
+#define API_MAX_MAJOR 1
+#define API_MAX_MINOR 41
+/* filters={"type":["container"],"event":["start","die","destroy","rename"]} */
+#define EVENTS_FILTER                                                                              \
+    "filters=%7B%22type%22%3A%5B%22container%22%5D%2C%22event%22%3A%5B%22start%22%2C%22die%22"     \
+    "%2C%22destroy%22%2C%22rename%22%5D%7D"
+
+static void list(struct lc_docker *d);
+
+/* ---- reconnect ---------------------------------------------------------------------- */
+
+static void reconnect_cb(uv_timer_t *t)
+{
+    lc_discovery_connect(t->data);
+}
+
+void lc_discovery_lost(struct lc_docker *d, const char *why)
+{
+    if (d->stopping) {
+        return;
+    }
+    if (d->connected) {
+        lc_log(LC_LOG_WARN, 0, "[docker] lost the daemon (%s); reconnecting", why);
+    }
+    d->connected = 0;
+    if (d->events_req != NULL) {
+        lc_docker_req_cancel(d->events_req);
+        d->events_req = NULL;
+    }
+    uv_timer_stop(&d->reconcile_timer);
+    uv_timer_start(&d->reconnect_timer, reconnect_cb, d->backoff_ms, 0);
+    d->backoff_ms *= 2;
+    if (d->backoff_ms > d->dc->reconnect_max_ms) {
+        d->backoff_ms = d->dc->reconnect_max_ms;
+    }
+}
+
+/* ---- events ------------------------------------------------------------------------- */
+
+static void handle_event(struct lc_docker *d, const struct lc_docker_event *ev)
+{
+    struct lc_container *c = lc_docker_find(d, ev->id);
+    if (ev->time_ns > d->last_event_ns) {
+        d->last_event_ns = ev->time_ns;
+    }
+    switch (ev->action) {
+    case LC_EVENT_START:
+        if (c == NULL) {
+            list(d); /* a new container: the list brings its name, image and labels */
+        } else if (!c->ignored) {
+            lc_stream_on_start(c);
+        }
+        break;
+    case LC_EVENT_DIE:
+        if (c != NULL) {
+            c->running = 0;
+        }
+        break;
+    case LC_EVENT_DESTROY:
+        if (c != NULL) {
+            c->destroyed = 1;
+            if (c->ignored || c->state == LC_C_IDLE) {
+                lc_docker_remove(d, c);
+            }
+        }
+        break;
+    case LC_EVENT_RENAME:
+        if (c != NULL && !c->ignored && ev->name[0] != '\0') {
+            list(d); /* the list refreshes the name (and the filters) */
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* Handles the complete event lines received so far. Runs from a timer, never inside a
+ * curl callback, because handling an event may start requests. */
+static void events_timer_cb(uv_timer_t *t)
+{
+    struct lc_docker *d = t->data;
+    char *nl;
+    while (!d->stopping && d->events_buf.len > 0 &&
+           (nl = memchr(d->events_buf.data, '\n', d->events_buf.len)) != NULL) {
+        size_t n = (size_t)(nl - d->events_buf.data);
+        struct lc_docker_event ev;
+        if (lc_docker_event_parse(d->events_buf.data, n, &ev) == 0) {
+            handle_event(d, &ev);
+        }
+        lc_buf_consume(&d->events_buf, n + 1);
+    }
+}
+
+static int events_data(void *ud, const char *data, size_t len)
+{
+    struct lc_docker *d = ud;
+    if (lc_buf_add(&d->events_buf, data, len) != 0) {
+        lc_log(LC_LOG_WARN, 0, "[docker] event line too long; dropped");
+        lc_buf_reset(&d->events_buf);
+        return 0;
+    }
+    uv_timer_start(&d->events_timer, events_timer_cb, 0, 0);
+    return 0;
+}
+
+static void events_done(void *ud, int result, long status)
+{
+    struct lc_docker *d = ud;
+    char why[64];
+    d->events_req = NULL;
+    snprintf(why, sizeof(why), "event stream ended: %s, HTTP %ld",
+             result ? strerror(-result) : "ok", status);
+    lc_discovery_lost(d, why);
+}
+
+static void open_events(struct lc_docker *d)
+{
+    char path[400];
+    int n = snprintf(path, sizeof(path), "/events?%s", EVENTS_FILTER);
+    if (d->last_event_ns > 0) {
+        char since[40];
+        lc_time_format_since(d->last_event_ns, since, sizeof(since));
+        snprintf(path + n, sizeof(path) - (size_t)n, "&since=%s", since);
+    }
+    lc_buf_reset(&d->events_buf);
+    d->events_req = lc_docker_req_start(d->client, path, 0, 0, events_data, events_done, d);
+    if (d->events_req == NULL) {
+        lc_discovery_lost(d, "cannot open the event stream");
+    }
+}
+
+/* ---- list and reconcile ------------------------------------------------------------- */
+
+static void reconcile_one(struct lc_docker *d, json_t *item)
+{
+    const char *id = json_string_value(json_object_get(item, "Id"));
+    const char *name = json_string_value(json_array_get(json_object_get(item, "Names"), 0));
+    const char *image = json_string_value(json_object_get(item, "Image"));
+    const char *state = json_string_value(json_object_get(item, "State"));
+    int running = state != NULL && strcmp(state, "running") == 0;
+    struct lc_container *c;
+
+    if (id == NULL || !lc_docker_id_valid(id)) {
+        return;
+    }
+    c = lc_docker_find(d, id);
+    if (c != NULL && c->meta != NULL && name != NULL && strcmp(c->meta->name, name + 1) != 0) {
+        /* Renamed: start over with fresh metadata and filters, keeping the position. */
+        struct lc_meta *old = c->meta;
+        c->meta = lc_meta_create(id, name + 1, old->image, old->host, old->labels_json,
+                                 old->compose_project, old->compose_service);
+        lc_meta_unref(old);
+    }
+    if (c == NULL) {
+        c = lc_docker_add(d, id, name != NULL ? name : id, image != NULL ? image : "",
+                          json_object_get(item, "Labels"), running);
+        if (!d->listed_once && d->first_start && !c->ignored) {
+            c->tail = d->dc->initial_tail;
+        }
+        lc_stream_begin(c);
+        return;
+    }
+    if (running && !c->ignored && c->state == LC_C_IDLE) {
+        lc_stream_on_start(c); /* a start we did not hear about */
+    }
+}
+
+static void remove_missing(struct lc_docker *d, json_t *items)
+{
+    struct lc_container *c = d->containers, *next;
+    for (; c != NULL; c = next) {
+        size_t i;
+        json_t *item;
+        int found = 0;
+        next = c->next;
+        json_array_foreach(items, i, item)
+        {
+            const char *id = json_string_value(json_object_get(item, "Id"));
+            if (id != NULL && strcmp(id, c->id) == 0) {
+                found = 1;
+                break;
+            }
+        }
+        if (!found) {
+            c->destroyed = 1;
+            if (c->ignored || c->state == LC_C_IDLE || c->state == LC_C_WAIT) {
+                lc_docker_remove(d, c);
+            }
+        }
+    }
+}
+
+/* Positions of containers that no longer exist are dropped after the first list. */
+static void drop_unknown_positions(struct lc_docker *d)
+{
+    if (json_object_size(d->pending) > 0) {
+        lc_log(LC_LOG_INFO, 0, "[docker] %zu saved positions belong to removed containers",
+               json_object_size(d->pending));
+        json_object_clear(d->pending);
+        lc_docker_mark_dirty(d);
+    }
+}
+
+static void list_done(void *ud, int result, long status, json_t *body)
+{
+    struct lc_docker *d = ud;
+    size_t i;
+    json_t *item;
+    d->list_in_flight = 0;
+    if (d->stopping) {
+        return;
+    }
+    if (!json_is_array(body)) {
+        lc_log(LC_LOG_WARN, result, "[docker] listing containers failed (HTTP %ld)", status);
+        return;
+    }
+    json_array_foreach(body, i, item)
+    {
+        reconcile_one(d, item);
+    }
+    remove_missing(d, body);
+    if (!d->listed_once) {
+        d->listed_once = 1;
+        drop_unknown_positions(d);
+        lc_docker_mark_dirty(d); /* the store now exists: initial_tail never applies again */
+    }
+    if (d->list_again) {
+        d->list_again = 0;
+        list(d);
+    }
+}
+
+static void list(struct lc_docker *d)
+{
+    if (d->list_in_flight) {
+        d->list_again = 1; /* what changed since that list was taken needs another */
+        return;
+    }
+    if (d->stopping) {
+        return;
+    }
+    d->list_in_flight = lc_docker_get_json(d->client, "/containers/json?all=1", 0,
+                                           d->dc->request_timeout_ms, list_done, d) != NULL;
+}
+
+static void reconcile_cb(uv_timer_t *t)
+{
+    list(t->data);
+}
+
+void lc_discovery_reconcile(struct lc_docker *d)
+{
+    list(d);
+}
+
+/* ---- connect ------------------------------------------------------------------------ */
+
+static void negotiate(struct lc_docker *d, json_t *body)
+{
+    const char *v = json_string_value(json_object_get(body, "ApiVersion"));
+    unsigned major = 0, minor = 0;
+    char prefix[32];
+    if (v == NULL || sscanf(v, "%u.%u", &major, &minor) != 2 ||
+        major * 1000 + minor > API_MAX_MAJOR * 1000 + API_MAX_MINOR) {
+        major = API_MAX_MAJOR;
+        minor = API_MAX_MINOR;
+    }
+    snprintf(prefix, sizeof(prefix), "/v%u.%u", major, minor);
+    lc_docker_client_set_api(d->client, prefix);
+}
+
+static void version_done(void *ud, int result, long status, json_t *body)
+{
+    struct lc_docker *d = ud;
+    if (d->stopping) {
+        return;
+    }
+    if (body == NULL) {
+        char why[80];
+        snprintf(why, sizeof(why), "GET /version: %s, HTTP %ld",
+                 result ? strerror(-result) : "bad answer", status);
+        if (d->connected || d->backoff_ms == d->dc->reconnect_min_ms) {
+            lc_log(LC_LOG_WARN, 0, "[docker] daemon at %s not answering (%s)", d->dc->socket, why);
+        }
+        lc_discovery_lost(d, why);
+        return;
+    }
+    negotiate(d, body);
+    lc_log(LC_LOG_INFO, 0, "[docker] connected to %s (API %s)", d->dc->socket,
+           lc_docker_client_api(d->client) + 1);
+    d->connected = 1;
+    d->backoff_ms = d->dc->reconnect_min_ms;
+    open_events(d);
+    list(d);
+    uv_timer_start(&d->reconcile_timer, reconcile_cb, d->dc->reconcile_interval_ms,
+                   d->dc->reconcile_interval_ms);
+}
+
+void lc_discovery_connect(struct lc_docker *d)
+{
+    if (d->stopping) {
+        return;
+    }
+    if (lc_docker_get_json(d->client, "/version", 1, d->dc->request_timeout_ms, version_done, d) ==
+        NULL) {
+        lc_discovery_lost(d, "cannot start a request");
+    }
+}
+
+void lc_discovery_stop(struct lc_docker *d)
+{
+    uv_timer_stop(&d->reconnect_timer);
+    uv_timer_stop(&d->reconcile_timer);
+    uv_timer_stop(&d->events_timer);
+    if (d->events_req != NULL) {
+        lc_docker_req_cancel(d->events_req);
+        d->events_req = NULL;
+    }
+}

@@ -1,2 +1,418 @@
-/* stub: being written */
-typedef int lc_stub_stream;
+/* stream: one container's log capture. A container is followed with one request
+ * (`follow=1&timestamps=1&since=<position>`); when that request ends for any reason, what
+ * the daemon holds is drained with `follow=0` (a follow stream can end early and lose
+ * lines), then the container is asked whether it runs: if it does it is followed again,
+ * otherwise it waits for its next start. A stream quiet for idle_timeout is checked with a
+ * cheap `tail=1` probe and reopened only when the daemon holds a newer line or the probe
+ * itself misses its deadline: `since` makes dockerd rescan the whole log file, so nothing
+ * is ever reopened on a blind timer. The container owns its request, probe, timer, line
+ * assembler and position window. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "core/util.h"
+#include "inputs/docker/docker_int.h"
+#include "inputs/docker/frame.h"
+
+#define PROBE_BODY_MAX (64u << 10)
+
+static void follow(struct lc_container *c);
+static void drain(struct lc_container *c);
+static void arm_idle(struct lc_container *c, uint64_t ms);
+
+static const char *cname(const struct lc_container *c)
+{
+    return c->meta != NULL ? c->meta->name : c->id;
+}
+
+/* ---- lines -------------------------------------------------------------------------- */
+
+static int on_line(void *ud, const struct lc_line *l)
+{
+    struct lc_container *c = ud;
+    struct lc_docker *d = c->d;
+    uint64_t fp = lc_pos_fingerprint(l->ts_ns, l->stream, l->msg, l->len);
+    struct lc_record *r;
+
+    if (c->replaying && lc_pos_window_seen(&c->win, l->ts_ns, fp)) {
+        return 0;
+    }
+    r = lc_record_create(c->meta, l->stream, l->ts_ns, l->ts, l->ts_len, l->msg, l->len,
+                         l->truncated);
+    /* r may be freed by a delivery thread as soon as it is pushed: read nothing after. */
+    if (lc_pipeline_push(d->pipeline, r) != 0) {
+        lc_docker_request_pause(d);
+    }
+    lc_pos_window_take(&c->win, lc_pipeline_last_seq(d->pipeline), l->ts_ns, fp);
+    c->drain_new++;
+    c->stats.lines++;
+    c->stats.bytes += l->len;
+    c->stats.truncated += l->truncated ? 1 : 0;
+    return 0;
+}
+
+/* TTY bodies are raw text starting with a timestamp digit; multiplexed ones start with a
+ * stream byte of 0-3. With timestamps=1 the first byte tells them apart, which saves an
+ * inspect request per container. */
+static int on_data(void *ud, const char *data, size_t len)
+{
+    struct lc_container *c = ud;
+    int rc;
+    c->last_data_ms = uv_now(c->d->loop);
+    if (c->lines == NULL) {
+        c->tty = (unsigned char)data[0] > LC_FRAME_SYSTEMERR;
+        c->lines = lc_lines_create(c->tty, c->d->dc->max_line_bytes, on_line, c);
+    }
+    rc = lc_lines_feed(c->lines, data, len);
+    if (rc != 0) {
+        lc_log(LC_LOG_WARN, rc, "[docker:%s] undecodable log stream; reopening", cname(c));
+        c->stats.decode_errors++;
+    }
+    return rc;
+}
+
+static void lines_end(struct lc_container *c, int emit_partial)
+{
+    if (c->lines != NULL) {
+        uint64_t before = lc_lines_decode_errors(c->lines);
+        lc_lines_finish(c->lines, emit_partial);
+        c->stats.decode_errors += lc_lines_decode_errors(c->lines) - before;
+        lc_lines_destroy(c->lines);
+        c->lines = NULL;
+    }
+    c->replaying = 0;
+}
+
+/* ---- timers ------------------------------------------------------------------------- */
+
+static void retry_cb(uv_timer_t *t)
+{
+    struct lc_container *c = t->data;
+    drain(c);
+}
+
+static void retry_later(struct lc_container *c, int err, const char *what)
+{
+    struct lc_docker *d = c->d;
+    c->stats.errors++;
+    lc_log(LC_LOG_WARN, err, "[docker:%s] %s failed; retrying in %" PRIu64 " ms", cname(c), what,
+           c->backoff_ms);
+    c->state = LC_C_WAIT;
+    uv_timer_start(&c->timer, retry_cb, c->backoff_ms, 0);
+    c->backoff_ms *= 2;
+    if (c->backoff_ms > d->dc->reconnect_max_ms) {
+        c->backoff_ms = d->dc->reconnect_max_ms;
+    }
+}
+
+static void gone(struct lc_container *c)
+{
+    lc_log(LC_LOG_INFO, 0, "[docker:%s] container removed; capture finished", cname(c));
+    lc_docker_remove(c->d, c);
+}
+
+/* Closes the follow stream and opens it again from the position (a "rotation"). */
+static void reopen(struct lc_container *c, const char *why)
+{
+    lc_log(LC_LOG_DEBUG, 0, "[docker:%s] reopening stream: %s", cname(c), why);
+    c->stats.rotations++;
+    lc_stream_cancel(c);
+    lines_end(c, 0);
+    follow(c);
+}
+
+/* ---- probe -------------------------------------------------------------------------- */
+
+static int probe_data(void *ud, const char *data, size_t len)
+{
+    struct lc_container *c = ud;
+    return lc_buf_add(&c->probe_body, data, len) == 0 ? 0 : -E2BIG;
+}
+
+/* Timestamp of the message in a tail=1 body (framed or raw); -1 when there is none. */
+static int64_t probe_ts(const struct lc_buf *b)
+{
+    const char *p = b->data;
+    size_t n = b->len;
+    int64_t ts;
+    if (n == 0) {
+        return -1;
+    }
+    if ((unsigned char)p[0] <= LC_FRAME_SYSTEMERR) {
+        if (n < 8) {
+            return -1;
+        }
+        p += 8;
+        n -= 8;
+    }
+    return lc_time_parse_rfc3339(p, n, &ts) > 0 ? ts : -1;
+}
+
+static void probe_done(void *ud, int result, long status)
+{
+    struct lc_container *c = ud;
+    int64_t ts;
+    c->probe = NULL;
+    if (result == -ETIMEDOUT) {
+        lc_buf_reset(&c->probe_body);
+        reopen(c, "probe timed out");
+        return;
+    }
+    if (result == 0 && status == 404) {
+        lc_buf_reset(&c->probe_body);
+        c->destroyed = 1;
+        return; /* the follow stream ends by itself and the drain sees 404 */
+    }
+    ts = (result == 0 && status == 200) ? probe_ts(&c->probe_body) : -1;
+    lc_buf_reset(&c->probe_body);
+    if (ts > c->win.taken_max_ts) {
+        reopen(c, "daemon holds newer lines");
+        return;
+    }
+    arm_idle(c, c->d->dc->idle_timeout_ms);
+}
+
+static void start_probe(struct lc_container *c)
+{
+    struct lc_docker *d = c->d;
+    char path[200];
+    snprintf(path, sizeof(path), "/containers/%s/logs?tail=1&timestamps=1&stdout=%d&stderr=%d",
+             c->id, d->dc->stdout_enabled, d->dc->stderr_enabled);
+    lc_buf_reset(&c->probe_body);
+    c->probe = lc_docker_req_start(d->client, path, 0, d->dc->request_timeout_ms, probe_data,
+                                   probe_done, c);
+    if (c->probe == NULL) {
+        arm_idle(c, d->dc->idle_timeout_ms);
+    }
+}
+
+static void idle_cb(uv_timer_t *t)
+{
+    struct lc_container *c = t->data;
+    struct lc_docker *d = c->d;
+    uint64_t quiet = uv_now(d->loop) - c->last_data_ms;
+
+    if (quiet < d->dc->idle_timeout_ms) {
+        arm_idle(c, d->dc->idle_timeout_ms - quiet);
+    } else if (c->paused) {
+        arm_idle(c, d->dc->idle_timeout_ms);
+    } else if (c->state == LC_C_FOLLOW && c->probe == NULL) {
+        start_probe(c);
+    } else if (c->state == LC_C_DRAIN) {
+        /* A drain that stalls is cut and tried again from the position. */
+        lc_stream_cancel(c);
+        lines_end(c, 0);
+        retry_later(c, -ETIMEDOUT, "reading logs");
+    }
+}
+
+static void arm_idle(struct lc_container *c, uint64_t ms)
+{
+    uv_timer_start(&c->timer, idle_cb, ms ? ms : 1, 0);
+}
+
+/* ---- requests ----------------------------------------------------------------------- */
+
+static void inspect_done(void *ud, int result, long status, json_t *body)
+{
+    struct lc_container *c = ud;
+    json_t *running;
+    c->req = NULL;
+    if (result == 0 && status == 404) {
+        lines_end(c, 1);
+        gone(c);
+        return;
+    }
+    if (body == NULL) {
+        lines_end(c, 0);
+        retry_later(c, result ? result : -EIO, "inspect");
+        return;
+    }
+    running = json_object_get(json_object_get(body, "State"), "Running");
+    c->running = json_is_true(running);
+    c->backoff_ms = c->d->dc->reconnect_min_ms;
+    if (c->running) {
+        lines_end(c, 0);
+        follow(c);
+        return;
+    }
+    /* Stopped and read to its end: a last line without '\n' is whole now. */
+    lines_end(c, 1);
+    c->state = LC_C_IDLE;
+    uv_timer_stop(&c->timer);
+    if (c->destroyed) {
+        gone(c);
+    }
+}
+
+static void inspect(struct lc_container *c)
+{
+    char path[120];
+    snprintf(path, sizeof(path), "/containers/%s/json", c->id);
+    c->state = LC_C_INSPECT;
+    uv_timer_stop(&c->timer);
+    c->req =
+        lc_docker_get_json(c->d->client, path, 0, c->d->dc->request_timeout_ms, inspect_done, c);
+    if (c->req == NULL) {
+        retry_later(c, -EIO, "inspect");
+    }
+}
+
+static void drain_done(void *ud, int result, long status)
+{
+    struct lc_container *c = ud;
+    c->req = NULL;
+    uv_timer_stop(&c->timer);
+    if (result == 0 && status == 404) {
+        lines_end(c, 1);
+        gone(c);
+        return;
+    }
+    if (result != 0 || status != 200) {
+        lines_end(c, 0);
+        retry_later(c, result ? result : -EPROTO, "reading logs");
+        return;
+    }
+    if (c->drain_new > 0) {
+        /* It held more than the stream gave: read again until it holds nothing new. */
+        lines_end(c, 0);
+        drain(c);
+        return;
+    }
+    inspect(c); /* the pending partial line is resolved once we know if it runs */
+}
+
+static void follow_done(void *ud, int result, long status)
+{
+    struct lc_container *c = ud;
+    c->req = NULL;
+    if (c->probe != NULL) {
+        lc_docker_req_cancel(c->probe);
+        c->probe = NULL;
+    }
+    uv_timer_stop(&c->timer);
+    lines_end(c, 0);
+    if (result == 0 && status == 404) {
+        gone(c);
+        return;
+    }
+    if (result != 0 || status != 200) {
+        c->stats.reconnects++;
+        retry_later(c, result ? result : -EPROTO, "log stream");
+        return;
+    }
+    drain(c);
+}
+
+/* Builds the query of a logs request from the position. */
+static void logs_path(struct lc_container *c, int follow_mode, char *path, size_t cap)
+{
+    const struct lc_docker_config *dc = c->d->dc;
+    int n = snprintf(path, cap, "/containers/%s/logs?follow=%d&stdout=%d&stderr=%d&timestamps=1",
+                     c->id, follow_mode, dc->stdout_enabled, dc->stderr_enabled);
+    if (c->tail >= 0 && !lc_pos_window_has_position(&c->win)) {
+        snprintf(path + n, cap - (size_t)n, "&tail=%ld", c->tail);
+        return;
+    }
+    if (lc_pos_window_has_position(&c->win)) {
+        char since[40];
+        lc_time_format_since(lc_pos_window_since(&c->win), since, sizeof(since));
+        snprintf(path + n, cap - (size_t)n, "&since=%s", since);
+        lc_pos_window_begin_replay(&c->win);
+        c->replaying = 1;
+    }
+}
+
+static void open_logs(struct lc_container *c, int follow_mode)
+{
+    struct lc_docker *d = c->d;
+    char path[256];
+    logs_path(c, follow_mode, path, sizeof(path));
+    c->drain_new = 0;
+    c->state = follow_mode ? LC_C_FOLLOW : LC_C_DRAIN;
+    c->last_data_ms = uv_now(d->loop);
+    c->req = lc_docker_req_start(d->client, path, 0, 0, on_data,
+                                 follow_mode ? follow_done : drain_done, c);
+    if (c->req == NULL) {
+        retry_later(c, -EIO, "log request");
+        return;
+    }
+    if (c->paused) {
+        lc_docker_req_pause(c->req, 1);
+    }
+    arm_idle(c, d->dc->idle_timeout_ms);
+}
+
+static void follow(struct lc_container *c)
+{
+    open_logs(c, 1);
+}
+
+static void drain(struct lc_container *c)
+{
+    open_logs(c, 0);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+void lc_stream_init(struct lc_container *c)
+{
+    uv_timer_init(c->d->loop, &c->timer);
+    c->timer.data = c;
+    c->tail = -1;
+    c->backoff_ms = c->d->dc->reconnect_min_ms;
+    lc_buf_init(&c->probe_body, PROBE_BODY_MAX);
+    lc_pos_window_init(&c->win, LC_POS_MARGIN_NS);
+}
+
+void lc_stream_begin(struct lc_container *c)
+{
+    if (c->ignored || c->state != LC_C_IDLE) {
+        return;
+    }
+    if (c->running) {
+        follow(c);
+    } else {
+        drain(c);
+    }
+}
+
+void lc_stream_on_start(struct lc_container *c)
+{
+    c->running = 1;
+    if (c->state == LC_C_WAIT) {
+        uv_timer_stop(&c->timer);
+        c->state = LC_C_IDLE;
+    }
+    lc_stream_begin(c);
+}
+
+void lc_stream_pause(struct lc_container *c, int pause)
+{
+    c->paused = pause;
+    if (c->req != NULL && (c->state == LC_C_FOLLOW || c->state == LC_C_DRAIN)) {
+        lc_docker_req_pause(c->req, pause);
+    }
+}
+
+void lc_stream_cancel(struct lc_container *c)
+{
+    lc_docker_req_cancel(c->req);
+    c->req = NULL;
+    lc_docker_req_cancel(c->probe);
+    c->probe = NULL;
+    uv_timer_stop(&c->timer);
+}
+
+void lc_stream_close(struct lc_container *c, uv_close_cb freed)
+{
+    lc_stream_cancel(c);
+    lines_end(c, 0);
+    lc_buf_close(&c->probe_body);
+    uv_close((uv_handle_t *)&c->timer, freed);
+}

@@ -1,0 +1,130 @@
+/* docker_int: the state shared by the Docker input's files (docker.c owns the input and
+ * the container table, discovery.c talks to the daemon about containers, stream.c runs
+ * each container's log stream). Not for use outside src/inputs/docker/. */
+#ifndef LC_DOCKER_INT_H
+#define LC_DOCKER_INT_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/pipeline.h"
+#include "core/positions.h"
+#include "core/record.h"
+#include "inputs/docker/client.h"
+#include "inputs/docker/lines.h"
+
+enum lc_cstate {
+    LC_C_IDLE = 0, /* read to the end; waiting for a start */
+    LC_C_FOLLOW,   /* follow stream open */
+    LC_C_DRAIN,    /* follow=0 request reading what the daemon holds */
+    LC_C_INSPECT,  /* asking whether it runs, after a drain */
+    LC_C_WAIT,     /* backoff before trying again */
+};
+
+struct lc_cstats {
+    uint64_t lines;
+    uint64_t bytes;
+    uint64_t reconnects;
+    uint64_t rotations;
+    uint64_t truncated;
+    uint64_t decode_errors;
+    uint64_t errors;
+};
+
+struct lc_container {
+    struct lc_container *next;
+    struct lc_docker *d;
+    char id[65];
+    struct lc_meta *meta; /* NULL while ignored */
+    int ignored;          /* filtered out: never streamed */
+    int destroyed;        /* the daemon destroyed it: remove once read */
+    int running;
+    enum lc_cstate state;
+    long tail;                 /* >= 0: first open takes only the last TAIL lines */
+    struct lc_docker_req *req; /* follow, drain or inspect request */
+    struct lc_docker_req *probe;
+    struct lc_buf probe_body;
+    struct lc_lines *lines; /* created at the first byte (TTY is told by it) */
+    int tty;
+    uv_timer_t timer; /* idle deadline, or backoff */
+    uint64_t last_data_ms;
+    uint64_t backoff_ms;
+    uint64_t drain_new;
+    int replaying;
+    int paused;
+    struct lc_pos_window win;
+    struct lc_cstats stats;
+};
+
+struct lc_docker {
+    uv_loop_t *loop;
+    const struct lc_config *cfg;
+    const struct lc_docker_config *dc;
+    struct lc_pipeline *pipeline;
+    struct lc_docker_client *client;
+    struct lc_container *containers;
+    size_t n_containers;
+    char self_id[65];
+    int stopping;
+    int paused; /* backpressure from the pipeline */
+    int pause_pending;
+
+    /* connection */
+    int connected;
+    int listed_once;
+    uint64_t backoff_ms;
+    uv_timer_t reconnect_timer;
+    uv_timer_t reconcile_timer;
+    uv_timer_t events_timer;
+    uv_idle_t pause_idle;
+    struct lc_docker_req *events_req;
+    struct lc_buf events_buf;
+    int64_t last_event_ns;
+    int list_in_flight;
+    int list_again;
+
+    /* positions */
+    char *positions_path;
+    int first_start; /* no store existed: initial_tail applies */
+    json_t *pending; /* loaded positions of containers not seen yet */
+    int dirty;
+    int save_in_flight;
+    uv_timer_t save_timer;
+    uv_work_t save_work;
+    char *save_data;
+    size_t save_len;
+    int save_rc;
+    int destroyed;
+    int open_handles;
+};
+
+/* docker.c */
+struct lc_container *lc_docker_find(struct lc_docker *d, const char *id);
+struct lc_container *lc_docker_add(struct lc_docker *d, const char *id, const char *name,
+                                   const char *image, json_t *labels, int running);
+void lc_docker_remove(struct lc_docker *d, struct lc_container *c);
+void lc_docker_request_pause(struct lc_docker *d);
+void lc_docker_mark_dirty(struct lc_docker *d);
+
+/* discovery.c */
+void lc_discovery_connect(struct lc_docker *d);
+void lc_discovery_reconcile(struct lc_docker *d);
+void lc_discovery_stop(struct lc_docker *d);
+void lc_discovery_lost(struct lc_docker *d, const char *why);
+
+/* stream.c */
+void lc_stream_init(struct lc_container *c);
+/* Starts capture: follow when running, otherwise read what the daemon holds. */
+void lc_stream_begin(struct lc_container *c);
+/* The container started (again). */
+void lc_stream_on_start(struct lc_container *c);
+void lc_stream_pause(struct lc_container *c, int pause);
+/* Cancels everything in flight (no callbacks) and closes the timer; C is freed by
+ * lc_docker_remove once the timer is closed. */
+void lc_stream_close(struct lc_container *c, uv_close_cb freed);
+void lc_stream_cancel(struct lc_container *c);
+
+#endif
