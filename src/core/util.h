@@ -36,7 +36,8 @@ int lc_read_file(const char *path, size_t max, char **out, size_t *out_len);
 /* mkdir -p. Returns 0 or a negative errno. */
 int lc_mkdir_p(const char *path, unsigned mode);
 
-/* 64-bit FNV-1a over a byte range, continuing from SEED (use LC_HASH_SEED to start). */
+/* A fast 64-bit hash of a byte range, continuing from SEED (use LC_HASH_SEED to start).
+ * Not cryptographic; stable across runs (positions store fingerprints made with it). */
 #define LC_HASH_SEED 0xcbf29ce484222325ULL
 uint64_t lc_hash64(uint64_t seed, const void *data, size_t len);
 

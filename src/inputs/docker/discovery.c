@@ -309,6 +309,9 @@ static void version_done(void *ud, int result, long status, json_t *body)
            lc_docker_client_api(d->client) + 1);
     d->connected = 1;
     d->backoff_ms = d->dc->reconnect_min_ms;
+    for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
+        lc_stream_kick(c);
+    }
     open_events(d);
     list(d);
     uv_timer_start(&d->reconcile_timer, reconcile_cb, d->dc->reconcile_interval_ms,

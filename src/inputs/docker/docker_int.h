@@ -44,6 +44,7 @@ struct lc_container {
     int running;
     enum lc_cstate state;
     long tail;                 /* >= 0: first open takes only the last TAIL lines */
+    int64_t floor_since_ns;    /* since for a container whose tail request brought nothing */
     struct lc_docker_req *req; /* follow, drain or inspect request */
     struct lc_docker_req *probe;
     struct lc_buf probe_body;
@@ -122,6 +123,8 @@ void lc_stream_begin(struct lc_container *c);
 /* The container started (again). */
 void lc_stream_on_start(struct lc_container *c);
 void lc_stream_pause(struct lc_container *c, int pause);
+/* The daemon is back: a container waiting out a backoff tries again at once. */
+void lc_stream_kick(struct lc_container *c);
 /* Cancels everything in flight (no callbacks) and closes the timer; C is freed by
  * lc_docker_remove once the timer is closed. */
 void lc_stream_close(struct lc_container *c, uv_close_cb freed);

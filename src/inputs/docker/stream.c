@@ -278,6 +278,7 @@ static void drain_done(void *ud, int result, long status)
         retry_later(c, result ? result : -EPROTO, "reading logs");
         return;
     }
+    c->backoff_ms = c->d->dc->reconnect_min_ms;
     if (c->drain_new > 0) {
         /* It held more than the stream gave: read again until it holds nothing new. */
         lines_end(c, 0);
@@ -316,7 +317,11 @@ static void logs_path(struct lc_container *c, int follow_mode, char *path, size_
     int n = snprintf(path, cap, "/containers/%s/logs?follow=%d&stdout=%d&stderr=%d&timestamps=1",
                      c->id, follow_mode, dc->stdout_enabled, dc->stderr_enabled);
     if (c->tail >= 0 && !lc_pos_window_has_position(&c->win)) {
+        /* Only the first request takes the tail; if it brought nothing, later ones start
+         * from the time it was made. */
         snprintf(path + n, cap - (size_t)n, "&tail=%ld", c->tail);
+        c->tail = -1;
+        c->floor_since_ns = lc_wall_ns() - LC_POS_MARGIN_NS;
         return;
     }
     if (lc_pos_window_has_position(&c->win)) {
@@ -325,6 +330,10 @@ static void logs_path(struct lc_container *c, int follow_mode, char *path, size_
         snprintf(path + n, cap - (size_t)n, "&since=%s", since);
         lc_pos_window_begin_replay(&c->win);
         c->replaying = 1;
+    } else if (c->floor_since_ns > 0) {
+        char since[40];
+        lc_time_format_since(c->floor_since_ns, since, sizeof(since));
+        snprintf(path + n, cap - (size_t)n, "&since=%s", since);
     }
 }
 
@@ -390,6 +399,15 @@ void lc_stream_on_start(struct lc_container *c)
         c->state = LC_C_IDLE;
     }
     lc_stream_begin(c);
+}
+
+void lc_stream_kick(struct lc_container *c)
+{
+    if (c->state == LC_C_WAIT) {
+        uv_timer_stop(&c->timer);
+        c->backoff_ms = c->d->dc->reconnect_min_ms;
+        drain(c);
+    }
 }
 
 void lc_stream_pause(struct lc_container *c, int pause)
