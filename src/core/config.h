@@ -22,11 +22,11 @@ struct lc_label_match {
 };
 
 struct lc_output_config {
-    char *type;          /* "file" */
-    char *name;          /* unique; defaults to the type */
-    int line;            /* line in the config file, 0 for built-in defaults */
+    char *type; /* "file" */
+    char *name; /* unique; defaults to the type */
+    int line;   /* line in the config file, 0 for built-in defaults */
     /* type: file */
-    char *path;          /* directory */
+    char *path; /* directory */
     enum lc_format format;
     uint64_t rotate_bytes;
     unsigned max_files;
@@ -46,21 +46,21 @@ struct lc_docker_config {
     size_t n_exclude_labels;
     int stdout_enabled;
     int stderr_enabled;
-    long initial_tail;            /* -1 = "all" */
+    long initial_tail; /* -1 = "all" */
     uint64_t idle_timeout_ms;
     uint64_t reconcile_interval_ms;
     uint64_t max_line_bytes;
-    uint64_t request_timeout_ms;  /* connect and response-header deadline of every request */
-    uint64_t reconnect_min_ms;    /* backoff when the daemon is gone */
+    uint64_t request_timeout_ms; /* connect and response-header deadline of every request */
+    uint64_t reconnect_min_ms;   /* backoff when the daemon is gone */
     uint64_t reconnect_max_ms;
 };
 
 struct lc_config {
-    char *path;                   /* the file loaded, or NULL for built-in defaults */
+    char *path; /* the file loaded, or NULL for built-in defaults */
     char *data_dir;
     enum lc_log_level log_level;
-    char *hostname;               /* "host" field of records; defaults to gethostname() */
-    char *api_listen;             /* "host:port" */
+    char *hostname;   /* "host" field of records; defaults to gethostname() */
+    char *api_listen; /* "host:port" */
     struct lc_docker_config docker;
     struct lc_output_config *outputs;
     size_t n_outputs;
@@ -73,8 +73,14 @@ void lc_config_defaults(struct lc_config *c);
 /* Loads PATH over the defaults. Every problem is printed to ERRORS as one line
  * "config error: FILE:LINE: KEY.PATH: what is wrong". Returns 0, -EINVAL when the config
  * is invalid (C is then freed and zeroed), or -errno when the file cannot be read (also
- * reported on ERRORS). */
+ * reported on ERRORS). C is overwritten, not freed first: pass an uninitialised struct,
+ * or one already given to lc_config_free. ERRORS may be NULL (nothing is printed). */
 int lc_config_load(struct lc_config *c, const char *path, FILE *errors);
+
+/* Like lc_config_load, from the LEN bytes of TEXT (need not be NUL-terminated); NAME is
+ * the file name used in messages and stored in c->path. Returns 0 or -EINVAL. */
+int lc_config_load_string(struct lc_config *c, const char *name, const char *text, size_t len,
+                          FILE *errors);
 
 /* Frees everything C owns and zeroes it. */
 void lc_config_free(struct lc_config *c);

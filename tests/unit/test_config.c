@@ -1,0 +1,599 @@
+/* test_config: the built-in defaults, a file with every key, and the exact error line of
+ * every kind of problem the loader reports (run under ASan to prove it frees everything). */
+#include "core/config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test.h"
+
+/* Loads TEXT as "x.yaml"; the error lines go to *ERRS (caller frees). */
+static int load(struct lc_config *c, const char *text, char **errs)
+{
+    size_t n = 0;
+    FILE *f = open_memstream(errs, &n);
+    int rc = lc_config_load_string(c, "x.yaml", text, strlen(text), f);
+    fclose(f);
+    return rc;
+}
+
+static int is_zeroed(const struct lc_config *c)
+{
+    struct lc_config zero;
+    memset(&zero, 0, sizeof zero);
+    return memcmp(c, &zero, sizeof zero) == 0;
+}
+
+/* Returns 1 when TEXT fails with -EINVAL, exactly the lines EXPECTED, and a zeroed config. */
+static int fails_with(const char *text, const char *expected)
+{
+    struct lc_config c;
+    char *errs = NULL;
+    int rc = load(&c, text, &errs);
+    int ok = rc == -EINVAL && strcmp(errs, expected) == 0 && is_zeroed(&c);
+
+    if (!ok) {
+        fprintf(stderr, "  rc=%d\n  got:\n%s  expected:\n%s", rc, errs, expected);
+    }
+    if (rc == 0) {
+        lc_config_free(&c);
+    }
+    free(errs);
+    return ok;
+}
+
+/* Loads TEXT, which must be valid: returns 0 and prints the errors otherwise. */
+static int loads(struct lc_config *c, const char *text)
+{
+    char *errs = NULL;
+    int rc = load(c, text, &errs);
+    if (rc != 0 || errs[0] != '\0') {
+        fprintf(stderr, "  rc=%d errors:\n%s", rc, errs);
+        rc = rc != 0 ? rc : -1;
+    }
+    free(errs);
+    return rc;
+}
+
+/* Writes TEXT to a new temporary file; returns its path (static buffer). */
+static const char *write_tmp(const char *text)
+{
+    static char path[64];
+    int fd;
+    strcpy(path, "/tmp/test_config_XXXXXX");
+    fd = mkstemp(path);
+    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+        abort();
+    }
+    close(fd);
+    return path;
+}
+
+TEST(defaults)
+{
+    struct lc_config c;
+    char host[256] = "";
+    lc_config_defaults(&c);
+    gethostname(host, sizeof host - 1);
+    ASSERT_TRUE(c.path == NULL);
+    ASSERT_STR_EQ(c.data_dir, "./logcap-data");
+    ASSERT_EQ(c.log_level, LC_LOG_INFO);
+    ASSERT_STR_EQ(c.hostname, host[0] != '\0' ? host : "localhost");
+    ASSERT_STR_EQ(c.api_listen, "127.0.0.1:8401");
+    ASSERT_EQ(c.docker.enabled, 1);
+    ASSERT_STR_EQ(c.docker.socket, "/var/run/docker.sock");
+    ASSERT_EQ(c.docker.n_include_names + c.docker.n_exclude_names, 0);
+    ASSERT_EQ(c.docker.n_include_labels + c.docker.n_exclude_labels, 0);
+    ASSERT_EQ(c.docker.stdout_enabled, 1);
+    ASSERT_EQ(c.docker.stderr_enabled, 1);
+    ASSERT_EQ(c.docker.initial_tail, 50);
+    ASSERT_U64_EQ(c.docker.idle_timeout_ms, 60000);
+    ASSERT_U64_EQ(c.docker.reconcile_interval_ms, 30000);
+    ASSERT_U64_EQ(c.docker.max_line_bytes, 1048576);
+    ASSERT_U64_EQ(c.docker.request_timeout_ms, 10000);
+    ASSERT_U64_EQ(c.docker.reconnect_min_ms, 500);
+    ASSERT_U64_EQ(c.docker.reconnect_max_ms, 30000);
+    ASSERT_EQ(c.n_outputs, 1);
+    ASSERT_STR_EQ(c.outputs[0].type, "file");
+    ASSERT_STR_EQ(c.outputs[0].name, "file");
+    ASSERT_STR_EQ(c.outputs[0].path, "./logcap-data/logs");
+    ASSERT_EQ(c.outputs[0].line, 0);
+    ASSERT_EQ(c.outputs[0].format, LC_FORMAT_JSON);
+    ASSERT_U64_EQ(c.outputs[0].rotate_bytes, 100 * 1048576ULL);
+    ASSERT_EQ(c.outputs[0].max_files, 10);
+    ASSERT_EQ(c.outputs[0].compress, 1);
+    lc_config_free(&c);
+    ASSERT_TRUE(is_zeroed(&c));
+    lc_config_free(NULL);
+}
+
+TEST(empty_file_is_all_defaults)
+{
+    static const char *const texts[] = {"", "# nothing here\n", "---\n", "~\n", "\n\n"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        struct lc_config c;
+        ASSERT_EQ(loads(&c, texts[i]), 0);
+        ASSERT_STR_EQ(c.path, "x.yaml");
+        ASSERT_STR_EQ(c.data_dir, "./logcap-data");
+        ASSERT_EQ(c.n_outputs, 1);
+        ASSERT_STR_EQ(c.outputs[0].path, "./logcap-data/logs");
+        lc_config_free(&c);
+    }
+}
+
+static const char full_file[] = "# every key\n"
+                                "data_dir: /var/lib/logcap\n"
+                                "log_level: debug\n"
+                                "hostname: node-7\n"
+                                "api:\n"
+                                "  listen: '[::1]:9000'\n"
+                                "docker:\n"
+                                "  enabled: false\n"
+                                "  socket: /run/docker.sock\n"
+                                "  include_names: [web-*, api]\n"
+                                "  exclude_names:\n"
+                                "    - '*-debug'\n"
+                                "  include_labels:\n"
+                                "    team: payments\n"
+                                "    env: '*'\n"
+                                "  exclude_labels: {logcap.skip: 'true'}\n"
+                                "  stdout: yes\n"
+                                "  stderr: off\n"
+                                "  initial_tail: all\n"
+                                "  idle_timeout: 2m\n"
+                                "  reconcile_interval: 45\n"
+                                "  max_line_bytes: 256KiB\n"
+                                "  request_timeout: 1500ms\n"
+                                "  reconnect_backoff_min: 1s\n"
+                                "  reconnect_backoff_max: 1h\n"
+                                "outputs:\n"
+                                "  - type: file\n"
+                                "    name: local\n"
+                                "    path: /srv/logs\n"
+                                "    format: text\n"
+                                "    rotate_bytes: 64MiB\n"
+                                "    max_files: 1000\n"
+                                "    compress: no\n"
+                                "  - type: file\n";
+
+TEST(full_file_with_every_key)
+{
+    struct lc_config c;
+    const char *path = write_tmp(full_file);
+    int rc = lc_config_load(&c, path, stderr);
+    unlink(path);
+    ASSERT_EQ(rc, 0);
+    ASSERT_STR_EQ(c.path, path);
+    ASSERT_STR_EQ(c.data_dir, "/var/lib/logcap");
+    ASSERT_EQ(c.log_level, LC_LOG_DEBUG);
+    ASSERT_STR_EQ(c.hostname, "node-7");
+    ASSERT_STR_EQ(c.api_listen, "[::1]:9000");
+    ASSERT_EQ(c.docker.enabled, 0);
+    ASSERT_STR_EQ(c.docker.socket, "/run/docker.sock");
+    ASSERT_EQ(c.docker.n_include_names, 2);
+    ASSERT_STR_EQ(c.docker.include_names[0], "web-*");
+    ASSERT_STR_EQ(c.docker.include_names[1], "api");
+    ASSERT_EQ(c.docker.n_exclude_names, 1);
+    ASSERT_STR_EQ(c.docker.exclude_names[0], "*-debug");
+    ASSERT_EQ(c.docker.n_include_labels, 2);
+    ASSERT_STR_EQ(c.docker.include_labels[0].key, "team");
+    ASSERT_STR_EQ(c.docker.include_labels[0].value, "payments");
+    ASSERT_STR_EQ(c.docker.include_labels[1].key, "env");
+    ASSERT_STR_EQ(c.docker.include_labels[1].value, "*");
+    ASSERT_EQ(c.docker.n_exclude_labels, 1);
+    ASSERT_STR_EQ(c.docker.exclude_labels[0].key, "logcap.skip");
+    ASSERT_STR_EQ(c.docker.exclude_labels[0].value, "true");
+    ASSERT_EQ(c.docker.stdout_enabled, 1);
+    ASSERT_EQ(c.docker.stderr_enabled, 0);
+    ASSERT_EQ(c.docker.initial_tail, -1);
+    ASSERT_U64_EQ(c.docker.idle_timeout_ms, 120000);
+    ASSERT_U64_EQ(c.docker.reconcile_interval_ms, 45000);
+    ASSERT_U64_EQ(c.docker.max_line_bytes, 256 * 1024);
+    ASSERT_U64_EQ(c.docker.request_timeout_ms, 1500);
+    ASSERT_U64_EQ(c.docker.reconnect_min_ms, 1000);
+    ASSERT_U64_EQ(c.docker.reconnect_max_ms, 3600000);
+    ASSERT_EQ(c.n_outputs, 2);
+    ASSERT_STR_EQ(c.outputs[0].type, "file");
+    ASSERT_STR_EQ(c.outputs[0].name, "local");
+    ASSERT_EQ(c.outputs[0].line, 27);
+    ASSERT_STR_EQ(c.outputs[0].path, "/srv/logs");
+    ASSERT_EQ(c.outputs[0].format, LC_FORMAT_TEXT);
+    ASSERT_U64_EQ(c.outputs[0].rotate_bytes, 64 * 1048576ULL);
+    ASSERT_EQ(c.outputs[0].max_files, 1000);
+    ASSERT_EQ(c.outputs[0].compress, 0);
+    /* The second output takes every default, and its path follows data_dir. */
+    ASSERT_STR_EQ(c.outputs[1].name, "file");
+    ASSERT_EQ(c.outputs[1].line, 34);
+    ASSERT_STR_EQ(c.outputs[1].path, "/var/lib/logcap/logs");
+    ASSERT_EQ(c.outputs[1].format, LC_FORMAT_JSON);
+    ASSERT_U64_EQ(c.outputs[1].rotate_bytes, 100 * 1048576ULL);
+    ASSERT_EQ(c.outputs[1].max_files, 10);
+    ASSERT_EQ(c.outputs[1].compress, 1);
+    lc_config_free(&c);
+}
+
+TEST(initial_tail_all_and_integer)
+{
+    struct lc_config c;
+    ASSERT_EQ(loads(&c, "docker:\n  initial_tail: all\n"), 0);
+    ASSERT_EQ(c.docker.initial_tail, -1);
+    lc_config_free(&c);
+    ASSERT_EQ(loads(&c, "docker:\n  initial_tail: 0\n"), 0);
+    ASSERT_EQ(c.docker.initial_tail, 0);
+    lc_config_free(&c);
+    ASSERT_EQ(loads(&c, "docker:\n  initial_tail: 100000\n"), 0);
+    ASSERT_EQ(c.docker.initial_tail, 100000);
+    lc_config_free(&c);
+    ASSERT_TRUE(fails_with("docker:\n  initial_tail: -1\n",
+                           "config error: x.yaml:2: docker.initial_tail: expected \"all\" or a "
+                           "non-negative integer, got \"-1\"\n"));
+    ASSERT_TRUE(fails_with("docker:\n  initial_tail: [all]\n",
+                           "config error: x.yaml:2: docker.initial_tail: expected \"all\" or a "
+                           "non-negative integer, got a list\n"));
+}
+
+TEST(default_output_path_follows_data_dir)
+{
+    struct lc_config c;
+    ASSERT_EQ(loads(&c, "data_dir: /data\n"), 0);
+    ASSERT_EQ(c.n_outputs, 1);
+    ASSERT_STR_EQ(c.outputs[0].path, "/data/logs");
+    lc_config_free(&c);
+    ASSERT_EQ(loads(&c, "data_dir: /data/\n"), 0);
+    ASSERT_STR_EQ(c.outputs[0].path, "/data/logs");
+    lc_config_free(&c);
+    /* data_dir after the outputs that depend on it. */
+    ASSERT_EQ(loads(&c, "outputs:\n  - type: file\n    name: a\n  - type: file\n    name: b\n"
+                        "    path: /b\ndata_dir: late\n"),
+              0);
+    ASSERT_STR_EQ(c.outputs[0].path, "late/logs");
+    ASSERT_STR_EQ(c.outputs[1].path, "/b");
+    lc_config_free(&c);
+}
+
+TEST(booleans)
+{
+    static const char *const texts[] = {"true", "yes", "on", "True", "YES"};
+    struct lc_config c;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "docker:\n  enabled: false\n  stderr: %s\n", texts[i]);
+        ASSERT_EQ(loads(&c, text), 0);
+        ASSERT_EQ(c.docker.enabled, 0);
+        ASSERT_EQ(c.docker.stderr_enabled, 1);
+        lc_config_free(&c);
+    }
+    ASSERT_TRUE(fails_with("docker:\n  stdout: true\n  stderr: true\n\n  enabled: true\n"
+                           "  stdout: maybe\n",
+                           "config error: x.yaml:6: docker.stdout: key given twice (also at line "
+                           "2)\n"));
+    ASSERT_TRUE(fails_with("x: 1\ndocker:\n  stdout: true\n\n  stderr: maybe\n",
+                           "config error: x.yaml:1: x: unknown key\n"
+                           "config error: x.yaml:5: docker.stderr: expected true or false, got "
+                           "\"maybe\"\n"));
+}
+
+TEST(error_unknown_keys)
+{
+    ASSERT_TRUE(fails_with("data_dir: /x\ndocker:\n  bogus: 1\n",
+                           "config error: x.yaml:3: docker.bogus: unknown key\n"));
+    ASSERT_TRUE(fails_with("logdir: /x\n", "config error: x.yaml:1: logdir: unknown key\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    url: http://x\n",
+                           "config error: x.yaml:3: outputs[0].url: unknown key\n"));
+    ASSERT_TRUE(fails_with("api:\n  listen: 127.0.0.1:1\n  \"a\\nb\": 1\n",
+                           "config error: x.yaml:3: api.a\\x0ab: unknown key\n"));
+}
+
+TEST(error_duration)
+{
+    ASSERT_TRUE(fails_with("log_level: info\ndocker:\n  enabled: true\n  socket: /s\n"
+                           "  stdout: true\n  stderr: true\n  idle_timeout: 10 parsecs\n",
+                           "config error: x.yaml:7: docker.idle_timeout: \"10 parsecs\" is not a "
+                           "duration (use 500ms, 30s, 5m, 1h)\n"));
+    ASSERT_TRUE(fails_with("docker:\n  request_timeout: 0ms\n",
+                           "config error: x.yaml:2: docker.request_timeout: \"0ms\" must be "
+                           "greater than 0\n"));
+    ASSERT_TRUE(fails_with("docker:\n  reconcile_interval: 25h\n",
+                           "config error: x.yaml:2: docker.reconcile_interval: \"25h\" is too long "
+                           "(at most 24h)\n"));
+    ASSERT_TRUE(fails_with("docker:\n  idle_timeout:\n",
+                           "config error: x.yaml:2: docker.idle_timeout: expected a duration "
+                           "(500ms, 30s, 5m, 1h), got nothing\n"));
+}
+
+TEST(error_bool_and_enums)
+{
+    ASSERT_TRUE(fails_with("\n\n\ndocker:\n  stdout: maybe\n",
+                           "config error: x.yaml:5: docker.stdout: expected true or false, got "
+                           "\"maybe\"\n"));
+    ASSERT_TRUE(fails_with("\nlog_level: loud\n", "config error: x.yaml:2: log_level: expected "
+                                                  "one of error, warn, info, debug\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    format: xml\n",
+                           "config error: x.yaml:3: outputs[0].format: expected one of json, "
+                           "text\n"));
+}
+
+TEST(error_sizes_and_integers)
+{
+    ASSERT_TRUE(fails_with("docker:\n  max_line_bytes: 512\n",
+                           "config error: x.yaml:2: docker.max_line_bytes: \"512\" is too small "
+                           "(at least 1KiB)\n"));
+    ASSERT_TRUE(fails_with("docker:\n  max_line_bytes: 65MiB\n",
+                           "config error: x.yaml:2: docker.max_line_bytes: \"65MiB\" is too large "
+                           "(at most 64MiB)\n"));
+    ASSERT_TRUE(fails_with("docker:\n  max_line_bytes: lots\n",
+                           "config error: x.yaml:2: docker.max_line_bytes: \"lots\" is not a size "
+                           "(use 64KiB, 1MiB, 100MiB)\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    rotate_bytes: 1KiB\n    max_files: 0\n",
+                           "config error: x.yaml:3: outputs[0].rotate_bytes: \"1KiB\" is too small "
+                           "(at least 4KiB)\n"
+                           "config error: x.yaml:4: outputs[0].max_files: 0 is out of range "
+                           "(1-1000)\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    max_files: 0x10\n",
+                           "config error: x.yaml:3: outputs[0].max_files: expected a decimal "
+                           "integer, got \"0x10\"\n"));
+}
+
+TEST(error_outputs)
+{
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    name: a\n    path: /a\n"
+                           "  - type: kafak\n    brokers: k:9092\n",
+                           "config error: x.yaml:5: outputs[1].type: unknown output type "
+                           "\"kafak\" (known: file)\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - name: x\n",
+                           "config error: x.yaml:2: outputs[0]: missing key \"type\" (known "
+                           "types: file)\n"));
+    ASSERT_TRUE(fails_with("outputs: []\n", "config error: x.yaml:1: outputs: the list is empty: "
+                                            "at least one output is needed\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  type: file\n",
+                           "config error: x.yaml:2: outputs: expected a list of outputs, got a "
+                           "mapping\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - file\n",
+                           "config error: x.yaml:2: outputs[0]: expected a mapping with a \"type\" "
+                           "key, got \"file\"\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    name: 'my out'\n",
+                           "config error: x.yaml:3: outputs[0].name: \"my out\" must be 1 to 64 "
+                           "letters, digits, '.', '-' or '_'\n"));
+}
+
+TEST(error_duplicate_outputs)
+{
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    path: /a\n    name: local\n"
+                           "  - type: file\n    path: /b\n    name: local\n",
+                           "config error: x.yaml:7: outputs[1].name: duplicate output name "
+                           "\"local\" (also at line 4)\n"));
+    /* Names default to the type. */
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    path: /a\n  - type: file\n    path: /b\n",
+                           "config error: x.yaml:4: outputs[1].name: duplicate output name "
+                           "\"file\" (also at line 2)\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    name: a\n  - type: file\n    name: b\n",
+                           "config error: x.yaml:4: outputs[1].path: \"./logcap-data/logs\" is "
+                           "also the directory of output \"a\" (line 2); each file output needs "
+                           "its own\n"));
+}
+
+TEST(error_wrong_node_kinds)
+{
+    ASSERT_TRUE(fails_with("hostname: [a, b]\n",
+                           "config error: x.yaml:1: hostname: expected a string, got a list\n"));
+    ASSERT_TRUE(fails_with("docker: true\n",
+                           "config error: x.yaml:1: docker: expected a mapping, got \"true\"\n"));
+    ASSERT_TRUE(fails_with("docker:\n  include_names: web\n",
+                           "config error: x.yaml:2: docker.include_names: expected a list of name "
+                           "patterns, got \"web\"\n"));
+    ASSERT_TRUE(fails_with("docker:\n  include_labels: [a]\n",
+                           "config error: x.yaml:2: docker.include_labels: expected a mapping of "
+                           "label: value, got a list\n"));
+    ASSERT_TRUE(fails_with("docker:\n  socket: {a: b}\n",
+                           "config error: x.yaml:2: docker.socket: expected a string, got a "
+                           "mapping\n"));
+    ASSERT_TRUE(
+        fails_with("data_dir: ''\n", "config error: x.yaml:1: data_dir: must not be empty\n"));
+    ASSERT_TRUE(fails_with("hostname: \"a\\0b\"\n",
+                           "config error: x.yaml:1: hostname: must not contain a NUL byte\n"));
+    ASSERT_TRUE(fails_with(
+        "[a]: 1\n", "config error: x.yaml:1: top level: keys must be strings, got a list\n"));
+}
+
+TEST(error_names_and_labels)
+{
+    ASSERT_TRUE(fails_with("docker:\n  include_names: [/web, '', ok]\n  exclude_names: [[x]]\n",
+                           "config error: x.yaml:2: docker.include_names[0]: \"/web\" starts with "
+                           "'/': container names are matched without it\n"
+                           "config error: x.yaml:2: docker.include_names[1]: must not be empty\n"
+                           "config error: x.yaml:3: docker.exclude_names[0]: expected a name "
+                           "pattern, got a list\n"));
+    ASSERT_TRUE(fails_with("docker:\n  exclude_labels:\n    a:\n    b: x\n    b: y\n",
+                           "config error: x.yaml:3: docker.exclude_labels.a: expected a label "
+                           "value (\"*\" for any value), got nothing\n"
+                           "config error: x.yaml:5: docker.exclude_labels.b: key given twice (also "
+                           "at line 4)\n"));
+}
+
+TEST(error_too_many_entries)
+{
+    size_t cap = 80 + 1001 * 16;
+    char *text = malloc(cap);
+    size_t n = (size_t)snprintf(text, cap, "docker:\n  exclude_labels:\n");
+    for (int i = 0; i < 1001; i++) {
+        n += (size_t)snprintf(text + n, cap - n, "    l%d: x\n", i);
+    }
+    int ok = fails_with(text, "config error: x.yaml:3: docker.exclude_labels: has 1001 entries, "
+                              "more than the 1000 allowed\n");
+    free(text);
+    ASSERT_TRUE(ok);
+}
+
+TEST(empty_lists_are_fine)
+{
+    struct lc_config c;
+    ASSERT_EQ(loads(&c, "docker:\n  include_names: []\n  exclude_names:\n  include_labels: {}\n"
+                        "  exclude_labels: {}\n"),
+              0);
+    ASSERT_EQ(c.docker.n_include_names + c.docker.n_exclude_names, 0);
+    ASSERT_EQ(c.docker.n_include_labels + c.docker.n_exclude_labels, 0);
+    lc_config_free(&c);
+}
+
+TEST(error_syntax_and_top_level)
+{
+    ASSERT_TRUE(fails_with("docker:\n  include_names: [a, b\n",
+                           "config error: x.yaml:3: syntax: did not find expected ',' or ']'\n"));
+    ASSERT_TRUE(fails_with("a: b\n c: d\n",
+                           "config error: x.yaml:2: syntax: mapping values are not allowed in "
+                           "this context\n"));
+    ASSERT_TRUE(fails_with("data_dir: \xff\n",
+                           "config error: x.yaml:1: syntax: invalid leading UTF-8 octet\n"));
+    ASSERT_TRUE(fails_with("- a\n- b\n",
+                           "config error: x.yaml:1: top level: expected a mapping of keys, got a "
+                           "list\n"));
+    ASSERT_TRUE(fails_with("just text\n",
+                           "config error: x.yaml:1: top level: expected a mapping of keys, got "
+                           "\"just text\"\n"));
+    ASSERT_TRUE(fails_with("log_level: info\n---\nlog_level: bad\n",
+                           "config error: x.yaml:3: syntax: the file holds more than one YAML "
+                           "document\n"));
+}
+
+TEST(error_backoff_order)
+{
+    ASSERT_TRUE(fails_with("docker:\n  reconnect_backoff_min: 5s\n  reconnect_backoff_max: 1s\n",
+                           "config error: x.yaml:3: docker.reconnect_backoff_max: 1s is less than "
+                           "docker.reconnect_backoff_min (5s)\n"));
+    ASSERT_TRUE(fails_with("docker:\n  reconnect_backoff_min: 2m\n",
+                           "config error: x.yaml:2: docker.reconnect_backoff_min: 2m is greater "
+                           "than docker.reconnect_backoff_max (30s)\n"));
+    /* A value that does not parse is reported once, not compared as its default. */
+    ASSERT_TRUE(fails_with("docker:\n  reconnect_backoff_min: 2m\n  reconnect_backoff_max: x\n",
+                           "config error: x.yaml:3: docker.reconnect_backoff_max: \"x\" is not a "
+                           "duration (use 500ms, 30s, 5m, 1h)\n"));
+}
+
+TEST(api_listen)
+{
+    static const char *const good[] = {"127.0.0.1:8401", "0.0.0.0:1", "[::]:65535", "localhost:80",
+                                       "logcap.internal:8080"};
+    struct lc_config c;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char text[128];
+        snprintf(text, sizeof text, "api:\n  listen: '%s'\n", good[i]);
+        ASSERT_EQ(loads(&c, text), 0);
+        ASSERT_STR_EQ(c.api_listen, good[i]);
+        lc_config_free(&c);
+    }
+    ASSERT_TRUE(fails_with("api:\n  listen: 127.0.0.1\n",
+                           "config error: x.yaml:2: api.listen: \"127.0.0.1\" is not host:port "
+                           "(e.g. 127.0.0.1:8401, [::1]:8401, localhost:8401)\n"));
+    ASSERT_TRUE(fails_with("api:\n  listen: '::1:80'\n",
+                           "config error: x.yaml:2: api.listen: \"::1:80\" is not host:port (e.g. "
+                           "127.0.0.1:8401, [::1]:8401, localhost:8401)\n"));
+    ASSERT_TRUE(fails_with("api:\n  listen: 127.0.0.1:70000\n",
+                           "config error: x.yaml:2: api.listen: port 70000 is out of range "
+                           "(1-65535)\n"));
+    ASSERT_TRUE(fails_with("api:\n  listen: 127.0.0.1:0\n",
+                           "config error: x.yaml:2: api.listen: port 0 is out of range "
+                           "(1-65535)\n"));
+    ASSERT_TRUE(fails_with("api:\n  listen: 300.1.1.1:80\n",
+                           "config error: x.yaml:2: api.listen: \"300.1.1.1:80\" has an invalid "
+                           "host (use an IPv4 address, [IPv6] or a name)\n"));
+    ASSERT_TRUE(fails_with("api:\n  listen: '[fe80::zz]:80'\n",
+                           "config error: x.yaml:2: api.listen: \"[fe80::zz]:80\" has an invalid "
+                           "host (use an IPv4 address, [IPv6] or a name)\n"));
+}
+
+TEST(error_alias_of_collection)
+{
+    ASSERT_TRUE(fails_with("docker:\n  include_names: &n [a]\n  exclude_names: *n\n",
+                           "config error: x.yaml:3: docker.exclude_names: an alias of a list or "
+                           "mapping used already (aliases may only repeat strings)\n"));
+    /* A cycle is no problem either. */
+    ASSERT_TRUE(fails_with("&r {docker: *r}\n",
+                           "config error: x.yaml:1: docker: an alias of a list or mapping used "
+                           "already (aliases may only repeat strings)\n"));
+    struct lc_config c;
+    ASSERT_EQ(loads(&c, "data_dir: &d /d\nhostname: *d\n"), 0);
+    ASSERT_STR_EQ(c.hostname, "/d");
+    lc_config_free(&c);
+}
+
+TEST(multiple_problems_reported_together)
+{
+    ASSERT_TRUE(fails_with("data_dir: /x\n"
+                           "log_level: chatty\n"
+                           "api:\n"
+                           "  listen: nowhere\n"
+                           "docker:\n"
+                           "  bogus: 1\n"
+                           "  stdout: maybe\n"
+                           "  idle_timeout: 10 parsecs\n"
+                           "  reconnect_backoff_min: 10s\n"
+                           "  reconnect_backoff_max: 5s\n"
+                           "outputs:\n"
+                           "  - type: file\n"
+                           "    name: local\n"
+                           "  - type: kafak\n"
+                           "  - type: file\n"
+                           "    name: local\n"
+                           "    path: /y\n",
+                           "config error: x.yaml:2: log_level: expected one of error, warn, info, "
+                           "debug\n"
+                           "config error: x.yaml:4: api.listen: \"nowhere\" is not host:port (e.g. "
+                           "127.0.0.1:8401, [::1]:8401, localhost:8401)\n"
+                           "config error: x.yaml:6: docker.bogus: unknown key\n"
+                           "config error: x.yaml:7: docker.stdout: expected true or false, got "
+                           "\"maybe\"\n"
+                           "config error: x.yaml:8: docker.idle_timeout: \"10 parsecs\" is not a "
+                           "duration (use 500ms, 30s, 5m, 1h)\n"
+                           "config error: x.yaml:14: outputs[1].type: unknown output type "
+                           "\"kafak\" (known: file)\n"
+                           "config error: x.yaml:16: outputs[2].name: duplicate output name "
+                           "\"local\" (also at line 13)\n"
+                           "config error: x.yaml:10: docker.reconnect_backoff_max: 5s is less "
+                           "than docker.reconnect_backoff_min (10s)\n"));
+}
+
+TEST(unreadable_file)
+{
+    struct lc_config c;
+    char *errs = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&errs, &n);
+    int rc = lc_config_load(&c, "/nonexistent/logcap.yaml", f);
+    fclose(f);
+    ASSERT_EQ(rc, -ENOENT);
+    ASSERT_TRUE(is_zeroed(&c));
+    ASSERT_STR_EQ(errs, "config error: /nonexistent/logcap.yaml: cannot read: No such file or "
+                        "directory\n");
+    free(errs);
+    ASSERT_EQ(lc_config_load(&c, "/", NULL), -EISDIR);
+}
+
+TEST(errors_may_be_null_and_reload_does_not_leak)
+{
+    struct lc_config c;
+    ASSERT_EQ(lc_config_load_string(&c, "y", "docker: [", 9, NULL), -EINVAL);
+    ASSERT_TRUE(is_zeroed(&c));
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(loads(&c, full_file), 0);
+        lc_config_free(&c);
+    }
+    /* Text that is not NUL-terminated: only LEN bytes are read. */
+    ASSERT_EQ(lc_config_load_string(&c, "z", "log_level: debugXXXX", 16, NULL), 0);
+    ASSERT_EQ(c.log_level, LC_LOG_DEBUG);
+    lc_config_free(&c);
+}
+
+TEST_MAIN(TEST_ENTRY(defaults), TEST_ENTRY(empty_file_is_all_defaults),
+          TEST_ENTRY(full_file_with_every_key), TEST_ENTRY(initial_tail_all_and_integer),
+          TEST_ENTRY(default_output_path_follows_data_dir), TEST_ENTRY(booleans),
+          TEST_ENTRY(error_unknown_keys), TEST_ENTRY(error_duration),
+          TEST_ENTRY(error_bool_and_enums), TEST_ENTRY(error_sizes_and_integers),
+          TEST_ENTRY(error_outputs), TEST_ENTRY(error_duplicate_outputs),
+          TEST_ENTRY(error_wrong_node_kinds), TEST_ENTRY(error_names_and_labels),
+          TEST_ENTRY(error_too_many_entries), TEST_ENTRY(empty_lists_are_fine),
+          TEST_ENTRY(error_syntax_and_top_level), TEST_ENTRY(error_backoff_order),
+          TEST_ENTRY(api_listen), TEST_ENTRY(error_alias_of_collection),
+          TEST_ENTRY(multiple_problems_reported_together), TEST_ENTRY(unreadable_file),
+          TEST_ENTRY(errors_may_be_null_and_reload_does_not_leak))
