@@ -1,2 +1,464 @@
-/* stub: being written */
-typedef int lc_stub_lines;
+/* lines: assembles the lines of a Docker logs body (see lines.h). Owns the frame decoder,
+ * one join buffer per stream and, in TTY mode, a few bytes of a timestamp split between
+ * feeds.
+ *
+ * The hot path does not copy: a message that is whole in the fed bytes, when no piece of
+ * its stream is pending, is delivered with pointers into those bytes (or into the frame
+ * decoder's buffer). Only the pieces of a split line, and a TTY message that spans feeds,
+ * go through the join buffer, which is kept between lines (released when it grew past
+ * KEEP_BYTES) so the steady state does not allocate.
+ *
+ * Truncation: a joined line is cut at max_line_bytes and delivered, marked truncated, when
+ * its last piece arrives (or when it is flushed by a new timestamp or by finish), not when
+ * the cap is reached; so a line cut by a dropped connection is not delivered twice. */
+#include "inputs/docker/lines.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/timefmt.h"
+#include "core/util.h"
+#include "inputs/docker/frame.h"
+
+/* The longest timestamp lc_time_parse_rfc3339 accepts (35 bytes) and its space: in TTY
+ * mode this many bytes always decide whether a message starts with a timestamp. */
+#define HEAD_MAX 36
+#define TS_MAX 40
+#define KEEP_BYTES (256 * 1024)
+
+/* The line being joined on one stream, and the last timestamp seen on it. */
+struct joiner {
+    struct lc_buf buf;
+    int open; /* a piece is pending */
+    int over; /* content went past the limit: the rest of the line is dropped */
+    int64_t ts_ns;
+    size_t ts_len;
+    char ts[TS_MAX];
+    int has_last;
+    int64_t last_ns;
+    size_t last_len;
+    char last[TS_MAX];
+};
+
+struct lc_lines {
+    int tty;
+    size_t max;
+    size_t limit; /* join cap: MAX, plus one in TTY mode for a "\r" whose "\n" is to come */
+    lc_line_cb cb;
+    void *ud;
+    uint64_t errors;
+    struct lc_frame_decoder fd;
+    struct joiner j[3]; /* by stream; [0] is unused */
+    /* TTY mode: where the body is within the current message. */
+    int in_body;
+    size_t body_count; /* content bytes of the current message so far */
+    size_t head_len;
+    char head[HEAD_MAX];
+};
+
+/* One message: its timestamp and its content (the newline already removed). */
+struct msg {
+    const char *ts;
+    size_t ts_len;
+    int64_t ts_ns;
+    const char *text;
+    size_t len;
+};
+
+static int emit(struct lc_lines *l, int stream, const struct msg *m, int truncated)
+{
+    struct lc_line line;
+    line.stream = stream;
+    line.ts_ns = m->ts_ns;
+    line.ts = m->ts;
+    line.ts_len = m->ts_len;
+    line.msg = m->text;
+    line.len = m->len;
+    line.truncated = truncated;
+    return l->cb(l->ud, &line);
+}
+
+/* Delivers a whole message in place. */
+static int emit_direct(struct lc_lines *l, int stream, struct msg *m)
+{
+    int truncated = 0;
+    if (l->tty && m->len > 0 && m->text[m->len - 1] == '\r') {
+        m->len--;
+    }
+    if (m->len > l->max) {
+        m->len = l->max;
+        truncated = 1;
+    }
+    return emit(l, stream, m, truncated);
+}
+
+/* Delivers the joined line of STREAM; FINAL when its '\n' was seen. The joiner is closed
+ * before the callback runs, so a callback that stops the feed leaves a sound state. */
+static int flush(struct lc_lines *l, int stream, int final)
+{
+    struct joiner *j = &l->j[stream];
+    struct msg m = {j->ts, j->ts_len, j->ts_ns, j->buf.data ? j->buf.data : "", j->buf.len};
+    int truncated = j->over;
+    int rc;
+    if (final && l->tty && !j->over && m.len > 0 && m.text[m.len - 1] == '\r') {
+        m.len--;
+    }
+    if (m.len > l->max) {
+        m.len = l->max;
+        truncated = 1;
+    }
+    j->open = 0;
+    j->over = 0;
+    rc = emit(l, stream, &m, truncated);
+    j->buf.len = 0;
+    if (j->buf.cap > KEEP_BYTES) {
+        lc_buf_close(&j->buf);
+    }
+    return rc;
+}
+
+static void append(struct lc_lines *l, struct joiner *j, const char *data, size_t n)
+{
+    size_t room = l->limit - j->buf.len;
+    if (j->over) {
+        return;
+    }
+    if (n > room) {
+        n = room;
+        j->over = 1;
+    }
+    /* Cannot fail: the buffer's cap is the limit. */
+    (void)lc_buf_add(&j->buf, data, n);
+}
+
+/* Handles one message (or, in TTY mode, the first bytes of one) of STREAM. FINAL when it
+ * ended in '\n'. */
+static int on_message(struct lc_lines *l, int stream, struct msg *m, int final)
+{
+    struct joiner *j = &l->j[stream];
+    if (j->open && j->ts_ns != m->ts_ns) {
+        /* A new timestamp: the pending piece was a last line without '\n'. */
+        int rc = flush(l, stream, 0);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (!j->open && final) {
+        return emit_direct(l, stream, m);
+    }
+    if (!j->open) {
+        j->open = 1;
+        j->ts_ns = m->ts_ns;
+        j->ts_len = m->ts_len;
+        memcpy(j->ts, m->ts, m->ts_len);
+    }
+    append(l, j, m->text, m->len);
+    return final ? flush(l, stream, 1) : 0;
+}
+
+/* Sets M's timestamp from a valid one at P (TS_LEN bytes) and remembers it. */
+static void set_ts(struct joiner *j, struct msg *m, const char *p, size_t ts_len, int64_t ns)
+{
+    m->ts = p;
+    m->ts_len = ts_len;
+    m->ts_ns = ns;
+    j->has_last = 1;
+    j->last_ns = ns;
+    j->last_len = ts_len;
+    memcpy(j->last, p, ts_len);
+}
+
+/* Gives M the last timestamp of the stream, for a message without one. */
+static void set_last_ts(struct lc_lines *l, struct joiner *j, struct msg *m)
+{
+    l->errors++;
+    m->ts = j->has_last ? j->last : "";
+    m->ts_len = j->has_last ? j->last_len : 0;
+    m->ts_ns = j->has_last ? j->last_ns : 0;
+}
+
+/* Non-TTY: one frame is one message. */
+static int on_frame(void *ud, int stream, const char *p, size_t n)
+{
+    struct lc_lines *l = ud;
+    struct joiner *j;
+    struct msg m;
+    int64_t ns;
+    int k, final;
+    if (stream != LC_FRAME_STDOUT && stream != LC_FRAME_STDERR) {
+        l->errors++;
+        return 0;
+    }
+    j = &l->j[stream];
+    k = lc_time_parse_rfc3339(p, n, &ns);
+    if (k > 0 && (size_t)k < n && p[k] == ' ') {
+        set_ts(j, &m, p, (size_t)k, ns);
+        m.text = p + k + 1;
+        m.len = n - (size_t)k - 1;
+    } else {
+        set_last_ts(l, j, &m);
+        m.text = p;
+        m.len = n;
+    }
+    final = m.len > 0 && m.text[m.len - 1] == '\n';
+    m.len -= (size_t) final;
+    return on_message(l, stream, &m, final);
+}
+
+/* TTY: decides whether the N bytes at P start with "timestamp ". Returns the length of that
+ * header (storing the timestamp's length and value), 0 when there is no valid timestamp
+ * (the bytes are content), or -1 when more bytes are needed. AT_END: no more will come. */
+static int head_decide(const char *p, size_t n, int at_end, size_t *ts_len, int64_t *ns)
+{
+    int k = lc_time_parse_rfc3339(p, n, ns);
+    if (k > 0 && (size_t)k < n) {
+        *ts_len = (size_t)k;
+        return p[k] == ' ' ? k + 1 : 0;
+    }
+    if (k > 0) {
+        *ts_len = (size_t)k;
+        return at_end ? k : -1;
+    }
+    if (n >= HEAD_MAX || memchr(p, '\n', n) != NULL || at_end) {
+        return 0;
+    }
+    return -1;
+}
+
+/* TTY: the content of a message runs to its '\n' or to LC_DOCKER_PIECE bytes. Starts the
+ * content at DATA (LEN bytes, M's timestamp set); delivers in place when it is whole. */
+static int tty_content(struct lc_lines *l, struct msg *m, const char *data, size_t len,
+                       size_t *used)
+{
+    size_t scan = len < LC_DOCKER_PIECE ? len : LC_DOCKER_PIECE;
+    const char *nl = memchr(data, '\n', scan);
+    int rc;
+    m->text = data;
+    if (nl != NULL) {
+        m->len = (size_t)(nl - data);
+        *used = m->len + 1;
+        return on_message(l, LC_FRAME_STDOUT, m, 1);
+    }
+    m->len = scan;
+    *used = scan;
+    rc = on_message(l, LC_FRAME_STDOUT, m, 0);
+    if (rc == 0 && scan < LC_DOCKER_PIECE) {
+        l->in_body = 1;
+        l->body_count = scan;
+    }
+    return rc;
+}
+
+/* TTY: DATA starts a message. */
+static int tty_message(struct lc_lines *l, const char *data, size_t len, size_t *used)
+{
+    struct joiner *j = &l->j[LC_FRAME_STDOUT];
+    struct msg m;
+    size_t ts_len = 0, rest;
+    int64_t ns = 0;
+    int hl = head_decide(data, len, 0, &ts_len, &ns);
+    int rc;
+    if (hl < 0) {
+        /* A timestamp split between feeds (LEN < HEAD_MAX). */
+        memcpy(l->head, data, len);
+        l->head_len = len;
+        *used = len;
+        return 0;
+    }
+    if (hl > 0) {
+        set_ts(j, &m, data, ts_len, ns);
+    } else {
+        set_last_ts(l, j, &m);
+    }
+    rc = tty_content(l, &m, data + hl, len - (size_t)hl, &rest);
+    *used = (size_t)hl + rest;
+    return rc;
+}
+
+/* TTY: a message whose first bytes were kept in HEAD. Completes the header from DATA. */
+static int tty_head(struct lc_lines *l, const char *data, size_t len, size_t *used)
+{
+    struct joiner *j = &l->j[LC_FRAME_STDOUT];
+    size_t old = l->head_len, take = HEAD_MAX - old, ts_len = 0;
+    struct msg m;
+    int64_t ns = 0;
+    int hl, rc;
+    take = take < len ? take : len;
+    memcpy(l->head + old, data, take);
+    hl = head_decide(l->head, old + take, 0, &ts_len, &ns);
+    if (hl < 0) {
+        l->head_len = old + take;
+        *used = take;
+        return 0;
+    }
+    l->head_len = 0;
+    if (hl > 0) {
+        /* OLD bytes did not decide, so the header ends in the bytes just taken. */
+        assert((size_t)hl > old);
+        set_ts(j, &m, l->head, ts_len, ns);
+        m.text = "";
+        m.len = 0;
+        *used = (size_t)hl - old;
+    } else {
+        /* No timestamp: the kept bytes are content, DATA is read again as content. */
+        set_last_ts(l, j, &m);
+        m.text = l->head;
+        m.len = old;
+        *used = 0;
+    }
+    rc = on_message(l, LC_FRAME_STDOUT, &m, 0);
+    if (rc == 0) {
+        l->in_body = 1;
+        l->body_count = m.len;
+    }
+    return rc;
+}
+
+/* TTY: more content of the current message, which is open in the stdout joiner. */
+static int tty_body(struct lc_lines *l, const char *data, size_t len, size_t *used)
+{
+    struct joiner *j = &l->j[LC_FRAME_STDOUT];
+    size_t room = LC_DOCKER_PIECE - l->body_count;
+    size_t scan = len < room ? len : room;
+    const char *nl = memchr(data, '\n', scan);
+    assert(j->open);
+    if (nl != NULL) {
+        append(l, j, data, (size_t)(nl - data));
+        *used = (size_t)(nl - data) + 1;
+        l->in_body = 0;
+        return flush(l, LC_FRAME_STDOUT, 1);
+    }
+    append(l, j, data, scan);
+    *used = scan;
+    l->body_count += scan;
+    if (l->body_count == LC_DOCKER_PIECE) {
+        /* A whole piece: the line goes on in the next message. */
+        l->in_body = 0;
+    }
+    return 0;
+}
+
+static int tty_feed(struct lc_lines *l, const char *data, size_t len)
+{
+    int rc = 0;
+    while (len > 0 && rc == 0) {
+        size_t used = 0;
+        if (l->in_body) {
+            rc = tty_body(l, data, len, &used);
+        } else if (l->head_len > 0) {
+            rc = tty_head(l, data, len, &used);
+        } else {
+            rc = tty_message(l, data, len, &used);
+        }
+        data += used;
+        len -= used;
+    }
+    return rc;
+}
+
+/* After a nonzero callback value the rest of DATA is not consumed; the caller closes the
+ * stream and calls lc_lines_finish before the next response. */
+int lc_lines_feed(struct lc_lines *l, const char *data, size_t len)
+{
+    int was_failed, rc;
+    if (l->tty) {
+        return tty_feed(l, data, len);
+    }
+    was_failed = l->fd.failed;
+    rc = lc_frame_feed(&l->fd, data, len, on_frame, l);
+    if (rc == -EPROTO && !was_failed && l->fd.failed) {
+        l->errors++;
+    }
+    return rc;
+}
+
+/* TTY: the body ended inside a message header kept in HEAD. */
+static int tty_head_end(struct lc_lines *l)
+{
+    struct joiner *j = &l->j[LC_FRAME_STDOUT];
+    size_t ts_len = 0;
+    int64_t ns = 0;
+    struct msg m;
+    int hl = head_decide(l->head, l->head_len, 1, &ts_len, &ns);
+    if (hl > 0) {
+        set_ts(j, &m, l->head, ts_len, ns);
+    } else {
+        set_last_ts(l, j, &m);
+    }
+    m.text = l->head + hl;
+    m.len = l->head_len - (size_t)hl;
+    l->head_len = 0;
+    return on_message(l, LC_FRAME_STDOUT, &m, 0);
+}
+
+static void joiner_reset(struct joiner *j)
+{
+    j->open = 0;
+    j->over = 0;
+    j->has_last = 0;
+    j->buf.len = 0;
+}
+
+/* Pending lines are delivered oldest first. */
+int lc_lines_finish(struct lc_lines *l, int emit_partial)
+{
+    int order[2] = {LC_FRAME_STDOUT, LC_FRAME_STDERR};
+    int rc = 0;
+    if (emit_partial && l->tty && l->head_len > 0) {
+        rc = tty_head_end(l);
+    }
+    if (emit_partial && !l->tty && lc_frame_pending(&l->fd)) {
+        l->errors++; /* the daemon said it was done in the middle of a frame */
+    }
+    if (l->j[2].open && l->j[1].open && l->j[2].ts_ns < l->j[1].ts_ns) {
+        order[0] = LC_FRAME_STDERR;
+        order[1] = LC_FRAME_STDOUT;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (emit_partial && rc == 0 && l->j[order[i]].open) {
+            rc = flush(l, order[i], 0);
+        }
+        joiner_reset(&l->j[order[i]]);
+    }
+    l->in_body = 0;
+    l->body_count = 0;
+    l->head_len = 0;
+    lc_frame_reset(&l->fd);
+    return rc;
+}
+
+struct lc_lines *lc_lines_create(int tty, size_t max_line_bytes, lc_line_cb cb, void *ud)
+{
+    struct lc_lines *l = lc_xcalloc(1, sizeof(*l));
+    l->tty = tty ? 1 : 0;
+    l->max = max_line_bytes > 0 ? max_line_bytes : 1;
+    l->limit = l->tty && l->max < SIZE_MAX - 1 ? l->max + 1 : l->max;
+    l->cb = cb;
+    l->ud = ud;
+    lc_frame_init(&l->fd);
+    for (int i = 0; i < 3; i++) {
+        lc_buf_init(&l->j[i].buf, l->limit);
+    }
+    return l;
+}
+
+void lc_lines_destroy(struct lc_lines *l)
+{
+    if (l == NULL) {
+        return;
+    }
+    lc_frame_close(&l->fd);
+    for (int i = 0; i < 3; i++) {
+        lc_buf_close(&l->j[i].buf);
+    }
+    free(l);
+}
+
+uint64_t lc_lines_decode_errors(const struct lc_lines *l)
+{
+    return l->errors;
+}
