@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# throughput.sh: how fast logcap (release build) delivers container logs, and what it
+# costs next to dockerd.
+#
+#   bench/throughput.sh [N_CONTAINERS] [LINES_EACH]      (defaults: 10 100000)
+#   bench/throughput.sh 50 20000                         (the 50-container RSS figure)
+#
+# Uses the test suite's private dockerd (tests/env/docker-up; stopped again at the end if
+# this script started it). Starts logcap with the file output in a temporary directory,
+# then N containers that each print LINES_EACH lines of exactly 100 bytes as fast as they
+# can, and waits until every line is in logcap's output.
+#
+# Generator (busybox, in the test image): `seq 1 LINES | awk '{printf "c%03d %09d %s\n",
+# c, $1, pad}'` with an 84-byte pad: "c001 000000001 xxx...x\n" = 100 bytes. One such
+# container writes about 500k lines/s to /dev/null here, so the generator is not the limit.
+#
+# Reports, over the window from the first `docker run` to the last line delivered:
+# lines per second delivered, logcap CPU seconds (utime+stime) per million lines, the
+# private dockerd's CPU seconds per million lines, their ratio, and logcap's peak RSS
+# (VmHWM). The last line is machine-readable: RESULT key=value ...
+#
+# Environment: LOGCAP_BIN (default build/logcap), LCB_TIMEOUT (seconds to wait for the
+# lines; default scales with the line count).
+set -euo pipefail
+
+N=${1:-10}
+LINES=${2:-100000}
+case "$N$LINES" in *[!0-9]*) echo "usage: $0 [N_CONTAINERS] [LINES_EACH]" >&2; exit 2 ;; esac
+[ "$N" -ge 1 ] && [ "$LINES" -ge 1 ] || { echo "usage: $0 [N_CONTAINERS] [LINES_EACH]" >&2; exit 2; }
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=../tests/env/common.sh
+. tests/env/common.sh
+
+BIN=${LOGCAP_BIN:-build/logcap}
+case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
+if [ ! -x "$BIN" ]; then
+    echo "throughput: $BIN not found; build it: cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build build -j2" >&2
+    exit 1
+fi
+
+TOTAL=$((N * LINES))
+TIMEOUT=${LCB_TIMEOUT:-$((60 + TOTAL / 5000))}
+PREFIX="lct-bench$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')-"
+WORK=$(mktemp -d /tmp/lct-bench.XXXXXX)
+STARTED_DOCKER=0
+LOGCAP_PID=""
+HZ=$(getconf CLK_TCK)
+
+cleanup() {
+    set +e
+    if [ -n "$LOGCAP_PID" ] && kill -0 "$LOGCAP_PID" 2>/dev/null; then
+        kill -TERM "$LOGCAP_PID"
+        for _ in $(seq 1 100); do kill -0 "$LOGCAP_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$LOGCAP_PID" 2>/dev/null && kill -KILL "$LOGCAP_PID"
+        wait "$LOGCAP_PID" 2>/dev/null
+    fi
+    if lct_docker_answers; then
+        ids=$(docker ps -aq --filter "name=^/$PREFIX")
+        # shellcheck disable=SC2086
+        [ -n "$ids" ] && docker rm -f $ids >/dev/null
+    fi
+    rm -rf "$WORK"
+    if [ "$STARTED_DOCKER" = 1 ]; then
+        tests/env/docker-down
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if ! tests/env/docker-up --status 2>/dev/null; then
+    STARTED_DOCKER=1
+fi
+tests/env/docker-up
+DOCKERD_PID=$(lct_dockerd_pid)
+
+cpu_ticks() { # PID: utime+stime in clock ticks
+    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+
+cat >"$WORK/logcap.yaml" <<EOF
+data_dir: "$WORK/data"
+log_level: "warn"
+hostname: "bench"
+docker:
+  socket: "$LCT_SOCK"
+  include_names:
+    - "$PREFIX*"
+  initial_tail: "all"
+outputs:
+  - type: "file"
+    name: "file"
+    path: "$WORK/logs"
+    format: "json"
+    rotate_bytes: "512GiB"
+    max_files: 1
+    compress: false
+EOF
+
+"$BIN" --config "$WORK/logcap.yaml" </dev/null >"$WORK/logcap.stderr" 2>&1 &
+LOGCAP_PID=$!
+
+echo "throughput: $N containers x $LINES lines of 100 bytes ($TOTAL lines), logcap pid $LOGCAP_PID, dockerd pid $DOCKERD_PID"
+
+PAD=$(printf '%084d' 0 | tr 0 x)
+T0=$(date +%s.%N)
+L0=$(cpu_ticks "$LOGCAP_PID")
+D0=$(cpu_ticks "$DOCKERD_PID")
+
+seq 1 "$N" | xargs -P 8 -I{} docker run -d --network none --log-driver json-file \
+    --name "${PREFIX}{}" "$LCT_IMAGE" sh -c \
+    "seq 1 $LINES | awk -v c={} -v pad=$PAD '{printf \"c%03d %09d %s\\n\", c, \$1, pad}'" >/dev/null
+
+count_lines() {
+    local n=0 f
+    for f in "$WORK"/logs/*.log; do
+        [ -e "$f" ] || continue
+        n=$((n + $(wc -l <"$f")))
+    done
+    echo "$n"
+}
+
+deadline=$((SECONDS + TIMEOUT))
+while :; do
+    if ! kill -0 "$LOGCAP_PID" 2>/dev/null; then
+        echo "throughput: logcap exited; its stderr:" >&2
+        tail -n 30 "$WORK/logcap.stderr" >&2
+        exit 1
+    fi
+    have=$(count_lines)
+    [ "$have" -ge "$TOTAL" ] && break
+    if [ "$SECONDS" -ge "$deadline" ]; then
+        echo "throughput: only $have of $TOTAL lines after ${TIMEOUT} s; logcap stderr:" >&2
+        tail -n 30 "$WORK/logcap.stderr" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+T1=$(date +%s.%N)
+L1=$(cpu_ticks "$LOGCAP_PID")
+D1=$(cpu_ticks "$DOCKERD_PID")
+HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$LOGCAP_PID/status")
+FILES=$(ls "$WORK"/logs/*.log | wc -l)
+
+awk -v t0="$T0" -v t1="$T1" -v l0="$L0" -v l1="$L1" -v d0="$D0" -v d1="$D1" -v hz="$HZ" \
+    -v total="$TOTAL" -v have="$have" -v hwm="$HWM_KB" -v n="$N" -v lines="$LINES" \
+    -v files="$FILES" 'BEGIN {
+    secs = t1 - t0; lcpu = (l1 - l0) / hz; dcpu = (d1 - d0) / hz; m = total / 1e6
+    printf "lines delivered:        %d in %.2f s = %.0f lines/s (%d files)\n", have, secs, total / secs, files
+    if (have != total) printf "WARNING: %d lines more than written (duplicates?)\n", have - total
+    printf "logcap CPU:             %.2f s = %.2f CPU-s per million lines\n", lcpu, lcpu / m
+    printf "dockerd CPU:            %.2f s = %.2f CPU-s per million lines\n", dcpu, dcpu / m
+    ratio = dcpu > 0 ? lcpu / dcpu : 0
+    printf "logcap/dockerd CPU:     %.3f\n", ratio
+    printf "logcap peak RSS:        %.1f MiB (VmHWM)\n", hwm / 1024
+    printf "RESULT containers=%d lines_each=%d lines=%d seconds=%.3f lines_per_s=%.0f logcap_cpu_s_per_m=%.3f dockerd_cpu_s_per_m=%.3f cpu_ratio=%.4f logcap_vmhwm_kib=%d\n", n, lines, have, secs, total / secs, lcpu / m, dcpu / m, ratio, hwm
+}'

@@ -1,0 +1,112 @@
+"""Fixtures of the integration suite.
+
+- docker_env (session, autouse): makes sure the private dockerd answers and holds the test
+  image (runs tests/env/docker-up; stops the daemon at the end only if it started it).
+- prefix: a unique container-name prefix for the test, "lct-<6 hex>-".
+- containers: a lchelpers.Containers for that prefix; teardown removes every container
+  with the prefix (also when the test failed) and fails if one cannot be removed.
+- workdir: a temporary directory for the test, removed at teardown (kept when
+  LCT_KEEP_TMP=1).
+- logcap: a factory; logcap(config_overrides) returns a lchelpers.Logcap bound to the test's
+  prefix and workdir (not yet started). Teardown stops every instance still running with
+  SIGTERM and asserts exit code 0 within 10 s. When a test fails, each instance's stderr
+  is added to the report.
+"""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import lchelpers as h  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes more than 30 s")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        for lc in getattr(item, "lc_instances", []):
+            rep.sections.append(("logcap stderr (%s, pid %s, exit codes %s)" % (
+                lc.label, lc.pid, lc.exit_codes), lc.stderr_tail()))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def docker_env():
+    started = False
+    if not h.docker_answers():
+        if os.geteuid() != 0:
+            pytest.exit("the private dockerd is not up and starting it needs root: "
+                        "run tests/env/docker-up as root first", returncode=3)
+        h.env_script("docker-up")
+        started = True
+    else:
+        # Make sure the image exists even when the daemon was started by hand.
+        h.env_script("docker-up")
+    yield
+    left = h.docker("ps", "-a", "--filter", "name=^/lct-", "--format", "{{.Names}}",
+                    check=False).stdout.split()
+    if left:
+        h.docker("rm", "-f", *left, check=False)
+        print("\nWARNING: removed containers left behind: %s" % left, file=sys.stderr)
+    if started:
+        h.env_script("docker-down")
+
+
+@pytest.fixture
+def prefix():
+    return h.new_prefix()
+
+
+@pytest.fixture
+def containers(prefix):
+    if not h.docker_answers():
+        # A test that restarts dockerd and failed half-way may have left it down.
+        h.env_script("docker-up")
+    c = h.Containers(prefix)
+    yield c
+    c.cleanup()
+
+
+@pytest.fixture
+def workdir():
+    path = h.make_workdir()
+    yield path
+    if os.environ.get("LCT_KEEP_TMP") == "1":
+        print("\nkept %s" % path)
+    else:
+        h.remove_workdir(path)
+
+
+@pytest.fixture
+def logcap(request, prefix, workdir, containers):
+    instances = []
+    request.node.lc_instances = instances
+
+    def make(config=None, output=None, label=None, subdir=None):
+        wd = workdir
+        if subdir or instances:
+            wd = os.path.join(workdir, subdir or "lc%d" % len(instances))
+            os.makedirs(wd, exist_ok=True)
+        lc = h.Logcap(wd, prefix, label=label or "logcap%d" % len(instances), config=config,
+                     output=output)
+        instances.append(lc)
+        return lc
+
+    yield make
+    errors = []
+    for lc in instances:
+        if lc.alive():
+            try:
+                lc.stop()
+            except AssertionError as e:
+                errors.append(str(e))
+            finally:
+                lc.kill_quietly()
+    assert not errors, "\n".join(errors)

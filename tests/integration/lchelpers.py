@@ -1,0 +1,605 @@
+"""Helpers of the integration suite: the private Docker engine, the logcap process under
+test, its config, and its file output.
+
+Everything here talks to the suite's private dockerd (tests/env/docker-up), never to the
+host's. Every container runs with --network none and a name that starts with the test's
+own prefix (lct-<6 hex>-), so a test's logcap (include_names: [<prefix>*]) sees only the
+test's own containers, and teardown removes them all by that prefix.
+"""
+
+import collections
+import concurrent.futures
+import gzip
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+import zlib
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ENV_DIR = os.path.join(REPO, "tests", "env")
+SOCKET = os.environ.get("LCT_DOCKER_SOCKET", "/run/logcap-test/docker.sock")
+DOCKER_HOST = "unix://" + SOCKET
+IMAGE = "logcap-test:busybox"
+HOSTNAME = "lct-host"
+TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
+
+
+def logcap_bin():
+    path = os.environ.get("LOGCAP_BIN", "build/logcap")
+    if not os.path.isabs(path):
+        path = os.path.join(REPO, path)
+    return path
+
+
+# ---------------------------------------------------------------------------- waiting
+
+class Fatal(Exception):
+    """Raised inside a wait condition to stop waiting at once (e.g. logcap died)."""
+
+
+# Errors a condition may hit while logcap is writing or rotating a file: retried.
+TRANSIENT = (OSError, EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def wait_for(cond, timeout, what, interval=0.05, detail=None):
+    """Polls COND until it returns a truthy value, which is returned. Fails the test with
+    a message naming WHAT (and DETAIL(), if given) when TIMEOUT seconds pass first.
+    Transient file errors inside COND are retried; AssertionError and Fatal fail at once."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    delay = interval
+    while True:
+        try:
+            value = cond()
+            if value:
+                return value
+            last_exc = None
+        except TRANSIENT as e:
+            last_exc = e
+        now = time.monotonic()
+        if now >= deadline:
+            msg = "timed out after %.1f s waiting for %s" % (timeout, what)
+            if detail is not None:
+                try:
+                    msg += "; " + str(detail())
+                except Exception as e:  # the detail is for the message only
+                    msg += "; (detail failed: %r)" % (e,)
+            if last_exc is not None:
+                msg += "; last error: %r" % (last_exc,)
+            raise AssertionError(msg)
+        time.sleep(min(delay, max(0.0, deadline - now)))
+        delay = min(delay * 1.5, 0.5)
+
+
+# ----------------------------------------------------------------------------- docker
+
+def docker(*args, check=True, timeout=120, text=True, input=None):
+    """Runs the docker CLI against the private daemon; returns CompletedProcess."""
+    env = dict(os.environ, DOCKER_HOST=DOCKER_HOST)
+    p = subprocess.run(["docker"] + [str(a) for a in args], env=env, capture_output=True,
+                       text=text, timeout=timeout, input=input)
+    if check and p.returncode != 0:
+        raise AssertionError("docker %s failed (%d): %s" % (
+            " ".join(str(a) for a in args[:6]), p.returncode,
+            (p.stderr if text else p.stderr.decode(errors="replace")).strip()))
+    return p
+
+
+def docker_answers():
+    try:
+        return docker("version", check=False, timeout=15).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def env_script(*args, timeout=180):
+    p = subprocess.run([os.path.join(ENV_DIR, args[0])] + list(args[1:]),
+                       capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise AssertionError("tests/env/%s failed (%d):\n%s%s" % (
+            " ".join(args), p.returncode, p.stdout, p.stderr))
+    return p
+
+
+def restart_dockerd():
+    """Restarts the private dockerd: SIGTERM by its pidfile, wait for it to exit, start it
+    again with the same arguments, wait until it answers. dockerd stops every container on
+    the way down; containers with a restart policy come back when it is up again."""
+    env_script("docker-up", "--restart")
+
+
+class Containers:
+    """The containers of one test. Every name starts with PREFIX; cleanup removes every
+    container with that prefix, whether the test created it through this object or not."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+
+    def name(self, suffix):
+        return self.prefix + suffix
+
+    def run(self, suffix, script, *, tty=False, rm=False, labels=None, restart=None,
+            detach=True, extra=()):
+        """Starts `sh -c SCRIPT` in a container named PREFIX+SUFFIX; returns its name."""
+        name = self.name(suffix)
+        args = ["run", "--network", "none", "--name", name, "--log-driver", "json-file"]
+        if detach:
+            args.append("-d")
+        if tty:
+            args.append("-t")
+        if rm:
+            args.append("--rm")
+        if restart:
+            args += ["--restart", restart]
+        for k, v in (labels or {}).items():
+            args += ["--label", "%s=%s" % (k, v)]
+        args += list(extra)
+        args += [IMAGE, "sh", "-c", script]
+        docker(*args)
+        return name
+
+    def run_many(self, specs, workers=8):
+        """Starts many containers in parallel; SPECS is a list of (suffix, script)."""
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            futs = [pool.submit(self.run, s, sc) for s, sc in specs]
+            return [f.result() for f in futs]
+
+    def inspect(self, name):
+        return json.loads(docker("inspect", name).stdout)[0]
+
+    def exists(self, name):
+        return docker("inspect", "--format", "{{.Id}}", name, check=False).returncode == 0
+
+    def running(self, name):
+        p = docker("inspect", "--format", "{{.State.Running}}", name, check=False)
+        return p.returncode == 0 and p.stdout.strip() == "true"
+
+    def wait_exited(self, name, timeout=30):
+        wait_for(lambda: not self.running(name), timeout, "container %s to exit" % name)
+
+    def stop(self, *names, t=1):
+        if names:
+            docker("stop", "-t", t, *names, timeout=60)
+
+    def logs(self, name):
+        """The container's lines as `docker logs --timestamps` shows them: a list of
+        (ts, stream, message) in the order docker prints them per stream (stdout lines
+        first, then stderr lines). TTY containers' trailing \\r is stripped."""
+        p = docker("logs", "--timestamps", name, text=False, timeout=300)
+        out = []
+        for stream, data in (("stdout", p.stdout), ("stderr", p.stderr)):
+            if not data:
+                continue
+            text = data.decode("utf-8", errors="replace")
+            lines = text.split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()
+            for line in lines:
+                ts, _, msg = line.partition(" ")
+                if msg.endswith("\r"):
+                    msg = msg[:-1]
+                out.append((ts, stream, msg))
+        return out
+
+    def all_names(self):
+        p = docker("ps", "-a", "--filter", "name=^/" + self.prefix, "--format", "{{.Names}}")
+        return [n for n in p.stdout.split() if n.startswith(self.prefix)]
+
+    def cleanup(self):
+        """Removes every container of this test; returns the names removed."""
+        names = self.all_names()
+        if names:
+            docker("rm", "-f", *names, timeout=120, check=False)
+        left = self.all_names()
+        assert not left, "containers left behind: %s" % left
+        return names
+
+
+# ----------------------------------------------------------------------- config (YAML)
+
+def _yaml_scalar(v):
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return "null"
+    if isinstance(v, (int, float)):
+        return str(v)
+    return json.dumps(str(v))  # a double-quoted YAML scalar
+
+
+def to_yaml(obj, indent=0):
+    """Block-style YAML for dicts, lists and scalars (enough for logcap's config)."""
+    pad = " " * indent
+    lines = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if isinstance(v, (dict, list)) and v:
+                lines.append("%s%s:" % (pad, k))
+                lines.append(to_yaml(v, indent + 2))
+            elif isinstance(v, (dict, list)):
+                lines.append("%s%s: %s" % (pad, k, "{}" if isinstance(v, dict) else "[]"))
+            else:
+                lines.append("%s%s: %s" % (pad, k, _yaml_scalar(v)))
+    elif isinstance(obj, list):
+        for v in obj:
+            if isinstance(v, dict) and v:
+                sub = to_yaml(v, indent + 2).split("\n")
+                lines.append(pad + "- " + sub[0].lstrip())
+                lines.extend(sub[1:])
+            elif isinstance(v, (dict, list)) and v:
+                lines.append(pad + "-")
+                lines.append(to_yaml(v, indent + 2))
+            else:
+                lines.append(pad + "- " + _yaml_scalar(v))
+    else:
+        lines.append(pad + _yaml_scalar(obj))
+    return "\n".join(lines)
+
+
+def deep_merge(base, over):
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ------------------------------------------------------------------------ file output
+
+def _parse_lines(data, where, complete):
+    """Parses DATA (bytes) as JSON lines. A final fragment without newline is an error when
+    COMPLETE, else ignored (logcap may be writing it). Every line must be valid UTF-8 and
+    valid JSON holding an object."""
+    recs = []
+    parts = data.split(b"\n")
+    tail = parts.pop()
+    if tail:
+        if complete:
+            raise AssertionError("%s: last line has no newline: %r" % (where, tail[:200]))
+    for i, raw in enumerate(parts, 1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise AssertionError("%s line %d: not valid UTF-8 (%s): %r" % (where, i, e, raw[:200]))
+        try:
+            obj = json.loads(text)
+        except ValueError as e:
+            raise AssertionError("%s line %d: not valid JSON (%s): %r" % (where, i, e, raw[:200]))
+        if not isinstance(obj, dict):
+            raise AssertionError("%s line %d: not a JSON object: %r" % (where, i, raw[:200]))
+        recs.append(obj)
+    return recs, len(data) - len(tail)
+
+
+def rotated_files(logs_dir, name):
+    """The rotated files of container NAME, oldest first: [(n, path)]."""
+    pat = re.compile(r"^%s\.log\.(\d+)(\.gz)?$" % re.escape(name))
+    found = []
+    try:
+        entries = os.listdir(logs_dir)
+    except FileNotFoundError:
+        return []
+    for e in entries:
+        m = pat.match(e)
+        if m:
+            found.append((int(m.group(1)), os.path.join(logs_dir, e)))
+    found.sort(reverse=True)
+    return found
+
+
+def read_records(logs_dir, name, complete=False):
+    """Every record of container NAME in the file output at LOGS_DIR, oldest first: the
+    rotated files <name>.log.N[.gz] (highest N first) then <name>.log. Invalid JSON or
+    UTF-8 fails the test."""
+    recs = []
+    for _, path in rotated_files(logs_dir, name):
+        if path.endswith(".gz"):
+            with gzip.open(path, "rb") as f:
+                data = f.read()
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
+        recs += _parse_lines(data, path, True)[0]
+    path = os.path.join(logs_dir, name + ".log")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return recs
+    recs += _parse_lines(data, path, complete)[0]
+    return recs
+
+
+class Tail:
+    """Incremental reader of one container's current output file (<name>.log), for large
+    outputs without rotation: each call parses only what was appended since the last."""
+
+    def __init__(self, logs_dir, name, keep=None):
+        self.path = os.path.join(logs_dir, name + ".log")
+        self.offset = 0
+        self.ino = None
+        self.keep = keep  # maps a record to what is kept (memory), default the record
+        self.records = []
+
+    def poll(self, complete=False):
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return self.records
+        if self.ino is not None and (st.st_ino != self.ino or st.st_size < self.offset):
+            raise AssertionError("%s was replaced or truncated (rotation in a test that "
+                                 "expects none?)" % self.path)
+        self.ino = st.st_ino
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        recs, used = _parse_lines(data, self.path, complete)
+        self.records += recs if self.keep is None else [self.keep(r) for r in recs]
+        self.offset += used
+        return self.records
+
+
+def output_names(logs_dir):
+    """Container names that have a current or rotated file in LOGS_DIR."""
+    names = set()
+    try:
+        entries = os.listdir(logs_dir)
+    except FileNotFoundError:
+        return names
+    for e in entries:
+        m = re.match(r"^(.*)\.log(\.\d+(\.gz)?)?$", e)
+        if m:
+            names.add(m.group(1))
+    return names
+
+
+def messages(recs, stream=None):
+    return [r.get("message") for r in recs if stream is None or r.get("stream") == stream]
+
+
+def check_exactly_once(got, expected, what, allow_duplicates=False):
+    """GOT and EXPECTED are lists of hashable items (e.g. (stream, message)). Fails with a
+    short summary of what is missing, extra or doubled. Returns the number of duplicates."""
+    cg = collections.Counter(got)
+    ce = collections.Counter(expected)
+    missing = ce - cg
+    extra = {k: v for k, v in cg.items() if k not in ce}
+    dup = {k: v - ce[k] for k, v in cg.items() if k in ce and v > ce[k]}
+    ndup = sum(dup.values())
+    problems = []
+    if missing:
+        problems.append("%d missing (e.g. %s)" % (sum(missing.values()), _sample(missing)))
+    if extra:
+        problems.append("%d unexpected (e.g. %s)" % (sum(extra.values()), _sample(extra)))
+    if dup and not allow_duplicates:
+        problems.append("%d duplicated (e.g. %s)" % (ndup, _sample(dup)))
+    assert not problems, "%s: %s (expected %d, got %d)" % (
+        what, "; ".join(problems), len(expected), len(got))
+    return ndup
+
+
+def _sample(counter, n=5):
+    items = sorted(counter.items(), key=lambda kv: repr(kv[0]))[:n]
+    return ", ".join("%s x%d" % (_short(k), v) for k, v in items)
+
+
+def _short(x):
+    s = repr(x)
+    return s if len(s) <= 120 else s[:117] + "..."
+
+
+# ------------------------------------------------------------------------------ logcap
+
+class Logcap:
+    """One logcap process under test, with its own config, data_dir and file output in
+    WORKDIR. CONFIG is merged over the defaults below (a list replaces a list); OUTPUT is
+    merged into the default file output. start() may be called again after stop() (same
+    config and data_dir)."""
+
+    def __init__(self, workdir, prefix, label="logcap", config=None, output=None):
+        self.workdir = workdir
+        self.prefix = prefix
+        self.label = label
+        self.data_dir = os.path.join(workdir, "data")
+        self.logs_dir = os.path.join(workdir, "logs")
+        self.config_path = os.path.join(workdir, "logcap.yaml")
+        self.stderr_path = os.path.join(workdir, "logcap.stderr")
+        self.proc = None
+        self.runs = 0
+        self.exit_codes = []
+        base = {
+            "data_dir": self.data_dir,
+            "log_level": os.environ.get("LCT_LOG_LEVEL", "info"),
+            "hostname": HOSTNAME,
+            "api": {"listen": "127.0.0.1:%d" % free_port()},
+            "docker": {
+                "socket": SOCKET,
+                "include_names": [prefix + "*"],
+                "initial_tail": "all",
+            },
+            "outputs": [{
+                "type": "file",
+                "name": "file",
+                "path": self.logs_dir,
+                "format": "json",
+                "rotate_bytes": "1GiB",
+                "max_files": 2,
+                "compress": False,
+            }],
+        }
+        base["outputs"][0].update(output or {})
+        self.config = deep_merge(base, config or {})
+        self.write_config()
+
+    def write_config(self):
+        with open(self.config_path, "w") as f:
+            f.write(to_yaml(self.config) + "\n")
+
+    # -- process
+    def start(self):
+        assert self.proc is None or self.proc.poll() is not None, "logcap already running"
+        binary = logcap_bin()
+        assert os.access(binary, os.X_OK), "logcap binary not found: %s" % binary
+        self.runs += 1
+        err = open(self.stderr_path, "ab")
+        err.write(b"----- run %d: %s --config %s\n" % (self.runs, binary.encode(),
+                                                      self.config_path.encode()))
+        err.flush()
+        self.proc = subprocess.Popen([binary, "--config", self.config_path],
+                                     stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                                     start_new_session=True, cwd=self.workdir)
+        err.close()
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def check_alive(self):
+        if self.proc is not None and self.proc.poll() is not None:
+            raise Fatal("logcap exited unexpectedly with code %s; stderr:\n%s" % (
+                self.proc.returncode, self.stderr_tail()))
+
+    def stop(self, kill=False, timeout=10, expect_rc=0):
+        """Stops logcap: SIGTERM and, unless EXPECT_RC is None, asserts it exits with
+        EXPECT_RC within TIMEOUT seconds; or SIGKILL when KILL. Returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            if kill:
+                self.proc.send_signal(signal.SIGKILL)
+                self.proc.wait(30)
+            else:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.proc.send_signal(signal.SIGKILL)
+                    self.proc.wait(30)
+                    self.exit_codes.append("timeout")
+                    raise AssertionError("logcap did not exit within %s s of SIGTERM; "
+                                         "stderr:\n%s" % (timeout, self.stderr_tail()))
+        rc = self.proc.returncode
+        self.exit_codes.append(rc)
+        if not kill and expect_rc is not None:
+            assert rc == expect_rc, "logcap exited with %s after SIGTERM, expected %s; " \
+                "stderr:\n%s" % (rc, expect_rc, self.stderr_tail())
+        return rc
+
+    def kill_quietly(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def stderr_text(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def stderr_tail(self, max_bytes=20000):
+        t = self.stderr_text()
+        return t if len(t) <= max_bytes else "...\n" + t[-max_bytes:]
+
+    # -- output
+    def records(self, name, complete=False):
+        """Every record written for container NAME (rotated files included)."""
+        return read_records(self.logs_dir, name, complete)
+
+    def files(self):
+        return output_names(self.logs_dir)
+
+    def wait_for(self, cond, timeout, what, detail=None):
+        """wait_for() that also fails at once if logcap exits."""
+        def c():
+            self.check_alive()
+            return cond()
+        try:
+            return wait_for(c, timeout, what, detail=detail)
+        except Fatal as e:
+            raise AssertionError(str(e))
+
+    def wait_messages(self, name, n, timeout=30, stream=None):
+        """Waits until container NAME has at least N records (on STREAM if given)."""
+        state = {"n": 0}
+
+        def cond():
+            recs = self.records(name)
+            if stream:
+                recs = [r for r in recs if r.get("stream") == stream]
+            state["n"] = len(recs)
+            return recs if len(recs) >= n else None
+        return self.wait_for(cond, timeout, "%d records of %s" % (n, name),
+                             detail=lambda: "have %d" % state["n"])
+
+    def wait_caught_up(self, containers, name, timeout=30):
+        """Waits until logcap holds the last line of each stream that `docker logs` shows
+        for NAME (call once the container has stopped)."""
+        lines = containers.logs(name)
+        last = {}
+        for ts, stream, msg in lines:
+            last[stream] = (stream, msg)
+        want = set(last.values())
+        state = {"n": 0}
+
+        def cond():
+            recs = self.records(name)
+            state["n"] = len(recs)
+            have = {(r.get("stream"), r.get("message")) for r in recs}
+            return want <= have
+        self.wait_for(cond, timeout, "logcap to catch up with %s (last lines %s)" % (
+            name, sorted(want)), detail=lambda: "have %d of %d records" % (state["n"], len(lines)))
+        return lines
+
+
+def make_workdir():
+    return tempfile.mkdtemp(prefix="lct-", dir=os.environ.get("LCT_TMPDIR", "/tmp"))
+
+
+def remove_workdir(path):
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def new_prefix():
+    return "lct-%s-" % uuid.uuid4().hex[:6]
+
+
+def counter_script(stop_trap=True, interval="0.01"):
+    """Shell loop printing '<run id> <counter>' every INTERVAL s; a new run id per start.
+    With STOP_TRAP the container exits at once on SIGTERM (sh as PID 1 would ignore it)."""
+    trap = 'trap "exit 0" TERM; ' if stop_trap else ""
+    return (trap + 'r=$RANDOM$RANDOM$RANDOM; i=0; while true; do i=$((i+1)); '
+            'echo "$r $i"; sleep %s; done' % interval)
+
+
+def runs_of(msgs):
+    """Maps run id -> Counter of counters, from '<run id> <counter>' messages."""
+    runs = collections.defaultdict(collections.Counter)
+    for m in msgs:
+        rid, _, n = m.partition(" ")
+        runs[rid][int(n)] += 1
+    return runs
