@@ -38,7 +38,6 @@ struct walk {
     int n_errors;
     unsigned char *used; /* per node: this list or mapping was walked already */
     int key_line;        /* line of the key being walked (an alias node has no line of its own) */
-    int outputs_given;
 };
 
 struct field;
@@ -972,7 +971,6 @@ static void set_outputs(struct walk *w, const struct field *f, yaml_node_t *v, v
     int *lines;
 
     (void)f;
-    w->outputs_given = 1;
     if (rc < 0) {
         return;
     }
@@ -999,8 +997,8 @@ static void set_outputs(struct walk *w, const struct field *f, yaml_node_t *v, v
 
 /* ---- checks across keys ---- */
 
-/* File outputs without a path write to DATA_DIR/logs, known only once data_dir is. Two file
- * outputs in one directory would write the same files. */
+/* File outputs without a path, and the built-in one (line 0), write to DATA_DIR/logs, known
+ * only once data_dir is. Two file outputs in one directory would write the same files. */
 static void finish_output_paths(struct walk *w, struct lc_config *c)
 {
     char path[PATH_CAP], q[QUOTE_CAP];
@@ -1010,7 +1008,7 @@ static void finish_output_paths(struct walk *w, struct lc_config *c)
         if (o->type == NULL || strcmp(o->type, "file") != 0) {
             continue;
         }
-        if (o->path == NULL || !w->outputs_given) {
+        if (o->path == NULL || o->line == 0) {
             free(o->path);
             o->path = join_path(c->data_dir, "logs");
         }
@@ -1135,7 +1133,11 @@ int lc_config_load_string(struct lc_config *c, const char *name, const char *tex
     struct walk w = {.name = name != NULL ? name : "<config>", .errors = errors};
     yaml_document_t doc;
 
-    lc_config_defaults(c);
+    /* A zeroed config (never filled, or freed) starts from the defaults. */
+    if (c->data_dir == NULL) {
+        lc_config_defaults(c);
+    }
+    free(c->path);
     c->path = lc_xstrdup(w.name);
     if (parse(&w, &doc, text, len) == 0) {
         w.doc = &doc;
@@ -1158,7 +1160,7 @@ int lc_config_load(struct lc_config *c, const char *path, FILE *errors)
     int rc = lc_read_file(path, MAX_CONFIG_BYTES, &text, &len);
 
     if (rc < 0) {
-        memset(c, 0, sizeof *c);
+        lc_config_free(c);
         if (errors != NULL) {
             fprintf(errors, "config error: %s: cannot read: %s\n", path, strerror(-rc));
         }

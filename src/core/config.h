@@ -73,8 +73,9 @@ void lc_config_defaults(struct lc_config *c);
 /* Loads PATH over the defaults. Every problem is printed to ERRORS as one line
  * "config error: FILE:LINE: KEY.PATH: what is wrong". Returns 0, -EINVAL when the config
  * is invalid (C is then freed and zeroed), or -errno when the file cannot be read (also
- * reported on ERRORS). C is overwritten, not freed first: pass an uninitialised struct,
- * or one already given to lc_config_free. ERRORS may be NULL (nothing is printed). */
+ * reported on ERRORS; C is freed and zeroed too). C must hold the defaults (from
+ * lc_config_defaults) or be zeroed (the defaults are then filled in first); the values the
+ * file gives replace C's, freeing them. ERRORS may be NULL (nothing is printed). */
 int lc_config_load(struct lc_config *c, const char *path, FILE *errors);
 
 /* Like lc_config_load, from the LEN bytes of TEXT (need not be NUL-terminated); NAME is

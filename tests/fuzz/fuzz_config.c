@@ -38,7 +38,7 @@ static void check_invariants(const struct lc_config *c)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static FILE *devnull;
-    struct lc_config c;
+    struct lc_config c = {0};
 
     if (devnull == NULL) {
         devnull = fopen("/dev/null", "w");

@@ -29,7 +29,7 @@ static int is_zeroed(const struct lc_config *c)
 /* Returns 1 when TEXT fails with -EINVAL, exactly the lines EXPECTED, and a zeroed config. */
 static int fails_with(const char *text, const char *expected)
 {
-    struct lc_config c;
+    struct lc_config c = {0};
     char *errs = NULL;
     int rc = load(&c, text, &errs);
     int ok = rc == -EINVAL && strcmp(errs, expected) == 0 && is_zeroed(&c);
@@ -73,7 +73,7 @@ static const char *write_tmp(const char *text)
 
 TEST(defaults)
 {
-    struct lc_config c;
+    struct lc_config c = {0};
     char host[256] = "";
     lc_config_defaults(&c);
     gethostname(host, sizeof host - 1);
@@ -113,7 +113,7 @@ TEST(empty_file_is_all_defaults)
 {
     static const char *const texts[] = {"", "# nothing here\n", "---\n", "~\n", "\n\n"};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
-        struct lc_config c;
+        struct lc_config c = {0};
         ASSERT_EQ(loads(&c, texts[i]), 0);
         ASSERT_STR_EQ(c.path, "x.yaml");
         ASSERT_STR_EQ(c.data_dir, "./logcap-data");
@@ -160,9 +160,11 @@ static const char full_file[] = "# every key\n"
 
 TEST(full_file_with_every_key)
 {
-    struct lc_config c;
+    struct lc_config c = {0};
     const char *path = write_tmp(full_file);
-    int rc = lc_config_load(&c, path, stderr);
+    int rc;
+    lc_config_defaults(&c); /* as main does: load over the defaults, which are freed */
+    rc = lc_config_load(&c, path, stderr);
     unlink(path);
     ASSERT_EQ(rc, 0);
     ASSERT_STR_EQ(c.path, path);
@@ -216,7 +218,7 @@ TEST(full_file_with_every_key)
 
 TEST(initial_tail_all_and_integer)
 {
-    struct lc_config c;
+    struct lc_config c = {0};
     ASSERT_EQ(loads(&c, "docker:\n  initial_tail: all\n"), 0);
     ASSERT_EQ(c.docker.initial_tail, -1);
     lc_config_free(&c);
@@ -236,7 +238,7 @@ TEST(initial_tail_all_and_integer)
 
 TEST(default_output_path_follows_data_dir)
 {
-    struct lc_config c;
+    struct lc_config c = {0};
     ASSERT_EQ(loads(&c, "data_dir: /data\n"), 0);
     ASSERT_EQ(c.n_outputs, 1);
     ASSERT_STR_EQ(c.outputs[0].path, "/data/logs");
@@ -256,7 +258,7 @@ TEST(default_output_path_follows_data_dir)
 TEST(booleans)
 {
     static const char *const texts[] = {"true", "yes", "on", "True", "YES"};
-    struct lc_config c;
+    struct lc_config c = {0};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         char text[64];
         snprintf(text, sizeof text, "docker:\n  enabled: false\n  stderr: %s\n", texts[i]);
@@ -428,7 +430,7 @@ TEST(error_too_many_entries)
 
 TEST(empty_lists_are_fine)
 {
-    struct lc_config c;
+    struct lc_config c = {0};
     ASSERT_EQ(loads(&c, "docker:\n  include_names: []\n  exclude_names:\n  include_labels: {}\n"
                         "  exclude_labels: {}\n"),
               0);
@@ -475,7 +477,7 @@ TEST(api_listen)
 {
     static const char *const good[] = {"127.0.0.1:8401", "0.0.0.0:1", "[::]:65535", "localhost:80",
                                        "logcap.internal:8080"};
-    struct lc_config c;
+    struct lc_config c = {0};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char text[128];
         snprintf(text, sizeof text, "api:\n  listen: '%s'\n", good[i]);
@@ -512,7 +514,7 @@ TEST(error_alias_of_collection)
     ASSERT_TRUE(fails_with("&r {docker: *r}\n",
                            "config error: x.yaml:1: docker: an alias of a list or mapping used "
                            "already (aliases may only repeat strings)\n"));
-    struct lc_config c;
+    struct lc_config c = {0};
     ASSERT_EQ(loads(&c, "data_dir: &d /d\nhostname: *d\n"), 0);
     ASSERT_STR_EQ(c.hostname, "/d");
     lc_config_free(&c);
@@ -556,11 +558,13 @@ TEST(multiple_problems_reported_together)
 
 TEST(unreadable_file)
 {
-    struct lc_config c;
+    struct lc_config c = {0};
     char *errs = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&errs, &n);
-    int rc = lc_config_load(&c, "/nonexistent/logcap.yaml", f);
+    int rc;
+    lc_config_defaults(&c);
+    rc = lc_config_load(&c, "/nonexistent/logcap.yaml", f);
     fclose(f);
     ASSERT_EQ(rc, -ENOENT);
     ASSERT_TRUE(is_zeroed(&c));
@@ -572,9 +576,22 @@ TEST(unreadable_file)
 
 TEST(errors_may_be_null_and_reload_does_not_leak)
 {
-    struct lc_config c;
+    struct lc_config c = {0};
     ASSERT_EQ(lc_config_load_string(&c, "y", "docker: [", 9, NULL), -EINVAL);
     ASSERT_TRUE(is_zeroed(&c));
+    lc_config_defaults(&c);
+    ASSERT_EQ(lc_config_load_string(&c, "y", "bogus: 1", 8, NULL), -EINVAL);
+    ASSERT_TRUE(is_zeroed(&c));
+    /* Over the defaults: every value the file gives replaces (and frees) the default. */
+    lc_config_defaults(&c);
+    ASSERT_EQ(loads(&c, full_file), 0);
+    ASSERT_STR_EQ(c.hostname, "node-7");
+    ASSERT_STR_EQ(c.outputs[1].path, "/var/lib/logcap/logs");
+    lc_config_free(&c);
+    lc_config_defaults(&c);
+    ASSERT_EQ(loads(&c, "data_dir: /d\n"), 0);
+    ASSERT_STR_EQ(c.outputs[0].path, "/d/logs");
+    lc_config_free(&c);
     for (int i = 0; i < 3; i++) {
         ASSERT_EQ(loads(&c, full_file), 0);
         lc_config_free(&c);
