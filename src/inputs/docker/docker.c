@@ -13,7 +13,7 @@
 #include "inputs/docker/docker_int.h"
 #include "inputs/docker/events.h"
 
-#define SAVE_INTERVAL_MS 1000
+#define SAVE_INTERVAL_MS 250
 #define LABELS_MAX 256
 
 static void maybe_free(struct lc_docker *d);
