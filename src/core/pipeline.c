@@ -23,6 +23,7 @@ struct out {
     void *state;
     pthread_t thread;
     int running;
+    int abandoned;          /* stuck in send or flush at stop; joined by destroy if it returns */
     struct lc_record *next; /* next record to send; NULL when caught up */
     uint64_t sent_seq;
     uint64_t acked_seq;
@@ -384,35 +385,70 @@ int lc_pipeline_output_stats(struct lc_pipeline *p, size_t i, struct lc_output_s
     return 0;
 }
 
-/* Joins every delivery thread, aborting them when TIMEOUT_MS passes first. */
+static void deadline_in(struct timespec *ts, uint64_t ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += (time_t)(ms / 1000);
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* Joins every delivery thread. Past TIMEOUT_MS the threads are told to abort; one that is
+ * still blocked inside its output's send or flush a little later cannot be interrupted,
+ * so it is detached and abandoned: the stop must finish (SIGTERM promises an exit within
+ * 10 s), and what it did not write is not committed, so it is read again next start. */
 static void join_outputs(struct lc_pipeline *p, uint64_t timeout_ms)
 {
     uint64_t deadline = lc_now_ms() + timeout_ms;
     for (size_t i = 0; i < p->n_outs; i++) {
         struct out *o = &p->outs[i];
         struct timespec ts;
-        int64_t left;
+        uint64_t now = lc_now_ms();
         if (!o->running) {
             continue;
         }
-        left = (int64_t)(deadline - lc_now_ms());
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += left > 0 ? left / 1000 : 0;
-        ts.tv_nsec += left > 0 ? (left % 1000) * 1000000L : 0;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        deadline_in(&ts, deadline > now ? deadline - now : 0);
         if (pthread_timedjoin_np(o->thread, NULL, &ts) != 0) {
-            lc_log(LC_LOG_WARN, 0, "[output:%s] did not finish in time; stopping it", o->cfg->name);
             pthread_mutex_lock(&p->lock);
             p->aborting = 1;
             pthread_cond_broadcast(&p->cond);
             pthread_mutex_unlock(&p->lock);
-            pthread_join(o->thread, NULL);
+            deadline_in(&ts, LC_PIPELINE_ABORT_MS);
+            if (pthread_timedjoin_np(o->thread, NULL, &ts) != 0) {
+                lc_log(LC_LOG_ERROR, 0,
+                       "[output:%s] stuck and did not stop in time; abandoning it (its "
+                       "unwritten lines are read again at the next start)",
+                       o->cfg->name);
+                o->abandoned = 1;
+                continue; /* still running: joined by destroy if it ever returns */
+            }
         }
         o->running = 0;
     }
+}
+
+/* Gives abandoned threads one more chance to finish. Returns 1 when none is left. */
+static int reap_abandoned(struct lc_pipeline *p)
+{
+    int left = 0;
+    for (size_t i = 0; i < p->n_outs; i++) {
+        struct out *o = &p->outs[i];
+        struct timespec ts;
+        if (!o->abandoned) {
+            continue;
+        }
+        deadline_in(&ts, LC_PIPELINE_ABORT_MS);
+        if (pthread_timedjoin_np(o->thread, NULL, &ts) == 0) {
+            o->abandoned = 0;
+            o->running = 0;
+        } else {
+            left = 1;
+        }
+    }
+    return !left;
 }
 
 void lc_pipeline_stop(struct lc_pipeline *p, uint64_t timeout_ms)
@@ -446,6 +482,11 @@ void lc_pipeline_destroy(struct lc_pipeline *p)
         return;
     }
     lc_pipeline_stop(p, 0);
+    if (!reap_abandoned(p)) {
+        /* A thread stuck in its output may still use the outputs, the records and P
+         * itself: they are left to the exiting process. */
+        return;
+    }
     for (size_t i = 0; i < p->n_outs; i++) {
         p->outs[i].ops->destroy(p->outs[i].state);
     }

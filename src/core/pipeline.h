@@ -19,6 +19,8 @@
 
 #define LC_PIPELINE_FLUSH_MS 200
 #define LC_PIPELINE_BATCH 4096
+/* After a stop's timeout, how long a delivery thread gets to notice it must abort. */
+#define LC_PIPELINE_ABORT_MS 500
 
 /* On the loop thread: every record with a sequence number <= SEQ is durably written. */
 typedef void (*lc_pipeline_commit_cb)(void *ud, uint64_t seq);
@@ -55,7 +57,8 @@ int lc_pipeline_push(struct lc_pipeline *p, struct lc_record *r);
 uint64_t lc_pipeline_last_seq(const struct lc_pipeline *p);
 
 /* Stops taking records; each output writes what is queued and flushes, for at most
- * TIMEOUT_MS; threads are joined; the last commit_cb is made before this returns. */
+ * TIMEOUT_MS (plus LC_PIPELINE_ABORT_MS); threads are joined, or abandoned when stuck in
+ * their output; the last commit_cb is made before this returns. */
 void lc_pipeline_stop(struct lc_pipeline *p, uint64_t timeout_ms);
 
 /* Bytes queued now. */
@@ -65,7 +68,8 @@ size_t lc_pipeline_queued_bytes(struct lc_pipeline *p);
 int lc_pipeline_output_stats(struct lc_pipeline *p, size_t i, struct lc_output_stats *out);
 
 /* Stops if needed, destroys the outputs and frees everything once the loop has closed the
- * async handles. NULL is a no-op. */
+ * async handles. When an output thread had to be abandoned, the memory it may still touch
+ * is left to the exiting process. NULL is a no-op. */
 void lc_pipeline_destroy(struct lc_pipeline *p);
 
 #endif

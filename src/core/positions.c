@@ -1,6 +1,7 @@
 /* positions: see positions.h. */
 #include "core/positions.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -201,6 +202,11 @@ static int parse_fp(const json_t *v, uint64_t *out)
     char *end;
     if (s == NULL || strlen(s) != 16) {
         return -EINVAL;
+    }
+    for (size_t i = 0; i < 16; i++) {
+        if (!isxdigit((unsigned char)s[i])) {
+            return -EINVAL;
+        }
     }
     errno = 0;
     *out = strtoull(s, &end, 16);

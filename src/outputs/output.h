@@ -1,6 +1,7 @@
 /* output: the interface every output implements, and the registry of output types.
- * An output is driven by one delivery thread: init, then send/flush any number of times,
- * then destroy, all from that thread. send may block on I/O (with its own timeouts). */
+ * init runs on the loop thread before the delivery thread starts, send and flush on the
+ * output's own delivery thread, destroy on the loop thread after it was joined. send may
+ * block on I/O (with its own timeouts). */
 #ifndef LC_OUTPUT_H
 #define LC_OUTPUT_H
 
