@@ -12,21 +12,21 @@ def test_hundred_short_lived_containers(containers, logcap):
              for k in range(n_containers)]
     names = containers.run_many(specs, workers=8)
     assert len(names) == n_containers
-    state = {"have": 0, "short": []}
+    state = {"have": 0, "short": {}}
 
     def all_in():
-        total, short = 0, []
+        total, short = 0, {}
         for name in names:
             k = len(lc.records(name))
             total += k
             if k < n_lines:
-                short.append(name)
+                short[name] = k
         state["have"], state["short"] = total, short
         return not short
     lc.wait_for(all_in, 90, "%d lines from %d containers" % (n_containers * n_lines,
                                                               n_containers),
-                detail=lambda: "have %d lines; %d containers short, e.g. %s" % (
-                    state["have"], len(state["short"]), state["short"][:5]))
+                detail=lambda: "have %d lines; %d containers short (name: lines): %s" % (
+                    state["have"], len(state["short"]), dict(list(state["short"].items())[:10])))
     lc.stop()
     for k, name in enumerate(names):
         got = [(r["stream"], r["message"]) for r in lc.records(name, complete=True)]
