@@ -25,8 +25,11 @@ def test_hundred_short_lived_containers(containers, logcap):
         return not short
     lc.wait_for(all_in, 90, "%d lines from %d containers" % (n_containers * n_lines,
                                                               n_containers),
-                detail=lambda: "have %d lines; %d containers short (name: lines): %s" % (
-                    state["have"], len(state["short"]), dict(list(state["short"].items())[:10])))
+                detail=lambda: "have %d lines; %d containers short (name: lines in logcap's "
+                "output / in docker logs): %s" % (
+                    state["have"], len(state["short"]),
+                    {n: "%d/%d" % (k, len(containers.logs(n)))
+                     for n, k in list(state["short"].items())[:10]}))
     lc.stop()
     for k, name in enumerate(names):
         got = [(r["stream"], r["message"]) for r in lc.records(name, complete=True)]
