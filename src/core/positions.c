@@ -107,6 +107,16 @@ int lc_pos_window_commit(struct lc_pos_window *w, uint64_t seq)
     return moved;
 }
 
+void lc_pos_window_set_floor(struct lc_pos_window *w, int64_t floor_ns)
+{
+    w->floor_ns = floor_ns;
+}
+
+int lc_pos_window_below_floor(const struct lc_pos_window *w, int64_t ts_ns)
+{
+    return ts_ns < w->floor_ns;
+}
+
 int lc_pos_window_has_position(const struct lc_pos_window *w)
 {
     return w->taken_max_ts >= 0;
@@ -193,6 +203,10 @@ json_t *lc_pos_window_to_json(const struct lc_pos_window *w)
             json_array_append_new(fps, json_string(hex));
         }
     }
+    if (w->floor_ns > 0 && w->floor_ns > cutoff) {
+        return json_pack("{s:I,s:o,s:I}", "ts", (json_int_t)w->committed_max_ts, "fps", fps,
+                         "floor", (json_int_t)w->floor_ns);
+    }
     return json_pack("{s:I,s:o}", "ts", (json_int_t)w->committed_max_ts, "fps", fps);
 }
 
@@ -217,11 +231,13 @@ int lc_pos_window_from_json(struct lc_pos_window *w, const json_t *obj)
 {
     const json_t *ts = json_object_get(obj, "ts");
     const json_t *fps = json_object_get(obj, "fps");
+    const json_t *floor = json_object_get(obj, "floor");
     size_t i;
     const json_t *v;
     uint64_t fp;
 
-    if (!json_is_integer(ts) || json_integer_value(ts) < -1 || !json_is_array(fps)) {
+    if (!json_is_integer(ts) || json_integer_value(ts) < -1 || !json_is_array(fps) ||
+        (floor != NULL && !json_is_integer(floor))) {
         return -EINVAL;
     }
     json_array_foreach(fps, i, v)
@@ -233,6 +249,7 @@ int lc_pos_window_from_json(struct lc_pos_window *w, const json_t *obj)
         lc_pos_window_take(w, 0, json_integer_value(ts), fp);
     }
     w->n_committed = w->len;
+    w->floor_ns = floor != NULL ? json_integer_value(floor) : 0;
     w->taken_max_ts = json_integer_value(ts);
     w->committed_max_ts = w->taken_max_ts;
     return 0;

@@ -42,6 +42,7 @@ struct lc_pos_window {
     int64_t taken_max_ts;     /* newest timestamp taken, committed or not; -1 = none */
     int64_t committed_max_ts; /* newest committed timestamp; -1 = none */
     int64_t margin_ns;
+    int64_t floor_ns; /* lines older than this are never taken (see set_floor) */
     /* Replay: fingerprints that a reopened stream will send again, sorted by fp. */
     struct lc_pos_fp *replay;
     size_t n_replay;
@@ -68,6 +69,14 @@ int lc_pos_window_has_position(const struct lc_pos_window *w);
 /* The `since` (nanoseconds) to reopen with: margin before the newest line taken (>= 0). */
 int64_t lc_pos_window_since(const struct lc_pos_window *w);
 
+/* Lines with a timestamp below FLOOR_NS are never taken. A capture that began with
+ * `tail=N` sets it to the first line it took, so a resume from a margin earlier does not
+ * pick up the lines before the tail that the user chose to skip. */
+void lc_pos_window_set_floor(struct lc_pos_window *w, int64_t floor_ns);
+
+/* True when a line at TS_NS is below the floor. */
+int lc_pos_window_below_floor(const struct lc_pos_window *w, int64_t ts_ns);
+
 /* Prepares for a stream reopened at lc_pos_window_since(): every entry at or after it
  * will be sent again by the daemon and must be recognised. */
 void lc_pos_window_begin_replay(struct lc_pos_window *w);
@@ -76,7 +85,8 @@ void lc_pos_window_begin_replay(struct lc_pos_window *w);
  * 0 when it is new. */
 int lc_pos_window_seen(struct lc_pos_window *w, int64_t ts_ns, uint64_t fp);
 
-/* Committed state as JSON {"ts": <int ns>, "fps": ["<16 hex>", ...]}; new reference. */
+/* Committed state as JSON {"ts": <int ns>, "fps": ["<16 hex>", ...][, "floor": <int ns>]};
+ * new reference. */
 json_t *lc_pos_window_to_json(const struct lc_pos_window *w);
 
 /* Loads committed state saved by lc_pos_window_to_json into an empty window. Returns 0 or

@@ -231,6 +231,10 @@ static void list_done(void *ud, int result, long status, json_t *body)
     }
     if (!json_is_array(body)) {
         lc_log(LC_LOG_WARN, result, "[docker] listing containers failed (HTTP %ld)", status);
+        if (d->list_again) {
+            d->list_again = 0;
+            list(d);
+        }
         return;
     }
     json_array_foreach(body, i, item)

@@ -54,6 +54,8 @@ struct lc_container {
     uint64_t last_data_ms;
     uint64_t backoff_ms;
     uint64_t drain_new;
+    int64_t drain_started_ns; /* wall clock when the last logs request started */
+    int tail_floor_pending;   /* the next line taken is the first of a tail request */
     int replaying;
     int paused;
     struct lc_pos_window win;

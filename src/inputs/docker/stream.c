@@ -39,7 +39,12 @@ static int on_line(void *ud, const struct lc_line *l)
     uint64_t fp = lc_pos_fingerprint(l->ts_ns, l->stream, l->msg, l->len);
     struct lc_record *r;
 
-    if (c->replaying && lc_pos_window_seen(&c->win, l->ts_ns, fp)) {
+    if (c->tail_floor_pending) {
+        c->tail_floor_pending = 0;
+        lc_pos_window_set_floor(&c->win, l->ts_ns);
+    }
+    if (lc_pos_window_below_floor(&c->win, l->ts_ns) ||
+        (c->replaying && lc_pos_window_seen(&c->win, l->ts_ns, fp))) {
         return 0;
     }
     r = lc_record_create(c->meta, l->stream, l->ts_ns, l->ts, l->ts_len, l->msg, l->len,
@@ -218,6 +223,19 @@ static void arm_idle(struct lc_container *c, uint64_t ms)
 
 /* ---- requests ----------------------------------------------------------------------- */
 
+/* True when the container's State.FinishedAt is not before NS (minus a little slack for
+ * the daemon's and our clocks' reading order). */
+static int finished_after(json_t *body, int64_t ns)
+{
+    const char *fin =
+        json_string_value(json_object_get(json_object_get(body, "State"), "FinishedAt"));
+    int64_t fin_ns;
+    if (fin == NULL || lc_time_parse_rfc3339(fin, strlen(fin), &fin_ns) <= 0) {
+        return 0; /* "0001-01-01T00:00:00Z": never ran */
+    }
+    return fin_ns >= ns - LC_POS_MARGIN_NS;
+}
+
 static void inspect_done(void *ud, int result, long status, json_t *body)
 {
     struct lc_container *c = ud;
@@ -239,6 +257,13 @@ static void inspect_done(void *ud, int result, long status, json_t *body)
     if (c->running) {
         lines_end(c, 0);
         follow(c);
+        return;
+    }
+    if (finished_after(body, c->drain_started_ns)) {
+        /* It ran after the drain began (it may have been only created then): what it
+         * wrote after that point was not in the drain. */
+        lines_end(c, 0);
+        drain(c);
         return;
     }
     /* Stopped and read to its end: a last line without '\n' is whole now. */
@@ -321,6 +346,7 @@ static void logs_path(struct lc_container *c, int follow_mode, char *path, size_
          * from the time it was made. */
         snprintf(path + n, cap - (size_t)n, "&tail=%ld", c->tail);
         c->tail = -1;
+        c->tail_floor_pending = 1;
         c->floor_since_ns = lc_wall_ns() - LC_POS_MARGIN_NS;
         return;
     }
@@ -343,6 +369,7 @@ static void open_logs(struct lc_container *c, int follow_mode)
     char path[256];
     logs_path(c, follow_mode, path, sizeof(path));
     c->drain_new = 0;
+    c->drain_started_ns = lc_wall_ns();
     c->state = follow_mode ? LC_C_FOLLOW : LC_C_DRAIN;
     c->last_data_ms = uv_now(d->loop);
     c->req = lc_docker_req_start(d->client, path, 0, 0, on_data,
