@@ -1,10 +1,16 @@
 /* file: the embedded file output (see file.h). It owns a descriptor of the output directory,
- * a bounded LRU cache of open log files (at most MAX_OPEN descriptors) and, for each file a
- * batch touches, that batch's encoded bytes. send groups a batch by file so that each file
- * gets one write(2), and undoes every write of a batch that fails (ftruncate back to the size
- * before the batch), so a batch sent again after LC_RETRY lands exactly once. Rotation,
- * gzip compression included, runs synchronously on the calling thread: outputs are driven
- * by their own delivery (worker) thread, so compressing only delays this output. */
+ * a bounded LRU cache of open log files (at most MAX_OPEN descriptors), for each file a
+ * batch touches that batch's encoded records, and the record of which records of a failed
+ * batch already went into rotated files. send groups a batch by file and writes each group
+ * with one write(2) per run of records that fits the current file, rotating between runs, so
+ * a file never passes rotate_bytes except by a single record larger than that, alone in it.
+ * A failed batch is undone for its retry (LC_RETRY) in two ways: the records still in a
+ * current file are cut off again (ftruncate back to the size before the batch), and the
+ * records already moved into a rotated (maybe gzipped) file, which cannot be cut off, are
+ * marked done and skipped when the same batch comes again; so every record lands exactly
+ * once. Rotation, gzip compression included, runs synchronously on the calling thread:
+ * outputs are driven by their own delivery (worker) thread, so compressing only delays this
+ * output. */
 #include "outputs/file.h"
 
 #include <assert.h>
@@ -29,20 +35,29 @@
 #define NAME_LEN 256                /* NAME_MAX + 1 */
 #define ID_PREFIX 12                /* digits of the container id used when the name is unusable */
 #define KEEP_BUF (64 * 1024)        /* batch buffers larger than this are freed after the batch */
+#define KEEP_SPANS 4096             /* so are span arrays with more room than this */
 #define BATCH_MAX ((size_t)1 << 30) /* cap on one file's share of one batch */
 #define GZ_CHUNK (64 * 1024)
+
+/* Where one record of the batch lies in its file's batch buffer. */
+struct lc_file_span {
+    size_t end; /* offset just past the record's bytes */
+    size_t idx; /* the record's position in the batch */
+};
 
 /* One container's log file, DIR/<base>.log. It exists while its file is open or while the
  * current batch touches it. */
 struct lc_file_entry {
-    char *base;                        /* file name without ".log" */
-    int fd;                            /* -1 when closed */
-    uint64_t size;                     /* bytes in the file, valid while open */
-    uint64_t start;                    /* size before this batch's write, for the rollback */
-    int dirty;                         /* written since the last fdatasync */
-    int touched;                       /* in the current batch's list */
-    int written;                       /* this batch's write began */
-    struct lc_buf batch;               /* this batch's encoded records */
+    char *base;                 /* file name without ".log" */
+    int fd;                     /* -1 when closed */
+    uint64_t size;              /* bytes in the file (kept while closed by the cache) */
+    uint64_t start;             /* size before this batch's bytes in the current file */
+    int dirty;                  /* written since the last fdatasync */
+    int touched;                /* in the current batch's list */
+    int written;                /* this batch's write began */
+    struct lc_buf batch;        /* this batch's encoded records, in batch order */
+    struct lc_file_span *spans; /* one per record in batch, in the same order */
+    size_t n_spans, cap_spans;
     struct lc_file_entry *hnext;       /* hash chain */
     struct lc_file_entry *prev, *next; /* LRU list of open files, most recent first */
     struct lc_file_entry *tnext;       /* files of the current batch, first touched first */
@@ -58,6 +73,13 @@ struct lc_file_output {
     struct lc_file_entry *lru_head, *lru_tail;
     unsigned n_open;
     struct lc_file_entry *touched, **touched_tail;
+    /* Records of the last batch that already went into rotated files, one bit per position
+     * in the batch. Valid while done_n > 0, that is from a batch answered LC_RETRY until
+     * a batch is answered otherwise, and only for that same batch sent again: the same
+     * size and the same first and last seq (the pipeline numbers records uniquely). */
+    unsigned char *done;
+    size_t done_n, done_cap;
+    uint64_t done_first, done_last;
 };
 
 static int usable_base(const char *s, size_t n)
@@ -118,6 +140,7 @@ static void entry_free(struct lc_file_output *o, struct lc_file_entry *e)
     }
     *p = e->hnext;
     lc_buf_close(&e->batch);
+    free(e->spans);
     free(e->base);
     free(e);
 }
@@ -388,19 +411,22 @@ static int shift(struct lc_file_output *o, const char *base)
 /* Moves E's file out of the way so the next write starts a fresh one: shifts the rotated
  * files up by one, renames <base>.log to <base>.log.1 and compresses it when configured
  * (synchronously, see the top of the file). With max_files 0 the file is simply deleted.
- * E is closed. Returns 0 or -errno (logged); after a failure the caller goes on writing
- * to the current file: rotation is housekeeping and must not hold records back. */
-static int rotate(struct lc_file_output *o, struct lc_file_entry *e)
+ * E is closed. Sets *MOVED when <base>.log was renamed or deleted, even if a later step
+ * failed. Returns 0 or -errno (logged); after a failure the caller goes on writing to the
+ * current file: rotation is housekeeping and must not hold records back. */
+static int rotate(struct lc_file_output *o, struct lc_file_entry *e, int *moved)
 {
     char cur[NAME_LEN], first[NAME_LEN];
     int rc = 0;
 
+    *moved = 0;
     entry_close(o, e);
     o->dir_dirty = 1;
     snprintf(cur, sizeof(cur), "%s.log", e->base);
     snprintf(first, sizeof(first), "%s.log.1", e->base);
     if (o->cfg->max_files == 0) {
         rc = unlinkat(o->dirfd, cur, 0) == 0 ? 0 : -errno;
+        *moved = rc == 0;
         goto out;
     }
     if (o->cfg->compress) {
@@ -412,8 +438,9 @@ static int rotate(struct lc_file_output *o, struct lc_file_entry *e)
     if (rc == 0 && renameat(o->dirfd, cur, o->dirfd, first) != 0) {
         rc = -errno;
     }
+    *moved = rc == 0;
     if (rc == 0 && o->cfg->compress) {
-        rc = compress_first(o, e->base);
+        rc = compress_first(o, e->base); /* on failure, the next rotation finishes it */
     }
 out:
     if (rc != 0) {
@@ -422,45 +449,106 @@ out:
     return rc;
 }
 
-static int needs_rotation(const struct lc_file_output *o, const struct lc_file_entry *e)
+static int is_done(const struct lc_file_output *o, size_t i)
 {
-    uint64_t limit = o->cfg->rotate_bytes;
-    return limit > 0 && e->size > 0 && e->size + e->batch.len > limit;
+    return (o->done[i / 8] >> (i % 8)) & 1;
 }
 
-/* Appends E's batch to its file, with one write(2) unless the kernel writes it short,
- * rotating first when the bytes would take a non-empty file past rotate_bytes (a batch
- * larger than that goes whole into a fresh file). Returns 0 or -errno. */
-static int entry_write(struct lc_file_output *o, struct lc_file_entry *e)
+/* Opens E's file when it is closed and makes it the most recently used. */
+static int entry_ready(struct lc_file_output *o, struct lc_file_entry *e)
 {
-    size_t done = 0;
-    int rc;
-
     if (e->fd < 0) {
-        rc = entry_open(o, e);
+        int rc = entry_open(o, e);
         if (rc != 0) {
             return rc;
         }
     }
-    if (needs_rotation(o, e)) {
-        rotate(o, e); /* logged; a failed rotation leaves the current file in use */
-        if (e->fd < 0) {
-            rc = entry_open(o, e);
-            if (rc != 0) {
-                return rc;
-            }
-        }
-    }
     lru_remove(o, e);
     lru_push(o, e);
-    e->start = e->size;
-    e->written = 1;
-    rc = write_all(e->fd, e->batch.data, e->batch.len, &done);
+    return 0;
+}
+
+/* Appends bytes FROM..TO of E's batch buffer to its file with one write(2), unless the
+ * kernel writes it short. Returns 0 or -errno. */
+static int chunk_write(struct lc_file_entry *e, size_t from, size_t to)
+{
+    size_t done = 0;
+    int rc;
+
+    if (from == to) {
+        return 0;
+    }
+    rc = write_all(e->fd, e->batch.data + from, to - from, &done);
     e->size += done;
     if (done > 0) {
         e->dirty = 1;
     }
     return rc;
+}
+
+/* Rotates E's file before the record of span K. When the file was moved away, the records
+ * of spans *LIVE..K-1, written to it by this batch, are there for good: they are marked done
+ * (a truncation can no longer take them back) and the fresh file starts the rollback range.
+ * When it was not, clears *CAN_ROTATE so the rest of the batch does not try again for every
+ * record. Returns 0 or -errno (the fresh file cannot be opened). */
+static int rotate_before(struct lc_file_output *o, struct lc_file_entry *e, size_t k, size_t *live,
+                         int *can_rotate)
+{
+    int moved;
+
+    rotate(o, e, &moved); /* logged */
+    if (moved) {
+        for (; *live < k; (*live)++) {
+            size_t i = e->spans[*live].idx;
+            o->done[i / 8] |= (unsigned char)(1u << (i % 8));
+        }
+        e->size = 0;
+        e->start = 0;
+    } else {
+        *can_rotate = 0;
+    }
+    return entry_ready(o, e);
+}
+
+/* Whether adding ADD bytes to a file holding USED would take a non-empty file past
+ * rotate_bytes (0: never rotate). */
+static int passes(const struct lc_file_output *o, uint64_t used, size_t add)
+{
+    uint64_t limit = o->cfg->rotate_bytes;
+    return limit > 0 && used > 0 && used + add > limit;
+}
+
+/* Appends E's records of the batch to its file, gathering them into runs that are written
+ * with one write(2) each: before a record that would take the non-empty file past
+ * rotate_bytes, the run so far is written and the file rotated, so a record is never split
+ * and one larger than rotate_bytes goes alone into a fresh file. Returns 0 or -errno. */
+static int entry_write(struct lc_file_output *o, struct lc_file_entry *e)
+{
+    size_t run = 0, live = 0; /* start of the unwritten run; first span not moved away */
+    int can_rotate = 1, rc;
+
+    rc = entry_ready(o, e);
+    if (rc != 0) {
+        return rc;
+    }
+    e->start = e->size;
+    e->written = 1;
+    for (size_t k = 0; k < e->n_spans; k++) {
+        size_t beg = k > 0 ? e->spans[k - 1].end : 0;
+        if (!can_rotate || !passes(o, e->size + (beg - run), e->spans[k].end - beg)) {
+            continue;
+        }
+        rc = chunk_write(e, run, beg);
+        if (rc != 0) {
+            return rc;
+        }
+        run = beg;
+        rc = rotate_before(o, e, k, &live, &can_rotate);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return chunk_write(e, run, e->batch.len);
 }
 
 /* Truncates the closed file NAME back to SIZE. Returns 0 or -errno. */
@@ -479,14 +567,15 @@ static int truncate_closed(struct lc_file_output *o, const char *name, uint64_t 
     return rc;
 }
 
-/* Truncates every file the failed batch wrote to back to its size before the batch. */
+/* Truncates every file the failed batch wrote to back to its size before the batch (or
+ * to empty, for a file the batch started after a rotation). */
 static void rollback(struct lc_file_output *o)
 {
     char name[NAME_LEN];
 
     for (struct lc_file_entry *e = o->touched; e != NULL; e = e->tnext) {
         int rc;
-        if (!e->written || (e->fd >= 0 && e->size == e->start)) {
+        if (!e->written || e->size == e->start) {
             continue;
         }
         snprintf(name, sizeof(name), "%s.log", e->base);
@@ -506,7 +595,20 @@ static void rollback(struct lc_file_output *o)
     }
 }
 
-/* Encodes every record into the batch buffer of its file. Returns 0 or -E2BIG. */
+/* Notes that record I of the batch ends at the end of E's batch buffer. */
+static void span_add(struct lc_file_entry *e, size_t i)
+{
+    if (e->n_spans == e->cap_spans) {
+        e->cap_spans = e->cap_spans > 0 ? e->cap_spans * 2 : 16;
+        e->spans = lc_xrealloc(e->spans, e->cap_spans * sizeof(*e->spans));
+    }
+    e->spans[e->n_spans].end = e->batch.len;
+    e->spans[e->n_spans].idx = i;
+    e->n_spans++;
+}
+
+/* Encodes every record not already done into the batch buffer of its file. Returns 0 or
+ * -E2BIG. */
 static int encode(struct lc_file_output *o, struct lc_record *const *recs, size_t n)
 {
     const struct lc_meta *last_meta = NULL;
@@ -515,6 +617,9 @@ static int encode(struct lc_file_output *o, struct lc_record *const *recs, size_
     int rc;
 
     for (size_t i = 0; i < n; i++) {
+        if (is_done(o, i)) {
+            continue;
+        }
         if (e == NULL || recs[i]->meta != last_meta) {
             last_meta = recs[i]->meta;
             base_name(last_meta, base);
@@ -533,8 +638,28 @@ static int encode(struct lc_file_output *o, struct lc_record *const *recs, size_
         if (rc != 0) {
             return rc;
         }
+        span_add(e, i);
     }
     return 0;
+}
+
+/* Keeps the done bits when RECS is the batch that failed last, sent again; otherwise starts
+ * them afresh for RECS. N > 0. */
+static void done_begin(struct lc_file_output *o, struct lc_record *const *recs, size_t n)
+{
+    size_t bytes = (n + 7) / 8;
+
+    if (o->done_n == n && recs[0]->seq == o->done_first && recs[n - 1]->seq == o->done_last) {
+        return;
+    }
+    if (bytes > o->done_cap) {
+        o->done = lc_xrealloc(o->done, bytes);
+        o->done_cap = bytes;
+    }
+    memset(o->done, 0, bytes);
+    o->done_n = n;
+    o->done_first = recs[0]->seq;
+    o->done_last = recs[n - 1]->seq;
 }
 
 /* Forgets the batch: releases large buffers and the entries whose files are closed. */
@@ -551,6 +676,12 @@ static void end_batch(struct lc_file_output *o)
             lc_buf_close(&e->batch);
         }
         lc_buf_reset(&e->batch);
+        if (e->cap_spans > KEEP_SPANS) {
+            free(e->spans);
+            e->spans = NULL;
+            e->cap_spans = 0;
+        }
+        e->n_spans = 0;
         if (e->fd < 0) {
             entry_free(o, e);
         }
@@ -563,8 +694,13 @@ static enum lc_send_result file_send(void *state, struct lc_record *const *recs,
 {
     struct lc_file_output *o = state;
     enum lc_send_result res = LC_OK;
-    int rc = encode(o, recs, n);
+    int rc;
 
+    if (n == 0) {
+        return LC_OK;
+    }
+    done_begin(o, recs, n);
+    rc = encode(o, recs, n);
     if (rc != 0) {
         lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot encode a batch of %zu records", o->name, n);
         res = LC_REJECT;
@@ -581,6 +717,9 @@ static enum lc_send_result file_send(void *state, struct lc_record *const *recs,
         }
     }
 out:
+    if (res != LC_RETRY) {
+        o->done_n = 0; /* the batch is over: its done bits must not match another */
+    }
     end_batch(o);
     return res;
 }
@@ -630,6 +769,7 @@ static void file_destroy(void *state)
         entry_free(o, e);
     }
     close(o->dirfd);
+    free(o->done);
     free(o);
 }
 

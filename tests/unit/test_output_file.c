@@ -1,8 +1,9 @@
 /* test_output_file: the file output against a real directory (a mkdtemp directory under
  * /tmp, removed at the end of each test): JSON and text lines per container file, names
- * that cannot be file names, append across restarts, rotation with and without gzip,
- * records larger than rotate_bytes, the descriptor cache, and the retry after a short
- * write (forced with RLIMIT_FSIZE). */
+ * that cannot be file names, append across restarts, rotation with and without gzip at
+ * record boundaries inside large batches (no file past rotate_bytes but a lone larger
+ * record), the descriptor cache, and the retry after a short write (forced with
+ * RLIMIT_FSIZE), also in a batch that crossed rotations: every record exactly once. */
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
@@ -72,24 +73,41 @@ static struct lc_meta *meta(const char *name, char id)
     return lc_meta_create(hex, name, "nginx:1.25", "host-1", NULL, NULL, NULL);
 }
 
-/* Sends one record per message, MSGS[i] from container METAS[i]. */
-static enum lc_send_result send_msgs(void *st, struct lc_meta *const *metas,
-                                     const char *const *msgs, size_t n)
+/* Like the pipeline, numbers records uniquely and in order: a retry is recognised by seq. */
+static uint64_t next_seq = 1;
+
+/* Creates one record per message, MSGS[i] from container METAS[i], numbered from
+ * next_seq. */
+static struct lc_record **make_recs(struct lc_meta *const *metas, const char *const *msgs, size_t n)
 {
     struct lc_record **recs = lc_xcalloc(n, sizeof(*recs));
-    enum lc_send_result res;
 
     for (size_t i = 0; i < n; i++) {
         recs[i] =
             lc_record_create(metas[i], (i % 2) ? LC_STREAM_STDERR : LC_STREAM_STDOUT,
                              1700000000000000000LL + (int64_t)i, "2023-11-14T22:13:20.000000000Z",
                              30, msgs[i], strlen(msgs[i]), 0);
+        recs[i]->seq = next_seq++;
     }
-    res = lc_output_file.send(st, recs, n);
+    return recs;
+}
+
+static void free_recs(struct lc_record **recs, size_t n)
+{
     for (size_t i = 0; i < n; i++) {
         lc_record_destroy(recs[i]);
     }
     free(recs);
+}
+
+/* Sends one record per message, MSGS[i] from container METAS[i]. */
+static enum lc_send_result send_msgs(void *st, struct lc_meta *const *metas,
+                                     const char *const *msgs, size_t n)
+{
+    struct lc_record **recs = make_recs(metas, msgs, n);
+    enum lc_send_result res = lc_output_file.send(st, recs, n);
+
+    free_recs(recs, n);
     return res;
 }
 
@@ -221,6 +239,56 @@ static void concat_rotated(const char *dir, const char *base, unsigned max, int 
         lc_buf_add(b, data, len);
     }
     free(data);
+}
+
+/* Reads BASE's files oldest first, as concat_rotated, appending them to ALL, and checks
+ * that rotation happened at the right records: no file passes LIMIT unless it holds one
+ * line alone, and no file was rotated early (its size plus the next file's first line
+ * passes LIMIT). Returns the number of files read, or -1 when a check fails. */
+static int check_bounds(const char *dir, const char *base, unsigned max, int gz, size_t limit,
+                        struct lc_buf *all)
+{
+    char name[256], *data;
+    size_t len, prev = 0;
+    int files = 0, bad = 0;
+
+    for (unsigned k = max + 1; k-- > 0;) {
+        if (k > 0) {
+            snprintf(name, sizeof(name), "%s.log.%u%s", base, k, gz ? ".gz" : "");
+            data = gz ? gunzip(dir, name, &len) : slurp(dir, name, &len);
+        } else {
+            snprintf(name, sizeof(name), "%s.log", base);
+            data = slurp(dir, name, &len);
+        }
+        if (data == NULL) {
+            continue;
+        }
+        if (len > limit && count_lines(data, len) != 1) {
+            fprintf(stderr, "  %s: %zu bytes in %d lines\n", name, len, count_lines(data, len));
+            bad = 1;
+        }
+        if (files > 0 && len > 0 && prev + (size_t)(strchr(data, '\n') + 1 - data) <= limit) {
+            fprintf(stderr, "  %s: the file before it was rotated early\n", name);
+            bad = 1;
+        }
+        lc_buf_add(all, data, len);
+        prev = len;
+        files++;
+        free(data);
+    }
+    return bad ? -1 : files;
+}
+
+/* Writes into OUT (of LEN + 1 bytes) a line of LEN bytes without its newline: TAG, I, and
+ * filler. */
+static void line_of(char *out, size_t len, const char *tag, int i)
+{
+    int n = snprintf(out, len + 1, "%s-%05d-", tag, i);
+
+    if ((size_t)n < len) {
+        memset(out + n, 'x', len - (size_t)n);
+    }
+    out[len] = '\0';
 }
 
 /* ---- tests ---- */
@@ -465,14 +533,90 @@ static void check_rotation_every_record(const char *dir, int *lc_test_failed)
     lc_output_file.destroy(st);
     lc_meta_unref(web);
 
-    /* 3000 bytes in files of at most 100 bytes */
+    /* 3000 bytes in files of exactly 100 bytes, batches split between their records */
     ASSERT_TRUE(exists(dir, "web.log.29.gz"));
-    ASSERT_TRUE(file_size(dir, "web.log") <= 100);
+    ASSERT_TRUE(!exists(dir, "web.log.30.gz"));
+    ASSERT_EQ(file_size(dir, "web.log"), 100);
     lc_buf_init(&all, 0);
-    concat_rotated(dir, "web", 100, 1, &all);
-    ok = lines_are(&all, 1, 300);
+    ok = check_bounds(dir, "web", 100, 1, 100, &all) == 30 && lines_are(&all, 1, 300);
     lc_buf_close(&all);
     ASSERT_TRUE(ok);
+}
+
+#define BIG_BATCH 4096
+#define BIG_LIMIT 4096
+#define BIG_CONTAINERS 3
+
+/* Sends batches of BIG_BATCH records of 1 to 400 bytes, spread over BIG_CONTAINERS
+ * containers (runs of one container, then interleaved), one of 3 * BIG_LIMIT bytes among
+ * them. Appends what each container was sent to EXPECT[c]. */
+static int send_big_batches(void *st, struct lc_meta **metas, struct lc_buf *expect)
+{
+    static char text[BIG_BATCH][401], huge[3 * BIG_LIMIT];
+    static struct lc_meta *bm[BIG_BATCH];
+    static const char *msgs[BIG_BATCH];
+    unsigned rnd = 12345;
+
+    for (int b = 0; b < 2; b++) {
+        for (int i = 0; i < BIG_BATCH; i++) {
+            int c = b == 0 ? i * BIG_CONTAINERS / BIG_BATCH : i % BIG_CONTAINERS;
+            size_t len;
+            rnd = rnd * 1103515245u + 12345u;
+            len = 20 + rnd / 65536 % 381; /* with its newline */
+            line_of(text[i], len - 1, "big", b * BIG_BATCH + i);
+            msgs[i] = text[i];
+            if (b == 1 && i == 1000) {
+                line_of(huge, sizeof(huge) - 1, "huge", i);
+                msgs[i] = huge;
+            }
+            bm[i] = metas[c];
+            lc_buf_adds(&expect[c], msgs[i]);
+            lc_buf_addc(&expect[c], '\n');
+        }
+        if (send_msgs(st, bm, msgs, BIG_BATCH) != LC_OK) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void check_rotation_bounds(const char *dir, int *lc_test_failed)
+{
+    struct lc_output_config cfg = config(dir, LC_FORMAT_TEXT, BIG_LIMIT, 1000, 1);
+    struct lc_meta *metas[BIG_CONTAINERS];
+    struct lc_buf expect[BIG_CONTAINERS], all;
+    void *st = NULL;
+    int bad = 0, rc;
+
+    for (int c = 0; c < BIG_CONTAINERS; c++) {
+        char name[16];
+        snprintf(name, sizeof(name), "c%d", c);
+        metas[c] = meta(name, (char)('a' + c));
+        lc_buf_init(&expect[c], 0);
+    }
+    ASSERT_EQ(lc_output_file.init(&st, &cfg), 0);
+    rc = send_big_batches(st, metas, expect);
+    lc_output_file.destroy(st);
+    for (int c = 0; c < BIG_CONTAINERS; c++) {
+        char name[16];
+        int files;
+        snprintf(name, sizeof(name), "c%d", c);
+        lc_buf_init(&all, 0);
+        files = check_bounds(dir, name, 1000, 1, BIG_LIMIT, &all);
+        /* each container gets about 280 KB: tens of files, not one or two per batch */
+        bad += files < 2 * (int)(expect[c].len / BIG_LIMIT) / 3;
+        bad += all.len != expect[c].len || memcmp(all.data, expect[c].data, all.len) != 0;
+        lc_buf_close(&all);
+        lc_buf_close(&expect[c]);
+        lc_meta_unref(metas[c]);
+    }
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(bad, 0);
+}
+
+TEST(rotation_at_record_boundaries_in_large_batches)
+{
+    with_tmpdir(check_rotation_bounds, lc_test_failed);
 }
 
 TEST(rotation_keeps_every_record_once)
@@ -556,18 +700,27 @@ static void check_large_record(const char *dir, int *lc_test_failed)
     lc_output_file.destroy(st);
     lc_meta_unref(web);
 
-    /* the 3 small lines, then the big record alone, then the whole last batch together */
-    data = gunzip(dir, "web.log.2.gz", &len);
+    /* the 3 small lines, the big record alone, the two small records of the last batch,
+     * then its big record alone again: rotation splits a batch between records */
+    data = gunzip(dir, "web.log.3.gz", &len);
     ASSERT_TRUE(data != NULL);
     ASSERT_MEM_EQ(data, len, "line-0001\nline-0002\nline-0003\n", 30);
     free(data);
-    data = gunzip(dir, "web.log.1.gz", &len);
+    data = gunzip(dir, "web.log.2.gz", &len);
     ASSERT_TRUE(data != NULL);
     ASSERT_EQ(len, 500);
     ASSERT_TRUE(data[0] == 'x' && data[498] == 'x' && data[499] == '\n');
     free(data);
-    ASSERT_EQ(file_size(dir, "web.log"), 12 + 12 + 500);
-    ASSERT_TRUE(!exists(dir, "web.log.3.gz"));
+    data = gunzip(dir, "web.log.1.gz", &len);
+    ASSERT_TRUE(data != NULL);
+    ASSERT_MEM_EQ(data, len, "big-batch-1\nbig-batch-2\n", 24);
+    free(data);
+    data = slurp(dir, "web.log", &len);
+    ASSERT_TRUE(data != NULL);
+    ASSERT_EQ(len, 500);
+    ASSERT_TRUE(data[0] == 'x' && data[499] == '\n');
+    free(data);
+    ASSERT_TRUE(!exists(dir, "web.log.4.gz"));
 }
 
 static void check_large_first(const char *dir, int *lc_test_failed)
@@ -719,6 +872,7 @@ static void check_retry(const char *dir, int *lc_test_failed)
     static char text[N_ROLLBACK][32];
     const char *msgs[N_ROLLBACK + 1];
     char big[200], name[64];
+    struct lc_record **recs;
     struct rlimit saved;
     enum lc_send_result res;
     void *st = NULL;
@@ -737,7 +891,8 @@ static void check_retry(const char *dir, int *lc_test_failed)
     ASSERT_EQ(lc_output_file.init(&st, &cfg), 0);
     rc = prepare_short_write(st, metas[N_ROLLBACK], &saved);
     ASSERT_EQ(rc, 0);
-    res = send_msgs(st, metas, msgs, N_ROLLBACK + 1);
+    recs = make_recs(metas, msgs, N_ROLLBACK + 1);
+    res = lc_output_file.send(st, recs, N_ROLLBACK + 1);
     rc = setrlimit(RLIMIT_FSIZE, &saved);
     ASSERT_EQ(rc, 0);
     ASSERT_EQ(res, LC_RETRY);
@@ -750,7 +905,10 @@ static void check_retry(const char *dir, int *lc_test_failed)
     }
     ASSERT_EQ(bad, 0);
 
-    ASSERT_EQ(send_msgs(st, metas, msgs, N_ROLLBACK + 1), LC_OK);
+    /* the same batch again, as the pipeline does */
+    res = lc_output_file.send(st, recs, N_ROLLBACK + 1);
+    free_recs(recs, N_ROLLBACK + 1);
+    ASSERT_EQ(res, LC_OK);
     ASSERT_EQ(lc_output_file.flush(st), 0);
     lc_output_file.destroy(st);
     ASSERT_EQ(file_size(dir, "b.log"), 4200);
@@ -766,6 +924,137 @@ static void check_retry(const char *dir, int *lc_test_failed)
 TEST(short_write_is_undone_for_retry)
 {
     with_tmpdir(check_retry, lc_test_failed);
+}
+
+#define X_LINES 30 /* web lines of 100 bytes in the batch, with rotate_bytes 1000 */
+#define X_BIG 25   /* the huge web line comes after this many */
+#define X_API 6    /* api lines interleaved */
+#define X_N (X_LINES + 1 + X_API)
+
+/* The batch for check_retry_rotation: api-0, web-1 .. web-25, web's huge line, web-26 ..
+ * web-30, with api-1 .. api-5 among them. Appends what each container gets to WEB and API. */
+static size_t rotation_batch(struct lc_meta *web, struct lc_meta *api, struct lc_meta **metas,
+                             const char **msgs, struct lc_buf *want_web, struct lc_buf *want_api)
+{
+    static char text[X_N][100], huge[3000];
+    size_t n = 0;
+    int a = 0;
+
+    for (int i = 0; i <= X_LINES; i++) {
+        if (i % 6 == 0 && a < X_API) {
+            line_of(text[n], 20, "api", a++);
+            metas[n] = api;
+            msgs[n] = text[n];
+            n++;
+        }
+        if (i > 0) {
+            line_of(text[n], 99, "web", i);
+            metas[n] = web;
+            msgs[n] = text[n];
+            n++;
+        }
+        if (i == X_BIG) {
+            line_of(huge, sizeof(huge) - 1, "huge", 0);
+            metas[n] = web;
+            msgs[n++] = huge;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct lc_buf *b = metas[i] == web ? want_web : want_api;
+        lc_buf_adds(b, msgs[i]);
+        lc_buf_addc(b, '\n');
+    }
+    return n;
+}
+
+/* Sends RECS with RLIMIT_FSIZE at LIMIT. */
+static enum lc_send_result send_limited(void *st, struct lc_record **recs, size_t n, rlim_t limit)
+{
+    struct rlimit saved, lim;
+    enum lc_send_result res;
+
+    signal(SIGXFSZ, SIG_IGN);
+    if (getrlimit(RLIMIT_FSIZE, &saved) != 0) {
+        return (enum lc_send_result) - 1;
+    }
+    lim = saved;
+    lim.rlim_cur = limit;
+    if (setrlimit(RLIMIT_FSIZE, &lim) != 0) {
+        return (enum lc_send_result) - 1;
+    }
+    res = lc_output_file.send(st, recs, n);
+    if (setrlimit(RLIMIT_FSIZE, &saved) != 0) {
+        return (enum lc_send_result) - 1;
+    }
+    return res;
+}
+
+static void check_retry_rotation(const char *dir, int *lc_test_failed)
+{
+    struct lc_output_config cfg = config(dir, LC_FORMAT_TEXT, 1000, 10, 1);
+    struct lc_meta *web = meta("web", 'a'), *api = meta("api", 'b');
+    struct lc_meta *metas[X_N];
+    const char *msgs[X_N];
+    struct lc_buf want_web, want_api, got;
+    struct lc_record **recs;
+    char pre[100];
+    void *st = NULL;
+    size_t n;
+    int ok, files;
+
+    lc_buf_init(&want_web, 0);
+    lc_buf_init(&want_api, 0);
+    ASSERT_EQ(lc_output_file.init(&st, &cfg), 0);
+    /* web.log starts with 300 bytes */
+    for (int i = 0; i < 3; i++) {
+        line_of(pre, 99, "pre", i);
+        ASSERT_EQ(send_one(st, web, pre), LC_OK);
+        lc_buf_adds(&want_web, pre);
+        lc_buf_addc(&want_web, '\n');
+    }
+    n = rotation_batch(web, api, metas, msgs, &want_web, &want_api);
+    ASSERT_EQ(n, X_N);
+    recs = make_recs(metas, msgs, n);
+
+    /* web rotates before web-8, web-18 and the huge line, whose write into the fresh file
+     * then stops at 2048 bytes: twice, the second time without rotating again */
+    ASSERT_EQ(send_limited(st, recs, n, 2048), LC_RETRY);
+    ASSERT_EQ(file_size(dir, "web.log"), 0);
+    ASSERT_EQ(file_size(dir, "api.log"), 0);
+    ASSERT_TRUE(exists(dir, "web.log.3.gz"));
+    ASSERT_TRUE(!exists(dir, "web.log.4.gz"));
+    ASSERT_EQ(send_limited(st, recs, n, 2048), LC_RETRY);
+    ASSERT_EQ(file_size(dir, "web.log"), 0);
+    ASSERT_EQ(file_size(dir, "api.log"), 0);
+    ASSERT_TRUE(!exists(dir, "web.log.4.gz"));
+
+    /* the retry that succeeds writes only what is not in a rotated file yet */
+    ASSERT_EQ(lc_output_file.send(st, recs, n), LC_OK);
+    ASSERT_EQ(lc_output_file.flush(st), 0);
+    lc_output_file.destroy(st);
+    free_recs(recs, n);
+    lc_meta_unref(web);
+    lc_meta_unref(api);
+
+    lc_buf_init(&got, 0);
+    files = check_bounds(dir, "web", 10, 1, 1000, &got);
+    ok = got.len == want_web.len && memcmp(got.data, want_web.data, got.len) == 0;
+    lc_buf_close(&got);
+    lc_buf_init(&got, 0);
+    ok = ok && check_bounds(dir, "api", 10, 1, 1000, &got) == 1;
+    ok = ok && got.len == want_api.len && memcmp(got.data, want_api.data, got.len) == 0;
+    lc_buf_close(&got);
+    lc_buf_close(&want_web);
+    lc_buf_close(&want_api);
+    /* pre + web-1..7, web-8..17, web-18..25, the huge line alone, web-26..30 */
+    ASSERT_EQ(files, 5);
+    ASSERT_EQ(file_size(dir, "web.log"), 500);
+    ASSERT_TRUE(ok);
+}
+
+TEST(retry_after_failure_across_rotations)
+{
+    with_tmpdir(check_retry_rotation, lc_test_failed);
 }
 
 static void check_init_fails(const char *dir, int *lc_test_failed)
@@ -797,7 +1086,10 @@ TEST(init_fails_when_path_unusable)
 TEST_MAIN(TEST_ENTRY(json_lines_per_container), TEST_ENTRY(text_format),
           TEST_ENTRY(unusable_names_and_renames), TEST_ENTRY(append_across_restart),
           TEST_ENTRY(rotation_keeps_max_files), TEST_ENTRY(rotation_keeps_every_record_once),
+          TEST_ENTRY(rotation_at_record_boundaries_in_large_batches),
           TEST_ENTRY(rotation_without_compression), TEST_ENTRY(rotation_with_max_files_zero),
           TEST_ENTRY(record_larger_than_rotate_bytes), TEST_ENTRY(large_record_into_empty_file),
           TEST_ENTRY(interrupted_rotation_is_finished), TEST_ENTRY(descriptor_cache),
-          TEST_ENTRY(short_write_is_undone_for_retry), TEST_ENTRY(init_fails_when_path_unusable))
+          TEST_ENTRY(short_write_is_undone_for_retry),
+          TEST_ENTRY(retry_after_failure_across_rotations),
+          TEST_ENTRY(init_fails_when_path_unusable))
