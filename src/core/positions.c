@@ -1,7 +1,6 @@
 /* positions: see positions.h. */
 #include "core/positions.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,31 +10,48 @@
 #include "core/util.h"
 
 #define STORE_MAX (256u << 20)
-/* A window never holds more than this many committed entries, whatever the timestamps
- * do (a clock stepped back would otherwise pin old entries forever). */
-#define WINDOW_COMMITTED_MAX (1u << 20)
+#define RING_MIN 64
+
+static const char *const stream_keys[LC_POS_STREAMS] = {NULL, "stdout", "stderr"};
+
+static void cuts_reset(struct lc_pos_cut *cuts)
+{
+    for (int i = 0; i < LC_POS_STREAMS; i++) {
+        cuts[i].ts = -1;
+        cuts[i].count = 0;
+    }
+}
 
 void lc_pos_window_init(struct lc_pos_window *w, int64_t margin_ns)
 {
     memset(w, 0, sizeof(*w));
-    w->taken_max_ts = -1;
-    w->committed_max_ts = -1;
+    cuts_reset(w->taken);
+    cuts_reset(w->committed);
+    cuts_reset(w->replay);
     w->margin_ns = margin_ns;
 }
 
 void lc_pos_window_close(struct lc_pos_window *w)
 {
     free(w->ents);
-    free(w->replay);
     lc_pos_window_init(w, w->margin_ns);
 }
 
-uint64_t lc_pos_fingerprint(int64_t ts_ns, int stream, const char *msg, size_t len)
+static int valid_stream(int stream)
 {
-    uint64_t h = lc_hash64(LC_HASH_SEED, &ts_ns, sizeof(ts_ns));
-    unsigned char s = (unsigned char)stream;
-    h = lc_hash64(h, &s, 1);
-    return lc_hash64(h, msg, len);
+    return stream > 0 && stream < LC_POS_STREAMS;
+}
+
+/* Moves a cut forward to a line at TS. A line older than the cut (a clock stepped back)
+ * leaves it: the cut only ever says "everything up to here was taken". */
+static void cut_advance(struct lc_pos_cut *cut, int64_t ts)
+{
+    if (ts > cut->ts) {
+        cut->ts = ts;
+        cut->count = 1;
+    } else if (ts == cut->ts) {
+        cut->count++;
+    }
 }
 
 static struct lc_pos_entry *at(const struct lc_pos_window *w, size_t i)
@@ -43,9 +59,8 @@ static struct lc_pos_entry *at(const struct lc_pos_window *w, size_t i)
     return &w->ents[(w->head + i) % w->cap];
 }
 
-static void grow(struct lc_pos_window *w)
+static void resize(struct lc_pos_window *w, size_t cap)
 {
-    size_t cap = w->cap ? w->cap * 2 : 64;
     struct lc_pos_entry *n = lc_xmalloc(cap * sizeof(*n));
     for (size_t i = 0; i < w->len; i++) {
         n[i] = *at(w, i);
@@ -56,55 +71,70 @@ static void grow(struct lc_pos_window *w)
     w->head = 0;
 }
 
-void lc_pos_window_take(struct lc_pos_window *w, uint64_t seq, int64_t ts_ns, uint64_t fp)
+void lc_pos_window_take(struct lc_pos_window *w, uint64_t seq, int64_t ts_ns, int stream)
 {
+    if (!valid_stream(stream)) {
+        return;
+    }
     if (w->len == w->cap) {
-        grow(w);
+        resize(w, w->cap ? w->cap * 2 : RING_MIN);
     }
-    *at(w, w->len) = (struct lc_pos_entry){.seq = seq, .ts_ns = ts_ns, .fp = fp};
+    *at(w, w->len) = (struct lc_pos_entry){.seq = seq, .ts_ns = ts_ns, .stream = (uint8_t)stream};
     w->len++;
-    if (ts_ns > w->taken_max_ts) {
-        w->taken_max_ts = ts_ns;
-    }
-}
-
-/* Drops committed entries older than the margin, keeping take order: the kept ones are
- * moved to the back of the committed prefix, so the ring's head simply advances. */
-static void prune(struct lc_pos_window *w)
-{
-    int64_t cutoff = w->committed_max_ts - w->margin_ns;
-    size_t excess =
-        w->n_committed > WINDOW_COMMITTED_MAX ? w->n_committed - WINDOW_COMMITTED_MAX : 0;
-    size_t dst = w->n_committed;
-    for (size_t i = w->n_committed; i-- > 0;) {
-        struct lc_pos_entry e = *at(w, i);
-        if (e.ts_ns >= cutoff && i >= excess) {
-            *at(w, --dst) = e;
-        }
-    }
-    /* dst entries were dropped. */
-    if (dst > 0) {
-        w->head = (w->head + dst) % w->cap;
-        w->len -= dst;
-        w->n_committed -= dst;
-    }
+    cut_advance(&w->taken[stream], ts_ns);
 }
 
 int lc_pos_window_commit(struct lc_pos_window *w, uint64_t seq)
 {
     int moved = 0;
-    while (w->n_committed < w->len && at(w, w->n_committed)->seq <= seq) {
-        int64_t ts = at(w, w->n_committed)->ts_ns;
-        if (ts > w->committed_max_ts) {
-            w->committed_max_ts = ts;
-        }
-        w->n_committed++;
+    while (w->len > 0 && at(w, 0)->seq <= seq) {
+        const struct lc_pos_entry *e = at(w, 0);
+        cut_advance(&w->committed[e->stream], e->ts_ns);
+        w->head = (w->head + 1) % w->cap;
+        w->len--;
         moved = 1;
     }
-    if (moved) {
-        prune(w);
+    /* A burst grows the ring; give the memory back once it has drained. */
+    if (w->cap > RING_MIN && w->len < w->cap / 8) {
+        resize(w, w->len * 2 > RING_MIN ? w->len * 2 : RING_MIN);
     }
     return moved;
+}
+
+static int64_t newest(const struct lc_pos_cut *cuts)
+{
+    int64_t n = -1;
+    for (int i = 1; i < LC_POS_STREAMS; i++) {
+        if (cuts[i].ts > n) {
+            n = cuts[i].ts;
+        }
+    }
+    return n;
+}
+
+int lc_pos_window_has_position(const struct lc_pos_window *w)
+{
+    return newest(w->taken) >= 0;
+}
+
+int64_t lc_pos_window_newest(const struct lc_pos_window *w)
+{
+    return newest(w->taken);
+}
+
+int64_t lc_pos_window_committed_newest(const struct lc_pos_window *w)
+{
+    return newest(w->committed);
+}
+
+int64_t lc_pos_window_since(const struct lc_pos_window *w)
+{
+    int64_t s = newest(w->taken);
+    if (s < 0) {
+        return 0;
+    }
+    s -= w->margin_ns;
+    return s > 0 ? s : 0;
 }
 
 void lc_pos_window_set_floor(struct lc_pos_window *w, int64_t floor_ns)
@@ -117,75 +147,24 @@ int lc_pos_window_below_floor(const struct lc_pos_window *w, int64_t ts_ns)
     return ts_ns < w->floor_ns;
 }
 
-int lc_pos_window_has_position(const struct lc_pos_window *w)
-{
-    return w->taken_max_ts >= 0;
-}
-
-int64_t lc_pos_window_since(const struct lc_pos_window *w)
-{
-    int64_t s;
-    if (w->taken_max_ts < 0) {
-        return 0;
-    }
-    s = w->taken_max_ts - w->margin_ns;
-    return s > 0 ? s : 0;
-}
-
-static int cmp_fp(const void *a, const void *b)
-{
-    const struct lc_pos_fp *x = a, *y = b;
-    return x->fp < y->fp ? -1 : x->fp > y->fp;
-}
-
 void lc_pos_window_begin_replay(struct lc_pos_window *w)
 {
-    int64_t since = lc_pos_window_since(w);
-    size_t n = 0;
-
-    free(w->replay);
-    w->replay = lc_xmalloc((w->len ? w->len : 1) * sizeof(*w->replay));
-    w->replay_max_ts = -1;
-    for (size_t i = 0; i < w->len; i++) {
-        const struct lc_pos_entry *e = at(w, i);
-        if (e->ts_ns >= since) {
-            w->replay[n++] = (struct lc_pos_fp){.fp = e->fp, .count = 1};
-            if (e->ts_ns > w->replay_max_ts) {
-                w->replay_max_ts = e->ts_ns;
-            }
-        }
-    }
-    w->replay_left = n;
-    qsort(w->replay, n, sizeof(*w->replay), cmp_fp);
-    /* Merge equal fingerprints into counts. */
-    size_t out = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (out > 0 && w->replay[out - 1].fp == w->replay[i].fp) {
-            w->replay[out - 1].count++;
-        } else {
-            w->replay[out++] = w->replay[i];
-        }
-    }
-    w->n_replay = out;
+    memcpy(w->replay, w->taken, sizeof(w->replay));
+    memset(w->replay_seen, 0, sizeof(w->replay_seen));
 }
 
-int lc_pos_window_seen(struct lc_pos_window *w, int64_t ts_ns, uint64_t fp)
+int lc_pos_window_seen(struct lc_pos_window *w, int64_t ts_ns, int stream)
 {
-    size_t lo = 0, hi = w->n_replay;
-    if (w->replay_left == 0 || ts_ns > w->replay_max_ts) {
+    const struct lc_pos_cut *cut;
+    if (!valid_stream(stream)) {
         return 0;
     }
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (w->replay[mid].fp < fp) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
+    cut = &w->replay[stream];
+    if (ts_ns < cut->ts) {
+        return 1;
     }
-    if (lo < w->n_replay && w->replay[lo].fp == fp && w->replay[lo].count > 0) {
-        w->replay[lo].count--;
-        w->replay_left--;
+    if (ts_ns == cut->ts && w->replay_seen[stream] < cut->count) {
+        w->replay_seen[stream]++;
         return 1;
     }
     return 0;
@@ -193,65 +172,51 @@ int lc_pos_window_seen(struct lc_pos_window *w, int64_t ts_ns, uint64_t fp)
 
 json_t *lc_pos_window_to_json(const struct lc_pos_window *w)
 {
-    json_t *fps = json_array();
-    int64_t cutoff = w->committed_max_ts - w->margin_ns;
-    char hex[17];
-    for (size_t i = 0; i < w->n_committed; i++) {
-        const struct lc_pos_entry *e = at(w, i);
-        if (e->ts_ns >= cutoff) {
-            snprintf(hex, sizeof(hex), "%016" PRIx64, e->fp);
-            json_array_append_new(fps, json_string(hex));
+    json_t *obj = json_object();
+    for (int i = 1; i < LC_POS_STREAMS; i++) {
+        if (w->committed[i].ts >= 0) {
+            json_object_set_new(obj, stream_keys[i],
+                                json_pack("[I,I]", (json_int_t)w->committed[i].ts,
+                                          (json_int_t)w->committed[i].count));
         }
     }
-    if (w->floor_ns > 0 && w->floor_ns > cutoff) {
-        return json_pack("{s:I,s:o,s:I}", "ts", (json_int_t)w->committed_max_ts, "fps", fps,
-                         "floor", (json_int_t)w->floor_ns);
+    /* The floor matters only while a resume could still reach below it. */
+    if (w->floor_ns > 0 && w->floor_ns > lc_pos_window_committed_newest(w) - w->margin_ns) {
+        json_object_set_new(obj, "floor", json_integer(w->floor_ns));
     }
-    return json_pack("{s:I,s:o}", "ts", (json_int_t)w->committed_max_ts, "fps", fps);
+    return obj;
 }
 
-static int parse_fp(const json_t *v, uint64_t *out)
+static int cut_from_json(const json_t *v, struct lc_pos_cut *cut)
 {
-    const char *s = json_string_value(v);
-    char *end;
-    if (s == NULL || strlen(s) != 16) {
+    const json_t *ts = json_array_get(v, 0), *n = json_array_get(v, 1);
+    if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_integer(ts) ||
+        !json_is_integer(n) || json_integer_value(ts) < 0 || json_integer_value(n) < 1 ||
+        json_integer_value(n) > UINT32_MAX) {
         return -EINVAL;
     }
-    for (size_t i = 0; i < 16; i++) {
-        if (!isxdigit((unsigned char)s[i])) {
-            return -EINVAL;
-        }
-    }
-    errno = 0;
-    *out = strtoull(s, &end, 16);
-    return (*end == '\0' && errno == 0) ? 0 : -EINVAL;
+    cut->ts = json_integer_value(ts);
+    cut->count = (uint32_t)json_integer_value(n);
+    return 0;
 }
 
 int lc_pos_window_from_json(struct lc_pos_window *w, const json_t *obj)
 {
-    const json_t *ts = json_object_get(obj, "ts");
-    const json_t *fps = json_object_get(obj, "fps");
+    struct lc_pos_cut cuts[LC_POS_STREAMS];
     const json_t *floor = json_object_get(obj, "floor");
-    size_t i;
-    const json_t *v;
-    uint64_t fp;
-
-    if (!json_is_integer(ts) || json_integer_value(ts) < -1 || !json_is_array(fps) ||
-        (floor != NULL && !json_is_integer(floor))) {
+    if (!json_is_object(obj) || (floor != NULL && !json_is_integer(floor))) {
         return -EINVAL;
     }
-    json_array_foreach(fps, i, v)
-    {
-        if (parse_fp(v, &fp) != 0) {
-            lc_pos_window_close(w);
+    cuts_reset(cuts);
+    for (int i = 1; i < LC_POS_STREAMS; i++) {
+        const json_t *v = json_object_get(obj, stream_keys[i]);
+        if (v != NULL && cut_from_json(v, &cuts[i]) != 0) {
             return -EINVAL;
         }
-        lc_pos_window_take(w, 0, json_integer_value(ts), fp);
     }
-    w->n_committed = w->len;
+    memcpy(w->taken, cuts, sizeof(cuts));
+    memcpy(w->committed, cuts, sizeof(cuts));
     w->floor_ns = floor != NULL ? json_integer_value(floor) : 0;
-    w->taken_max_ts = json_integer_value(ts);
-    w->committed_max_ts = w->taken_max_ts;
     return 0;
 }
 

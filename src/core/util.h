@@ -37,7 +37,7 @@ int lc_read_file(const char *path, size_t max, char **out, size_t *out_len);
 int lc_mkdir_p(const char *path, unsigned mode);
 
 /* A fast 64-bit hash of a byte range, continuing from SEED (use LC_HASH_SEED to start).
- * Not cryptographic; stable across runs (positions store fingerprints made with it). */
+ * Not cryptographic; for hash tables. */
 #define LC_HASH_SEED 0xcbf29ce484222325ULL
 uint64_t lc_hash64(uint64_t seed, const void *data, size_t len);
 

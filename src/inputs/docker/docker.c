@@ -218,7 +218,7 @@ static char *positions_dump(struct lc_docker *d, size_t *len)
     json_t *containers = json_deep_copy(d->pending);
     char *s;
     for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
-        if (!c->ignored && c->win.committed_max_ts >= 0) {
+        if (!c->ignored && lc_pos_window_committed_newest(&c->win) >= 0) {
             json_t *pos = lc_pos_window_to_json(&c->win);
             json_object_set_new(pos, "name", json_string(c->meta->name));
             json_object_set_new(containers, c->id, pos);

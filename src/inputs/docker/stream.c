@@ -36,7 +36,6 @@ static int on_line(void *ud, const struct lc_line *l)
 {
     struct lc_container *c = ud;
     struct lc_docker *d = c->d;
-    uint64_t fp = lc_pos_fingerprint(l->ts_ns, l->stream, l->msg, l->len);
     struct lc_record *r;
 
     if (c->tail_floor_pending) {
@@ -44,7 +43,7 @@ static int on_line(void *ud, const struct lc_line *l)
         lc_pos_window_set_floor(&c->win, l->ts_ns);
     }
     if (lc_pos_window_below_floor(&c->win, l->ts_ns) ||
-        (c->replaying && lc_pos_window_seen(&c->win, l->ts_ns, fp))) {
+        (c->replaying && lc_pos_window_seen(&c->win, l->ts_ns, l->stream))) {
         return 0;
     }
     r = lc_record_create(c->meta, l->stream, l->ts_ns, l->ts, l->ts_len, l->msg, l->len,
@@ -53,7 +52,7 @@ static int on_line(void *ud, const struct lc_line *l)
     if (lc_pipeline_push(d->pipeline, r) != 0) {
         lc_docker_request_pause(d);
     }
-    lc_pos_window_take(&c->win, lc_pipeline_last_seq(d->pipeline), l->ts_ns, fp);
+    lc_pos_window_take(&c->win, lc_pipeline_last_seq(d->pipeline), l->ts_ns, l->stream);
     c->drain_new++;
     c->stats.lines++;
     c->stats.bytes += l->len;
@@ -175,7 +174,7 @@ static void probe_done(void *ud, int result, long status)
     }
     ts = (result == 0 && status == 200) ? probe_ts(&c->probe_body) : -1;
     lc_buf_reset(&c->probe_body);
-    if (ts > c->win.taken_max_ts) {
+    if (ts > lc_pos_window_newest(&c->win)) {
         reopen(c, "daemon holds newer lines");
         return;
     }
