@@ -13,7 +13,7 @@
 #include "outputs/output.h"
 
 /* Records in memory between the inputs and the outputs; past it the inputs pause. */
-#define QUEUE_MAX_BYTES (4u << 20)
+#define QUEUE_MAX_BYTES (2u << 20)
 /* SIGTERM must end the process within 10 s; the outputs get most of it. */
 #define STOP_OUTPUTS_MS 7000
 

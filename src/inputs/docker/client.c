@@ -309,7 +309,7 @@ static CURL *easy_create(struct lc_docker_client *c, struct lc_docker_req *r)
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->header_timeout_ms);
     /* Large reads: a busy stream is read in big chunks (see LC_COALESCE_MS). */
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 64L * 1024L);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 32L * 1024L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "logcap/" LOGCAP_VERSION);
     return e;
 }
