@@ -194,16 +194,21 @@ static void flush_output(struct out *o)
     }
 }
 
+static void deadline_in(struct timespec *ts, uint64_t ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += (time_t)(ms / 1000);
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
 static void wait_ms(struct lc_pipeline *p, uint64_t ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    deadline_in(&ts, ms);
     pthread_cond_timedwait(&p->cond, &p->lock, &ts);
 }
 
@@ -383,17 +388,6 @@ int lc_pipeline_output_stats(struct lc_pipeline *p, size_t i, struct lc_output_s
     *out = p->outs[i].stats;
     pthread_mutex_unlock(&p->lock);
     return 0;
-}
-
-static void deadline_in(struct timespec *ts, uint64_t ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += (time_t)(ms / 1000);
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
 }
 
 /* Joins every delivery thread. Past TIMEOUT_MS the threads are told to abort; one that is
