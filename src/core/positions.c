@@ -49,7 +49,7 @@ static void cut_advance(struct lc_pos_cut *cut, int64_t ts)
     if (ts > cut->ts) {
         cut->ts = ts;
         cut->count = 1;
-    } else if (ts == cut->ts) {
+    } else if (ts == cut->ts && cut->count < UINT32_MAX) {
         cut->count++;
     }
 }
