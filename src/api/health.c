@@ -1,0 +1,360 @@
+/* health: the health verdict (a pure function of the snapshot, the live facts and the
+ * clock) and the JSON bodies of /health, /tasks, /stats and /version, built with jansson.
+ * Owns nothing: every body is a fresh heap string handed to the caller. */
+#include "api/health.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/timefmt.h"
+#include "core/util.h"
+
+#ifndef LOGCAP_VERSION
+#define LOGCAP_VERSION "unknown"
+#endif
+
+#define NS_PER_MS 1000000LL
+
+const char *lc_health_status_name(enum lc_health_status st)
+{
+    switch (st) {
+    case LC_HEALTH_HEALTHY:
+        return "healthy";
+    case LC_HEALTH_DEGRADED:
+        return "degraded";
+    default:
+        return "unhealthy";
+    }
+}
+
+const char *lc_health_version(const struct lc_snapshot *snap)
+{
+    if (snap != NULL && snap->version != NULL) {
+        return snap->version;
+    }
+    return LOGCAP_VERSION;
+}
+
+static int64_t task_timeout_ns(const struct lc_health_input *in)
+{
+    uint64_t ms = in->task_timeout_ms;
+    if (ms == 0 && in->snap != NULL) {
+        ms = in->snap->task_timeout_ms;
+    }
+    if (ms == 0) {
+        ms = LC_HEALTH_DEFAULT_TASK_TIMEOUT_MS;
+    }
+    return (int64_t)ms * NS_PER_MS;
+}
+
+static int64_t loop_stall_ns(const struct lc_health_input *in)
+{
+    uint64_t ms = in->loop_stall_timeout_ms;
+    if (ms == 0) {
+        ms = LC_HEALTH_DEFAULT_LOOP_STALL_MS;
+    }
+    return (int64_t)ms * NS_PER_MS;
+}
+
+int lc_health_loop_stalled(const struct lc_health_input *in)
+{
+    if (in->loop_stalled) {
+        return 1;
+    }
+    return in->loop_last_turn_ns > 0 && in->now_ns - in->loop_last_turn_ns > loop_stall_ns(in);
+}
+
+/* Returns why logcap is unhealthy, or NULL. */
+static const char *unhealthy_why(const struct lc_health_input *in)
+{
+    const struct lc_snapshot *s = in->snap;
+    if (in->loop_stalled) {
+        return "the event loop is stalled";
+    }
+    if (in->loop_last_turn_ns > 0 && in->now_ns - in->loop_last_turn_ns > loop_stall_ns(in)) {
+        return "the event loop has not turned for longer than loop_stall_timeout";
+    }
+    if (s == NULL) {
+        if (in->now_ns - in->api_started_ns > LC_HEALTH_FIRST_SNAPSHOT_NS) {
+            return "no state snapshot was published since start";
+        }
+        return NULL;
+    }
+    if (s->docker_enabled && s->docker_unreachable_since_ns > 0 &&
+        in->now_ns - s->docker_unreachable_since_ns > task_timeout_ns(in)) {
+        return "the Docker daemon has been unreachable for longer than task_timeout";
+    }
+    return NULL;
+}
+
+/* Returns why logcap is degraded, or NULL. */
+static const char *degraded_why(const struct lc_health_input *in)
+{
+    const struct lc_snapshot *s = in->snap;
+    if (s == NULL) {
+        return "waiting for the first state snapshot";
+    }
+    for (size_t i = 0; i < s->n_tasks; i++) {
+        enum lc_task_state st = s->tasks[i].state;
+        if (st == LC_TASK_STALLED || st == LC_TASK_RESTARTING || st == LC_TASK_FAILED) {
+            return "a task is stalled, restarting or failed";
+        }
+    }
+    if (s->last_restart_ns > 0 && in->now_ns - s->last_restart_ns < LC_HEALTH_RECENT_RESTART_NS) {
+        return "a task restarted in the last five minutes";
+    }
+    return NULL;
+}
+
+enum lc_health_status lc_health_decide(const struct lc_health_input *in, const char **reason)
+{
+    enum lc_health_status st = LC_HEALTH_HEALTHY;
+    const char *why = unhealthy_why(in);
+    if (why != NULL) {
+        st = LC_HEALTH_UNHEALTHY;
+    } else {
+        why = degraded_why(in);
+        if (why != NULL) {
+            st = LC_HEALTH_DEGRADED;
+        }
+    }
+    if (reason != NULL) {
+        *reason = why;
+    }
+    return st;
+}
+
+/* ---- JSON helpers ------------------------------------------------------------------- */
+
+/* A JSON string from at most MAX bytes of S. jansson refuses invalid UTF-8; names and
+ * errors come from outside, so bytes it refuses are replaced by '?' rather than lost. */
+static json_t *jstr(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+    json_t *j = json_stringn(s, n);
+    if (j == NULL) {
+        char *copy = lc_xstrndup(s, n);
+        for (size_t i = 0; i < n; i++) {
+            if ((unsigned char)copy[i] >= 0x80 || copy[i] == '\0') {
+                copy[i] = '?';
+            }
+        }
+        j = json_stringn(copy, n);
+        free(copy);
+    }
+    return j != NULL ? j : json_string("");
+}
+
+/* Seconds, rounded to the millisecond (the precision JSON_REAL_PRECISION then shows). */
+static json_t *jsecs_ns(int64_t ns)
+{
+    return json_real((double)(ns / NS_PER_MS) / 1000.0);
+}
+
+/* A double from the snapshot; null when it is not a sane number of seconds. */
+static json_t *jsecs(double s)
+{
+    if (!isfinite(s) || s > 1e12 || s < -1e12) {
+        return json_null();
+    }
+    return jsecs_ns((int64_t)(s * 1e9));
+}
+
+static json_t *jage(int64_t now_ns, int64_t then_ns)
+{
+    return jsecs_ns(now_ns > then_ns ? now_ns - then_ns : 0);
+}
+
+/* RFC 3339 UTC with millisecond precision, or null when NS is 0 (never). */
+static json_t *jtime_ms(int64_t ns)
+{
+    char buf[40];
+    if (ns <= 0 || lc_time_format_rfc3339(ns, buf, sizeof(buf)) < 0) {
+        return json_null();
+    }
+    buf[23] = 'Z'; /* "2026-11-22T12:24:43.463Z" */
+    buf[24] = '\0';
+    return json_string(buf);
+}
+
+/* RFC 3339 UTC with nanoseconds (a resume position), or null when NS is negative. */
+static json_t *jtime_ns(int64_t ns)
+{
+    char buf[40];
+    if (ns < 0 || lc_time_format_rfc3339(ns, buf, sizeof(buf)) < 0) {
+        return json_null();
+    }
+    return json_string(buf);
+}
+
+static json_t *jcount(uint64_t v)
+{
+    return json_integer((json_int_t)v);
+}
+
+/* Serialises ROOT (consumed) and appends the newline every body ends with. */
+static char *finish(json_t *root)
+{
+    char *text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    size_t n;
+    char *out;
+    json_decref(root);
+    if (text == NULL) {
+        return lc_xstrdup("{}\n");
+    }
+    n = strlen(text);
+    out = lc_xmalloc(n + 2);
+    memcpy(out, text, n);
+    out[n] = '\n';
+    out[n + 1] = '\0';
+    free(text);
+    return out;
+}
+
+/* ---- bodies ------------------------------------------------------------------------- */
+
+static json_t *task_json(const struct lc_task_snap *t)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", jstr(t->id, sizeof(t->id)));
+    json_object_set_new(o, "type", jstr(t->type, sizeof(t->type)));
+    json_object_set_new(o, "state", json_string(lc_task_state_name(t->state)));
+    json_object_set_new(o, "started_at", jtime_ms(t->started_at_ns));
+    json_object_set_new(o, "last_heartbeat", jtime_ms(t->last_heartbeat_ns));
+    json_object_set_new(o, "last_progress", jtime_ms(t->last_progress_ns));
+    json_object_set_new(o, "restarts", jcount(t->restarts));
+    json_object_set_new(o, "last_error",
+                        t->last_error[0] != '\0' ? jstr(t->last_error, sizeof(t->last_error))
+                                                 : json_null());
+    if (strncmp(t->type, "container", sizeof(t->type)) == 0) {
+        json_object_set_new(o, "container_name",
+                            jstr(t->container_name, sizeof(t->container_name)));
+    }
+    return o;
+}
+
+static json_t *tasks_json(const struct lc_snapshot *snap)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; snap != NULL && i < snap->n_tasks; i++) {
+        json_array_append_new(a, task_json(&snap->tasks[i]));
+    }
+    return a;
+}
+
+static json_t *docker_json(const struct lc_snapshot *s, int64_t now_ns)
+{
+    json_t *o = json_object();
+    int64_t since = s->docker_unreachable_since_ns;
+    json_object_set_new(o, "enabled", json_boolean(s->docker_enabled));
+    json_object_set_new(o, "connected", json_boolean(s->docker_connected));
+    json_object_set_new(o, "unreachable_s", since > 0 ? jage(now_ns, since) : json_real(0));
+    return o;
+}
+
+static json_t *loop_json(const struct lc_health_input *in)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "stalled", json_boolean(lc_health_loop_stalled(in)));
+    json_object_set_new(o, "last_turn_age_s",
+                        in->loop_last_turn_ns > 0 ? jage(in->now_ns, in->loop_last_turn_ns)
+                                                  : json_null());
+    return o;
+}
+
+char *lc_health_render(const struct lc_health_input *in, int brief, int *out_http)
+{
+    const struct lc_snapshot *s = in->snap;
+    const char *reason = NULL;
+    enum lc_health_status st = lc_health_decide(in, &reason);
+    json_t *o = json_object();
+
+    *out_http = st == LC_HEALTH_UNHEALTHY ? 503 : 200;
+    json_object_set_new(o, "status", json_string(lc_health_status_name(st)));
+    if (brief) {
+        return finish(o);
+    }
+    json_object_set_new(o, "reason", reason != NULL ? json_string(reason) : json_null());
+    json_object_set_new(o, "version", json_string(lc_health_version(s)));
+    json_object_set_new(o, "uptime_s",
+                        jage(in->now_ns, s != NULL ? s->started_ns : in->api_started_ns));
+    json_object_set_new(o, "docker", s != NULL ? docker_json(s, in->now_ns) : json_null());
+    json_object_set_new(o, "loop", loop_json(in));
+    json_object_set_new(o, "tasks", tasks_json(s));
+    json_object_set_new(o, "snapshot_age_s",
+                        s != NULL ? jage(in->now_ns, s->taken_ns) : json_null());
+    return finish(o);
+}
+
+char *lc_health_render_tasks(const struct lc_snapshot *snap)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "tasks", tasks_json(snap));
+    return finish(o);
+}
+
+/* {"stdout":V[1],"stderr":V[2]} */
+static json_t *by_stream(const uint64_t v[3])
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "stdout", jcount(v[1]));
+    json_object_set_new(o, "stderr", jcount(v[2]));
+    return o;
+}
+
+static json_t *container_json(const struct lc_container_snap *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", jstr(c->id, sizeof(c->id)));
+    json_object_set_new(o, "name", jstr(c->name, sizeof(c->name)));
+    json_object_set_new(o, "image", jstr(c->image, sizeof(c->image)));
+    json_object_set_new(o, "lines", by_stream(c->lines));
+    json_object_set_new(o, "bytes", by_stream(c->bytes));
+    json_object_set_new(o, "reconnects", jcount(c->reconnects));
+    json_object_set_new(o, "rotations", jcount(c->rotations));
+    json_object_set_new(o, "truncated", jcount(c->truncated));
+    json_object_set_new(o, "decode_errors", jcount(c->decode_errors));
+    json_object_set_new(o, "errors", jcount(c->errors));
+    json_object_set_new(o, "position", jtime_ns(c->position_ns));
+    json_object_set_new(o, "lag_s", jsecs(c->lag_s));
+    return o;
+}
+
+static json_t *output_json(const struct lc_output_snap *out)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "name", jstr(out->name, sizeof(out->name)));
+    json_object_set_new(o, "type", jstr(out->type, sizeof(out->type)));
+    json_object_set_new(o, "records", jcount(out->records));
+    json_object_set_new(o, "bytes", jcount(out->bytes));
+    json_object_set_new(o, "retries", jcount(out->retries));
+    json_object_set_new(o, "rejected", jcount(out->rejected));
+    json_object_set_new(o, "lag_s", jsecs(out->lag_s));
+    return o;
+}
+
+char *lc_health_render_stats(const struct lc_snapshot *snap)
+{
+    json_t *o = json_object();
+    json_t *containers = json_array();
+    json_t *outputs = json_array();
+    for (size_t i = 0; snap != NULL && i < snap->n_containers; i++) {
+        json_array_append_new(containers, container_json(&snap->containers[i]));
+    }
+    for (size_t i = 0; snap != NULL && i < snap->n_outputs; i++) {
+        json_array_append_new(outputs, output_json(&snap->outputs[i]));
+    }
+    json_object_set_new(o, "containers", containers);
+    json_object_set_new(o, "outputs", outputs);
+    return finish(o);
+}
+
+char *lc_health_render_version(const char *version)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "version", json_string(version != NULL ? version : LOGCAP_VERSION));
+    json_object_set_new(o, "api", json_integer(1));
+    return finish(o);
+}

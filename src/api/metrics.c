@@ -1,0 +1,542 @@
+/* metrics: renders /metrics in the Prometheus text format 0.0.4 from a snapshot and the
+ * process figures of /proc/self. Families are written whole, one after the other, each
+ * with HELP and TYPE, so that the output parses with promtool. Label values are escaped
+ * and made valid UTF-8. Owns nothing: the text is a fresh heap string for the caller. */
+#include "api/metrics.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/util.h"
+
+#define LABEL_MAX 1024 /* an escaped snapshot string: 256 bytes at most doubled */
+
+static const char *const endpoint_names[] = {"version", "list", "events", "logs", "inspect"};
+
+/* The renderer: a capped buffer and a sticky error, so the family writers stay linear. */
+struct out {
+    struct lc_buf buf;
+    int err;
+};
+
+static void put(struct out *o, const char *s)
+{
+    if (lc_buf_adds(&o->buf, s) != 0) {
+        o->err = -E2BIG;
+    }
+}
+
+static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct out *o, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    /* Only numbers and fixed names go through here: 256 bytes always suffice. */
+    if (n < 0 || (size_t)n >= sizeof(tmp) || lc_buf_add(&o->buf, tmp, (size_t)n) != 0) {
+        o->err = -E2BIG;
+    }
+}
+
+static void family(struct out *o, const char *name, const char *type, const char *help)
+{
+    putf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* ---- label values ------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at P (N bytes left), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
+    size_t len;
+    if (c < 0x80) {
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        lo = c == 0xE0 ? 0xA0 : 0x80; /* no overlong forms */
+        hi = c == 0xED ? 0x9F : 0xBF; /* no surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF; /* nothing past U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (n < len || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+    for (size_t i = 2; i < len; i++) {
+        if (p[i] < 0x80 || p[i] > 0xBF) {
+            return 0;
+        }
+    }
+    return len;
+}
+
+size_t lc_metrics_escape_label(const char *value, size_t max_in, char *out, size_t cap)
+{
+    const unsigned char *p = (const unsigned char *)value;
+    size_t n = strnlen(value, max_in), w = 0;
+    if (cap == 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_seq(p + i, n - i);
+        const char *esc = NULL;
+        char one = (char)p[i];
+        if (p[i] == '\\') {
+            esc = "\\\\";
+        } else if (p[i] == '"') {
+            esc = "\\\"";
+        } else if (p[i] == '\n') {
+            esc = "\\n";
+        } else if (len == 0) {
+            one = '?';
+            len = 1;
+        }
+        if (esc != NULL) {
+            if (w + 2 >= cap) {
+                break;
+            }
+            memcpy(out + w, esc, 2);
+            w += 2;
+        } else {
+            if (w + len >= cap) {
+                break;
+            }
+            if (len == 1) {
+                out[w] = one;
+            } else {
+                memcpy(out + w, p + i, len);
+            }
+            w += len;
+        }
+        i += len;
+    }
+    out[w] = '\0';
+    return w;
+}
+
+/* Writes ` KEY="VALUE"` (with a leading comma unless FIRST). */
+static void label(struct out *o, int first, const char *key, const char *value, size_t max)
+{
+    char esc[LABEL_MAX];
+    lc_metrics_escape_label(value, max, esc, sizeof(esc));
+    put(o, first ? "{" : ",");
+    put(o, key);
+    put(o, "=\"");
+    put(o, esc);
+    put(o, "\"");
+}
+
+static void value_u64(struct out *o, uint64_t v)
+{
+    putf(o, "} %" PRIu64 "\n", v);
+}
+
+static void value_f(struct out *o, double v, int braces)
+{
+    const char *close = braces ? "} " : " ";
+    if (isnan(v)) {
+        putf(o, "%sNaN\n", close);
+    } else if (isinf(v)) {
+        putf(o, "%s%cInf\n", close, v > 0 ? '+' : '-');
+    } else {
+        putf(o, "%s%.15g\n", close, v);
+    }
+}
+
+/* ---- per-container and per-output families ------------------------------------------ */
+
+/* NAME{container="...",container_id="<12 hex>"; the caller adds labels and the value. */
+static void container_sample(struct out *o, const char *name, const struct lc_container_snap *c)
+{
+    put(o, name);
+    label(o, 1, "container", c->name, sizeof(c->name));
+    label(o, 0, "container_id", c->id, 12);
+}
+
+static void container_by_stream(struct out *o, const struct lc_snapshot *s, const char *name,
+                                int bytes)
+{
+    static const char *const streams[3] = {NULL, "stdout", "stderr"};
+    for (size_t i = 0; i < s->n_containers; i++) {
+        const struct lc_container_snap *c = &s->containers[i];
+        for (int st = 1; st <= 2; st++) {
+            container_sample(o, name, c);
+            label(o, 0, "stream", streams[st], 8);
+            value_u64(o, bytes ? c->bytes[st] : c->lines[st]);
+        }
+    }
+}
+
+/* Which per-container counter a family shows. */
+enum ccounter { C_RECONNECTS, C_ROTATIONS, C_TRUNCATED, C_DECODE_ERRORS, C_ERRORS };
+
+static uint64_t ccounter_of(const struct lc_container_snap *c, enum ccounter which)
+{
+    switch (which) {
+    case C_RECONNECTS:
+        return c->reconnects;
+    case C_ROTATIONS:
+        return c->rotations;
+    case C_TRUNCATED:
+        return c->truncated;
+    case C_DECODE_ERRORS:
+        return c->decode_errors;
+    default:
+        return c->errors;
+    }
+}
+
+static void containers_family(struct out *o, const struct lc_snapshot *s, const char *name,
+                              const char *help, enum ccounter which)
+{
+    family(o, name, "counter", help);
+    for (size_t i = 0; s != NULL && i < s->n_containers; i++) {
+        container_sample(o, name, &s->containers[i]);
+        value_u64(o, ccounter_of(&s->containers[i], which));
+    }
+}
+
+static void container_families(struct out *o, const struct lc_snapshot *s)
+{
+    family(o, "logcap_container_lines_total", "counter",
+           "Log lines read from a container, by stream.");
+    if (s != NULL) {
+        container_by_stream(o, s, "logcap_container_lines_total", 0);
+    }
+    family(o, "logcap_container_bytes_total", "counter",
+           "Bytes of log lines read from a container, by stream.");
+    if (s != NULL) {
+        container_by_stream(o, s, "logcap_container_bytes_total", 1);
+    }
+    containers_family(o, s, "logcap_stream_reconnects_total",
+                      "Log streams of a container reopened after an error or an end.",
+                      C_RECONNECTS);
+    containers_family(o, s, "logcap_stream_rotations_total",
+                      "Log streams of a container reopened after an idle check found them stuck.",
+                      C_ROTATIONS);
+    containers_family(o, s, "logcap_truncated_lines_total",
+                      "Lines cut at max_line_bytes and marked truncated.", C_TRUNCATED);
+    containers_family(o, s, "logcap_decode_errors_total",
+                      "Malformed frames or timestamps met in a container's log stream.",
+                      C_DECODE_ERRORS);
+    containers_family(o, s, "logcap_container_errors_total",
+                      "Errors met while following a container's logs.", C_ERRORS);
+}
+
+enum ocounter { O_RECORDS, O_BYTES, O_RETRIES, O_REJECTED };
+
+static void outputs_family(struct out *o, const struct lc_snapshot *s, const char *name,
+                           const char *help, enum ocounter which)
+{
+    family(o, name, "counter", help);
+    for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
+        const struct lc_output_snap *out = &s->outputs[i];
+        uint64_t v = which == O_RECORDS   ? out->records
+                     : which == O_BYTES   ? out->bytes
+                     : which == O_RETRIES ? out->retries
+                                          : out->rejected;
+        put(o, name);
+        label(o, 1, "output", out->name, sizeof(out->name));
+        value_u64(o, v);
+    }
+}
+
+static void output_families(struct out *o, const struct lc_snapshot *s)
+{
+    outputs_family(o, s, "logcap_output_records_total", "Records an output delivered.", O_RECORDS);
+    outputs_family(o, s, "logcap_output_bytes_total", "Bytes an output delivered.", O_BYTES);
+    outputs_family(o, s, "logcap_output_retries_total",
+                   "Batches an output had to send again after a temporary failure.", O_RETRIES);
+    outputs_family(o, s, "logcap_output_rejected_total",
+                   "Records an output rejected for good (written to the dead-letter file).",
+                   O_REJECTED);
+    family(o, "logcap_delivery_lag_seconds", "gauge",
+           "Delivery time minus the timestamp of the newest line an output wrote.");
+    for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
+        put(o, "logcap_delivery_lag_seconds");
+        label(o, 1, "output", s->outputs[i].name, sizeof(s->outputs[i].name));
+        value_f(o, s->outputs[i].lag_s, 1);
+    }
+}
+
+/* ---- task families ------------------------------------------------------------------ */
+
+/* The distinct task types of S (those with tasks and those with counts), in first-seen
+ * order. Returns how many were stored in TYPES (a heap array the caller frees). */
+static size_t task_types(const struct lc_snapshot *s, const char ***types)
+{
+    size_t n = 0, cap = s->n_tasks + s->n_type_counts;
+    const char **t = lc_xcalloc(cap, sizeof(*t));
+    for (size_t i = 0; i < cap; i++) {
+        const char *type = i < s->n_tasks ? s->tasks[i].type : s->type_counts[i - s->n_tasks].type;
+        size_t j = 0;
+        while (j < n && strncmp(t[j], type, 32) != 0) {
+            j++;
+        }
+        if (j == n) {
+            t[n++] = type;
+        }
+    }
+    *types = t;
+    return n;
+}
+
+static void tasks_gauge(struct out *o, const struct lc_snapshot *s, const char **types,
+                        size_t n_types)
+{
+    family(o, "logcap_tasks", "gauge", "Tasks by type and state.");
+    for (size_t t = 0; t < n_types; t++) {
+        for (int st = 0; st < LC_TASK_STATES; st++) {
+            uint64_t n = 0;
+            for (size_t i = 0; i < s->n_tasks; i++) {
+                n += s->tasks[i].state == (enum lc_task_state)st &&
+                     strncmp(s->tasks[i].type, types[t], 32) == 0;
+            }
+            put(o, "logcap_tasks");
+            label(o, 1, "type", types[t], 32);
+            label(o, 0, "state", lc_task_state_name((enum lc_task_state)st), 16);
+            value_u64(o, n);
+        }
+    }
+}
+
+/* The restart or failure count of TYPE (0 when the snapshot has no counts for it). */
+static uint64_t type_count(const struct lc_snapshot *s, const char *type, int failures)
+{
+    for (size_t i = 0; i < s->n_type_counts; i++) {
+        if (strncmp(s->type_counts[i].type, type, 32) == 0) {
+            return failures ? s->type_counts[i].failures : s->type_counts[i].restarts;
+        }
+    }
+    return 0;
+}
+
+static void task_families(struct out *o, const struct lc_snapshot *s, int64_t now_ns)
+{
+    static const char *const names[2] = {"logcap_task_restarts_total",
+                                         "logcap_task_failures_total"};
+    static const char *const helps[2] = {
+        "Task restarts by the watchdog or after a failure, by task type.",
+        "Times a task was found stalled or failed, by task type."};
+    const char **types = NULL;
+    size_t n_types = s != NULL ? task_types(s, &types) : 0;
+
+    if (s != NULL) {
+        tasks_gauge(o, s, types, n_types);
+    } else {
+        family(o, "logcap_tasks", "gauge", "Tasks by type and state.");
+    }
+    for (int k = 0; k < 2; k++) {
+        family(o, names[k], "counter", helps[k]);
+        for (size_t t = 0; t < n_types; t++) {
+            put(o, names[k]);
+            label(o, 1, "type", types[t], 32);
+            value_u64(o, type_count(s, types[t], k));
+        }
+    }
+    free(types);
+    family(o, "logcap_task_heartbeat_age_seconds", "gauge",
+           "Seconds since a task's last heartbeat.");
+    for (size_t i = 0; s != NULL && i < s->n_tasks; i++) {
+        const struct lc_task_snap *t = &s->tasks[i];
+        int64_t age = t->last_heartbeat_ns > 0 ? now_ns - t->last_heartbeat_ns : -1;
+        if (age < 0) {
+            continue; /* never beat (or clock skew): no sample rather than a wrong one */
+        }
+        put(o, "logcap_task_heartbeat_age_seconds");
+        label(o, 1, "task", t->id, sizeof(t->id));
+        value_f(o, (double)(age / 1000000) / 1000.0, 1);
+    }
+}
+
+/* ---- daemon-wide and process families ----------------------------------------------- */
+
+static void gauge1(struct out *o, const char *name, const char *help, double v)
+{
+    family(o, name, "gauge", help);
+    put(o, name);
+    value_f(o, v, 0);
+}
+
+static void daemon_families(struct out *o, const struct lc_snapshot *s, int loop_stalled)
+{
+    uint64_t errs[5] = {0};
+    gauge1(o, "logcap_up", "1 while logcap answers.", 1);
+    gauge1(o, "logcap_loop_stalled", "1 while the event loop is stalled.", loop_stalled ? 1 : 0);
+    gauge1(o, "logcap_docker_connected", "1 while the Docker daemon answers.",
+           s != NULL && s->docker_connected ? 1 : 0);
+    if (s != NULL) {
+        const struct lc_api_errors *e = &s->api_errors;
+        uint64_t v[5] = {e->version, e->list, e->events, e->logs, e->inspect};
+        memcpy(errs, v, sizeof(v));
+    }
+    family(o, "logcap_docker_api_errors_total", "counter", "Docker API errors, by endpoint.");
+    for (size_t i = 0; i < 5; i++) {
+        putf(o, "logcap_docker_api_errors_total{endpoint=\"%s\"} %" PRIu64 "\n", endpoint_names[i],
+             errs[i]);
+    }
+}
+
+static void proc_families(struct out *o, const struct lc_proc_stats *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    if (p->cpu_seconds >= 0) {
+        family(o, "process_cpu_seconds_total", "counter",
+               "Total user and system CPU time spent in seconds.");
+        put(o, "process_cpu_seconds_total");
+        value_f(o, p->cpu_seconds, 0);
+    }
+    if (p->open_fds >= 0) {
+        gauge1(o, "process_open_fds", "Number of open file descriptors.", p->open_fds);
+    }
+    if (p->max_fds >= 0) {
+        gauge1(o, "process_max_fds", "Maximum number of open file descriptors.", p->max_fds);
+    }
+    if (p->resident_bytes >= 0) {
+        gauge1(o, "process_resident_memory_bytes", "Resident memory size in bytes.",
+               p->resident_bytes);
+    }
+    if (p->virtual_bytes >= 0) {
+        gauge1(o, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
+               p->virtual_bytes);
+    }
+    if (p->start_time_seconds >= 0) {
+        gauge1(o, "process_start_time_seconds",
+               "Start time of the process since unix epoch in seconds.", p->start_time_seconds);
+    }
+    if (p->threads >= 0) {
+        gauge1(o, "process_threads", "Number of OS threads in the process.", p->threads);
+    }
+}
+
+char *lc_metrics_render(const struct lc_snapshot *snap, int loop_stalled,
+                        const struct lc_proc_stats *proc, int64_t now_ns, size_t *out_len)
+{
+    struct out o;
+    char *text;
+    lc_buf_init(&o.buf, LC_METRICS_MAX_BYTES);
+    o.err = 0;
+    daemon_families(&o, snap, loop_stalled);
+    container_families(&o, snap);
+    output_families(&o, snap);
+    task_families(&o, snap, now_ns);
+    proc_families(&o, proc);
+    if (o.err != 0) {
+        lc_buf_close(&o.buf);
+        return NULL;
+    }
+    text = lc_buf_take(&o.buf, out_len);
+    return text != NULL ? text : lc_xstrdup("");
+}
+
+/* ---- /proc/self --------------------------------------------------------------------- */
+
+/* Open descriptors: the entries of /proc/self/fd, minus the one reading it. */
+static int count_fds(double *out)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    long n = 0;
+    if (d == NULL) {
+        return -errno;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.') {
+            n++;
+        }
+    }
+    closedir(d);
+    *out = (double)(n > 0 ? n - 1 : 0);
+    return 0;
+}
+
+/* The boot time in seconds since the epoch, from the btime line of /proc/stat. */
+static int boot_time(double *out)
+{
+    char *text = NULL, *p;
+    size_t len;
+    int rc = lc_read_file("/proc/stat", 1u << 20, &text, &len);
+    if (rc != 0) {
+        return rc;
+    }
+    p = strstr(text, "\nbtime ");
+    rc = -EINVAL;
+    if (p != NULL) {
+        *out = strtod(p + 7, NULL);
+        rc = 0;
+    }
+    free(text);
+    return rc;
+}
+
+/* Fields of /proc/self/stat after the command name (which may hold spaces and ')'). */
+static int read_stat(struct lc_proc_stats *out)
+{
+    char *text = NULL, *p;
+    size_t len;
+    unsigned long utime, stime, vsize;
+    unsigned long long start;
+    long threads, rss;
+    double ticks = (double)sysconf(_SC_CLK_TCK), page = (double)sysconf(_SC_PAGESIZE);
+    double btime;
+    int rc = lc_read_file("/proc/self/stat", 1u << 16, &text, &len);
+    if (rc != 0) {
+        return rc;
+    }
+    p = strrchr(text, ')');
+    rc = -EINVAL;
+    if (p != NULL && sscanf(p + 1,
+                            " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d "
+                            "%*d %ld %*d %llu %lu %ld",
+                            &utime, &stime, &threads, &start, &vsize, &rss) == 6) {
+        out->cpu_seconds = (double)(utime + stime) / ticks;
+        out->threads = (double)threads;
+        out->virtual_bytes = (double)vsize;
+        out->resident_bytes = (double)rss * page;
+        rc = boot_time(&btime);
+        if (rc == 0) {
+            out->start_time_seconds = btime + (double)start / ticks;
+        }
+    }
+    free(text);
+    return rc;
+}
+
+int lc_metrics_proc_read(struct lc_proc_stats *out)
+{
+    struct rlimit rl;
+    int rc, first = 0;
+    out->open_fds = out->max_fds = out->resident_bytes = out->virtual_bytes = -1;
+    out->cpu_seconds = out->start_time_seconds = out->threads = -1;
+    rc = read_stat(out);
+    first = rc;
+    rc = count_fds(&out->open_fds);
+    first = first != 0 ? first : rc;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        out->max_fds = rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur;
+    } else if (first == 0) {
+        first = -errno;
+    }
+    return first;
+}

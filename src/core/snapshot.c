@@ -1,0 +1,98 @@
+/* snapshot: the exchange point between the loop, which publishes a fresh immutable
+ * snapshot of logcap's state every second, and the API thread, which renders from it.
+ * A mutex guards only the pointer swap in the box; the snapshots themselves are shared
+ * by atomic reference counts, so a slow HTTP client never holds the lock and the loop
+ * never waits for a render. Owns: the box's current reference. */
+#include "core/snapshot.h"
+
+#include <stdlib.h>
+
+#include "core/util.h"
+
+static const char *const state_names[LC_TASK_STATES] = {
+    [LC_TASK_STARTING] = "starting", [LC_TASK_RUNNING] = "running",
+    [LC_TASK_STALLED] = "stalled",   [LC_TASK_RESTARTING] = "restarting",
+    [LC_TASK_FAILED] = "failed",     [LC_TASK_STOPPED] = "stopped",
+};
+
+const char *lc_task_state_name(enum lc_task_state s)
+{
+    if ((int)s < 0 || s >= LC_TASK_STATES) {
+        return "unknown";
+    }
+    return state_names[s];
+}
+
+void lc_snapshot_box_init(struct lc_snapshot_box *b)
+{
+    pthread_mutex_init(&b->lock, NULL);
+    b->current = NULL;
+    __atomic_store_n(&b->live.loop_last_turn_ns, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&b->live.loop_stalled, 0, __ATOMIC_RELAXED);
+}
+
+void lc_snapshot_box_close(struct lc_snapshot_box *b)
+{
+    lc_snapshot_put(b->current);
+    b->current = NULL;
+    pthread_mutex_destroy(&b->lock);
+}
+
+void lc_snapshot_publish(struct lc_snapshot_box *b, struct lc_snapshot *s)
+{
+    struct lc_snapshot *old;
+    pthread_mutex_lock(&b->lock);
+    old = b->current;
+    b->current = s;
+    pthread_mutex_unlock(&b->lock);
+    /* Outside the lock: freeing a large snapshot must not delay a reader. */
+    lc_snapshot_put(old);
+}
+
+struct lc_snapshot *lc_snapshot_get(struct lc_snapshot_box *b)
+{
+    struct lc_snapshot *s;
+    pthread_mutex_lock(&b->lock);
+    s = b->current;
+    if (s != NULL) {
+        /* Under the lock, so the box's own reference keeps S alive while we count. */
+        __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&b->lock);
+    return s;
+}
+
+void lc_snapshot_put(struct lc_snapshot *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    /* Release so every write to S happens before the free; acquire on the last one. */
+    if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0) {
+        return;
+    }
+    free(s->tasks);
+    free(s->containers);
+    free(s->outputs);
+    free(s->type_counts);
+    free(s);
+}
+
+struct lc_snapshot *lc_snapshot_create(size_t n_tasks, size_t n_containers, size_t n_outputs,
+                                       size_t n_type_counts)
+{
+    struct lc_snapshot *s = lc_xcalloc(1, sizeof(*s));
+    s->refs = 1;
+    s->tasks = lc_xcalloc(n_tasks, sizeof(*s->tasks));
+    s->n_tasks = n_tasks;
+    s->containers = lc_xcalloc(n_containers, sizeof(*s->containers));
+    s->n_containers = n_containers;
+    for (size_t i = 0; i < n_containers; i++) {
+        s->containers[i].position_ns = -1;
+    }
+    s->outputs = lc_xcalloc(n_outputs, sizeof(*s->outputs));
+    s->n_outputs = n_outputs;
+    s->type_counts = lc_xcalloc(n_type_counts, sizeof(*s->type_counts));
+    s->n_type_counts = n_type_counts;
+    return s;
+}

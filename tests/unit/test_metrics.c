@@ -1,0 +1,335 @@
+/* test_metrics: the Prometheus exposition. Exact sample lines for every family, HELP and
+ * TYPE once per family and before its samples, every state for every task type, label
+ * escaping and UTF-8 repair, the render without a snapshot, the /proc/self figures, and
+ * `promtool check metrics` on the output when promtool is installed (Debian's prometheus
+ * package; tests/run installs it). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "api/metrics.h"
+#include "core/snapshot.h"
+#include "core/util.h"
+#include "test.h"
+
+#define SEC 1000000000LL
+#define NOW (1795350317LL * SEC)
+
+static struct lc_snapshot *sample(void)
+{
+    struct lc_snapshot *s = lc_snapshot_create(3, 2, 1, 2);
+    s->taken_ns = NOW;
+    s->docker_connected = 1;
+    strcpy(s->containers[0].id, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    strcpy(s->containers[0].name, "web-1");
+    s->containers[0].lines[1] = 10;
+    s->containers[0].lines[2] = 3;
+    s->containers[0].bytes[1] = 1000;
+    s->containers[0].bytes[2] = 300;
+    s->containers[0].reconnects = 4;
+    s->containers[0].rotations = 5;
+    s->containers[0].truncated = 6;
+    s->containers[0].decode_errors = 7;
+    s->containers[0].errors = 8;
+    strcpy(s->containers[1].id, "fedcba9876543210");
+    strcpy(s->containers[1].name, "we\"ird\\name\nx\xff");
+    strcpy(s->outputs[0].name, "files");
+    strcpy(s->outputs[0].type, "file");
+    s->outputs[0].records = 13;
+    s->outputs[0].bytes = 1300;
+    s->outputs[0].retries = 1;
+    s->outputs[0].rejected = 2;
+    s->outputs[0].lag_s = 1.5;
+    strcpy(s->tasks[0].id, "container_0123456789ab");
+    strcpy(s->tasks[0].type, "container");
+    s->tasks[0].state = LC_TASK_RUNNING;
+    s->tasks[0].last_heartbeat_ns = NOW - 2500 * 1000000LL;
+    strcpy(s->tasks[1].id, "container_fedcba987654");
+    strcpy(s->tasks[1].type, "container");
+    s->tasks[1].state = LC_TASK_STALLED;
+    s->tasks[1].last_heartbeat_ns = NOW - 400 * SEC;
+    strcpy(s->tasks[2].id, "output_files");
+    strcpy(s->tasks[2].type, "output");
+    s->tasks[2].state = LC_TASK_RUNNING; /* no heartbeat yet: no age sample */
+    strcpy(s->type_counts[0].type, "container");
+    s->type_counts[0].restarts = 3;
+    s->type_counts[0].failures = 2;
+    strcpy(s->type_counts[1].type, "docker_events"); /* no task left, counts remain */
+    s->type_counts[1].restarts = 1;
+    s->api_errors.logs = 9;
+    s->api_errors.events = 1;
+    return s;
+}
+
+static const struct lc_proc_stats proc_fixed = {
+    .open_fds = 12,
+    .max_fds = 1024,
+    .resident_bytes = 4096000,
+    .virtual_bytes = 100000000,
+    .cpu_seconds = 1.25,
+    .start_time_seconds = 1795350000.5,
+    .threads = 5,
+};
+
+static char *render(const struct lc_snapshot *s, int stalled, const struct lc_proc_stats *p)
+{
+    size_t len = 0;
+    char *text = lc_metrics_render(s, stalled, p, NOW, &len);
+    if (text != NULL && strlen(text) != len) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* True when TEXT holds LINE as a whole line. */
+static int has_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = strstr(text, line); p != NULL; p = strstr(p + 1, line)) {
+        if ((p == text || p[-1] == '\n') && p[n] == '\n') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int count_prefix(const char *text, const char *prefix)
+{
+    int n = 0;
+    size_t plen = strlen(prefix);
+    for (const char *p = text; p != NULL && *p != '\0';) {
+        if (strncmp(p, prefix, plen) == 0) {
+            n++;
+        }
+        p = strchr(p, '\n');
+        p = p != NULL ? p + 1 : NULL;
+    }
+    return n;
+}
+
+/* Lines the sample snapshot must give, whole. */
+static const char *const want[] = {
+    "logcap_up 1",
+    "logcap_loop_stalled 0",
+    "logcap_docker_connected 1",
+    "logcap_container_lines_total{container=\"web-1\",container_id=\"0123456789ab\","
+    "stream=\"stdout\"} 10",
+    "logcap_container_lines_total{container=\"web-1\",container_id=\"0123456789ab\","
+    "stream=\"stderr\"} 3",
+    "logcap_container_bytes_total{container=\"web-1\",container_id=\"0123456789ab\","
+    "stream=\"stdout\"} 1000",
+    "logcap_container_bytes_total{container=\"web-1\",container_id=\"0123456789ab\","
+    "stream=\"stderr\"} 300",
+    "logcap_stream_reconnects_total{container=\"web-1\",container_id=\"0123456789ab\"} 4",
+    "logcap_stream_rotations_total{container=\"web-1\",container_id=\"0123456789ab\"} 5",
+    "logcap_truncated_lines_total{container=\"web-1\",container_id=\"0123456789ab\"} 6",
+    "logcap_decode_errors_total{container=\"web-1\",container_id=\"0123456789ab\"} 7",
+    "logcap_container_errors_total{container=\"web-1\",container_id=\"0123456789ab\"} 8",
+    "logcap_stream_reconnects_total{container=\"we\\\"ird\\\\name\\nx?\","
+    "container_id=\"fedcba987654\"} 0",
+    "logcap_output_records_total{output=\"files\"} 13",
+    "logcap_output_bytes_total{output=\"files\"} 1300",
+    "logcap_output_retries_total{output=\"files\"} 1",
+    "logcap_output_rejected_total{output=\"files\"} 2",
+    "logcap_delivery_lag_seconds{output=\"files\"} 1.5",
+    "logcap_tasks{type=\"container\",state=\"running\"} 1",
+    "logcap_tasks{type=\"container\",state=\"stalled\"} 1",
+    "logcap_tasks{type=\"container\",state=\"failed\"} 0",
+    "logcap_tasks{type=\"output\",state=\"running\"} 1",
+    "logcap_tasks{type=\"docker_events\",state=\"running\"} 0",
+    "logcap_task_restarts_total{type=\"container\"} 3",
+    "logcap_task_restarts_total{type=\"docker_events\"} 1",
+    "logcap_task_restarts_total{type=\"output\"} 0",
+    "logcap_task_failures_total{type=\"container\"} 2",
+    "logcap_task_heartbeat_age_seconds{task=\"container_0123456789ab\"} 2.5",
+    "logcap_task_heartbeat_age_seconds{task=\"container_fedcba987654\"} 400",
+    "logcap_docker_api_errors_total{endpoint=\"logs\"} 9",
+    "logcap_docker_api_errors_total{endpoint=\"events\"} 1",
+    "logcap_docker_api_errors_total{endpoint=\"version\"} 0",
+    "logcap_docker_api_errors_total{endpoint=\"list\"} 0",
+    "logcap_docker_api_errors_total{endpoint=\"inspect\"} 0",
+    "process_open_fds 12",
+    "process_max_fds 1024",
+    "process_resident_memory_bytes 4096000",
+    "process_virtual_memory_bytes 100000000",
+    "process_cpu_seconds_total 1.25",
+    "process_start_time_seconds 1795350000.5",
+    "process_threads 5",
+    "# TYPE logcap_container_lines_total counter",
+    "# TYPE logcap_tasks gauge",
+    "# TYPE logcap_task_heartbeat_age_seconds gauge",
+    "# TYPE process_cpu_seconds_total counter",
+};
+
+TEST(samples)
+{
+    struct lc_snapshot *s = sample();
+    char *t = render(s, 0, &proc_fixed);
+    ASSERT_TRUE(t != NULL);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        if (!has_line(t, want[i])) {
+            fprintf(stderr, "  missing line: %s\n%s", want[i], t);
+        }
+        ASSERT_TRUE(has_line(t, want[i]));
+    }
+    /* Every state for every type, zeros included: 3 types x 6 states. */
+    ASSERT_EQ(count_prefix(t, "logcap_tasks{"), 3 * LC_TASK_STATES);
+    ASSERT_EQ(count_prefix(t, "logcap_task_heartbeat_age_seconds{"), 2);
+    free(t);
+    lc_snapshot_put(s);
+}
+
+/* Every sample's family has one HELP and one TYPE, both before its first sample, and the
+ * samples of a family are contiguous. */
+TEST(families_well_formed)
+{
+    struct lc_snapshot *s = sample();
+    char *t = render(s, 1, &proc_fixed);
+    char current[128] = "";
+    int families = 0;
+    ASSERT_TRUE(t != NULL);
+    ASSERT_TRUE(has_line(t, "logcap_loop_stalled 1"));
+    for (char *line = strtok(t, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        char name[128], help[160], type[160];
+        if (strncmp(line, "# HELP ", 7) == 0) {
+            sscanf(line + 7, "%127s", name);
+            snprintf(help, sizeof(help), "%s", name);
+            ASSERT_TRUE(strcmp(name, current) != 0);
+            snprintf(current, sizeof(current), "%s", name);
+            families++;
+            continue;
+        }
+        if (strncmp(line, "# TYPE ", 7) == 0) {
+            sscanf(line + 7, "%127s %159s", name, type);
+            ASSERT_STR_EQ(name, current);
+            ASSERT_TRUE(strcmp(type, "counter") == 0 || strcmp(type, "gauge") == 0);
+            if (strcmp(type, "counter") == 0) {
+                size_t n = strlen(name);
+                ASSERT_TRUE(n > 6 && strcmp(name + n - 6, "_total") == 0);
+            }
+            continue;
+        }
+        ASSERT_TRUE(line[0] != '#');
+        sscanf(line, "%127[^{ ]", name);
+        ASSERT_STR_EQ(name, current);
+    }
+    ASSERT_EQ(families, 27);
+    free(t);
+    lc_snapshot_put(s);
+}
+
+TEST(without_snapshot)
+{
+    char *t = render(NULL, 0, NULL);
+    ASSERT_TRUE(t != NULL);
+    ASSERT_TRUE(has_line(t, "logcap_up 1"));
+    ASSERT_TRUE(has_line(t, "logcap_docker_connected 0"));
+    ASSERT_TRUE(has_line(t, "logcap_docker_api_errors_total{endpoint=\"logs\"} 0"));
+    ASSERT_TRUE(has_line(t, "# TYPE logcap_tasks gauge"));
+    ASSERT_EQ(count_prefix(t, "logcap_tasks{"), 0);
+    ASSERT_TRUE(strstr(t, "process_") == NULL);
+    free(t);
+}
+
+TEST(escape_label)
+{
+    char out[64];
+    ASSERT_EQ(lc_metrics_escape_label("a\\b\"c\nd", 64, out, sizeof(out)), 10);
+    ASSERT_STR_EQ(out, "a\\\\b\\\"c\\nd");
+    /* Valid UTF-8 stays; invalid bytes, overlongs, surrogates and cut sequences become '?'. */
+    lc_metrics_escape_label("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 64, out, sizeof(out));
+    ASSERT_STR_EQ(out, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    lc_metrics_escape_label("\xc0\xaf|\xed\xa0\x80|\xff|\xe2\x82", 64, out, sizeof(out));
+    ASSERT_STR_EQ(out, "??|???|?|??");
+    /* MAX_IN bounds the input; a value cut by CAP is cut at a character boundary. */
+    lc_metrics_escape_label("0123456789abcdef", 12, out, sizeof(out));
+    ASSERT_STR_EQ(out, "0123456789ab");
+    ASSERT_EQ(lc_metrics_escape_label("ab\xc3\xa9", 64, out, 4), 2);
+    ASSERT_STR_EQ(out, "ab");
+    ASSERT_EQ(lc_metrics_escape_label("a\"", 64, out, 3), 1);
+    ASSERT_STR_EQ(out, "a");
+}
+
+TEST(proc_read)
+{
+    struct lc_proc_stats p;
+    double now = (double)lc_wall_ns() / 1e9;
+    ASSERT_EQ(lc_metrics_proc_read(&p), 0);
+    ASSERT_TRUE(p.open_fds >= 3 && p.open_fds < 1e6);
+    ASSERT_TRUE(p.max_fds >= p.open_fds);
+    ASSERT_TRUE(p.resident_bytes > 0);
+    ASSERT_TRUE(p.virtual_bytes >= p.resident_bytes);
+    ASSERT_TRUE(p.cpu_seconds >= 0);
+    ASSERT_TRUE(p.threads >= 1);
+    /* Started in the last hour, not in the future (clock ticks are 10 ms). */
+    ASSERT_TRUE(p.start_time_seconds <= now + 1 && p.start_time_seconds > now - 3600);
+}
+
+/* Finds promtool in PATH. Returns 1 and its path in OUT. */
+static int find_promtool(char *out, size_t cap)
+{
+    const char *path = getenv("PATH");
+    char *copy = lc_xstrdup(path != NULL ? path : "/usr/bin:/bin");
+    int found = 0;
+    for (char *dir = strtok(copy, ":"); dir != NULL && !found; dir = strtok(NULL, ":")) {
+        snprintf(out, cap, "%s/promtool", dir);
+        found = access(out, X_OK) == 0;
+    }
+    free(copy);
+    return found;
+}
+
+/* Runs `promtool check metrics` with TEXT on its stdin; returns its exit status and its
+ * output (stdout and stderr) in OUT. */
+static int promtool_check(const char *promtool, const char *text, char *out, size_t cap)
+{
+    char in_path[] = "/tmp/lc-metrics-XXXXXX", cmd[512];
+    int fd = mkstemp(in_path), status;
+    FILE *p;
+    size_t n;
+    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+        return -1;
+    }
+    close(fd);
+    snprintf(cmd, sizeof(cmd), "'%s' check metrics < '%s' 2>&1", promtool, in_path);
+    p = popen(cmd, "r");
+    n = p != NULL ? fread(out, 1, cap - 1, p) : 0;
+    out[n] = '\0';
+    status = p != NULL ? pclose(p) : -1;
+    unlink(in_path);
+    return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(promtool_accepts)
+{
+    char promtool[512], out[8192];
+    struct lc_snapshot *s = sample();
+    struct lc_proc_stats real;
+    char *t;
+    if (!find_promtool(promtool, sizeof(promtool))) {
+        printf("skip promtool_accepts: promtool not installed (apt-get install prometheus)\n");
+        lc_snapshot_put(s);
+        return;
+    }
+    lc_metrics_proc_read(&real);
+    t = render(s, 0, &real);
+    ASSERT_TRUE(t != NULL);
+    ASSERT_EQ(promtool_check(promtool, t, out, sizeof(out)), 0);
+    if (out[0] != '\0') {
+        fprintf(stderr, "  promtool says:\n%s", out);
+    }
+    ASSERT_TRUE(out[0] == '\0'); /* no lint findings either */
+    free(t);
+    t = render(NULL, 1, NULL);
+    ASSERT_EQ(promtool_check(promtool, t, out, sizeof(out)), 0);
+    ASSERT_TRUE(out[0] == '\0');
+    free(t);
+    lc_snapshot_put(s);
+}
+
+TEST_MAIN(TEST_ENTRY(samples), TEST_ENTRY(families_well_formed), TEST_ENTRY(without_snapshot),
+          TEST_ENTRY(escape_label), TEST_ENTRY(proc_read), TEST_ENTRY(promtool_accepts))
