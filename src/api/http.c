@@ -433,8 +433,8 @@ struct lc_api *lc_api_start(const struct lc_api_config *cfg, struct lc_snapshot_
     }
     if (!loopback && !has_token) {
         lc_log(LC_LOG_ERROR, 0,
-               "[api] refusing to listen on %s: it is not a loopback address and api.token is "
-               "not set",
+               "[api] api.listen %s is not a loopback address and api.token is not set: "
+               "refusing to serve the API there without a token",
                cfg->listen);
         return NULL;
     }
