@@ -45,6 +45,11 @@ void lc_config_defaults(struct lc_config *c)
     host[sizeof host - 1] = '\0';
     c->hostname = lc_xstrdup(host[0] != '\0' ? host : "localhost");
     c->api_listen = lc_xstrdup("127.0.0.1:8401");
+    c->supervisor.check_interval_ms = 5000;
+    c->supervisor.task_timeout_ms = 300000;
+    c->supervisor.restart_backoff_min_ms = 1000;
+    c->supervisor.restart_backoff_max_ms = 60000;
+    c->supervisor.loop_stall_timeout_ms = 10000;
     d->enabled = 1;
     d->socket = lc_xstrdup("/var/run/docker.sock");
     d->stdout_enabled = 1;
@@ -76,6 +81,7 @@ void lc_config_free(struct lc_config *c)
     free(c->data_dir);
     free(c->hostname);
     free(c->api_listen);
+    free(c->api_token);
     free(d->socket);
     lc_config_free_names(d->include_names, d->n_include_names);
     lc_config_free_names(d->exclude_names, d->n_exclude_names);
@@ -150,6 +156,79 @@ static void check_backoff(struct lc_config_walk *w, const struct lc_config *c, y
     }
 }
 
+/* Reports KEY (given at NODE, or else at OTHER_NODE) when its value is not below
+ * supervisor.task_timeout: a deadline inside a task must expire before the task's own. */
+static void check_below_task_timeout(struct lc_config_walk *w, yaml_node_t *root,
+                                     const char *section, const char *key, uint64_t value,
+                                     uint64_t task_timeout)
+{
+    char a[32], b[32], path[64];
+    yaml_node_t *node = lc_config_map_get(w, lc_config_map_get(w, root, section), key);
+    yaml_node_t *tt =
+        lc_config_map_get(w, lc_config_map_get(w, root, "supervisor"), "task_timeout");
+    yaml_node_t *at = node != NULL ? node : tt;
+    if (value < task_timeout || at == NULL || !duration_given_ok(node) || !duration_given_ok(tt)) {
+        return;
+    }
+    snprintf(path, sizeof(path), "%s.%s", section, key);
+    lc_config_report(w, lc_config_line(at), path,
+                     "%s must be below supervisor.task_timeout (%s), or the task would be "
+                     "restarted before its own deadline expires",
+                     lc_config_fmt_duration(a, sizeof a, value),
+                     lc_config_fmt_duration(b, sizeof b, task_timeout));
+}
+
+static void check_timeouts(struct lc_config_walk *w, const struct lc_config *c, yaml_node_t *root)
+{
+    uint64_t tt = c->supervisor.task_timeout_ms;
+    check_below_task_timeout(w, root, "docker", "idle_timeout", c->docker.idle_timeout_ms, tt);
+    check_below_task_timeout(w, root, "docker", "request_timeout", c->docker.request_timeout_ms,
+                             tt);
+    check_below_task_timeout(w, root, "supervisor", "check_interval",
+                             c->supervisor.check_interval_ms, tt);
+}
+
+static void check_restart_backoff(struct lc_config_walk *w, const struct lc_config *c,
+                                  yaml_node_t *root)
+{
+    char a[32], b[32];
+    yaml_node_t *sup = lc_config_map_get(w, root, "supervisor");
+    yaml_node_t *mx = lc_config_map_get(w, sup, "restart_backoff_max");
+    yaml_node_t *mn = lc_config_map_get(w, sup, "restart_backoff_min");
+    yaml_node_t *at = mx != NULL ? mx : mn;
+    uint64_t lo = c->supervisor.restart_backoff_min_ms, hi = c->supervisor.restart_backoff_max_ms;
+    if (hi >= lo || at == NULL || !duration_given_ok(mx) || !duration_given_ok(mn)) {
+        return;
+    }
+    lc_config_report(
+        w, lc_config_line(at),
+        mx != NULL ? "supervisor.restart_backoff_max" : "supervisor.restart_backoff_min",
+        "supervisor.restart_backoff_max (%s) is less than "
+        "supervisor.restart_backoff_min (%s)",
+        lc_config_fmt_duration(a, sizeof a, hi), lc_config_fmt_duration(b, sizeof b, lo));
+}
+
+/* True when LISTEN ("host:port") names a loopback address. */
+static int listen_is_loopback(const char *listen)
+{
+    return strncmp(listen, "127.", 4) == 0 || strncmp(listen, "localhost:", 10) == 0 ||
+           strncmp(listen, "[::1]:", 6) == 0;
+}
+
+static void check_api_exposure(struct lc_config_walk *w, const struct lc_config *c,
+                               yaml_node_t *root)
+{
+    yaml_node_t *node = lc_config_map_get(w, lc_config_map_get(w, root, "api"), "listen");
+    if (node == NULL || listen_is_loopback(c->api_listen) ||
+        (c->api_token != NULL && c->api_token[0] != '\0')) {
+        return;
+    }
+    lc_config_report(w, lc_config_line(node), "api.listen",
+                     "%s is not a loopback address and api.token is not set: set api.token, or "
+                     "listen on 127.0.0.1",
+                     c->api_listen);
+}
+
 /* ---- loading ---- */
 
 static void walk_document(struct lc_config_walk *w, struct lc_config *c)
@@ -169,6 +248,9 @@ static void walk_document(struct lc_config_walk *w, struct lc_config *c)
     }
     finish_output_paths(w, c);
     check_backoff(w, c, root);
+    check_restart_backoff(w, c, root);
+    check_timeouts(w, c, root);
+    check_api_exposure(w, c, root);
 }
 
 int lc_config_load_string(struct lc_config *c, const char *name, const char *text, size_t len,

@@ -61,6 +61,14 @@ struct lc_config {
     enum lc_log_level log_level;
     char *hostname;   /* "host" field of records; defaults to gethostname() */
     char *api_listen; /* "host:port" */
+    char *api_token;  /* NULL: no token (only allowed on a loopback address) */
+    struct {
+        uint64_t check_interval_ms;
+        uint64_t task_timeout_ms;
+        uint64_t restart_backoff_min_ms;
+        uint64_t restart_backoff_max_ms;
+        uint64_t loop_stall_timeout_ms;
+    } supervisor;
     struct lc_docker_config docker;
     struct lc_output_config *outputs;
     size_t n_outputs;

@@ -69,6 +69,31 @@ static void set_outputs(struct lc_config_walk *, const struct field *, yaml_node
 
 static const struct field api_fields[] = {
     {.key = "listen", .set = set_listen, .off = CFG(api_listen)},
+    {.key = "token", .set = set_string, .off = CFG(api_token)},
+    {.key = NULL},
+};
+
+static const struct field supervisor_fields[] = {
+    {.key = "check_interval",
+     .set = set_duration,
+     .off = CFG(supervisor.check_interval_ms),
+     .max = LC_DAY_MS},
+    {.key = "task_timeout",
+     .set = set_duration,
+     .off = CFG(supervisor.task_timeout_ms),
+     .max = LC_DAY_MS},
+    {.key = "restart_backoff_min",
+     .set = set_duration,
+     .off = CFG(supervisor.restart_backoff_min_ms),
+     .max = LC_DAY_MS},
+    {.key = "restart_backoff_max",
+     .set = set_duration,
+     .off = CFG(supervisor.restart_backoff_max_ms),
+     .max = LC_DAY_MS},
+    {.key = "loop_stall_timeout",
+     .set = set_duration,
+     .off = CFG(supervisor.loop_stall_timeout_ms),
+     .max = LC_DAY_MS},
     {.key = NULL},
 };
 
@@ -128,6 +153,7 @@ static const struct field root_fields[] = {
     {.key = "hostname", .set = set_string, .off = CFG(hostname)},
     {.key = "api", .set = set_section, .sub = api_fields},
     {.key = "docker", .set = set_section, .sub = docker_fields},
+    {.key = "supervisor", .set = set_section, .sub = supervisor_fields},
     {.key = "outputs", .set = set_outputs},
     {.key = NULL},
 };

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/supervisor.h"
 #include "core/util.h"
 
 #define MAX_OUTPUTS 16
@@ -21,6 +22,8 @@ struct out {
     const struct lc_output_ops *ops;
     const struct lc_output_config *cfg;
     void *state;
+    struct lc_task *task; /* may be NULL (tests) */
+    int reinit;           /* atomic: the supervisor asked for a fresh output state */
     pthread_t thread;
     int running;
     int abandoned;          /* stuck in send or flush at stop; joined by destroy if it returns */
@@ -116,7 +119,7 @@ struct lc_pipeline *lc_pipeline_create(uv_loop_t *loop, size_t max_bytes,
 }
 
 int lc_pipeline_add_output(struct lc_pipeline *p, const struct lc_output_ops *ops,
-                           const struct lc_output_config *cfg)
+                           const struct lc_output_config *cfg, struct lc_task *task)
 {
     struct out *o;
     int rc;
@@ -128,6 +131,7 @@ int lc_pipeline_add_output(struct lc_pipeline *p, const struct lc_output_ops *op
     o->p = p;
     o->ops = ops;
     o->cfg = cfg;
+    o->task = task;
     rc = ops->init(&o->state, cfg);
     if (rc != 0) {
         return rc;
@@ -137,6 +141,48 @@ int lc_pipeline_add_output(struct lc_pipeline *p, const struct lc_output_ops *op
 }
 
 /* ---- delivery thread -------------------------------------------------------------- */
+
+static void beat(struct out *o, int progress)
+{
+    if (o->task == NULL) {
+        return;
+    }
+    if (progress) {
+        lc_task_progress(o->task);
+    } else {
+        lc_task_beat(o->task);
+    }
+}
+
+/* The supervisor found this output stalled and restarted it: start from a fresh state
+ * (a stuck connection or library state goes with the old one). */
+static void reinit_if_asked(struct out *o)
+{
+    int rc;
+    if (!__atomic_exchange_n(&o->reinit, 0, __ATOMIC_ACQ_REL)) {
+        return;
+    }
+    o->ops->destroy(o->state);
+    o->state = NULL;
+    rc = o->ops->init(&o->state, o->cfg);
+    if (rc != 0) {
+        lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot restart", o->cfg->name);
+        if (o->task != NULL) {
+            lc_task_error(o->task, rc, "restart failed");
+        }
+        __atomic_store_n(&o->reinit, 1, __ATOMIC_RELEASE); /* try again next turn */
+    }
+}
+
+void lc_pipeline_restart_output(struct lc_pipeline *p, size_t i)
+{
+    if (i < p->n_outs) {
+        __atomic_store_n(&p->outs[i].reinit, 1, __ATOMIC_RELEASE);
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
 
 /* Frees records every output has sent. Lock held. */
 static void reclaim(struct lc_pipeline *p)
@@ -181,7 +227,8 @@ static void publish_ack(struct lc_pipeline *p, struct out *o)
 static void flush_output(struct out *o)
 {
     struct lc_pipeline *p = o->p;
-    int rc = o->ops->flush(o->state);
+    int rc = o->state != NULL ? o->ops->flush(o->state) : -EIO;
+    beat(o, 0);
     o->last_flush_ms = lc_now_ms();
     pthread_mutex_lock(&p->lock);
     if (rc == 0) {
@@ -219,9 +266,20 @@ static int send_batch(struct out *o, struct lc_record **batch, size_t n)
     struct lc_pipeline *p = o->p;
     uint64_t backoff = RETRY_MIN_MS;
     for (;;) {
-        enum lc_send_result res = o->ops->send(o->state, batch, n);
+        enum lc_send_result res;
+        reinit_if_asked(o);
+        res = o->state != NULL ? o->ops->send(o->state, batch, n) : LC_RETRY;
+        beat(o, res != LC_RETRY);
         if (res == LC_OK) {
+            if (o->task != NULL && backoff != RETRY_MIN_MS) {
+                lc_task_set_state(o->task, LC_TASK_RUNNING);
+            }
             return 0;
+        }
+        if (o->task != NULL && res == LC_RETRY) {
+            lc_task_error(o->task, 0, "send failed; retrying in %llu ms",
+                          (unsigned long long)backoff);
+            lc_task_set_state(o->task, LC_TASK_RESTARTING);
         }
         if (res == LC_REJECT) {
             lc_log(LC_LOG_ERROR, 0, "[output:%s] rejected %zu records", o->cfg->name, n);
@@ -256,10 +314,13 @@ static void account(struct out *o, struct lc_record **batch, size_t n)
 {
     struct lc_pipeline *p = o->p;
     uint64_t bytes = 0;
+    int64_t newest = 0;
     for (size_t i = 0; i < n; i++) {
         bytes += batch[i]->len;
+        newest = batch[i]->ts_ns > newest ? batch[i]->ts_ns : newest;
     }
     pthread_mutex_lock(&p->lock);
+    o->stats.lag_s = (double)(lc_wall_ns() - newest) / 1e9;
     o->stats.records += n;
     o->stats.bytes += bytes;
     o->sent_seq = batch[n - 1]->seq;
@@ -281,7 +342,12 @@ static void *output_main(void *arg)
         while (o->next == NULL && !p->stopping) {
             uint64_t now = lc_now_ms(), due = o->last_flush_ms + LC_PIPELINE_FLUSH_MS;
             if (o->unflushed == 0) {
-                pthread_cond_wait(&p->cond, &p->lock);
+                /* Idle: wake now and then to beat, so a quiet output never looks dead. */
+                wait_ms(p, LC_PIPELINE_IDLE_BEAT_MS);
+                pthread_mutex_unlock(&p->lock);
+                beat(o, 0);
+                reinit_if_asked(o);
+                pthread_mutex_lock(&p->lock);
             } else if (now < due) {
                 /* Caught up: flush when due, so a trickle of lines costs at most one
                  * fsync per LC_PIPELINE_FLUSH_MS. */
@@ -482,7 +548,9 @@ void lc_pipeline_destroy(struct lc_pipeline *p)
         return;
     }
     for (size_t i = 0; i < p->n_outs; i++) {
-        p->outs[i].ops->destroy(p->outs[i].state);
+        if (p->outs[i].state != NULL) {
+            p->outs[i].ops->destroy(p->outs[i].state);
+        }
     }
     while (p->head != NULL) {
         struct lc_record *r = p->head;

@@ -21,6 +21,10 @@
 #define LC_PIPELINE_BATCH 4096
 /* After a stop's timeout, how long a delivery thread gets to notice it must abort. */
 #define LC_PIPELINE_ABORT_MS 500
+/* An idle delivery thread wakes this often to beat its task. */
+#define LC_PIPELINE_IDLE_BEAT_MS 1000
+
+struct lc_task;
 
 /* On the loop thread: every record with a sequence number <= SEQ is durably written. */
 typedef void (*lc_pipeline_commit_cb)(void *ud, uint64_t seq);
@@ -32,6 +36,7 @@ struct lc_output_stats {
     uint64_t bytes;
     uint64_t retries;
     uint64_t rejected;
+    double lag_s; /* write time minus the newest line's timestamp, last batch */
 };
 
 struct lc_pipeline;
@@ -41,10 +46,16 @@ struct lc_pipeline *lc_pipeline_create(uv_loop_t *loop, size_t max_bytes,
                                        lc_pipeline_commit_cb commit_cb,
                                        lc_pipeline_resume_cb resume_cb, void *ud);
 
-/* Adds an output and runs its init. CFG must outlive the pipeline. Returns 0 or the
- * output's negative errno. Call before lc_pipeline_start. */
+/* Adds an output and runs its init. CFG must outlive the pipeline; TASK (may be NULL) is
+ * the supervisor's record of it, beaten and given errors by the delivery thread. Returns 0
+ * or the output's negative errno. Call before lc_pipeline_start. */
 int lc_pipeline_add_output(struct lc_pipeline *p, const struct lc_output_ops *ops,
-                           const struct lc_output_config *cfg);
+                           const struct lc_output_config *cfg, struct lc_task *task);
+
+/* Asks output I's delivery thread to destroy its output state and init a fresh one at its
+ * next turn (the supervisor's restart of a stalled output). A thread blocked inside its
+ * output cannot be interrupted: it restarts when the call returns. */
+void lc_pipeline_restart_output(struct lc_pipeline *p, size_t i);
 
 /* Starts one delivery thread per output. Returns 0 or a negative errno. */
 int lc_pipeline_start(struct lc_pipeline *p);

@@ -473,6 +473,45 @@ TEST(error_backoff_order)
                            "duration (use 500ms, 30s, 5m, 1h)\n"));
 }
 
+TEST(supervisor_and_timeout_order)
+{
+    struct lc_config c = {0};
+    ASSERT_EQ(loads(&c, "supervisor:\n  check_interval: 1s\n  task_timeout: 6s\n"
+                        "  restart_backoff_min: 100ms\n  restart_backoff_max: 2s\n"
+                        "  loop_stall_timeout: 3s\ndocker:\n  idle_timeout: 2s\n"
+                        "  request_timeout: 1s\n"),
+              0);
+    ASSERT_U64_EQ(c.supervisor.check_interval_ms, 1000);
+    ASSERT_U64_EQ(c.supervisor.task_timeout_ms, 6000);
+    ASSERT_U64_EQ(c.supervisor.restart_backoff_min_ms, 100);
+    ASSERT_U64_EQ(c.supervisor.restart_backoff_max_ms, 2000);
+    ASSERT_U64_EQ(c.supervisor.loop_stall_timeout_ms, 3000);
+    lc_config_free(&c);
+    ASSERT_TRUE(fails_with("supervisor:\n  task_timeout: 6s\ndocker:\n  idle_timeout: 6s\n"
+                           "  request_timeout: 1s\n",
+                           "config error: x.yaml:4: docker.idle_timeout: 6s must be below "
+                           "supervisor.task_timeout (6s), or the task would be restarted before "
+                           "its own deadline expires\n"));
+    ASSERT_TRUE(fails_with("supervisor:\n  task_timeout: 5s\n",
+                           "config error: x.yaml:2: docker.idle_timeout: 1m must be below "
+                           "supervisor.task_timeout (5s), or the task would be restarted before "
+                           "its own deadline expires\n"
+                           "config error: x.yaml:2: docker.request_timeout: 10s must be below "
+                           "supervisor.task_timeout (5s), or the task would be restarted before "
+                           "its own deadline expires\n"
+                           "config error: x.yaml:2: supervisor.check_interval: 5s must be below "
+                           "supervisor.task_timeout (5s), or the task would be restarted before "
+                           "its own deadline expires\n"));
+    ASSERT_TRUE(fails_with("supervisor:\n  restart_backoff_min: 2m\n  restart_backoff_max: 1m\n",
+                           "config error: x.yaml:3: supervisor.restart_backoff_max: "
+                           "supervisor.restart_backoff_max (1m) is less than "
+                           "supervisor.restart_backoff_min (2m)\n"));
+    ASSERT_TRUE(fails_with("api:\n  listen: 0.0.0.0:8401\n",
+                           "config error: x.yaml:2: api.listen: 0.0.0.0:8401 is not a loopback "
+                           "address and api.token is not set: set api.token, or listen on "
+                           "127.0.0.1\n"));
+}
+
 TEST(api_listen)
 {
     static const char *const good[] = {"127.0.0.1:8401", "0.0.0.0:1", "[::]:65535", "localhost:80",
@@ -480,7 +519,7 @@ TEST(api_listen)
     struct lc_config c = {0};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char text[128];
-        snprintf(text, sizeof text, "api:\n  listen: '%s'\n", good[i]);
+        snprintf(text, sizeof text, "api:\n  listen: '%s'\n  token: t\n", good[i]);
         ASSERT_EQ(loads(&c, text), 0);
         ASSERT_STR_EQ(c.api_listen, good[i]);
         lc_config_free(&c);
@@ -611,6 +650,6 @@ TEST_MAIN(TEST_ENTRY(defaults), TEST_ENTRY(empty_file_is_all_defaults),
           TEST_ENTRY(error_wrong_node_kinds), TEST_ENTRY(error_names_and_labels),
           TEST_ENTRY(error_too_many_entries), TEST_ENTRY(empty_lists_are_fine),
           TEST_ENTRY(error_syntax_and_top_level), TEST_ENTRY(error_backoff_order),
-          TEST_ENTRY(api_listen), TEST_ENTRY(error_alias_of_collection),
-          TEST_ENTRY(multiple_problems_reported_together), TEST_ENTRY(unreadable_file),
-          TEST_ENTRY(errors_may_be_null_and_reload_does_not_leak))
+          TEST_ENTRY(supervisor_and_timeout_order), TEST_ENTRY(api_listen),
+          TEST_ENTRY(error_alias_of_collection), TEST_ENTRY(multiple_problems_reported_together),
+          TEST_ENTRY(unreadable_file), TEST_ENTRY(errors_may_be_null_and_reload_does_not_leak))

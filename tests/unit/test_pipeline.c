@@ -277,11 +277,11 @@ static int h_init(struct h *h, size_t max_bytes, struct fake *a, struct fake *b)
     h->p = lc_pipeline_create(&h->loop, max_bytes, on_commit, on_resume, h);
     if (a != NULL) {
         h->fakes[h->n_fakes++] = a;
-        rc = lc_pipeline_add_output(h->p, &fake_ops, &a->cfg);
+        rc = lc_pipeline_add_output(h->p, &fake_ops, &a->cfg, NULL);
     }
     if (b != NULL && rc == 0) {
         h->fakes[h->n_fakes++] = b;
-        rc = lc_pipeline_add_output(h->p, &fake_ops, &b->cfg);
+        rc = lc_pipeline_add_output(h->p, &fake_ops, &b->cfg, NULL);
     }
     return rc;
 }

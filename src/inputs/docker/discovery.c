@@ -40,8 +40,12 @@ void lc_discovery_lost(struct lc_docker *d, const char *why)
     }
     if (d->connected) {
         lc_log(LC_LOG_WARN, 0, "[docker] lost the daemon (%s); reconnecting", why);
+        d->unreachable_since_ns = lc_wall_ns();
     }
     d->connected = 0;
+    lc_task_beat(d->events_task); /* reconnecting is its work now */
+    lc_task_error(d->events_task, 0, "%s", why);
+    lc_task_set_state(d->events_task, LC_TASK_RESTARTING);
     if (d->events_req != NULL) {
         lc_docker_req_cancel(d->events_req);
         d->events_req = NULL;
@@ -113,6 +117,7 @@ static void events_timer_cb(uv_timer_t *t)
 static int events_data(void *ud, const char *data, size_t len)
 {
     struct lc_docker *d = ud;
+    lc_task_progress(d->events_task);
     if (lc_buf_add(&d->events_buf, data, len) != 0) {
         lc_log(LC_LOG_WARN, 0, "[docker] event line too long; dropped");
         lc_buf_reset(&d->events_buf);
@@ -127,6 +132,7 @@ static void events_done(void *ud, int result, long status)
     struct lc_docker *d = ud;
     char why[64];
     d->events_req = NULL;
+    d->api_errors.events++;
     snprintf(why, sizeof(why), "event stream ended: %s, HTTP %ld",
              result ? strerror(-result) : "ok", status);
     lc_discovery_lost(d, why);
@@ -134,6 +140,8 @@ static void events_done(void *ud, int result, long status)
 
 static void open_events(struct lc_docker *d)
 {
+    lc_docker_req_cancel(d->events_req); /* never two event streams */
+    d->events_req = NULL;
     char path[400];
     int n = snprintf(path, sizeof(path), "/events?%s", EVENTS_FILTER);
     if (d->last_event_ns > 0) {
@@ -142,10 +150,13 @@ static void open_events(struct lc_docker *d)
         snprintf(path + n, sizeof(path) - (size_t)n, "&since=%s", since);
     }
     lc_buf_reset(&d->events_buf);
+    d->events_since_ns = lc_wall_ns();
     d->events_req = lc_docker_req_start(d->client, path, 0, 0, events_data, events_done, d);
     if (d->events_req == NULL) {
         lc_discovery_lost(d, "cannot open the event stream");
+        return;
     }
+    lc_task_set_state(d->events_task, LC_TASK_RUNNING);
 }
 
 /* ---- list and reconcile ------------------------------------------------------------- */
@@ -173,6 +184,9 @@ static void reconcile_one(struct lc_docker *d, json_t *item)
     if (c == NULL) {
         c = lc_docker_add(d, id, name != NULL ? name : id, image != NULL ? image : "",
                           json_object_get(item, "Labels"), running);
+        if (d->listed_once) {
+            d->missed_events++; /* its start event should have brought it already */
+        }
         if (!d->listed_once && d->first_start && !c->ignored) {
             c->tail = d->dc->initial_tail;
         }
@@ -181,6 +195,7 @@ static void reconcile_one(struct lc_docker *d, json_t *item)
     }
     if (running && !c->ignored && c->state == LC_C_IDLE) {
         lc_stream_on_start(c); /* a start we did not hear about */
+        d->missed_events++;
     }
 }
 
@@ -220,23 +235,34 @@ static void drop_unknown_positions(struct lc_docker *d)
     }
 }
 
-static void list_done(void *ud, int result, long status, json_t *body)
+/* A list that finds starts the event stream did not bring, on a stream open for a while,
+ * means the stream is stuck (a frozen connection looks just like a quiet one): reopen it
+ * with `since`, so nothing in between is missed. */
+static void check_missed_events(struct lc_docker *d)
 {
-    struct lc_docker *d = ud;
+    int64_t open_for = lc_wall_ns() - d->events_since_ns;
+    if (d->missed_events == 0 || d->events_req == NULL || !d->listed_once ||
+        open_for < (int64_t)d->dc->request_timeout_ms * 1000000LL) {
+        return;
+    }
+    lc_log(LC_LOG_WARN, 0, "[docker] the event stream missed %u container starts; reopening it",
+           d->missed_events);
+    lc_task_error(d->events_task, 0, "missed %u events; reopened", d->missed_events);
+    lc_docker_req_cancel(d->events_req);
+    d->events_req = NULL;
+    open_events(d);
+}
+
+static void apply_list(struct lc_docker *d, json_t *body, int from_timer)
+{
     size_t i;
     json_t *item;
-    d->list_in_flight = 0;
-    if (d->stopping) {
-        return;
+    lc_task_progress(d->reconcile_task);
+    lc_task_set_state(d->reconcile_task, LC_TASK_RUNNING);
+    if (d->events_req != NULL) {
+        lc_task_beat(d->events_task); /* the daemon answers: a quiet event stream is fine */
     }
-    if (!json_is_array(body)) {
-        lc_log(LC_LOG_WARN, result, "[docker] listing containers failed (HTTP %ld)", status);
-        if (d->list_again) {
-            d->list_again = 0;
-            list(d);
-        }
-        return;
-    }
+    d->missed_events = 0;
     json_array_foreach(body, i, item)
     {
         reconcile_one(d, item);
@@ -246,6 +272,28 @@ static void list_done(void *ud, int result, long status, json_t *body)
         d->listed_once = 1;
         drop_unknown_positions(d);
         lc_docker_mark_dirty(d); /* the store now exists: initial_tail never applies again */
+    } else if (from_timer) {
+        check_missed_events(d);
+    }
+}
+
+static void list_done(void *ud, int result, long status, json_t *body)
+{
+    struct lc_docker *d = ud;
+    int from_timer = d->list_from_timer;
+    d->list_in_flight = 0;
+    d->list_req = NULL;
+    d->list_from_timer = 0;
+    if (d->stopping) {
+        return;
+    }
+    lc_task_beat(d->reconcile_task);
+    if (!json_is_array(body)) {
+        d->api_errors.list++;
+        lc_task_error(d->reconcile_task, result, "listing containers failed (HTTP %ld)", status);
+        lc_log(LC_LOG_WARN, result, "[docker] listing containers failed (HTTP %ld)", status);
+    } else {
+        apply_list(d, body, from_timer);
     }
     if (d->list_again) {
         d->list_again = 0;
@@ -262,13 +310,18 @@ static void list(struct lc_docker *d)
     if (d->stopping) {
         return;
     }
-    d->list_in_flight = lc_docker_get_json(d->client, "/containers/json?all=1", 0,
-                                           d->dc->request_timeout_ms, list_done, d) != NULL;
+    d->list_req = lc_docker_get_json(d->client, "/containers/json?all=1", 0,
+                                     d->dc->request_timeout_ms, list_done, d);
+    d->list_in_flight = d->list_req != NULL;
 }
 
 static void reconcile_cb(uv_timer_t *t)
 {
-    list(t->data);
+    struct lc_docker *d = t->data;
+    if (!d->list_in_flight) {
+        d->list_from_timer = 1;
+    }
+    list(d);
 }
 
 void lc_discovery_reconcile(struct lc_docker *d)
@@ -295,11 +348,13 @@ static void negotiate(struct lc_docker *d, json_t *body)
 static void version_done(void *ud, int result, long status, json_t *body)
 {
     struct lc_docker *d = ud;
+    d->version_req = NULL;
     if (d->stopping) {
         return;
     }
     if (body == NULL) {
         char why[80];
+        d->api_errors.version++;
         snprintf(why, sizeof(why), "GET /version: %s, HTTP %ld",
                  result ? strerror(-result) : "bad answer", status);
         if (d->connected || d->backoff_ms == d->dc->reconnect_min_ms) {
@@ -312,7 +367,9 @@ static void version_done(void *ud, int result, long status, json_t *body)
     lc_log(LC_LOG_INFO, 0, "[docker] connected to %s (API %s)", d->dc->socket,
            lc_docker_client_api(d->client) + 1);
     d->connected = 1;
+    d->unreachable_since_ns = 0;
     d->backoff_ms = d->dc->reconnect_min_ms;
+    lc_task_ok(d->events_task);
     for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
         lc_stream_kick(c);
     }
@@ -324,17 +381,43 @@ static void version_done(void *ud, int result, long status, json_t *body)
 
 void lc_discovery_connect(struct lc_docker *d)
 {
-    if (d->stopping) {
+    if (d->stopping || d->version_req != NULL) {
         return;
     }
-    if (lc_docker_get_json(d->client, "/version", 1, d->dc->request_timeout_ms, version_done, d) ==
-        NULL) {
+    d->version_req =
+        lc_docker_get_json(d->client, "/version", 1, d->dc->request_timeout_ms, version_done, d);
+    if (d->version_req == NULL) {
         lc_discovery_lost(d, "cannot start a request");
     }
 }
 
+void lc_discovery_restart_events(void *ud)
+{
+    struct lc_docker *d = ud;
+    lc_discovery_stop(d);
+    d->connected = 0;
+    lc_discovery_connect(d); /* version, events with since, list */
+}
+
+void lc_discovery_restart_reconcile(void *ud)
+{
+    struct lc_docker *d = ud;
+    uv_timer_stop(&d->reconcile_timer);
+    uv_timer_start(&d->reconcile_timer, reconcile_cb, d->dc->reconcile_interval_ms,
+                   d->dc->reconcile_interval_ms);
+    lc_docker_req_cancel(d->list_req); /* a list stuck in flight goes with the old task */
+    d->list_req = NULL;
+    d->list_in_flight = 0;
+    list(d);
+}
+
 void lc_discovery_stop(struct lc_docker *d)
 {
+    lc_docker_req_cancel(d->version_req);
+    d->version_req = NULL;
+    lc_docker_req_cancel(d->list_req);
+    d->list_req = NULL;
+    d->list_in_flight = 0;
     uv_timer_stop(&d->reconnect_timer);
     uv_timer_stop(&d->reconcile_timer);
     uv_timer_stop(&d->events_timer);

@@ -115,6 +115,11 @@ struct lc_container *lc_docker_add(struct lc_docker *d, const char *id, const ch
     lc_stream_init(c);
     c->ignored = strcmp(id, d->self_id) == 0 || !lc_filter_match(d->dc, name, kv, (size_t)n);
     if (!c->ignored) {
+        static const struct lc_task_ops ops = {.restart = lc_stream_restart};
+        char task_id[32];
+        snprintf(task_id, sizeof(task_id), "container_%.12s", id);
+        c->task = lc_task_create(d->sup, task_id, "container", &ops, c);
+        lc_task_set_name(c->task, name);
         c->meta = meta_from(d, id, name, image, labels);
         adopt_position(d, c);
         lc_log(LC_LOG_INFO, 0, "[docker:%s] capturing %.12s (%s)", name, id,
@@ -144,6 +149,8 @@ void lc_docker_remove(struct lc_docker *d, struct lc_container *c)
         *pp = c->next;
         d->n_containers--;
     }
+    lc_task_destroy(c->task);
+    c->task = NULL;
     lc_stream_close(c, container_freed);
     d->dirty = 1; /* its position is dropped from the store */
 }
@@ -205,8 +212,10 @@ void lc_docker_mark_dirty(struct lc_docker *d)
 void lc_docker_on_commit(void *ud, uint64_t seq)
 {
     struct lc_docker *d = ud;
+    int64_t now = lc_wall_ns();
     for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
         if (lc_pos_window_commit(&c->win, seq)) {
+            c->lag_s = (double)(now - lc_pos_window_committed_newest(&c->win)) / 1e9;
             d->dirty = 1;
         }
     }
@@ -302,15 +311,74 @@ static int load_positions(struct lc_docker *d)
     return 0;
 }
 
+/* ---- snapshot and test hook ------------------------------------------------------- */
+
+static void fill_container(const struct lc_container *c, struct lc_container_snap *cs)
+{
+    snprintf(cs->id, sizeof(cs->id), "%s", c->id);
+    snprintf(cs->name, sizeof(cs->name), "%s", c->meta->name);
+    snprintf(cs->image, sizeof(cs->image), "%s", c->meta->image);
+    memcpy(cs->lines, c->stats.lines, sizeof(cs->lines));
+    memcpy(cs->bytes, c->stats.bytes, sizeof(cs->bytes));
+    cs->reconnects = c->stats.reconnects;
+    cs->rotations = c->stats.rotations;
+    cs->truncated = c->stats.truncated;
+    cs->decode_errors = c->stats.decode_errors;
+    cs->errors = c->stats.errors;
+    cs->position_ns = lc_pos_window_committed_newest(&c->win);
+    cs->lag_s = c->lag_s;
+}
+
+void lc_docker_fill(struct lc_docker *d, struct lc_snapshot *snap)
+{
+    size_t n = 0;
+    snap->docker_enabled = 1;
+    snap->docker_connected = d->connected;
+    snap->docker_unreachable_since_ns = d->connected ? 0 : d->unreachable_since_ns;
+    snap->api_errors = d->api_errors;
+    snap->containers = lc_xcalloc(d->n_containers ? d->n_containers : 1, sizeof(*snap->containers));
+    for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
+        if (!c->ignored) {
+            fill_container(c, &snap->containers[n++]);
+        }
+    }
+    snap->n_containers = n;
+}
+
+int lc_docker_wedge(struct lc_docker *d, const char *task_id)
+{
+    for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
+        if (c->task != NULL && strcmp(lc_task_id(c->task), task_id) == 0) {
+            lc_stream_wedge(c);
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
 /* ---- lifecycle -------------------------------------------------------------------- */
 
+static void create_tasks(struct lc_docker *d)
+{
+    static const struct lc_task_ops events_ops = {.restart = lc_discovery_restart_events};
+    static const struct lc_task_ops reconcile_ops = {.restart = lc_discovery_restart_reconcile};
+    /* Their own ticks are the periodic list: allow two of them and a request. */
+    uint64_t slow = 2 * d->dc->reconcile_interval_ms + d->dc->request_timeout_ms;
+    d->events_task = lc_task_create(d->sup, "docker_events", "docker_events", &events_ops, d);
+    d->reconcile_task =
+        lc_task_create(d->sup, "docker_reconcile", "docker_reconcile", &reconcile_ops, d);
+    lc_task_set_timeout(d->events_task, slow);
+    lc_task_set_timeout(d->reconcile_task, slow);
+}
+
 struct lc_docker *lc_docker_create(uv_loop_t *loop, const struct lc_config *cfg,
-                                   struct lc_pipeline *pipeline)
+                                   struct lc_pipeline *pipeline, struct lc_supervisor *sup)
 {
     struct lc_docker *d = lc_xcalloc(1, sizeof(*d));
     size_t n = strlen(cfg->data_dir) + 32;
 
     d->loop = loop;
+    d->sup = sup;
     d->cfg = cfg;
     d->dc = &cfg->docker;
     d->pipeline = pipeline;
@@ -343,6 +411,8 @@ struct lc_docker *lc_docker_create(uv_loop_t *loop, const struct lc_config *cfg,
 
 void lc_docker_start(struct lc_docker *d)
 {
+    create_tasks(d);
+    d->unreachable_since_ns = lc_wall_ns(); /* until the first answer */
     uv_timer_start(&d->save_timer, save_timer_cb, SAVE_INTERVAL_MS, SAVE_INTERVAL_MS);
     lc_discovery_connect(d);
 }
@@ -389,8 +459,13 @@ void lc_docker_destroy(struct lc_docker *d)
     while (d->containers != NULL) {
         struct lc_container *c = d->containers;
         d->containers = c->next;
+        lc_task_destroy(c->task);
         lc_stream_close(c, container_freed);
     }
+    lc_task_destroy(d->events_task);
+    lc_task_destroy(d->reconcile_task);
+    d->events_task = NULL;
+    d->reconcile_task = NULL;
     lc_docker_client_destroy(d->client);
     uv_close((uv_handle_t *)&d->reconnect_timer, handle_freed);
     uv_close((uv_handle_t *)&d->reconcile_timer, handle_freed);

@@ -9,14 +9,24 @@
 
 #include "core/config.h"
 #include "core/pipeline.h"
+#include "core/snapshot.h"
+#include "core/supervisor.h"
 
 struct lc_docker;
 
-/* Creates the input. CFG and PIPELINE must outlive it. Loads the positions store; a
+/* Creates the input. CFG, PIPELINE and SUP must outlive it; it registers its tasks with
+ * SUP (one per container, docker_events, docker_reconcile). Loads the positions store; a
  * damaged store is logged and set aside (renamed *.bad), not fatal. Returns NULL on a
  * fatal error (logged). */
 struct lc_docker *lc_docker_create(uv_loop_t *loop, const struct lc_config *cfg,
-                                   struct lc_pipeline *pipeline);
+                                   struct lc_pipeline *pipeline, struct lc_supervisor *sup);
+
+/* Fills the Docker part of a snapshot: connection state, API errors, and one entry per
+ * captured container (SNAP->containers is allocated here, owned by the snapshot). */
+void lc_docker_fill(struct lc_docker *d, struct lc_snapshot *snap);
+
+/* Test hook: wedges the task TASK_ID if it is a container task. Returns 0 or -ENOENT. */
+int lc_docker_wedge(struct lc_docker *d, const char *task_id);
 
 /* Connects to the daemon (retrying with backoff until it answers) and starts following. */
 void lc_docker_start(struct lc_docker *d);

@@ -13,6 +13,8 @@
 #include "core/pipeline.h"
 #include "core/positions.h"
 #include "core/record.h"
+#include "core/snapshot.h"
+#include "core/supervisor.h"
 #include "inputs/docker/client.h"
 #include "inputs/docker/lines.h"
 
@@ -25,8 +27,8 @@ enum lc_cstate {
 };
 
 struct lc_cstats {
-    uint64_t lines;
-    uint64_t bytes;
+    uint64_t lines[3]; /* by stream */
+    uint64_t bytes[3];
     uint64_t reconnects;
     uint64_t rotations;
     uint64_t truncated;
@@ -53,6 +55,7 @@ struct lc_container {
     uv_timer_t timer; /* idle deadline, or backoff */
     uint64_t last_data_ms;
     uint64_t backoff_ms;
+    uint64_t retry_at_ms; /* LC_C_WAIT: when to try again */
     uint64_t drain_new;
     int64_t drain_started_ns; /* wall clock when the last logs request started */
     int tail_floor_pending;   /* the next line taken is the first of a tail request */
@@ -60,10 +63,18 @@ struct lc_container {
     int paused;
     struct lc_pos_window win;
     struct lc_cstats stats;
+    struct lc_task *task; /* the supervisor's record of this capture */
+    double lag_s;         /* commit time minus the newest committed line's ts */
 };
 
 struct lc_docker {
     uv_loop_t *loop;
+    struct lc_supervisor *sup;
+    struct lc_task *events_task;
+    struct lc_task *reconcile_task;
+    struct lc_api_errors api_errors;
+    int64_t unreachable_since_ns; /* 0 while connected */
+    int64_t events_since_ns;      /* when the current event stream was opened */
     const struct lc_config *cfg;
     const struct lc_docker_config *dc;
     struct lc_pipeline *pipeline;
@@ -87,6 +98,10 @@ struct lc_docker {
     struct lc_buf events_buf;
     int64_t last_event_ns;
     int list_in_flight;
+    int list_from_timer;
+    struct lc_docker_req *list_req;
+    struct lc_docker_req *version_req;
+    unsigned missed_events; /* starts found by the last list but not by events */
     int list_again;
 
     /* positions */
@@ -117,6 +132,9 @@ void lc_discovery_connect(struct lc_docker *d);
 void lc_discovery_reconcile(struct lc_docker *d);
 void lc_discovery_stop(struct lc_docker *d);
 void lc_discovery_lost(struct lc_docker *d, const char *why);
+/* The supervisor's restarts of the events and reconcile tasks. */
+void lc_discovery_restart_events(void *d);
+void lc_discovery_restart_reconcile(void *d);
 
 /* stream.c */
 void lc_stream_init(struct lc_container *c);
@@ -131,5 +149,9 @@ void lc_stream_kick(struct lc_container *c);
  * lc_docker_remove once the timer is closed. */
 void lc_stream_close(struct lc_container *c, uv_close_cb freed);
 void lc_stream_cancel(struct lc_container *c);
+/* The supervisor's restart: tear everything down and begin again from the position. */
+void lc_stream_restart(void *container);
+/* Test hook: stop working and beating until the supervisor restarts the task. */
+void lc_stream_wedge(struct lc_container *c);
 
 #endif

@@ -25,7 +25,7 @@ enum lc_frame_stream {
 struct lc_frame_decoder {
     unsigned char hdr[8];
     size_t hdr_len;
-    uint32_t need;      /* payload bytes of the current frame still to come */
+    uint32_t need; /* payload bytes of the current frame still to come */
     int stream;
     int failed;         /* set after a malformed header; every later feed fails */
     struct lc_buf part; /* payload of a frame that spans feeds */

@@ -27,11 +27,11 @@
 #define LC_DOCKER_PIECE 16384
 
 struct lc_line {
-    int stream;        /* enum lc_stream: 1 stdout, 2 stderr (TTY: always 1) */
+    int stream; /* enum lc_stream: 1 stdout, 2 stderr (TTY: always 1) */
     int64_t ts_ns;
-    const char *ts;    /* timestamp text as Docker sent it */
+    const char *ts; /* timestamp text as Docker sent it */
     size_t ts_len;
-    const char *msg;   /* message without the trailing newline */
+    const char *msg; /* message without the trailing newline */
     size_t len;
     int truncated;
 };

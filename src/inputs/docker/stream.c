@@ -54,8 +54,8 @@ static int on_line(void *ud, const struct lc_line *l)
     }
     lc_pos_window_take(&c->win, lc_pipeline_last_seq(d->pipeline), l->ts_ns, l->stream);
     c->drain_new++;
-    c->stats.lines++;
-    c->stats.bytes += l->len;
+    c->stats.lines[l->stream == LC_STREAM_STDERR ? 2 : 1]++;
+    c->stats.bytes[l->stream == LC_STREAM_STDERR ? 2 : 1] += l->len;
     c->stats.truncated += l->truncated ? 1 : 0;
     return 0;
 }
@@ -68,6 +68,8 @@ static int on_data(void *ud, const char *data, size_t len)
     struct lc_container *c = ud;
     int rc;
     c->last_data_ms = uv_now(c->d->loop);
+    c->backoff_ms = c->d->dc->reconnect_min_ms; /* the daemon answers again */
+    lc_task_progress(c->task);
     if (c->lines == NULL) {
         c->tty = (unsigned char)data[0] > LC_FRAME_SYSTEMERR;
         c->lines = lc_lines_create(c->tty, c->d->dc->max_line_bytes, on_line, c);
@@ -94,9 +96,22 @@ static void lines_end(struct lc_container *c, int emit_partial)
 
 /* ---- timers ------------------------------------------------------------------------- */
 
+/* Waiting out a backoff is the task's work too: it ticks (and beats) at least every
+ * idle_timeout, which the config keeps below task_timeout, so a long backoff never looks
+ * like a dead task. */
 static void retry_cb(uv_timer_t *t)
 {
     struct lc_container *c = t->data;
+    uint64_t now = uv_now(c->d->loop);
+    if (lc_task_wedged(c->task)) {
+        return;
+    }
+    lc_task_beat(c->task);
+    if (now < c->retry_at_ms) {
+        uint64_t left = c->retry_at_ms - now, tick = c->d->dc->idle_timeout_ms;
+        uv_timer_start(&c->timer, retry_cb, left < tick ? left : tick, 0);
+        return;
+    }
     drain(c);
 }
 
@@ -104,10 +119,15 @@ static void retry_later(struct lc_container *c, int err, const char *what)
 {
     struct lc_docker *d = c->d;
     c->stats.errors++;
+    lc_task_beat(c->task);
+    lc_task_error(c->task, err, "%s failed; retrying in %llu ms", what,
+                  (unsigned long long)c->backoff_ms);
+    lc_task_set_state(c->task, LC_TASK_RESTARTING);
     lc_log(LC_LOG_WARN, err, "[docker:%s] %s failed; retrying in %" PRIu64 " ms", cname(c), what,
            c->backoff_ms);
     c->state = LC_C_WAIT;
-    uv_timer_start(&c->timer, retry_cb, c->backoff_ms, 0);
+    c->retry_at_ms = uv_now(d->loop) + c->backoff_ms;
+    uv_timer_start(&c->timer, retry_cb, 0, 0);
     c->backoff_ms *= 2;
     if (c->backoff_ms > d->dc->reconnect_max_ms) {
         c->backoff_ms = d->dc->reconnect_max_ms;
@@ -125,6 +145,7 @@ static void reopen(struct lc_container *c, const char *why)
 {
     lc_log(LC_LOG_DEBUG, 0, "[docker:%s] reopening stream: %s", cname(c), why);
     c->stats.rotations++;
+    lc_task_error(c->task, 0, "stream reopened: %s", why);
     lc_stream_cancel(c);
     lines_end(c, 0);
     follow(c);
@@ -162,6 +183,7 @@ static void probe_done(void *ud, int result, long status)
     struct lc_container *c = ud;
     int64_t ts;
     c->probe = NULL;
+    lc_task_beat(c->task);
     if (result == -ETIMEDOUT) {
         lc_buf_reset(&c->probe_body);
         reopen(c, "probe timed out");
@@ -201,6 +223,10 @@ static void idle_cb(uv_timer_t *t)
     struct lc_docker *d = c->d;
     uint64_t quiet = uv_now(d->loop) - c->last_data_ms;
 
+    if (lc_task_wedged(c->task)) {
+        return; /* test hook: stuck until the supervisor restarts it */
+    }
+    lc_task_beat(c->task);
     if (quiet < d->dc->idle_timeout_ms) {
         arm_idle(c, d->dc->idle_timeout_ms - quiet);
     } else if (c->paused) {
@@ -268,6 +294,7 @@ static void inspect_done(void *ud, int result, long status, json_t *body)
     /* Stopped and read to its end: a last line without '\n' is whole now. */
     lines_end(c, 1);
     c->state = LC_C_IDLE;
+    lc_task_set_state(c->task, LC_TASK_STOPPED);
     uv_timer_stop(&c->timer);
     if (c->destroyed) {
         gone(c);
@@ -380,6 +407,7 @@ static void open_logs(struct lc_container *c, int follow_mode)
     if (c->paused) {
         lc_docker_req_pause(c->req, 1);
     }
+    lc_task_set_state(c->task, LC_TASK_RUNNING);
     arm_idle(c, d->dc->idle_timeout_ms);
 }
 
@@ -450,6 +478,27 @@ void lc_stream_cancel(struct lc_container *c)
     c->req = NULL;
     lc_docker_req_cancel(c->probe);
     c->probe = NULL;
+    uv_timer_stop(&c->timer);
+}
+
+void lc_stream_restart(void *ud)
+{
+    struct lc_container *c = ud;
+    lc_stream_cancel(c);
+    lines_end(c, 0);
+    c->paused = c->d->paused;
+    c->state = LC_C_IDLE;
+    c->backoff_ms = c->d->dc->reconnect_min_ms;
+    c->running = 1; /* not known: follow, which ends at once if it stopped, then drains */
+    lc_stream_begin(c);
+}
+
+void lc_stream_wedge(struct lc_container *c)
+{
+    lc_supervisor_wedge(c->d->sup, lc_task_id(c->task));
+    if (c->req != NULL) {
+        lc_docker_req_pause(c->req, 1);
+    }
     uv_timer_stop(&c->timer);
 }
 

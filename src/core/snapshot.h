@@ -1,0 +1,128 @@
+/* snapshot: a read-only copy of logcap's state for the HTTP API. The loop thread builds a
+ * new snapshot every second (and on demand) and publishes it; the API thread takes a
+ * counted reference and renders from it, so handlers never touch loop-owned objects.
+ * A snapshot is immutable once published and freed when its last reference drops.
+ *
+ * What must stay true even when the loop is stuck (and so stops publishing) is not in the
+ * snapshot but in struct lc_live, written atomically by the loop and the watchdog thread. */
+#ifndef LC_SNAPSHOT_H
+#define LC_SNAPSHOT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum lc_task_state {
+    LC_TASK_STARTING = 0,
+    LC_TASK_RUNNING,
+    LC_TASK_STALLED,
+    LC_TASK_RESTARTING,
+    LC_TASK_FAILED,
+    LC_TASK_STOPPED,
+    LC_TASK_STATES
+};
+
+/* "starting", "running", ... */
+const char *lc_task_state_name(enum lc_task_state s);
+
+#define LC_SNAP_ID_MAX 96
+#define LC_SNAP_NAME_MAX 256
+#define LC_SNAP_ERROR_MAX 256
+
+struct lc_task_snap {
+    char id[LC_SNAP_ID_MAX]; /* "container_0123456789ab", "docker_events", ... */
+    char type[32];           /* "container", "docker_events", "docker_reconcile", "output" */
+    enum lc_task_state state;
+    int64_t started_at_ns; /* wall clock, ns since the epoch; 0 = never */
+    int64_t last_heartbeat_ns;
+    int64_t last_progress_ns;
+    uint64_t restarts;
+    char last_error[LC_SNAP_ERROR_MAX];    /* "" = none */
+    char container_name[LC_SNAP_NAME_MAX]; /* "" unless type is container */
+};
+
+struct lc_container_snap {
+    char id[65];
+    char name[LC_SNAP_NAME_MAX];
+    char image[LC_SNAP_NAME_MAX];
+    uint64_t lines[3]; /* by stream: [1] stdout, [2] stderr */
+    uint64_t bytes[3];
+    uint64_t reconnects; /* streams reopened after an error or end */
+    uint64_t rotations;  /* streams reopened after an idle check */
+    uint64_t truncated;
+    uint64_t decode_errors;
+    uint64_t errors;
+    int64_t position_ns; /* newest committed line's timestamp; -1 none */
+    double lag_s;        /* delivery time minus line timestamp, last batch */
+};
+
+struct lc_output_snap {
+    char name[65];
+    char type[32];
+    uint64_t records;
+    uint64_t bytes;
+    uint64_t retries;
+    uint64_t rejected;
+    double lag_s; /* write time minus the newest written line's ts */
+};
+
+/* Counters that outlive containers and tasks (bounded label sets). */
+struct lc_api_errors {
+    uint64_t version, list, events, logs, inspect; /* Docker API errors by endpoint */
+};
+
+struct lc_task_type_counts {
+    char type[32];
+    uint64_t restarts; /* restarts by the watchdog or after a failure */
+    uint64_t failures; /* times a task was found stalled or failed */
+};
+
+struct lc_snapshot {
+    int refs; /* atomic */
+    int64_t taken_ns;
+    int64_t started_ns; /* process start */
+    const char *version;
+    int docker_enabled;
+    int docker_connected;
+    int64_t docker_unreachable_since_ns; /* 0 while connected */
+    uint64_t task_timeout_ms;
+    struct lc_task_snap *tasks;
+    size_t n_tasks;
+    struct lc_container_snap *containers;
+    size_t n_containers;
+    struct lc_output_snap *outputs;
+    size_t n_outputs;
+    struct lc_task_type_counts *type_counts;
+    size_t n_type_counts;
+    struct lc_api_errors api_errors;
+    int64_t last_restart_ns; /* newest task restart (for "recently restarted") */
+};
+
+/* Live facts that hold even when the loop is stuck. Written with __atomic stores. */
+struct lc_live {
+    int64_t loop_last_turn_ns; /* the loop's heartbeat, written by a loop timer */
+    int loop_stalled;          /* set by the watchdog thread */
+};
+
+/* The exchange point between the loop (publisher) and the API (reader). */
+struct lc_snapshot_box {
+    pthread_mutex_t lock;
+    struct lc_snapshot *current;
+    struct lc_live live;
+};
+
+void lc_snapshot_box_init(struct lc_snapshot_box *b);
+/* Drops the current snapshot. */
+void lc_snapshot_box_close(struct lc_snapshot_box *b);
+/* Publishes S (takes ownership of the caller's reference). */
+void lc_snapshot_publish(struct lc_snapshot_box *b, struct lc_snapshot *s);
+/* Returns a new reference on the current snapshot, or NULL before the first one. */
+struct lc_snapshot *lc_snapshot_get(struct lc_snapshot_box *b);
+/* Drops a reference; frees at zero. NULL is a no-op. */
+void lc_snapshot_put(struct lc_snapshot *s);
+
+/* Allocates an empty snapshot with one reference and room for the given counts. */
+struct lc_snapshot *lc_snapshot_create(size_t n_tasks, size_t n_containers, size_t n_outputs,
+                                       size_t n_type_counts);
+
+#endif
