@@ -53,6 +53,7 @@ struct lc_docker_client {
     uv_timer_t timer;
     char *socket_path;
     char api[32];
+    char last_error[512]; /* error body of the request whose done callback runs */
     uint64_t header_timeout_ms;
     struct lc_docker_req *reqs;
     size_t n_reqs;
@@ -213,12 +214,17 @@ static void req_finish(struct lc_docker_req *r, int result)
     lc_req_done_cb cb = r->done_cb;
     void *ud = r->ud;
     long status = r->status;
+    struct lc_docker_client *c = r->client;
+    c->last_error[0] = '\0';
     if (r->error_text.len > 0 && status >= 300) {
         lc_log(LC_LOG_DEBUG, 0, "[docker] %s: HTTP %ld: %.*s", r->url, status,
                (int)r->error_text.len, r->error_text.data);
+        snprintf(c->last_error, sizeof(c->last_error), "%.*s", (int)r->error_text.len,
+                 r->error_text.data);
     }
     req_release(r);
     cb(ud, result, status);
+    c->last_error[0] = '\0';
 }
 
 static void deadline_cb(uv_timer_t *t)
@@ -490,6 +496,11 @@ void lc_docker_client_set_api(struct lc_docker_client *c, const char *prefix)
 const char *lc_docker_client_api(const struct lc_docker_client *c)
 {
     return c->api;
+}
+
+const char *lc_docker_client_error_text(const struct lc_docker_client *c)
+{
+    return c->last_error;
 }
 
 size_t lc_docker_client_requests(const struct lc_docker_client *c)

@@ -68,6 +68,10 @@ void lc_docker_req_cancel(struct lc_docker_req *r);
  * callback of this client. */
 void lc_docker_req_pause(struct lc_docker_req *r, int pause);
 
+/* During a done callback: the body of the non-2xx response (Docker's error message), or
+ * "" when there was none. */
+const char *lc_docker_client_error_text(const struct lc_docker_client *c);
+
 /* Requests in flight, and sockets open (for tests and metrics). */
 size_t lc_docker_client_requests(const struct lc_docker_client *c);
 

@@ -134,6 +134,14 @@ static void retry_later(struct lc_container *c, int err, const char *what)
     }
 }
 
+/* A 404 means the container is gone only when Docker says so: a 404 from anything else
+ * (a proxy, a wrong API path) must not make logcap drop a container and its position. */
+static int no_such_container(const struct lc_container *c, int result, long status)
+{
+    return result == 0 && status == 404 &&
+           strstr(lc_docker_client_error_text(c->d->client), "No such container") != NULL;
+}
+
 static void gone(struct lc_container *c)
 {
     lc_log(LC_LOG_INFO, 0, "[docker:%s] container removed; capture finished", cname(c));
@@ -189,7 +197,7 @@ static void probe_done(void *ud, int result, long status)
         reopen(c, "probe timed out");
         return;
     }
-    if (result == 0 && status == 404) {
+    if (no_such_container(c, result, status)) {
         lc_buf_reset(&c->probe_body);
         c->destroyed = 1;
         return; /* the follow stream ends by itself and the drain sees 404 */
@@ -266,7 +274,7 @@ static void inspect_done(void *ud, int result, long status, json_t *body)
     struct lc_container *c = ud;
     json_t *running;
     c->req = NULL;
-    if (result == 0 && status == 404) {
+    if (no_such_container(c, result, status)) {
         lines_end(c, 1);
         gone(c);
         return;
@@ -319,7 +327,7 @@ static void drain_done(void *ud, int result, long status)
     struct lc_container *c = ud;
     c->req = NULL;
     uv_timer_stop(&c->timer);
-    if (result == 0 && status == 404) {
+    if (no_such_container(c, result, status)) {
         lines_end(c, 1);
         gone(c);
         return;
@@ -349,7 +357,7 @@ static void follow_done(void *ud, int result, long status)
     }
     uv_timer_stop(&c->timer);
     lines_end(c, 0);
-    if (result == 0 && status == 404) {
+    if (no_such_container(c, result, status)) {
         gone(c);
         return;
     }
