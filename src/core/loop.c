@@ -83,6 +83,7 @@ static void close_handles(struct lc_daemon *d)
 
 static void fill_outputs(struct lc_daemon *d, struct lc_snapshot *snap)
 {
+    free(snap->outputs); /* replaces what lc_snapshot_create sized */
     snap->outputs = lc_xcalloc(d->cfg->n_outputs ? d->cfg->n_outputs : 1, sizeof(*snap->outputs));
     for (size_t i = 0; i < d->cfg->n_outputs; i++) {
         struct lc_output_snap *os = &snap->outputs[i];

@@ -456,6 +456,7 @@ void lc_supervisor_fill(struct lc_supervisor *s, struct lc_snapshot *snap)
     size_t i = 0;
 
     pthread_mutex_lock(&s->lock);
+    free(snap->tasks); /* replaces what lc_snapshot_create sized */
     snap->tasks = lc_xcalloc(s->n_tasks ? s->n_tasks : 1, sizeof(*snap->tasks));
     for (struct lc_task *t = s->tasks; t != NULL; t = t->next, i++) {
         struct lc_task_snap *ts = &snap->tasks[i];
@@ -472,6 +473,7 @@ void lc_supervisor_fill(struct lc_supervisor *s, struct lc_snapshot *snap)
         snprintf(ts->container_name, sizeof(ts->container_name), "%s", t->name);
     }
     snap->n_tasks = i;
+    free(snap->type_counts);
     snap->type_counts = lc_xcalloc(s->n_types ? s->n_types : 1, sizeof(*snap->type_counts));
     for (i = 0; i < s->n_types; i++) {
         snprintf(snap->type_counts[i].type, sizeof(snap->type_counts[i].type), "%s",

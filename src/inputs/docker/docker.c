@@ -336,6 +336,7 @@ void lc_docker_fill(struct lc_docker *d, struct lc_snapshot *snap)
     snap->docker_connected = d->connected;
     snap->docker_unreachable_since_ns = d->connected ? 0 : d->unreachable_since_ns;
     snap->api_errors = d->api_errors;
+    free(snap->containers); /* replaces what lc_snapshot_create sized */
     snap->containers = lc_xcalloc(d->n_containers ? d->n_containers : 1, sizeof(*snap->containers));
     for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
         if (!c->ignored) {
