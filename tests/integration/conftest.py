@@ -11,6 +11,13 @@
   prefix and workdir (not yet started). Teardown stops every instance still running with
   SIGTERM and asserts exit code 0 within 10 s. When a test fails, each instance's stderr
   is added to the report.
+- stallproxy: a started stallproxy.StallProxy in front of the private dockerd, listening on
+  WORKDIR/docker.sock (give logcap {"docker": {"socket": stallproxy.path}}). Teardown
+  stops it (every connection closed, socket file removed) and fails on a proxy error.
+  Request it before `logcap` so that logcap is stopped first.
+
+Markers: slow (takes more than 30 s); churn (the 3-minute stall-proxy churn test, run by
+tests/run in the ASan pass only).
 """
 
 import os
@@ -25,6 +32,8 @@ import lchelpers as h  # noqa: E402
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than 30 s")
+    config.addinivalue_line("markers", "churn: the long stall-proxy churn test (tests/run "
+                            "runs it in one integration pass only)")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -110,3 +119,14 @@ def logcap(request, prefix, workdir, containers):
             finally:
                 lc.kill_quietly()
     assert not errors, "\n".join(errors)
+
+
+@pytest.fixture
+def stallproxy(workdir):
+    import stallproxy as sp
+    proxy = sp.StallProxy(os.path.join(workdir, "docker.sock"), h.SOCKET).start()
+    yield proxy
+    errors = list(proxy.errors)
+    proxy.stop()
+    assert not os.path.exists(proxy.path), "stallproxy left its socket behind"
+    assert not errors, "stallproxy errors: %s" % errors

@@ -575,6 +575,40 @@ class Logcap:
             name, sorted(want)), detail=lambda: "have %d of %d records" % (state["n"], len(lines)))
         return lines
 
+    # -- API and process figures
+    @property
+    def api(self):
+        """An Api client for this instance's api.listen (and api.token, if set)."""
+        a = self.config.get("api") or {}
+        return Api(a.get("listen", "127.0.0.1:8401"), a.get("token"))
+
+    def wait_api(self, timeout=20):
+        """Waits until the API answers; returns the Api client."""
+        api = self.api
+        self.wait_for(api.answers, timeout, "logcap's API on %s:%d" % (api.host, api.port))
+        return api
+
+    def wait_task(self, tid, cond, timeout, what, api=None):
+        """Waits until /health lists task TID and COND(task) is true; returns the task.
+        A failure shows the task as /health last showed it."""
+        api = api or self.api
+        seen = {"task": None}
+
+        def c():
+            seen["task"] = api.tasks().get(tid)
+            return seen["task"] if seen["task"] is not None and cond(seen["task"]) else None
+        return self.wait_for(c, timeout, "task %s: %s" % (tid, what),
+                             detail=lambda: "task is %s" % (seen["task"],))
+
+    def fds(self):
+        return proc_fds(self.pid)
+
+    def threads(self):
+        return proc_threads(self.pid)
+
+    def rss_kib(self):
+        return proc_rss_kib(self.pid)
+
 
 def make_workdir():
     return tempfile.mkdtemp(prefix="lct-", dir=os.environ.get("LCT_TMPDIR", "/tmp"))
@@ -603,3 +637,322 @@ def runs_of(msgs):
         rid, _, n = m.partition(" ")
         runs[rid][int(n)] += 1
     return runs
+
+
+# --------------------------------------------------------------------- process figures
+
+def proc_fds(pid):
+    """Number of open file descriptors of PID (entries of /proc/PID/fd)."""
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def proc_fd_kinds(pid):
+    """Counter of what PID's descriptors point at: "socket", "anon_inode:[eventfd]",
+    "pipe", "/dev/null", or "file" for a path (for failure messages)."""
+    kinds = collections.Counter()
+    d = "/proc/%d/fd" % pid
+    for fd in os.listdir(d):
+        try:
+            t = os.readlink(os.path.join(d, fd))
+        except FileNotFoundError:
+            continue
+        if t.startswith("socket:"):
+            kinds["socket"] += 1
+        elif t.startswith("pipe:"):
+            kinds["pipe"] += 1
+        elif t.startswith("anon_inode:") or t.startswith("/dev/"):
+            kinds[t] += 1
+        else:
+            kinds["file"] += 1
+    return kinds
+
+
+def proc_status(pid, key):
+    """The value of KEY in /proc/PID/status, as an int when it is one (kB values in kB)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k == key:
+                v = v.split()
+                return int(v[0]) if v and v[0].isdigit() else " ".join(v)
+    raise KeyError(key)
+
+
+def proc_threads(pid):
+    return proc_status(pid, "Threads")
+
+
+def proc_rss_kib(pid):
+    return proc_status(pid, "VmRSS")
+
+
+# ------------------------------------------------------------------------ HTTP API
+
+class ApiResponse(collections.namedtuple("ApiResponse", "status headers body")):
+    """An HTTP response of logcap's API: STATUS (int), HEADERS (dict, lower-case names),
+    BODY (bytes)."""
+
+    def json(self):
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except ValueError as e:
+            raise AssertionError("API answered %d with a body that is not JSON (%s): %r" % (
+                self.status, e, self.body[:300]))
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", errors="replace")
+
+
+_DEFAULT = object()
+
+
+class Api:
+    """Client of logcap's HTTP API at LISTEN ("host:port"). TOKEN, if given, is sent as
+    `Authorization: Bearer TOKEN` unless a call passes token= (None: no header)."""
+
+    def __init__(self, listen, token=None):
+        host, _, port = listen.rpartition(":")
+        host = host.strip("[]")
+        if host in ("0.0.0.0", "", "*"):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        self.host, self.port, self.token = host, int(port), token
+
+    def request(self, method, path, token=_DEFAULT, headers=None, body=None, timeout=10):
+        """One request on a new connection; returns an ApiResponse. Connection errors
+        propagate (OSError)."""
+        import http.client
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        hdrs = dict(headers or {})
+        tok = self.token if token is _DEFAULT else token
+        if tok is not None:
+            hdrs["Authorization"] = "Bearer " + tok
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+            r = conn.getresponse()
+            data = r.read()
+            return ApiResponse(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def get_json(self, path, expect=200, **kw):
+        r = self.get(path, **kw)
+        assert r.status == expect, "GET %s answered %d (expected %d): %r" % (
+            path, r.status, expect, r.body[:500])
+        return r.json()
+
+    def health(self, brief=False):
+        """(HTTP status, parsed body) of GET /health."""
+        r = self.get("/health?brief=1" if brief else "/health")
+        return r.status, r.json()
+
+    def tasks(self):
+        """The task list of /health (id -> task dict)."""
+        return {t["id"]: t for t in self.health()[1].get("tasks", [])}
+
+    def stats(self):
+        return self.get_json("/stats")
+
+    def metrics_text(self):
+        r = self.get("/metrics")
+        assert r.status == 200, "GET /metrics answered %d: %r" % (r.status, r.body[:300])
+        return r.text
+
+    def metrics(self):
+        return Metrics(self.metrics_text())
+
+    def wedge(self, task_id):
+        return self.request("POST", "/debug/wedge?task=" + task_id)
+
+    def answers(self):
+        """True when GET /health gets any HTTP answer."""
+        try:
+            self.get("/health?brief=1", timeout=2)
+            return True
+        except OSError:
+            return False
+
+
+_SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+-?\d+)?$')
+_LABEL_RE = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?')
+
+
+class Metrics:
+    """Samples of a Prometheus text exposition: name -> [(labels dict, value)]. Fails on
+    a line it cannot parse."""
+
+    def __init__(self, text):
+        self.text = text
+        self.samples = collections.defaultdict(list)
+        self.types = {}
+        for n, line in enumerate(text.split("\n"), 1):
+            if not line.strip():
+                continue
+            if line.startswith("#"):
+                parts = line.split(None, 3)
+                if len(parts) >= 4 and parts[1] == "TYPE":
+                    self.types[parts[2]] = parts[3].strip()
+                continue
+            m = _SAMPLE_RE.match(line)
+            assert m, "/metrics line %d does not parse: %r" % (n, line)
+            labels = {}
+            if m.group(3):
+                pos, raw = 0, m.group(3)
+                while pos < len(raw):
+                    lm = _LABEL_RE.match(raw, pos)
+                    assert lm and lm.end() > pos, "/metrics line %d: bad labels: %r" % (n, line)
+                    labels[lm.group(1)] = re.sub(r'\\(.)', lambda x: {"n": "\n"}.get(
+                        x.group(1), x.group(1)), lm.group(2))
+                    pos = lm.end()
+            self.samples[m.group(1)].append((labels, float(m.group(4))))
+
+    def has(self, name):
+        return name in self.samples
+
+    def series(self, name, **labels):
+        return [(l, v) for l, v in self.samples.get(name, [])
+                if all(l.get(k) == str(v2) for k, v2 in labels.items())]
+
+    def sum(self, name, **labels):
+        """Sum of NAME's samples whose labels include LABELS; 0 when there is none."""
+        return sum(v for _, v in self.series(name, **labels))
+
+    def value(self, name, **labels):
+        """The one sample of NAME with LABELS; fails when there is not exactly one."""
+        s = self.series(name, **labels)
+        assert len(s) == 1, "/metrics: expected one %s%s, found %d: %s" % (
+            name, labels, len(s), s[:5])
+        return s[0][1]
+
+
+def task_id(container_id):
+    """The supervisor's task id of a container: container_<first 12 hex of its id>."""
+    return "container_" + container_id[:12]
+
+
+def container_entry(stats, name, cid=None):
+    """The entry of container NAME (or id CID) in a /stats body, or None."""
+    for c in stats.get("containers", []):
+        cid_s = c.get("id") or ""
+        if c.get("name") == name or (cid and cid_s and (cid.startswith(cid_s) or
+                                                          cid_s.startswith(cid))):
+            return c
+    return None
+
+
+def container_metric(metrics, name, metric, cid):
+    """Sum of METRIC over the series whose container label is NAME, CID or CID[:12]."""
+    keys = {name, cid, cid[:12]}
+    return sum(v for l, v in metrics.samples.get(metric, []) if l.get("container") in keys)
+
+
+def follow_rx(cid):
+    """Regex (for the stall proxy) of the follow requests of container CID's logs."""
+    return r"^GET (/v[0-9.]+)?/containers/%s[0-9a-f]*/logs\?(.*&)?follow=1(&|$)" % cid[:12]
+
+
+def probe_rx(cid):
+    """Regex of the idle probes (tail=1, no follow) of container CID's logs."""
+    return r"^GET (/v[0-9.]+)?/containers/%s[0-9a-f]*/logs\?(?!.*follow=1)(.*&)?tail=1(&|$)" \
+        % cid[:12]
+
+
+def task_trouble(body, tid):
+    """Why /health body BODY shows trouble for task TID (None when it shows none): the
+    status is not healthy, the task is missing or not running, or it has a last_error."""
+    why = []
+    if body.get("status") != "healthy":
+        why.append("status %s" % body.get("status"))
+    t = {x.get("id"): x for x in body.get("tasks", [])}.get(tid)
+    if t is None:
+        why.append("task missing")
+    else:
+        if t.get("state") != "running":
+            why.append("state %s" % t.get("state"))
+        if t.get("last_error"):
+            why.append("last_error %r" % t.get("last_error"))
+    return "; ".join(why) or None
+
+
+class HealthRecorder:
+    """Polls GET /health of API every INTERVAL s on a thread and keeps every answer as
+    (monotonic time, HTTP status, body or None). Use as a context manager; the thread
+    ends on exit."""
+
+    def __init__(self, api, interval=0.1):
+        import threading
+        self.api = api
+        self.interval = interval
+        self.samples = []
+        self.errors = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="health-recorder", daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            t = time.monotonic()
+            try:
+                r = self.api.get("/health", timeout=2)
+                body = json.loads(r.body.decode("utf-8")) if r.body else None
+                self.samples.append((t, r.status, body))
+            except (OSError, ValueError):
+                self.errors += 1
+                self.samples.append((t, None, None))
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(10)
+        assert not self._thread.is_alive(), "health recorder did not stop"
+
+    def first(self, pred, since=0.0):
+        """The first sample (t, status, body) at or after SINCE with PRED(status, body)."""
+        for s in list(self.samples):
+            if s[0] >= since and s[2] is not None and pred(s[1], s[2]):
+                return s
+        return None
+
+    def task_states(self, tid):
+        """The sequence of distinct (state, last_error) of task TID, for messages."""
+        out = []
+        for _, _, b in list(self.samples):
+            if b is None:
+                continue
+            t = {x.get("id"): x for x in b.get("tasks", [])}.get(tid)
+            v = (t.get("state"), t.get("last_error")) if t else ("missing", None)
+            if not out or out[-1] != v:
+                out.append(v)
+        return out
+
+
+def compare_with_docker(lc, containers, names, allow_duplicates=False, timeout=60):
+    """Stops the containers NAMES, waits until LC caught up with each, and checks that
+    its records of each are `docker logs`' lines (stream, message), each exactly once (or
+    at least once with ALLOW_DUPLICATES). Returns the number of duplicates."""
+    containers.stop(*names)
+    dups = 0
+    for name in names:
+        lines = lc.wait_caught_up(containers, name, timeout=timeout)
+        recs = lc.records(name)
+        dups += check_exactly_once([(r.get("stream"), r.get("message")) for r in recs],
+                                   [(s, m) for _, s, m in lines], name,
+                                   allow_duplicates=allow_duplicates)
+    return dups
+
+
+def dockerd_pid():
+    """PID of the private dockerd (from its pidfile), or None."""
+    try:
+        with open(os.path.join(os.path.dirname(SOCKET), "dockerd.pid")) as f:
+            return int(f.read().strip() or 0) or None
+    except (OSError, ValueError):
+        return None
