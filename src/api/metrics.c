@@ -355,12 +355,14 @@ static void task_families(struct out *o, const struct lc_snapshot *s, int64_t no
     }
     free(types);
     family(o, "logcap_task_heartbeat_age_seconds", "gauge",
-           "Seconds since a task's last heartbeat.");
+           "Seconds since a task's last heartbeat (tasks not stopped).");
     for (size_t i = 0; s != NULL && i < s->n_tasks; i++) {
         const struct lc_task_snap *t = &s->tasks[i];
         int64_t age = t->last_heartbeat_ns > 0 ? now_ns - t->last_heartbeat_ns : -1;
-        if (age < 0) {
-            continue; /* never beat (or clock skew): no sample rather than a wrong one */
+        if (age < 0 || t->state == LC_TASK_STOPPED) {
+            /* Never beat (or clock skew), or stopped on purpose (a container that exited):
+             * no sample rather than one that grows forever and trips heartbeat alerts. */
+            continue;
         }
         put(o, "logcap_task_heartbeat_age_seconds");
         label(o, 1, "task", t->id, sizeof(t->id));

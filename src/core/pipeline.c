@@ -171,6 +171,8 @@ static void reinit_if_asked(struct out *o)
             lc_task_error(o->task, rc, "restart failed");
         }
         __atomic_store_n(&o->reinit, 1, __ATOMIC_RELEASE); /* try again next turn */
+    } else if (o->task != NULL) {
+        lc_task_set_state(o->task, LC_TASK_RUNNING);
     }
 }
 

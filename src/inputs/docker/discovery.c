@@ -43,7 +43,8 @@ void lc_discovery_lost(struct lc_docker *d, const char *why)
         d->unreachable_since_ns = lc_wall_ns();
     }
     d->connected = 0;
-    lc_task_beat(d->events_task); /* reconnecting is its work now */
+    lc_task_beat(d->events_task); /* reconnecting is their work now */
+    lc_task_beat(d->reconcile_task);
     lc_task_error(d->events_task, 0, "%s", why);
     lc_task_set_state(d->events_task, LC_TASK_RESTARTING);
     if (d->events_req != NULL) {

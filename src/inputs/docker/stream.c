@@ -186,6 +186,18 @@ static int64_t probe_ts(const struct lc_buf *b)
     return lc_time_parse_rfc3339(p, n, &ts) > 0 ? ts : -1;
 }
 
+/* The newest line this capture stands on. Before any line was taken, a capture that
+ * began with `tail` stands on the moment of that request: older lines were skipped on
+ * purpose and must not look "newer" to the idle probe. */
+static int64_t newest_taken(const struct lc_container *c)
+{
+    int64_t n = lc_pos_window_newest(&c->win);
+    if (n < 0 && c->floor_since_ns > 0) {
+        n = c->floor_since_ns + LC_POS_MARGIN_NS;
+    }
+    return n;
+}
+
 static void probe_done(void *ud, int result, long status)
 {
     struct lc_container *c = ud;
@@ -204,7 +216,7 @@ static void probe_done(void *ud, int result, long status)
     }
     ts = (result == 0 && status == 200) ? probe_ts(&c->probe_body) : -1;
     lc_buf_reset(&c->probe_body);
-    if (ts > lc_pos_window_newest(&c->win)) {
+    if (ts > newest_taken(c)) {
         reopen(c, "daemon holds newer lines");
         return;
     }
@@ -280,6 +292,7 @@ static void inspect_done(void *ud, int result, long status, json_t *body)
         return;
     }
     if (body == NULL) {
+        c->d->api_errors.inspect++;
         lines_end(c, 0);
         retry_later(c, result ? result : -EIO, "inspect");
         return;
@@ -333,6 +346,7 @@ static void drain_done(void *ud, int result, long status)
         return;
     }
     if (result != 0 || status != 200) {
+        c->d->api_errors.logs++;
         lines_end(c, 0);
         retry_later(c, result ? result : -EPROTO, "reading logs");
         return;
@@ -362,6 +376,7 @@ static void follow_done(void *ud, int result, long status)
         return;
     }
     if (result != 0 || status != 200) {
+        c->d->api_errors.logs += result != -ECANCELED;
         c->stats.reconnects++;
         retry_later(c, result ? result : -EPROTO, "log stream");
         return;
