@@ -18,7 +18,7 @@ struct lc_kv {
  * - every include_labels entry is present with an equal value ("*": any value), and
  * - no exclude_labels entry is present with an equal value ("*": any value).
  * Returns 0 otherwise. */
-int lc_filter_match(const struct lc_docker_config *dc, const char *name,
-                    const struct lc_kv *labels, size_t n_labels);
+int lc_filter_match(const struct lc_docker_config *dc, const char *name, const struct lc_kv *labels,
+                    size_t n_labels);
 
 #endif

@@ -48,9 +48,8 @@ void lc_meta_unref(struct lc_meta *m)
     free(m);
 }
 
-struct lc_record *lc_record_create(struct lc_meta *meta, int stream, int64_t ts_ns,
-                                   const char *ts, size_t ts_len, const char *msg, size_t len,
-                                   int truncated)
+struct lc_record *lc_record_create(struct lc_meta *meta, int stream, int64_t ts_ns, const char *ts,
+                                   size_t ts_len, const char *msg, size_t len, int truncated)
 {
     struct lc_record *r = lc_xmalloc(sizeof(*r) + len + 1);
     r->next = NULL;

@@ -15,7 +15,10 @@ struct lc_test {
 };
 
 #define TEST(name) static void test_##name(int *lc_test_failed)
-#define TEST_ENTRY(name) {#name, test_##name}
+#define TEST_ENTRY(name)                                                                           \
+    {                                                                                              \
+#name, test_##name                                                                         \
+    }
 
 #define LC_FAIL_(...)                                                                              \
     do {                                                                                           \
@@ -72,7 +75,7 @@ struct lc_test {
     int main(void)                                                                                 \
     {                                                                                              \
         static const struct lc_test tests[] = {__VA_ARGS__};                                       \
-        int failures = 0, n = (int)(sizeof(tests) / sizeof(tests[0]));                            \
+        int failures = 0, n = (int)(sizeof(tests) / sizeof(tests[0]));                             \
         for (int i = 0; i < n; i++) {                                                              \
             int failed = 0;                                                                        \
             tests[i].fn(&failed);                                                                  \
