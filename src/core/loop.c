@@ -186,11 +186,12 @@ static void stop(struct lc_daemon *d)
         lc_docker_destroy(d->docker);
         d->docker = NULL;
     }
-    lc_pipeline_destroy(d->pipeline);
+    if (lc_pipeline_destroy(d->pipeline) == 0) {
+        for (size_t i = 0; i < d->n_outputs; i++) {
+            lc_task_destroy(d->outputs[i].task);
+        }
+    } /* else abandoned delivery threads still hold their tasks */
     d->pipeline = NULL;
-    for (size_t i = 0; i < d->n_outputs; i++) {
-        lc_task_destroy(d->outputs[i].task);
-    }
     d->n_outputs = 0;
     lc_supervisor_destroy(d->sup);
     d->sup = NULL;

@@ -204,7 +204,7 @@ static void reclaim(struct lc_pipeline *p)
     if (p->head == NULL) {
         p->tail = NULL;
     }
-    if (p->full && p->bytes < p->max_bytes / 2) {
+    if (p->full && p->bytes < p->max_bytes / 2 && !p->aborting) {
         p->full = 0;
         uv_async_send(&p->resume_async);
     }
@@ -220,7 +220,7 @@ static void publish_ack(struct lc_pipeline *p, struct out *o)
             min = p->outs[i].acked_seq;
         }
     }
-    if (min > p->committed_seq) {
+    if (min > p->committed_seq && !p->aborting) {
         p->committed_seq = min;
         uv_async_send(&p->commit_async);
     }
@@ -538,16 +538,22 @@ static void async_closed(uv_handle_t *h)
     }
 }
 
-void lc_pipeline_destroy(struct lc_pipeline *p)
+int lc_pipeline_destroy(struct lc_pipeline *p)
 {
     if (p == NULL) {
-        return;
+        return 0;
     }
     lc_pipeline_stop(p, 0);
     if (!reap_abandoned(p)) {
         /* A thread stuck in its output may still use the outputs, the records and P
-         * itself: they are left to the exiting process. */
-        return;
+         * itself: they are left to the exiting process. The async handles must still be
+         * closed, or the loop never ends. The threads never touch them again: they send
+         * only under the lock and only while not aborting, which join_outputs set before
+         * abandoning them. */
+        uv_close((uv_handle_t *)&p->commit_async, NULL);
+        uv_close((uv_handle_t *)&p->resume_async, NULL);
+        uv_close((uv_handle_t *)&p->wake, NULL);
+        return 1;
     }
     for (size_t i = 0; i < p->n_outs; i++) {
         if (p->outs[i].state != NULL) {
@@ -562,4 +568,5 @@ void lc_pipeline_destroy(struct lc_pipeline *p)
     uv_close((uv_handle_t *)&p->commit_async, async_closed);
     uv_close((uv_handle_t *)&p->resume_async, async_closed);
     uv_close((uv_handle_t *)&p->wake, async_closed);
+    return 0;
 }

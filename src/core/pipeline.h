@@ -79,8 +79,10 @@ size_t lc_pipeline_queued_bytes(struct lc_pipeline *p);
 int lc_pipeline_output_stats(struct lc_pipeline *p, size_t i, struct lc_output_stats *out);
 
 /* Stops if needed, destroys the outputs and frees everything once the loop has closed the
- * async handles. When an output thread had to be abandoned, the memory it may still touch
- * is left to the exiting process. NULL is a no-op. */
-void lc_pipeline_destroy(struct lc_pipeline *p);
+ * async handles. Returns 0, or 1 when an output thread had to be abandoned: the memory it
+ * may still touch (the pipeline, its outputs, their tasks) is then left to the exiting
+ * process, and the caller must not free the tasks it gave to lc_pipeline_add_output.
+ * NULL is a no-op (returns 0). */
+int lc_pipeline_destroy(struct lc_pipeline *p);
 
 #endif

@@ -55,7 +55,6 @@ struct lc_record *lc_record_create(struct lc_meta *meta, int stream, int64_t ts_
     r->next = NULL;
     r->seq = 0;
     r->meta = meta != NULL ? lc_meta_ref(meta) : NULL;
-    r->origin = NULL;
     r->ts_ns = ts_ns;
     if (ts_len >= LC_TS_MAX) {
         ts_len = LC_TS_MAX - 1;

@@ -38,7 +38,6 @@ struct lc_record {
     struct lc_record *next; /* link owned by whoever queues the record */
     uint64_t seq;           /* pipeline sequence number, set by the pipeline */
     struct lc_meta *meta;   /* counted reference */
-    void *origin;           /* opaque: the input that produced it (for acknowledgements) */
     int64_t ts_ns;          /* Docker's timestamp, nanoseconds since the epoch */
     char ts[LC_TS_MAX];     /* Docker's timestamp text exactly as received, NUL-terminated */
     uint8_t stream;         /* enum lc_stream */

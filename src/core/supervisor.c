@@ -420,7 +420,7 @@ void lc_supervisor_stop(struct lc_supervisor *s)
 static void handle_closed(uv_handle_t *h)
 {
     struct lc_supervisor *s = h->data;
-    if (--s->open_handles == 0) {
+    if (--s->open_handles == 0 && s->tasks == NULL) {
         pthread_mutex_destroy(&s->lock);
         free(s);
     }
@@ -433,6 +433,8 @@ void lc_supervisor_destroy(struct lc_supervisor *s)
     }
     lc_supervisor_stop(s);
     if (s->tasks != NULL) {
+        /* Tasks of abandoned output threads may still be beaten: their records and S
+         * stay allocated for the exiting process. */
         lc_log(LC_LOG_WARN, 0, "[supervisor] %zu tasks still registered at exit", s->n_tasks);
     }
     uv_close((uv_handle_t *)&s->check_timer, handle_closed);

@@ -47,8 +47,9 @@ struct lc_supervisor *lc_supervisor_create(uv_loop_t *loop, const struct lc_supe
 int lc_supervisor_start(struct lc_supervisor *s);
 /* Stops timers and joins the watchdog thread; tasks stay registered. */
 void lc_supervisor_stop(struct lc_supervisor *s);
-/* Frees the supervisor once its timers are closed. Every task must be destroyed first.
- * NULL is a no-op. */
+/* Closes the timers and frees the supervisor once they are closed. A supervisor that
+ * still has tasks (held by threads that could not be stopped) is left allocated for the
+ * exiting process. NULL is a no-op. */
 void lc_supervisor_destroy(struct lc_supervisor *s);
 
 /* Registers a task (state starting, beating now). OPS may be NULL for a task that cannot

@@ -56,7 +56,6 @@ struct lc_docker_client {
     char last_error[512]; /* error body of the request whose done callback runs */
     uint64_t header_timeout_ms;
     struct lc_docker_req *reqs;
-    size_t n_reqs;
 };
 
 static void check_done(struct lc_docker_client *c);
@@ -204,7 +203,6 @@ static void req_release(struct lc_docker_req *r)
     if (r->next != NULL) {
         r->next->prev = r->prev;
     }
-    c->n_reqs--;
     uv_timer_stop(&r->deadline);
     uv_close((uv_handle_t *)&r->deadline, req_freed);
 }
@@ -351,7 +349,6 @@ struct lc_docker_req *lc_docker_req_start(struct lc_docker_client *c, const char
         c->reqs->prev = r;
     }
     c->reqs = r;
-    c->n_reqs++;
     uv_timer_init(c->loop, &r->deadline);
     r->deadline.data = r;
     uv_timer_start(&r->deadline, deadline_cb,
@@ -501,9 +498,4 @@ const char *lc_docker_client_api(const struct lc_docker_client *c)
 const char *lc_docker_client_error_text(const struct lc_docker_client *c)
 {
     return c->last_error;
-}
-
-size_t lc_docker_client_requests(const struct lc_docker_client *c)
-{
-    return c->n_reqs;
 }

@@ -72,7 +72,4 @@ void lc_docker_req_pause(struct lc_docker_req *r, int pause);
  * "" when there was none. */
 const char *lc_docker_client_error_text(const struct lc_docker_client *c);
 
-/* Requests in flight, and sockets open (for tests and metrics). */
-size_t lc_docker_client_requests(const struct lc_docker_client *c);
-
 #endif

@@ -325,11 +325,6 @@ static void reconcile_cb(uv_timer_t *t)
     list(d);
 }
 
-void lc_discovery_reconcile(struct lc_docker *d)
-{
-    list(d);
-}
-
 /* ---- connect ------------------------------------------------------------------------ */
 
 static void negotiate(struct lc_docker *d, json_t *body)

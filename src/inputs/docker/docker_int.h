@@ -51,8 +51,7 @@ struct lc_container {
     struct lc_docker_req *probe;
     struct lc_buf probe_body;
     struct lc_lines *lines; /* created at the first byte (TTY is told by it) */
-    int tty;
-    uv_timer_t timer; /* idle deadline, or backoff */
+    uv_timer_t timer;       /* idle deadline, or backoff */
     uint64_t last_data_ms;
     uint64_t backoff_ms;
     uint64_t retry_at_ms; /* LC_C_WAIT: when to try again */
@@ -129,7 +128,6 @@ void lc_docker_mark_dirty(struct lc_docker *d);
 
 /* discovery.c */
 void lc_discovery_connect(struct lc_docker *d);
-void lc_discovery_reconcile(struct lc_docker *d);
 void lc_discovery_stop(struct lc_docker *d);
 void lc_discovery_lost(struct lc_docker *d, const char *why);
 /* The supervisor's restarts of the events and reconcile tasks. */

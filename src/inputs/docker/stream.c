@@ -71,8 +71,8 @@ static int on_data(void *ud, const char *data, size_t len)
     c->backoff_ms = c->d->dc->reconnect_min_ms; /* the daemon answers again */
     lc_task_progress(c->task);
     if (c->lines == NULL) {
-        c->tty = (unsigned char)data[0] > LC_FRAME_SYSTEMERR;
-        c->lines = lc_lines_create(c->tty, c->d->dc->max_line_bytes, on_line, c);
+        int tty = (unsigned char)data[0] > LC_FRAME_SYSTEMERR;
+        c->lines = lc_lines_create(tty, c->d->dc->max_line_bytes, on_line, c);
     }
     rc = lc_lines_feed(c->lines, data, len);
     if (rc != 0) {
