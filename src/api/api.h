@@ -1,6 +1,7 @@
 /* api: logcap's HTTP API (libmicrohttpd, on its own thread): /health, /tasks, /stats,
- * /metrics, /version. Handlers render from the published snapshot and the live facts in
- * struct lc_snapshot_box; they never touch loop-owned objects. Owns the MHD daemon. */
+ * /metrics, /version, /dead and POST /dead/replay. Handlers render from the published
+ * snapshot and the live facts in struct lc_snapshot_box, or call the thread-safe hooks
+ * they were given; they never touch loop-owned objects. Owns the MHD daemon. */
 #ifndef LC_API_H
 #define LC_API_H
 
@@ -14,19 +15,31 @@ struct lc_api_config {
     uint64_t task_timeout_ms; /* docker unreachable longer than this: unhealthy */
     uint64_t loop_stall_timeout_ms;
     unsigned max_connections; /* 0: default 64 */
-    int test_hooks;           /* test builds: enable POST /debug/wedge */
+    int test_hooks;           /* test builds: enable POST /debug/wedge and /debug/output */
 };
 
 struct lc_api;
 
-/* Optional hook for test builds: POST /debug/wedge?task=ID calls it on the API thread;
- * it returns 0 or -ENOENT (404). */
-typedef int (*lc_api_wedge_cb)(void *ud, const char *task_id);
+/* What the API asks of the rest of logcap, on the API thread. Each may be NULL (the route
+ * is then 404). */
+struct lc_api_hooks {
+    /* Test builds: POST /debug/wedge?task=ID. Returns 0 or -ENOENT (404). */
+    int (*wedge)(void *ud, const char *task_id);
+    /* Test builds: POST /debug/output?name=N&mode=retry|reject|off[&match=TEXT]. Returns 0,
+     * -ENOENT (404) or -EINVAL (400). */
+    int (*fault)(void *ud, const char *name, const char *mode, const char *match);
+    /* POST /dead/replay?output=NAME: start replaying the output's dead letters. Returns 0
+     * (202), or -ENOENT (404). */
+    int (*replay)(void *ud, const char *output);
+    /* GET /dead: the dead-letter state of every output, a heap JSON body ending in "\n". */
+    char *(*dead)(void *ud);
+    void *ud;
+};
 
 /* Starts listening. Returns NULL when the address cannot be used (logged with the
- * reason). BOX must outlive the API. */
+ * reason). BOX must outlive the API; HOOKS (may be NULL) is copied. */
 struct lc_api *lc_api_start(const struct lc_api_config *cfg, struct lc_snapshot_box *box,
-                            lc_api_wedge_cb wedge_cb, void *wedge_ud);
+                            const struct lc_api_hooks *hooks);
 
 /* Stops the server and joins its thread. NULL is a no-op. */
 void lc_api_stop(struct lc_api *api);

@@ -96,6 +96,14 @@ static const char *degraded_why(const struct lc_health_input *in)
     if (s == NULL) {
         return "waiting for the first state snapshot";
     }
+    /* Before the task rules: a full spool means capture has stopped and new lines wait at
+     * their source (dockerd's log files), whose rotation may drop them; that is what an
+     * operator must see first. The cause (usually an output task restarting or failed)
+     * stays visible in the tasks the same /health body lists. After the task rules the
+     * reason would say only "a task is ...", hiding that capture is paused. */
+    if (s->spool.enabled && s->spool.full) {
+        return "the spool is full: inputs are paused until the outputs catch up";
+    }
     for (size_t i = 0; i < s->n_tasks; i++) {
         enum lc_task_state st = s->tasks[i].state;
         if (st == LC_TASK_STALLED || st == LC_TASK_RESTARTING || st == LC_TASK_FAILED) {
@@ -254,6 +262,22 @@ static json_t *docker_json(const struct lc_snapshot *s, int64_t now_ns)
     return o;
 }
 
+/* The spool's fill and pause state, or null without a spool. */
+static json_t *spool_health_json(const struct lc_snapshot *s)
+{
+    json_t *o;
+    if (s == NULL || !s->spool.enabled) {
+        return json_null();
+    }
+    o = json_object();
+    json_object_set_new(o, "bytes", jcount(s->spool.bytes));
+    json_object_set_new(o, "max_bytes", jcount(s->spool.max_bytes));
+    json_object_set_new(o, "records", jcount(s->spool.records));
+    json_object_set_new(o, "full", json_boolean(s->spool.full));
+    json_object_set_new(o, "paused", json_boolean(s->spool.paused));
+    return o;
+}
+
 static json_t *loop_json(const struct lc_health_input *in)
 {
     json_t *o = json_object();
@@ -282,6 +306,7 @@ char *lc_health_render(const struct lc_health_input *in, int brief, int *out_htt
                         jage(in->now_ns, s != NULL ? s->started_ns : in->api_started_ns));
     json_object_set_new(o, "docker", s != NULL ? docker_json(s, in->now_ns) : json_null());
     json_object_set_new(o, "loop", loop_json(in));
+    json_object_set_new(o, "spool", spool_health_json(s));
     json_object_set_new(o, "tasks", tasks_json(s));
     json_object_set_new(o, "snapshot_age_s",
                         s != NULL ? jage(in->now_ns, s->taken_ns) : json_null());
@@ -322,7 +347,8 @@ static json_t *container_json(const struct lc_container_snap *c)
     return o;
 }
 
-static json_t *output_json(const struct lc_output_snap *out)
+/* SPOOL: the snapshot has a spool; without one there is no backlog to show (null). */
+static json_t *output_json(const struct lc_output_snap *out, int spool)
 {
     json_t *o = json_object();
     json_object_set_new(o, "name", jstr(out->name, sizeof(out->name)));
@@ -331,7 +357,41 @@ static json_t *output_json(const struct lc_output_snap *out)
     json_object_set_new(o, "bytes", jcount(out->bytes));
     json_object_set_new(o, "retries", jcount(out->retries));
     json_object_set_new(o, "rejected", jcount(out->rejected));
+    json_object_set_new(o, "dead_lettered", jcount(out->dead_lettered));
+    json_object_set_new(o, "dead_letter_records", jcount(out->dead_letter_records));
+    json_object_set_new(o, "backlog_records", spool ? jcount(out->backlog_records) : json_null());
+    json_object_set_new(o, "backlog_bytes", spool ? jcount(out->backlog_bytes) : json_null());
+    json_object_set_new(o, "oldest_unacked_age_s", spool ? jsecs(out->oldest_age_s) : json_null());
     json_object_set_new(o, "lag_s", jsecs(out->lag_s));
+    return o;
+}
+
+/* Every figure of the spool, or null without a spool. */
+static json_t *spool_stats_json(const struct lc_snapshot *s)
+{
+    const struct lc_spool_snap *sp;
+    json_t *o, *sync;
+    if (s == NULL || !s->spool.enabled) {
+        return json_null();
+    }
+    sp = &s->spool;
+    o = json_object();
+    sync = json_object();
+    json_object_set_new(o, "enabled", json_true());
+    json_object_set_new(o, "bytes", jcount(sp->bytes));
+    json_object_set_new(o, "max_bytes", jcount(sp->max_bytes));
+    json_object_set_new(o, "records", jcount(sp->records));
+    json_object_set_new(o, "segments", jcount(sp->segments));
+    json_object_set_new(o, "full", json_boolean(sp->full));
+    json_object_set_new(o, "paused", json_boolean(sp->paused));
+    json_object_set_new(o, "paused_s", jsecs(sp->paused_seconds));
+    json_object_set_new(o, "corrupt_records", jcount(sp->corrupt_records));
+    json_object_set_new(o, "torn_bytes", jcount(sp->torn_bytes));
+    json_object_set_new(o, "appended_records", jcount(sp->appended_records));
+    json_object_set_new(o, "appended_bytes", jcount(sp->appended_bytes));
+    json_object_set_new(sync, "count", jcount(sp->sync_count));
+    json_object_set_new(sync, "seconds_sum", jsecs(sp->sync_seconds_sum));
+    json_object_set_new(o, "sync", sync);
     return o;
 }
 
@@ -344,10 +404,11 @@ char *lc_health_render_stats(const struct lc_snapshot *snap)
         json_array_append_new(containers, container_json(&snap->containers[i]));
     }
     for (size_t i = 0; snap != NULL && i < snap->n_outputs; i++) {
-        json_array_append_new(outputs, output_json(&snap->outputs[i]));
+        json_array_append_new(outputs, output_json(&snap->outputs[i], snap->spool.enabled));
     }
     json_object_set_new(o, "containers", containers);
     json_object_set_new(o, "outputs", outputs);
+    json_object_set_new(o, "spool", spool_stats_json(snap));
     return finish(o);
 }
 

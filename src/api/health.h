@@ -42,25 +42,29 @@ const char *lc_health_status_name(enum lc_health_status st);
  * stall timeout (the watchdog may check less often than the API is asked). */
 int lc_health_loop_stalled(const struct lc_health_input *in);
 
-/* Decides the status. Unhealthy: the watchdog flagged the loop, or its last turn is older
- * than the loop stall timeout, or Docker is enabled and has been unreachable for longer
- * than the task timeout, or there is no snapshot more than 10 s after the API started.
- * Degraded: a task is stalled, restarting or failed, a task restarted in the last five
- * minutes, or the first snapshot is still awaited. Else healthy. When REASON is not NULL it
- * receives a static sentence naming the rule that decided (NULL when healthy). */
+/* Decides the status; the first rule that matches wins, in this order. Unhealthy: the
+ * watchdog flagged the loop, or its last turn is older than the loop stall timeout, or
+ * there is no snapshot more than 10 s after the API started, or Docker is enabled and has
+ * been unreachable for longer than the task timeout. Degraded: the first snapshot is still
+ * awaited, the spool is full (the inputs are paused), a task is stalled, restarting or
+ * failed, or a task restarted in the last five minutes. Else healthy. When REASON is not
+ * NULL it receives a static sentence naming the rule that decided (NULL when healthy). */
 enum lc_health_status lc_health_decide(const struct lc_health_input *in, const char **reason);
 
 /* The bodies below are heap strings ending in "\n" that the caller frees with free(); they
  * never return NULL (out of memory aborts). Timestamps are RFC 3339 UTC. */
 
-/* /health: the status object, or {"status":...} alone when BRIEF. *OUT_HTTP receives 200
- * for healthy and degraded, 503 for unhealthy. */
+/* /health: the status object, or {"status":...} alone when BRIEF. Its "spool" is
+ * {"bytes","max_bytes","records","full","paused"}, or null without a spool. *OUT_HTTP
+ * receives 200 for healthy and degraded, 503 for unhealthy. */
 char *lc_health_render(const struct lc_health_input *in, int brief, int *out_http);
 
 /* /tasks: {"tasks":[...]} with every task in detail. SNAP may be NULL (no tasks yet). */
 char *lc_health_render_tasks(const struct lc_snapshot *snap);
 
-/* /stats: per container and per output counters. SNAP may be NULL. */
+/* /stats: per container and per output counters, and "spool" with every figure of the
+ * spool (null without a spool, or without SNAP). The backlog fields of an output are null
+ * without a spool. SNAP may be NULL. */
 char *lc_health_render_stats(const struct lc_snapshot *snap);
 
 /* /version: {"version":VERSION,"api":1}. */

@@ -1,10 +1,10 @@
 /* http: logcap's HTTP API on libmicrohttpd, served by one internal thread (epoll). Routes
- * GET/HEAD /health, /tasks, /stats, /metrics and /version (and, in test builds, POST
- * /debug/wedge) to the renderers of health.c and metrics.c, which read the published
- * snapshot and the live facts only. Guards: a bearer token compared in constant time, a
- * small memory budget per connection (huge headers get 431 from libmicrohttpd), limits on
- * connections overall and per client address, and an idle timeout per connection.
- * Owns: the MHD daemon (its thread and sockets) and a copy of the token. */
+ * GET/HEAD /health, /tasks, /stats, /metrics, /version and /dead, POST /dead/replay (and,
+ * in test builds, POST /debug/wedge and /debug/output) to the renderers of health.c and metrics.c,
+ * which read the published snapshot and the live facts only. Guards: a bearer token compared in
+ * constant time, a small memory budget per connection (huge headers get 431 from libmicrohttpd),
+ * limits on connections overall and per client address, and an idle timeout per connection. Owns:
+ * the MHD daemon (its thread and sockets) and a copy of the token. */
 #include "api/api.h"
 
 #include <arpa/inet.h>
@@ -36,8 +36,7 @@ struct lc_api {
     uint64_t task_timeout_ms;
     uint64_t loop_stall_timeout_ms;
     int test_hooks;
-    lc_api_wedge_cb wedge_cb;
-    void *wedge_ud;
+    struct lc_api_hooks hooks;
     int64_t started_ns;
     int starting;        /* MHD messages are kept for the start error, not logged */
     char start_err[256]; /* the last message libmicrohttpd logged while starting */
@@ -257,7 +256,7 @@ static enum MHD_Result on_wedge(struct lc_api *api, struct MHD_Connection *c)
     if (task == NULL || task[0] == '\0') {
         return respond_error(c, MHD_HTTP_BAD_REQUEST, "missing task", NULL, NULL);
     }
-    rc = api->wedge_cb(api->wedge_ud, task);
+    rc = api->hooks.wedge(api->hooks.ud, task);
     if (rc == -ENOENT) {
         return respond_error(c, MHD_HTTP_NOT_FOUND, "no such task", NULL, NULL);
     }
@@ -268,9 +267,80 @@ static enum MHD_Result on_wedge(struct lc_api *api, struct MHD_Connection *c)
     return respond_json(c, MHD_HTTP_OK, lc_xstrdup("{\"wedged\":true}\n"));
 }
 
+static const char *arg(struct MHD_Connection *c, const char *key)
+{
+    return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static enum MHD_Result on_fault(struct lc_api *api, struct MHD_Connection *c)
+{
+    const char *name = arg(c, "name"), *mode = arg(c, "mode"), *match = arg(c, "match");
+    int rc;
+    if (name == NULL || mode == NULL) {
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "missing name or mode", NULL, NULL);
+    }
+    rc = api->hooks.fault(api->hooks.ud, name, mode, match != NULL ? match : "");
+    if (rc == -ENOENT) {
+        return respond_error(c, MHD_HTTP_NOT_FOUND, "no such output", NULL, NULL);
+    }
+    if (rc != 0) {
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "mode must be retry, reject or off", NULL,
+                             NULL);
+    }
+    return respond_json(c, MHD_HTTP_OK, lc_xstrdup("{\"fault\":true}\n"));
+}
+
+static enum MHD_Result on_replay(struct lc_api *api, struct MHD_Connection *c)
+{
+    const char *output = arg(c, "output");
+    int rc;
+    if (output == NULL || output[0] == '\0') {
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "missing output", NULL, NULL);
+    }
+    rc = api->hooks.replay(api->hooks.ud, output);
+    if (rc == -ENOENT) {
+        return respond_error(c, MHD_HTTP_NOT_FOUND, "no such output", NULL, NULL);
+    }
+    lc_log(LC_LOG_INFO, 0, "[api] dead-letter replay of output %s requested", output);
+    return respond_json(c, MHD_HTTP_ACCEPTED, lc_xstrdup("{\"replay\":\"requested\"}\n"));
+}
+
 /* ---- routing ------------------------------------------------------------------------ */
 
-enum route { R_NONE, R_HEALTH, R_TASKS, R_STATS, R_METRICS, R_VERSION, R_WEDGE };
+enum route {
+    R_NONE,
+    R_HEALTH,
+    R_TASKS,
+    R_STATS,
+    R_METRICS,
+    R_VERSION,
+    R_DEAD,
+    R_REPLAY,
+    R_WEDGE,
+    R_FAULT
+};
+
+/* 1 when the route's hook is there (and, for the test routes, test hooks are on). */
+static int route_enabled(const struct lc_api *api, enum route r)
+{
+    switch (r) {
+    case R_WEDGE:
+        return api->test_hooks && api->hooks.wedge != NULL;
+    case R_FAULT:
+        return api->test_hooks && api->hooks.fault != NULL;
+    case R_REPLAY:
+        return api->hooks.replay != NULL;
+    case R_DEAD:
+        return api->hooks.dead != NULL;
+    default:
+        return 1;
+    }
+}
+
+static int is_post(enum route r)
+{
+    return r == R_WEDGE || r == R_FAULT || r == R_REPLAY;
+}
 
 static enum route find_route(const struct lc_api *api, const char *url)
 {
@@ -278,15 +348,13 @@ static enum route find_route(const struct lc_api *api, const char *url)
         const char *path;
         enum route r;
     } routes[] = {
-        {"/health", R_HEALTH},   {"/tasks", R_TASKS},     {"/stats", R_STATS},
-        {"/metrics", R_METRICS}, {"/version", R_VERSION}, {"/debug/wedge", R_WEDGE},
+        {"/health", R_HEALTH},      {"/tasks", R_TASKS},       {"/stats", R_STATS},
+        {"/metrics", R_METRICS},    {"/version", R_VERSION},   {"/dead", R_DEAD},
+        {"/dead/replay", R_REPLAY}, {"/debug/wedge", R_WEDGE}, {"/debug/output", R_FAULT},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (strcmp(url, routes[i].path) == 0) {
-            if (routes[i].r == R_WEDGE && !(api->test_hooks && api->wedge_cb != NULL)) {
-                return R_NONE;
-            }
-            return routes[i].r;
+            return route_enabled(api, routes[i].r) ? routes[i].r : R_NONE;
         }
     }
     return R_NONE;
@@ -298,9 +366,9 @@ static int admit(struct lc_api *api, struct MHD_Connection *c, enum route r, con
 {
     int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     int sent_any = 0;
-    if (r == R_WEDGE ? strcmp(method, MHD_HTTP_METHOD_POST) != 0 : !get) {
+    if (is_post(r) ? strcmp(method, MHD_HTTP_METHOD_POST) != 0 : !get) {
         *rc = respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
-                            MHD_HTTP_HEADER_ALLOW, r == R_WEDGE ? "POST" : "GET, HEAD");
+                            MHD_HTTP_HEADER_ALLOW, is_post(r) ? "POST" : "GET, HEAD");
         return 0;
     }
     if (api->token == NULL || r == R_HEALTH || r == R_METRICS || authorised(api, c, &sent_any)) {
@@ -349,8 +417,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return on_snapshot_body(api, c, lc_health_render_stats);
     case R_VERSION:
         return respond_json(c, MHD_HTTP_OK, lc_health_render_version(NULL));
+    case R_DEAD:
+        return respond_json(c, MHD_HTTP_OK, api->hooks.dead(api->hooks.ud));
+    case R_REPLAY:
+        return on_replay(api, c);
     case R_WEDGE:
         return on_wedge(api, c);
+    case R_FAULT:
+        return on_fault(api, c);
     default:
         return MHD_NO;
     }
@@ -416,7 +490,7 @@ static struct MHD_Daemon *start_mhd(struct lc_api *api, const struct sockaddr_st
 }
 
 struct lc_api *lc_api_start(const struct lc_api_config *cfg, struct lc_snapshot_box *box,
-                            lc_api_wedge_cb wedge_cb, void *wedge_ud)
+                            const struct lc_api_hooks *hooks)
 {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -445,8 +519,9 @@ struct lc_api *lc_api_start(const struct lc_api_config *cfg, struct lc_snapshot_
     api->task_timeout_ms = cfg->task_timeout_ms;
     api->loop_stall_timeout_ms = cfg->loop_stall_timeout_ms;
     api->test_hooks = cfg->test_hooks;
-    api->wedge_cb = wedge_cb;
-    api->wedge_ud = wedge_ud;
+    if (hooks != NULL) {
+        api->hooks = *hooks;
+    }
     api->started_ns = lc_wall_ns();
     api->starting = 1;
     api->mhd = start_mhd(api, &ss,

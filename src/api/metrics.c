@@ -242,40 +242,228 @@ static void container_families(struct out *o, const struct lc_snapshot *s)
                       "Errors met while following a container's logs.", C_ERRORS);
 }
 
-enum ocounter { O_RECORDS, O_BYTES, O_RETRIES, O_REJECTED };
+/* Which per-output figure a family shows. */
+enum ofield {
+    O_RECORDS,
+    O_BYTES,
+    O_RETRIES,
+    O_PERMANENT,
+    O_DEAD_LETTERED,
+    O_DEAD_LETTER_RECORDS,
+    O_BACKLOG_RECORDS,
+    O_BACKLOG_BYTES,
+    O_OLDEST_AGE,
+    O_LAG,
+};
 
-static void outputs_family(struct out *o, const struct lc_snapshot *s, const char *name,
-                           const char *help, enum ocounter which)
+struct ofamily {
+    const char *name;
+    const char *type;
+    const char *help;
+    enum ofield field;
+    int spool_only; /* the figure means nothing without a spool: no family then */
+};
+
+static const struct ofamily ofamilies[] = {
+    {"logcap_output_records_total", "counter", "Records an output delivered.", O_RECORDS, 0},
+    {"logcap_output_bytes_total", "counter", "Bytes an output delivered.", O_BYTES, 0},
+    {"logcap_output_retries_total", "counter",
+     "Batches an output had to send again after a temporary failure.", O_RETRIES, 0},
+    {"logcap_output_permanent_failures_total", "counter",
+     "Records the destination of an output refused for good (sent to the dead-letter file).",
+     O_PERMANENT, 0},
+    {"logcap_output_dead_lettered_total", "counter",
+     "Records an output wrote to its dead-letter file (refused, or given up after "
+     "retry.max_attempts).",
+     O_DEAD_LETTERED, 0},
+    {"logcap_output_dead_letter_records", "gauge",
+     "Records in the dead-letter file of an output now.", O_DEAD_LETTER_RECORDS, 0},
+    {"logcap_output_backlog_records", "gauge",
+     "Records in the spool that an output has not delivered yet.", O_BACKLOG_RECORDS, 1},
+    {"logcap_output_backlog_bytes", "gauge",
+     "Bytes of the records in the spool that an output has not delivered yet.", O_BACKLOG_BYTES, 1},
+    {"logcap_output_oldest_unacked_age_seconds", "gauge",
+     "Age of the oldest record an output has not delivered yet; 0 when caught up.", O_OLDEST_AGE,
+     1},
+    {"logcap_delivery_lag_seconds", "gauge",
+     "Delivery time minus the timestamp of the newest line an output wrote.", O_LAG, 0},
+};
+
+/* Writes the value of F for OUT (closing the label set). */
+static void output_value(struct out *o, const struct lc_output_snap *out, enum ofield f)
 {
-    family(o, name, "counter", help);
-    for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
-        const struct lc_output_snap *out = &s->outputs[i];
-        uint64_t v = which == O_RECORDS   ? out->records
-                     : which == O_BYTES   ? out->bytes
-                     : which == O_RETRIES ? out->retries
-                                          : out->rejected;
-        put(o, name);
-        label(o, 1, "output", out->name, sizeof(out->name));
-        value_u64(o, v);
+    switch (f) {
+    case O_RECORDS:
+        value_u64(o, out->records);
+        break;
+    case O_BYTES:
+        value_u64(o, out->bytes);
+        break;
+    case O_RETRIES:
+        value_u64(o, out->retries);
+        break;
+    case O_PERMANENT:
+        value_u64(o, out->rejected);
+        break;
+    case O_DEAD_LETTERED:
+        value_u64(o, out->dead_lettered);
+        break;
+    case O_DEAD_LETTER_RECORDS:
+        value_u64(o, out->dead_letter_records);
+        break;
+    case O_BACKLOG_RECORDS:
+        value_u64(o, out->backlog_records);
+        break;
+    case O_BACKLOG_BYTES:
+        value_u64(o, out->backlog_bytes);
+        break;
+    case O_OLDEST_AGE:
+        value_f(o, out->oldest_age_s, 1);
+        break;
+    default:
+        value_f(o, out->lag_s, 1);
+        break;
     }
 }
 
 static void output_families(struct out *o, const struct lc_snapshot *s)
 {
-    outputs_family(o, s, "logcap_output_records_total", "Records an output delivered.", O_RECORDS);
-    outputs_family(o, s, "logcap_output_bytes_total", "Bytes an output delivered.", O_BYTES);
-    outputs_family(o, s, "logcap_output_retries_total",
-                   "Batches an output had to send again after a temporary failure.", O_RETRIES);
-    outputs_family(o, s, "logcap_output_rejected_total",
-                   "Records an output rejected for good (written to the dead-letter file).",
-                   O_REJECTED);
-    family(o, "logcap_delivery_lag_seconds", "gauge",
-           "Delivery time minus the timestamp of the newest line an output wrote.");
-    for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
-        put(o, "logcap_delivery_lag_seconds");
-        label(o, 1, "output", s->outputs[i].name, sizeof(s->outputs[i].name));
-        value_f(o, s->outputs[i].lag_s, 1);
+    int spool = s != NULL && s->spool.enabled;
+    for (size_t f = 0; f < sizeof(ofamilies) / sizeof(ofamilies[0]); f++) {
+        const struct ofamily *fam = &ofamilies[f];
+        if (fam->spool_only && !spool) {
+            continue;
+        }
+        family(o, fam->name, fam->type, fam->help);
+        for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
+            put(o, fam->name);
+            label(o, 1, "output", s->outputs[i].name, sizeof(s->outputs[i].name));
+            output_value(o, &s->outputs[i], fam->field);
+        }
     }
+}
+
+/* ---- spool families ----------------------------------------------------------------- */
+
+/* Which spool figure a family shows. */
+enum sfield {
+    S_BYTES,
+    S_MAX_BYTES,
+    S_RECORDS,
+    S_SEGMENTS,
+    S_FULL,
+    S_PAUSED,
+    S_PAUSED_SECONDS,
+    S_CORRUPT,
+    S_TORN,
+    S_APPENDED_RECORDS,
+    S_APPENDED_BYTES,
+};
+
+struct sfamily {
+    const char *name;
+    const char *type;
+    const char *help;
+    enum sfield field;
+};
+
+static const struct sfamily sfamilies[] = {
+    {"logcap_spool_bytes", "gauge", "Bytes of spool segment files on disk.", S_BYTES},
+    {"logcap_spool_max_bytes", "gauge",
+     "The spool size limit (spool.max_bytes); the inputs pause when the spool reaches it.",
+     S_MAX_BYTES},
+    {"logcap_spool_records", "gauge", "Log records held in the spool.", S_RECORDS},
+    {"logcap_spool_segments", "gauge", "Spool segment files on disk.", S_SEGMENTS},
+    {"logcap_spool_full", "gauge",
+     "1 while the spool is at spool.max_bytes and the inputs are paused.", S_FULL},
+    {"logcap_backpressure_paused", "gauge",
+     "1 while the inputs are paused (spool full, or the spool writer behind).", S_PAUSED},
+    {"logcap_backpressure_paused_seconds_total", "counter",
+     "Total time the inputs were paused, in seconds.", S_PAUSED_SECONDS},
+    {"logcap_spool_corrupt_records_total", "counter",
+     "Damaged spool records skipped at recovery or when read.", S_CORRUPT},
+    {"logcap_spool_torn_bytes_total", "counter", "Bytes cut from torn segment tails at recovery.",
+     S_TORN},
+    {"logcap_spool_appended_records_total", "counter", "Records appended to the spool.",
+     S_APPENDED_RECORDS},
+    {"logcap_spool_appended_bytes_total", "counter", "Bytes appended to the spool.",
+     S_APPENDED_BYTES},
+};
+
+static void spool_value(struct out *o, const struct lc_spool_snap *sp, enum sfield f)
+{
+    uint64_t v;
+    switch (f) {
+    case S_PAUSED_SECONDS:
+        value_f(o, sp->paused_seconds, 0);
+        return;
+    case S_BYTES:
+        v = sp->bytes;
+        break;
+    case S_MAX_BYTES:
+        v = sp->max_bytes;
+        break;
+    case S_RECORDS:
+        v = sp->records;
+        break;
+    case S_SEGMENTS:
+        v = sp->segments;
+        break;
+    case S_FULL:
+        v = sp->full ? 1 : 0;
+        break;
+    case S_PAUSED:
+        v = sp->paused ? 1 : 0;
+        break;
+    case S_CORRUPT:
+        v = sp->corrupt_records;
+        break;
+    case S_TORN:
+        v = sp->torn_bytes;
+        break;
+    case S_APPENDED_RECORDS:
+        v = sp->appended_records;
+        break;
+    default:
+        v = sp->appended_bytes;
+        break;
+    }
+    putf(o, " %" PRIu64 "\n", v);
+}
+
+/* The sync latency histogram. The snapshot holds cumulative counts already; the running
+ * maximum only guards the exposition against a bookkeeping slip (a bucket below the one
+ * before it, or a count below the last bucket), which would make histogram_quantile()
+ * answer nonsense for as long as the series lives. The same value is written for +Inf and
+ * _count, so the two always agree. */
+static void sync_histogram(struct out *o, const struct lc_spool_snap *sp)
+{
+    static const char *const name = "logcap_spool_sync_seconds";
+    uint64_t cum = 0;
+    family(o, name, "histogram", "Latency of fdatasync on spool segment files, in seconds.");
+    for (size_t i = 0; i < LC_SYNC_BUCKETS; i++) {
+        cum = sp->sync_buckets[i] > cum ? sp->sync_buckets[i] : cum;
+        putf(o, "%s_bucket{le=\"%.15g\"} %" PRIu64 "\n", name, lc_sync_bucket_le[i], cum);
+    }
+    cum = sp->sync_count > cum ? sp->sync_count : cum;
+    putf(o, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, cum);
+    putf(o, "%s_sum", name);
+    value_f(o, sp->sync_seconds_sum, 0);
+    putf(o, "%s_count %" PRIu64 "\n", name, cum);
+}
+
+/* Written only with a spool: without one, zeros would read as "empty and healthy". */
+static void spool_families(struct out *o, const struct lc_snapshot *s)
+{
+    if (s == NULL || !s->spool.enabled) {
+        return;
+    }
+    for (size_t f = 0; f < sizeof(sfamilies) / sizeof(sfamilies[0]); f++) {
+        family(o, sfamilies[f].name, sfamilies[f].type, sfamilies[f].help);
+        put(o, sfamilies[f].name);
+        spool_value(o, &s->spool, sfamilies[f].field);
+    }
+    sync_histogram(o, &s->spool);
 }
 
 /* ---- task families ------------------------------------------------------------------ */
@@ -441,6 +629,7 @@ char *lc_metrics_render(const struct lc_snapshot *snap, int loop_stalled,
     o.err = 0;
     daemon_families(&o, snap, loop_stalled);
     container_families(&o, snap);
+    spool_families(&o, snap);
     output_families(&o, snap);
     task_families(&o, snap, now_ns);
     proc_families(&o, proc);

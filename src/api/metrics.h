@@ -2,8 +2,9 @@
  * published snapshot, the live facts and the process figures read from /proc/self. Every
  * family has HELP and TYPE lines and the logcap_ prefix (process_* follow the names the
  * Prometheus client libraries use). Per-container series exist only while the snapshot
- * holds the container, so cardinality follows the containers logcap follows. Owns nothing;
- * thread-safe. */
+ * holds the container, so cardinality follows the containers logcap follows. The spool's
+ * fdatasync latency is a histogram (_bucket, _sum, _count); every other family is a
+ * gauge or a counter. Owns nothing; thread-safe. */
 #ifndef LC_METRICS_H
 #define LC_METRICS_H
 
@@ -30,10 +31,11 @@ struct lc_proc_stats {
 int lc_metrics_proc_read(struct lc_proc_stats *out);
 
 /* Renders the exposition. SNAP may be NULL (before the first snapshot: only logcap_up,
- * the loop and process figures have samples). PROC may be NULL. LOOP_STALLED is the
- * loop verdict (the watchdog's flag or a last turn older than loop_stall_timeout). Returns
- * a heap string the caller frees with free() and its length in *OUT_LEN, or NULL when
- * the text would pass LC_METRICS_MAX_BYTES. */
+ * the loop and process figures have samples). The spool families and the per-output
+ * backlog families are written only when SNAP has a spool (spool.enabled). PROC may be
+ * NULL. LOOP_STALLED is the loop verdict (the watchdog's flag or a last turn older than
+ * loop_stall_timeout). Returns a heap string the caller frees with free() and its length
+ * in *OUT_LEN, or NULL when the text would pass LC_METRICS_MAX_BYTES. */
 #define LC_METRICS_MAX_BYTES (64u << 20)
 char *lc_metrics_render(const struct lc_snapshot *snap, int loop_stalled,
                         const struct lc_proc_stats *proc, int64_t now_ns, size_t *out_len);

@@ -1,8 +1,8 @@
 /* config: the configuration model and its loader's entry points. This file owns the
  * built-in defaults, freeing, the load itself (read the file, parse it with config_yaml,
  * walk it with the key tables of config_schema) and the checks that involve several keys
- * (output names and paths, backoff order), which run after the walk. The loader keeps
- * nothing between calls; the lc_config it fills owns all its strings. */
+ * (output paths, backoff order, deadlines, spool sizes), which run after the walk. The
+ * loader keeps nothing between calls; the lc_config it fills owns all its strings. */
 #include "core/config.h"
 
 #include <errno.h>
@@ -50,6 +50,10 @@ void lc_config_defaults(struct lc_config *c)
     c->supervisor.restart_backoff_min_ms = 1000;
     c->supervisor.restart_backoff_max_ms = 60000;
     c->supervisor.loop_stall_timeout_ms = 10000;
+    c->spool.segment_bytes = 64 * LC_MIB;
+    c->spool.max_bytes = 1024 * LC_MIB;
+    c->spool.sync = LC_SYNC_INTERVAL;
+    c->spool.sync_interval_ms = 1000;
     d->enabled = 1;
     d->socket = lc_xstrdup("/var/run/docker.sock");
     d->stdout_enabled = 1;
@@ -188,24 +192,90 @@ static void check_timeouts(struct lc_config_walk *w, const struct lc_config *c, 
                              c->supervisor.check_interval_ms, tt);
 }
 
-static void check_restart_backoff(struct lc_config_walk *w, const struct lc_config *c,
-                                  yaml_node_t *root)
+/* Reports durations MIN_KEY (value LO) and MAX_KEY (value HI) of mapping SECTION, named
+ * PATH, when HI is below LO: at MAX_KEY when the file gives it, else at MIN_KEY; not at all
+ * when it gives neither (the defaults are in order). SECTION may be NULL. */
+static void check_duration_order(struct lc_config_walk *w, yaml_node_t *section, const char *path,
+                                 const char *min_key, uint64_t lo, const char *max_key, uint64_t hi)
 {
-    char a[32], b[32];
-    yaml_node_t *sup = lc_config_map_get(w, root, "supervisor");
-    yaml_node_t *mx = lc_config_map_get(w, sup, "restart_backoff_max");
-    yaml_node_t *mn = lc_config_map_get(w, sup, "restart_backoff_min");
+    char a[32], b[32], pmin[LC_CONFIG_PATH_CAP], pmax[LC_CONFIG_PATH_CAP];
+    yaml_node_t *mx = lc_config_map_get(w, section, max_key);
+    yaml_node_t *mn = lc_config_map_get(w, section, min_key);
     yaml_node_t *at = mx != NULL ? mx : mn;
-    uint64_t lo = c->supervisor.restart_backoff_min_ms, hi = c->supervisor.restart_backoff_max_ms;
+
     if (hi >= lo || at == NULL || !duration_given_ok(mx) || !duration_given_ok(mn)) {
         return;
     }
-    lc_config_report(
-        w, lc_config_line(at),
-        mx != NULL ? "supervisor.restart_backoff_max" : "supervisor.restart_backoff_min",
-        "supervisor.restart_backoff_max (%s) is less than "
-        "supervisor.restart_backoff_min (%s)",
-        lc_config_fmt_duration(a, sizeof a, hi), lc_config_fmt_duration(b, sizeof b, lo));
+    snprintf(pmin, sizeof pmin, "%s.%s", path, min_key);
+    snprintf(pmax, sizeof pmax, "%s.%s", path, max_key);
+    lc_config_report(w, lc_config_line(at), mx != NULL ? pmax : pmin,
+                     "%s (%s) is less than %s (%s)", pmax, lc_config_fmt_duration(a, sizeof a, hi),
+                     pmin, lc_config_fmt_duration(b, sizeof b, lo));
+}
+
+static void check_restart_backoff(struct lc_config_walk *w, const struct lc_config *c,
+                                  yaml_node_t *root)
+{
+    check_duration_order(w, lc_config_map_get(w, root, "supervisor"), "supervisor",
+                         "restart_backoff_min", c->supervisor.restart_backoff_min_ms,
+                         "restart_backoff_max", c->supervisor.restart_backoff_max_ms);
+}
+
+/* The mapping of outputs[I] in the file, or NULL. The outputs in C match the file's list
+ * only when it was walked; otherwise they are the defaults, whose values are in order. */
+static yaml_node_t *output_node(struct lc_config_walk *w, yaml_node_t *root, size_t i)
+{
+    yaml_node_t *list = lc_config_map_get(w, root, "outputs");
+
+    if (list == NULL || list->type != YAML_SEQUENCE_NODE || i >= lc_config_collection_size(list)) {
+        return NULL;
+    }
+    return lc_config_node(w, list->data.sequence.items.start[i]);
+}
+
+static void check_retry_backoff(struct lc_config_walk *w, const struct lc_config *c,
+                                yaml_node_t *root)
+{
+    char path[LC_CONFIG_PATH_CAP];
+
+    for (size_t i = 0; i < c->n_outputs; i++) {
+        const struct lc_output_config *o = &c->outputs[i];
+        snprintf(path, sizeof path, "outputs[%zu].retry", i);
+        check_duration_order(w, lc_config_map_get(w, output_node(w, root, i), "retry"), path,
+                             "backoff_min", o->retry.backoff_min_ms, "backoff_max",
+                             o->retry.backoff_max_ms);
+    }
+}
+
+/* 1 when size V is absent or is the value the walk stored (STORED); a rejected value left
+ * the default in its place, and comparing that would report a problem the file lacks. */
+static int size_given_ok(const yaml_node_t *v, uint64_t stored)
+{
+    uint64_t bytes;
+    return v == NULL ||
+           (v->type == YAML_SCALAR_NODE &&
+            lc_parse_size((const char *)v->data.scalar.value, &bytes) == 0 && bytes == stored);
+}
+
+/* The spool needs room for the segment being written and at least one whole one more. */
+static void check_spool_size(struct lc_config_walk *w, const struct lc_config *c, yaml_node_t *root)
+{
+    char a[32], b[32];
+    yaml_node_t *spool = lc_config_map_get(w, root, "spool");
+    yaml_node_t *mx = lc_config_map_get(w, spool, "max_bytes");
+    yaml_node_t *seg = lc_config_map_get(w, spool, "segment_bytes");
+    yaml_node_t *at = mx != NULL ? mx : seg;
+    uint64_t max = c->spool.max_bytes, segment = c->spool.segment_bytes;
+
+    /* segment_bytes is at most 4GiB: twice it does not overflow. */
+    if (max >= 2 * segment || at == NULL || !size_given_ok(mx, max) ||
+        !size_given_ok(seg, segment)) {
+        return;
+    }
+    lc_config_report(w, lc_config_line(at), mx != NULL ? "spool.max_bytes" : "spool.segment_bytes",
+                     "spool.max_bytes (%s) must be at least 2 x spool.segment_bytes (%s)",
+                     lc_config_fmt_size(a, sizeof a, max),
+                     lc_config_fmt_size(b, sizeof b, segment));
 }
 
 /* True when LISTEN ("host:port") names a loopback address. */
@@ -249,7 +319,9 @@ static void walk_document(struct lc_config_walk *w, struct lc_config *c)
     finish_output_paths(w, c);
     check_backoff(w, c, root);
     check_restart_backoff(w, c, root);
+    check_retry_backoff(w, c, root);
     check_timeouts(w, c, root);
+    check_spool_size(w, c, root);
     check_api_exposure(w, c, root);
 }
 

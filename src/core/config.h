@@ -21,10 +21,31 @@ struct lc_label_match {
     char *value; /* "*" matches any value */
 };
 
+enum lc_sync_mode {
+    LC_SYNC_INTERVAL = 0, /* fdatasync every sync_interval (default) */
+    LC_SYNC_ALWAYS,       /* fdatasync every append before outputs see it, and every ack */
+    LC_SYNC_NEVER,        /* leave it to the kernel (a clean stop still syncs) */
+};
+
 struct lc_output_config {
     char *type; /* "file" */
     char *name; /* unique; defaults to the type */
     int line;   /* line in the config file, 0 for built-in defaults */
+    /* every type: delivery from the spool */
+    struct {
+        unsigned max_records;  /* records per batch (default 2048) */
+        uint64_t max_bytes;    /* message bytes per batch (default 4MiB); one bigger record
+                                  goes alone */
+        uint64_t max_wait_ms;  /* a batch that is not full is sent this long after its first
+                                  record was read (default 100ms) */
+    } batch;
+    struct {
+        uint64_t backoff_min_ms; /* first wait after a failed send (default 500ms) */
+        uint64_t backoff_max_ms; /* the wait doubles up to this (default 30s) */
+        unsigned max_attempts;   /* 0 = retry without limit (default); else after this many
+                                    failed sends the batch goes to the dead-letter file */
+    } retry;
+    int start_oldest; /* start_at: oldest (1) or end (0, default): where a new output starts */
     /* type: file */
     char *path; /* directory */
     enum lc_format format;
@@ -69,6 +90,12 @@ struct lc_config {
         uint64_t restart_backoff_max_ms;
         uint64_t loop_stall_timeout_ms;
     } supervisor;
+    struct {
+        uint64_t segment_bytes;    /* default 64MiB */
+        uint64_t max_bytes;        /* default 1GiB; at least 2 x segment_bytes */
+        enum lc_sync_mode sync;    /* default interval */
+        uint64_t sync_interval_ms; /* default 1s */
+    } spool;
     struct lc_docker_config docker;
     struct lc_output_config *outputs;
     size_t n_outputs;

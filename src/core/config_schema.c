@@ -20,6 +20,7 @@
 #define MAX_FIELDS 32    /* keys in one table */
 #define MAX_ENTRIES 1000 /* name patterns or labels in one list; keeps duplicate checks cheap */
 #define MAX_OUTPUTS 64
+#define HOUR_MS (3600ULL * 1000)
 
 struct field;
 typedef void (*set_fn)(struct lc_config_walk *w, const struct field *f, yaml_node_t *v, void *base,
@@ -51,6 +52,10 @@ static void set_level(struct lc_config_walk *, const struct field *, yaml_node_t
                       const char *);
 static void set_format(struct lc_config_walk *, const struct field *, yaml_node_t *, void *,
                        const char *);
+static void set_sync(struct lc_config_walk *, const struct field *, yaml_node_t *, void *,
+                     const char *);
+static void set_start_at(struct lc_config_walk *, const struct field *, yaml_node_t *, void *,
+                         const char *);
 static void set_listen(struct lc_config_walk *, const struct field *, yaml_node_t *, void *,
                        const char *);
 static void set_tail(struct lc_config_walk *, const struct field *, yaml_node_t *, void *,
@@ -147,6 +152,25 @@ static const struct field docker_fields[] = {
     {.key = NULL},
 };
 
+static const struct field spool_fields[] = {
+    {.key = "segment_bytes",
+     .set = set_size,
+     .off = CFG(spool.segment_bytes),
+     .min = 64 * LC_KIB,
+     .max = 4096 * LC_MIB},
+    {.key = "max_bytes",
+     .set = set_size,
+     .off = CFG(spool.max_bytes),
+     .min = 128 * LC_KIB,
+     .max = 16 * 1024 * 1024 * LC_MIB},
+    {.key = "sync", .set = set_sync, .off = CFG(spool.sync)},
+    {.key = "sync_interval",
+     .set = set_duration,
+     .off = CFG(spool.sync_interval_ms),
+     .max = HOUR_MS},
+    {.key = NULL},
+};
+
 static const struct field root_fields[] = {
     {.key = "data_dir", .set = set_string, .off = CFG(data_dir)},
     {.key = "log_level", .set = set_level, .off = CFG(log_level)},
@@ -154,20 +178,60 @@ static const struct field root_fields[] = {
     {.key = "api", .set = set_section, .sub = api_fields},
     {.key = "docker", .set = set_section, .sub = docker_fields},
     {.key = "supervisor", .set = set_section, .sub = supervisor_fields},
+    {.key = "spool", .set = set_section, .sub = spool_fields},
     {.key = "outputs", .set = set_outputs},
     {.key = NULL},
 };
 
-/* Keys every output has; the only ones checked when the type is missing or unknown. */
+/* Sections of every output. Their offsets are into the output entry: a section is walked
+ * with the base of the mapping that holds it. */
+static const struct field batch_fields[] = {
+    {.key = "max_records",
+     .set = set_uint,
+     .off = OUT(batch.max_records),
+     .min = 1,
+     .max = 1000000},
+    {.key = "max_bytes",
+     .set = set_size,
+     .off = OUT(batch.max_bytes),
+     .min = LC_KIB,
+     .max = 256 * LC_MIB},
+    {.key = "max_wait", .set = set_duration, .off = OUT(batch.max_wait_ms), .max = HOUR_MS},
+    {.key = NULL},
+};
+
+static const struct field retry_fields[] = {
+    {.key = "backoff_min", .set = set_duration, .off = OUT(retry.backoff_min_ms), .max = LC_DAY_MS},
+    {.key = "backoff_max", .set = set_duration, .off = OUT(retry.backoff_max_ms), .max = LC_DAY_MS},
+    /* 0: retry without limit */
+    {.key = "max_attempts",
+     .set = set_uint,
+     .off = OUT(retry.max_attempts),
+     .min = 0,
+     .max = 1000000},
+    {.key = NULL},
+};
+
+/* Keys every output has, at the head of every output type's table. Entries and not a second
+ * table, because walk_map checks one mapping against one table (one seen[] array, one
+ * unknown-key check). */
+/* clang-format off */
+#define COMMON_OUTPUT_KEYS                                                                         \
+    {.key = "type", .set = set_string, .off = OUT(type)},                                          \
+    {.key = "name", .set = set_name, .off = OUT(name)},                                            \
+    {.key = "batch", .set = set_section, .sub = batch_fields},                                     \
+    {.key = "retry", .set = set_section, .sub = retry_fields},                                     \
+    {.key = "start_at", .set = set_start_at, .off = OUT(start_oldest)}
+/* clang-format on */
+
+/* The only keys checked when the type is missing or unknown. */
 static const struct field common_output_fields[] = {
-    {.key = "type", .set = set_string, .off = OUT(type)},
-    {.key = "name", .set = set_name, .off = OUT(name)},
+    COMMON_OUTPUT_KEYS,
     {.key = NULL},
 };
 
 static const struct field file_output_fields[] = {
-    {.key = "type", .set = set_string, .off = OUT(type)},
-    {.key = "name", .set = set_name, .off = OUT(name)},
+    COMMON_OUTPUT_KEYS,
     {.key = "path", .set = set_string, .off = OUT(path)},
     {.key = "format", .set = set_format, .off = OUT(format)},
     {.key = "rotate_bytes",
@@ -190,12 +254,32 @@ static const struct output_type {
 };
 #define KNOWN_OUTPUT_TYPES "file"
 
+/* walk_map keeps one seen[] slot per entry of a table, terminator included, in an array of
+ * MAX_FIELDS. Checked here at compile time: its assert is gone in release (NDEBUG) builds. */
+#define TABLE_FITS(t) _Static_assert(sizeof t / sizeof t[0] <= MAX_FIELDS, #t " has too many keys")
+TABLE_FITS(api_fields);
+TABLE_FITS(supervisor_fields);
+TABLE_FITS(docker_fields);
+TABLE_FITS(spool_fields);
+TABLE_FITS(root_fields);
+TABLE_FITS(batch_fields);
+TABLE_FITS(retry_fields);
+TABLE_FITS(common_output_fields);
+TABLE_FITS(file_output_fields);
+
 /* ---- storage: an output entry's defaults, freeing lists ---- */
 
 void lc_config_output_defaults(struct lc_output_config *o, int line)
 {
     memset(o, 0, sizeof *o);
     o->line = line;
+    o->batch.max_records = 2048;
+    o->batch.max_bytes = 4 * LC_MIB;
+    o->batch.max_wait_ms = 100;
+    o->retry.backoff_min_ms = 500;
+    o->retry.backoff_max_ms = 30000;
+    o->retry.max_attempts = 0; /* no limit */
+    o->start_oldest = 0;       /* start_at: end */
     o->format = LC_FORMAT_JSON;
     o->rotate_bytes = 100 * LC_MIB;
     o->max_files = 10;
@@ -275,7 +359,7 @@ const char *lc_config_fmt_duration(char *dst, size_t cap, uint64_t ms)
     return with_unit(dst, cap, ms, names, mults, 4);
 }
 
-static const char *fmt_size(char *dst, size_t cap, uint64_t bytes)
+const char *lc_config_fmt_size(char *dst, size_t cap, uint64_t bytes)
 {
     static const char *const names[] = {"TiB", "GiB", "MiB", "KiB", "B"};
     static const uint64_t mults[] = {1024 * 1024 * LC_MIB, 1024 * LC_MIB, LC_MIB, LC_KIB, 1};
@@ -408,10 +492,10 @@ static void set_size(struct lc_config_walk *w, const struct field *f, yaml_node_
                          q);
     } else if (rc < 0 || bytes > f->max) {
         lc_config_report(w, lc_config_line(v), path, "%s is too large (at most %s)", q,
-                         fmt_size(lim, sizeof lim, f->max));
+                         lc_config_fmt_size(lim, sizeof lim, f->max));
     } else if (bytes < f->min) {
         lc_config_report(w, lc_config_line(v), path, "%s is too small (at least %s)", q,
-                         fmt_size(lim, sizeof lim, f->min));
+                         lc_config_fmt_size(lim, sizeof lim, f->min));
     } else {
         *AT(base, f, uint64_t) = bytes;
     }
@@ -441,6 +525,44 @@ static void set_format(struct lc_config_walk *w, const struct field *f, yaml_nod
         *AT(base, f, enum lc_format) = LC_FORMAT_TEXT;
     } else {
         lc_config_report(w, lc_config_line(v), path, "expected one of json, text");
+    }
+}
+
+static void set_sync(struct lc_config_walk *w, const struct field *f, yaml_node_t *v, void *base,
+                     const char *path)
+{
+    const char *s = lc_config_scalar(w, v, path, "one of always, interval, never");
+
+    if (s == NULL) {
+        return;
+    }
+    if (strcmp(s, "always") == 0) {
+        *AT(base, f, enum lc_sync_mode) = LC_SYNC_ALWAYS;
+    } else if (strcmp(s, "interval") == 0) {
+        *AT(base, f, enum lc_sync_mode) = LC_SYNC_INTERVAL;
+    } else if (strcmp(s, "never") == 0) {
+        *AT(base, f, enum lc_sync_mode) = LC_SYNC_NEVER;
+    } else {
+        lc_config_report(w, lc_config_line(v), path, "expected one of always, interval, never");
+    }
+}
+
+/* start_at: where an output with no cursor yet starts reading the spool (stored as
+ * start_oldest). */
+static void set_start_at(struct lc_config_walk *w, const struct field *f, yaml_node_t *v,
+                         void *base, const char *path)
+{
+    const char *s = lc_config_scalar(w, v, path, "one of end, oldest");
+
+    if (s == NULL) {
+        return;
+    }
+    if (strcmp(s, "end") == 0) {
+        *AT(base, f, int) = 0;
+    } else if (strcmp(s, "oldest") == 0) {
+        *AT(base, f, int) = 1;
+    } else {
+        lc_config_report(w, lc_config_line(v), path, "expected one of end, oldest");
     }
 }
 

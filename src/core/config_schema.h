@@ -22,8 +22,9 @@
  * there) and reporting every problem through W. */
 void lc_config_schema_walk(struct lc_config_walk *w, yaml_node_t *root, struct lc_config *c);
 
-/* Fills O with the defaults of an output entry (format json, 100MiB files, 10 kept,
- * compressed) given at LINE (0: built in). O owns no strings yet. */
+/* Fills O with the defaults of an output entry (batches of 2048 records, 4MiB or 100ms;
+ * retries from 500ms to 30s without limit; start at the end of the spool; format json,
+ * 100MiB files, 10 kept, compressed) given at LINE (0: built in). O owns no strings yet. */
 void lc_config_output_defaults(struct lc_output_config *o, int line);
 
 /* Free a list of N name patterns, of N label matches, or of N outputs, with everything each
@@ -35,5 +36,9 @@ void lc_config_free_outputs(struct lc_output_config *outputs, size_t n);
 /* Formats MS with the largest unit (h, m, s, ms) that divides it exactly, into DST (CAP
  * bytes). Returns DST. */
 const char *lc_config_fmt_duration(char *dst, size_t cap, uint64_t ms);
+
+/* Formats BYTES with the largest unit (TiB, GiB, MiB, KiB, B) that divides it exactly, into
+ * DST (CAP bytes). Returns DST. */
+const char *lc_config_fmt_size(char *dst, size_t cap, uint64_t bytes);
 
 #endif

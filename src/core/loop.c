@@ -2,6 +2,7 @@
 #include "core/loop.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <signal.h>
@@ -11,15 +12,14 @@
 
 #include "api/api.h"
 #include "core/log.h"
-#include "core/pipeline.h"
+#include "core/delivery.h"
 #include "core/snapshot.h"
+#include "core/spool.h"
 #include "core/supervisor.h"
 #include "core/util.h"
 #include "inputs/docker/docker.h"
 #include "outputs/output.h"
 
-/* Records in memory between the inputs and the outputs; past it the inputs pause. */
-#define QUEUE_MAX_BYTES (2u << 20)
 /* SIGTERM must end the process within 10 s; the outputs get most of it. */
 #define STOP_OUTPUTS_MS 7000
 
@@ -40,7 +40,9 @@ struct lc_daemon {
     int64_t started_ns;
     struct lc_snapshot_box box;
     struct lc_supervisor *sup;
-    struct lc_pipeline *pipeline;
+    struct lc_spool *spool;
+    struct lc_task *spool_task;
+    struct lc_delivery *delivery;
     struct lc_docker *docker;
     struct lc_api *api;
     struct output_task outputs[MAX_OUTPUT_TASKS];
@@ -49,26 +51,43 @@ struct lc_daemon {
     uv_signal_t sigint;
     uv_timer_t snapshot_timer;
     uv_async_t wedge_async;
+    uv_async_t room_async; /* the spool writer says there is room again */
     pthread_mutex_t wedge_lock;
     char wedge_id[LC_SNAP_ID_MAX]; /* a test hook request from the API thread */
     int handles_open;
     int stopping;
 };
 
-static void on_commit(void *ud, uint64_t seq)
+static void room_async_cb(uv_async_t *a)
 {
-    struct lc_daemon *d = ud;
-    if (d->docker != NULL) {
-        lc_docker_on_commit(d->docker, seq);
+    struct lc_daemon *d = a->data;
+    if (d->docker != NULL && !d->stopping) {
+        lc_docker_on_resume(d->docker);
     }
 }
 
-static void on_resume(void *ud)
+/* ---- the spool writer's hooks (writer thread) ------------------------------------------ */
+
+static void spool_room(void *ud)
 {
     struct lc_daemon *d = ud;
-    if (d->docker != NULL) {
-        lc_docker_on_resume(d->docker);
+    uv_async_send(&d->room_async);
+}
+
+static void spool_beat(void *ud, int progress)
+{
+    struct lc_daemon *d = ud;
+    if (progress) {
+        lc_task_progress(d->spool_task);
+    } else {
+        lc_task_beat(d->spool_task);
     }
+}
+
+static void spool_error(void *ud, int err, const char *what)
+{
+    struct lc_daemon *d = ud;
+    lc_task_error(d->spool_task, err, "%s", what);
 }
 
 static void close_handles(struct lc_daemon *d)
@@ -77,6 +96,7 @@ static void close_handles(struct lc_daemon *d)
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->snapshot_timer, NULL);
     uv_close((uv_handle_t *)&d->wedge_async, NULL);
+    uv_close((uv_handle_t *)&d->room_async, NULL);
 }
 
 /* ---- snapshots for the API ---------------------------------------------------------- */
@@ -85,20 +105,14 @@ static void fill_outputs(struct lc_daemon *d, struct lc_snapshot *snap)
 {
     free(snap->outputs); /* replaces what lc_snapshot_create sized */
     snap->outputs = lc_xcalloc(d->cfg->n_outputs ? d->cfg->n_outputs : 1, sizeof(*snap->outputs));
-    for (size_t i = 0; i < d->cfg->n_outputs; i++) {
-        struct lc_output_snap *os = &snap->outputs[i];
-        struct lc_output_stats st;
-        if (lc_pipeline_output_stats(d->pipeline, i, &st) != 0) {
+    for (size_t i = 0; d->delivery != NULL && i < d->cfg->n_outputs; i++) {
+        if (lc_delivery_fill(d->delivery, i, &snap->outputs[i]) != 0) {
             break;
         }
-        snprintf(os->name, sizeof(os->name), "%s", d->cfg->outputs[i].name);
-        snprintf(os->type, sizeof(os->type), "%s", d->cfg->outputs[i].type);
-        os->records = st.records;
-        os->bytes = st.bytes;
-        os->retries = st.retries;
-        os->rejected = st.rejected;
-        os->lag_s = st.lag_s;
         snap->n_outputs = i + 1;
+    }
+    if (d->spool != NULL) {
+        lc_spool_fill(d->spool, &snap->spool);
     }
 }
 
@@ -160,6 +174,49 @@ static int wedge_cb(void *ud, const char *task_id)
     return 0;
 }
 
+/* API thread: the test fault switch of an output. */
+static int fault_cb(void *ud, const char *name, const char *mode, const char *match)
+{
+    struct lc_daemon *d = ud;
+    return lc_delivery_fault(d->delivery, name, mode, match);
+}
+
+/* API thread: POST /dead/replay. */
+static int replay_cb(void *ud, const char *output)
+{
+    struct lc_daemon *d = ud;
+    return lc_delivery_request_replay(d->delivery, output);
+}
+
+/* API thread: GET /dead, {"outputs":[{"name":..,"records":..,"replay":..,"replayed":..}]}. */
+static char *dead_cb(void *ud)
+{
+    struct lc_daemon *d = ud;
+    json_t *outs = json_array(), *root = json_object();
+    char *text, *body;
+    size_t n;
+    for (size_t i = 0; i < d->cfg->n_outputs; i++) {
+        const char *state;
+        uint64_t replayed, in_file;
+        if (lc_delivery_replay_state(d->delivery, i, &state, &replayed, &in_file) != 0) {
+            break;
+        }
+        json_array_append_new(outs, json_pack("{s:s,s:I,s:s,s:I}", "name", d->cfg->outputs[i].name,
+                                              "records", (json_int_t)in_file, "replay", state,
+                                              "replayed", (json_int_t)replayed));
+    }
+    json_object_set_new(root, "outputs", outs);
+    text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    n = text != NULL ? strlen(text) : 0;
+    body = lc_xmalloc(n + 2);
+    memcpy(body, text != NULL ? text : "", n);
+    body[n] = '\n';
+    body[n + 1] = '\0';
+    free(text);
+    return body;
+}
+
 /* ---- start and stop ------------------------------------------------------------------ */
 
 static void stop(struct lc_daemon *d)
@@ -176,22 +233,28 @@ static void stop(struct lc_daemon *d)
         lc_supervisor_stop(d->sup);
     }
     if (d->docker != NULL) {
-        lc_docker_stop(d->docker);
+        lc_docker_stop(d->docker); /* hands its last lines and positions to the spool */
     }
-    if (d->pipeline != NULL) {
-        lc_pipeline_stop(d->pipeline, STOP_OUTPUTS_MS);
+    if (d->spool != NULL) {
+        lc_spool_stop(d->spool); /* writes and syncs them */
+    }
+    if (d->delivery != NULL) {
+        lc_delivery_stop(d->delivery, STOP_OUTPUTS_MS); /* the outputs catch up with it */
     }
     if (d->docker != NULL) {
-        lc_docker_save_positions(d->docker);
         lc_docker_destroy(d->docker);
         d->docker = NULL;
     }
-    if (lc_pipeline_destroy(d->pipeline) == 0) {
+    if (lc_delivery_destroy(d->delivery) == 0) {
         for (size_t i = 0; i < d->n_outputs; i++) {
             lc_task_destroy(d->outputs[i].task);
         }
-    } /* else abandoned delivery threads still hold their tasks */
-    d->pipeline = NULL;
+        lc_spool_close(d->spool);
+        lc_task_destroy(d->spool_task);
+    } /* else abandoned delivery threads still use the spool and hold their tasks */
+    d->delivery = NULL;
+    d->spool = NULL;
+    d->spool_task = NULL;
     d->n_outputs = 0;
     lc_supervisor_destroy(d->sup);
     d->sup = NULL;
@@ -208,7 +271,7 @@ static void on_signal(uv_signal_t *h, int signum)
 static void restart_output(void *ud)
 {
     struct output_task *ot = ud;
-    lc_pipeline_restart_output(ot->d->pipeline, ot->index);
+    lc_delivery_restart_output(ot->d->delivery, ot->index);
 }
 
 static int add_outputs(struct lc_daemon *d)
@@ -230,7 +293,7 @@ static int add_outputs(struct lc_daemon *d)
         ot->task = lc_task_create(d->sup, id, "output", &ops_task, ot);
         d->n_outputs = i + 1;
         lc_task_set_state(ot->task, LC_TASK_RUNNING);
-        rc = lc_pipeline_add_output(d->pipeline, ops, oc, ot->task);
+        rc = lc_delivery_add_output(d->delivery, ops, oc, ot->task);
         if (rc != 0) {
             lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot start", oc->name);
             return rc;
@@ -245,6 +308,8 @@ static void init_handles(struct lc_daemon *d)
     uv_signal_init(&d->loop, &d->sigint);
     uv_timer_init(&d->loop, &d->snapshot_timer);
     uv_async_init(&d->loop, &d->wedge_async, wedge_async_cb);
+    uv_async_init(&d->loop, &d->room_async, room_async_cb);
+    d->room_async.data = d;
     d->sigterm.data = d;
     d->sigint.data = d;
     d->snapshot_timer.data = d;
@@ -275,23 +340,63 @@ static int start_api(struct lc_daemon *d)
         .test_hooks = 1,
 #endif
     };
-    d->api = lc_api_start(&ac, &d->box, wedge_cb, d);
+    struct lc_api_hooks hooks = {
+        .wedge = wedge_cb, .fault = fault_cb, .replay = replay_cb, .dead = dead_cb, .ud = d};
+    d->api = lc_api_start(&ac, &d->box, &hooks);
     return d->api != NULL ? 0 : -1;
+}
+
+/* Opens (recovering) the spool in data_dir/spool; its writer is a task. */
+static int open_spool(struct lc_daemon *d)
+{
+    const struct lc_config *c = d->cfg;
+    size_t n = strlen(c->data_dir) + 16;
+    char *dir = lc_xmalloc(n);
+    struct lc_spool_recovery rec;
+    struct lc_spool_options opt = {
+        .dir = dir,
+        .segment_bytes = c->spool.segment_bytes,
+        .max_bytes = c->spool.max_bytes,
+        .sync = c->spool.sync,
+        .sync_interval_ms = c->spool.sync_interval_ms,
+        .hooks = {.room = spool_room, .beat = spool_beat, .error = spool_error, .ud = d},
+    };
+    int rc;
+    snprintf(dir, n, "%s/spool", c->data_dir);
+    d->spool_task = lc_task_create(d->sup, "spool_writer", "spool", NULL, NULL);
+    rc = lc_spool_open(&opt, &d->spool, &rec);
+    free(dir);
+    if (rc != 0) {
+        return rc;
+    }
+    lc_task_set_state(d->spool_task, LC_TASK_RUNNING);
+    if (!rec.fresh) {
+        lc_log(LC_LOG_INFO, 0, "[spool] recovered %llu records in %llu segments (%llu bytes)",
+               (unsigned long long)rec.records, (unsigned long long)rec.segments,
+               (unsigned long long)rec.bytes);
+    }
+    d->delivery =
+        lc_delivery_create(d->spool, c->data_dir, c->spool.sync, c->spool.sync_interval_ms);
+    return 0;
 }
 
 static int start(struct lc_daemon *d)
 {
     init_handles(d);
     d->sup = create_supervisor(d);
-    d->pipeline = lc_pipeline_create(&d->loop, QUEUE_MAX_BYTES, on_commit, on_resume, d);
-    if (add_outputs(d) != 0 || lc_pipeline_start(d->pipeline) != 0) {
+    if (open_spool(d) != 0 || add_outputs(d) != 0) {
         return -1;
     }
     if (d->cfg->docker.enabled) {
-        d->docker = lc_docker_create(&d->loop, d->cfg, d->pipeline, d->sup);
+        d->docker = lc_docker_create(&d->loop, d->cfg, d->spool, d->sup);
         if (d->docker == NULL) {
             return -1;
         }
+    }
+    if (lc_spool_start(d->spool) != 0 || lc_delivery_start(d->delivery) != 0) {
+        return -1;
+    }
+    if (d->docker != NULL) {
         lc_docker_start(d->docker);
     }
     publish_snapshot(d);

@@ -187,6 +187,41 @@ json_t *lc_pos_window_to_json(const struct lc_pos_window *w)
     return obj;
 }
 
+size_t lc_pos_window_format(const struct lc_pos_window *w, char *buf, size_t cap)
+{
+    size_t n = 0;
+    int k;
+    const char *sep = "";
+    if (cap < 2) {
+        return 0;
+    }
+    buf[n++] = '{';
+    for (int i = 1; i < LC_POS_STREAMS; i++) {
+        if (w->committed[i].ts >= 0) {
+            k = snprintf(buf + n, cap - n, "%s\"%s\":[%lld,%u]", sep, stream_keys[i],
+                         (long long)w->committed[i].ts, (unsigned)w->committed[i].count);
+            if (k < 0 || (size_t)k >= cap - n) {
+                return 0;
+            }
+            n += (size_t)k;
+            sep = ",";
+        }
+    }
+    if (w->floor_ns > 0 && w->floor_ns > lc_pos_window_committed_newest(w) - w->margin_ns) {
+        k = snprintf(buf + n, cap - n, "%s\"floor\":%lld", sep, (long long)w->floor_ns);
+        if (k < 0 || (size_t)k >= cap - n) {
+            return 0;
+        }
+        n += (size_t)k;
+    }
+    if (n + 2 > cap) {
+        return 0;
+    }
+    buf[n++] = '}';
+    buf[n] = '\0';
+    return n;
+}
+
 static int cut_from_json(const json_t *v, struct lc_pos_cut *cut)
 {
     const json_t *ts = json_array_get(v, 0), *n = json_array_get(v, 1);

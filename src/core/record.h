@@ -1,7 +1,8 @@
 /* record: one log line on its way from an input to the outputs, and the container
  * metadata it refers to. A record owns its message bytes (allocated with the record) and
  * one counted reference on its metadata. Metadata is immutable once created and shared
- * between threads by reference counting; a rename creates a new lc_meta. */
+ * between threads by reference counting (but for the spool's appender-private id); a rename
+ * creates a new lc_meta. */
 #ifndef LC_RECORD_H
 #define LC_RECORD_H
 
@@ -22,6 +23,10 @@ struct lc_meta {
     char *labels_json;     /* labels pre-encoded as a JSON object, or NULL when none */
     char *compose_project; /* com.docker.compose.project label, or NULL */
     char *compose_service; /* com.docker.compose.service label, or NULL */
+    /* The spool's id for this metadata, valid while spool_gen is that spool's number. The
+     * only mutable fields: written and read by the spool's appender thread alone. */
+    uint64_t spool_gen;
+    uint32_t spool_id;
 };
 
 /* Creates metadata with one reference. Copies every string; LABELS_JSON may be NULL. */

@@ -61,9 +61,40 @@ struct lc_output_snap {
     char type[32];
     uint64_t records;
     uint64_t bytes;
-    uint64_t retries;
-    uint64_t rejected;
-    double lag_s; /* write time minus the newest written line's ts */
+    uint64_t retries;      /* sends that failed and were tried again */
+    uint64_t rejected;     /* records the destination refused for good */
+    uint64_t dead_lettered; /* records written to the dead-letter file (refused, or given up
+                               after retry.max_attempts) */
+    uint64_t dead_letter_records; /* records in data_dir/dead/<name>.jsonl now */
+    uint64_t backlog_records;     /* in the spool after this output's cursor */
+    uint64_t backlog_bytes;
+    double oldest_age_s; /* now minus the timestamp of the oldest unacknowledged record; 0
+                            when caught up */
+    double lag_s;        /* write time minus the newest written line's ts */
+};
+
+/* Upper bounds (seconds) of the spool sync latency histogram buckets; +Inf is implied. */
+#define LC_SYNC_BUCKETS 12
+extern const double lc_sync_bucket_le[LC_SYNC_BUCKETS];
+
+struct lc_spool_snap {
+    int enabled;
+    uint64_t bytes;     /* segment files on disk */
+    uint64_t max_bytes; /* spool.max_bytes */
+    uint64_t records;   /* log records held (acknowledged by some outputs or not) */
+    uint64_t segments;
+    int full;              /* inputs paused because the spool reached max_bytes */
+    int paused;            /* inputs paused for any reason (full, or the writer behind) */
+    double paused_seconds; /* counter: total time the inputs were paused */
+    uint64_t corrupt_records; /* damaged records skipped (recovery and reads) */
+    uint64_t torn_bytes;      /* bytes cut from torn tails at recovery */
+    uint64_t appended_records; /* counter: records appended since start */
+    uint64_t appended_bytes;
+    /* fdatasync latency of segment files: cumulative counts per bucket (le), as Prometheus
+     * histograms want them, then the total count and sum */
+    uint64_t sync_buckets[LC_SYNC_BUCKETS];
+    uint64_t sync_count;
+    double sync_seconds_sum;
 };
 
 /* Counters that outlive containers and tasks (bounded label sets). */
@@ -92,6 +123,7 @@ struct lc_snapshot {
     size_t n_containers;
     struct lc_output_snap *outputs;
     size_t n_outputs;
+    struct lc_spool_snap spool;
     struct lc_task_type_counts *type_counts;
     size_t n_type_counts;
     struct lc_api_errors api_errors;

@@ -690,7 +690,8 @@ static void end_batch(struct lc_file_output *o)
     o->touched_tail = &o->touched;
 }
 
-static enum lc_send_result file_send(void *state, struct lc_record *const *recs, size_t n)
+static enum lc_send_result file_send(void *state, struct lc_record *const *recs, size_t n,
+                                     struct lc_send_report *rep)
 {
     struct lc_file_output *o = state;
     enum lc_send_result res = LC_OK;
@@ -703,6 +704,7 @@ static enum lc_send_result file_send(void *state, struct lc_record *const *recs,
     rc = encode(o, recs, n);
     if (rc != 0) {
         lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot encode a batch of %zu records", o->name, n);
+        lc_send_why(rep, "cannot encode the batch: %s", strerror(-rc));
         res = LC_REJECT;
         goto out;
     }
@@ -711,6 +713,7 @@ static enum lc_send_result file_send(void *state, struct lc_record *const *recs,
         if (rc != 0) {
             lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot write %s/%s.log (will retry)", o->name,
                    o->cfg->path, e->base);
+            lc_send_why(rep, "cannot write %s.log: %s", e->base, strerror(-rc));
             rollback(o);
             res = LC_RETRY;
             break;

@@ -106,7 +106,8 @@ static int server_start(struct server *sv, const char *token, unsigned max_conn,
         sv->port = free_port();
         snprintf(sv->listen, sizeof(sv->listen), "127.0.0.1:%d", sv->port);
         cfg.listen = sv->listen;
-        sv->api = lc_api_start(&cfg, &sv->box, hooks ? wedge_cb : NULL, sv);
+        struct lc_api_hooks h = {.wedge = hooks ? wedge_cb : NULL, .ud = sv};
+        sv->api = lc_api_start(&cfg, &sv->box, &h);
     }
     return sv->api != NULL;
 }
@@ -436,7 +437,7 @@ TEST(wedge_hook)
 static struct lc_api *try_listen(struct lc_snapshot_box *box, const char *listen, const char *tok)
 {
     struct lc_api_config cfg = {.listen = listen, .token = tok};
-    return lc_api_start(&cfg, box, NULL, NULL);
+    return lc_api_start(&cfg, box, NULL);
 }
 
 TEST(listen_addresses)

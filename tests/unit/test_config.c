@@ -86,6 +86,10 @@ TEST(defaults)
     ASSERT_STR_EQ(c.docker.socket, "/var/run/docker.sock");
     ASSERT_EQ(c.docker.n_include_names + c.docker.n_exclude_names, 0);
     ASSERT_EQ(c.docker.n_include_labels + c.docker.n_exclude_labels, 0);
+    ASSERT_U64_EQ(c.spool.segment_bytes, 64 * 1048576ULL);
+    ASSERT_U64_EQ(c.spool.max_bytes, 1024 * 1048576ULL);
+    ASSERT_EQ(c.spool.sync, LC_SYNC_INTERVAL);
+    ASSERT_U64_EQ(c.spool.sync_interval_ms, 1000);
     ASSERT_EQ(c.docker.stdout_enabled, 1);
     ASSERT_EQ(c.docker.stderr_enabled, 1);
     ASSERT_EQ(c.docker.initial_tail, 50);
@@ -104,6 +108,13 @@ TEST(defaults)
     ASSERT_U64_EQ(c.outputs[0].rotate_bytes, 100 * 1048576ULL);
     ASSERT_EQ(c.outputs[0].max_files, 10);
     ASSERT_EQ(c.outputs[0].compress, 1);
+    ASSERT_EQ(c.outputs[0].batch.max_records, 2048);
+    ASSERT_U64_EQ(c.outputs[0].batch.max_bytes, 4 * 1048576ULL);
+    ASSERT_U64_EQ(c.outputs[0].batch.max_wait_ms, 100);
+    ASSERT_U64_EQ(c.outputs[0].retry.backoff_min_ms, 500);
+    ASSERT_U64_EQ(c.outputs[0].retry.backoff_max_ms, 30000);
+    ASSERT_EQ(c.outputs[0].retry.max_attempts, 0);
+    ASSERT_EQ(c.outputs[0].start_oldest, 0);
     lc_config_free(&c);
     ASSERT_TRUE(is_zeroed(&c));
     lc_config_free(NULL);
@@ -148,6 +159,11 @@ static const char full_file[] = "# every key\n"
                                 "  request_timeout: 1500ms\n"
                                 "  reconnect_backoff_min: 1s\n"
                                 "  reconnect_backoff_max: 1h\n"
+                                "spool:\n"
+                                "  segment_bytes: 16MiB\n"
+                                "  max_bytes: 10GiB\n"
+                                "  sync: always\n"
+                                "  sync_interval: 250ms\n"
                                 "outputs:\n"
                                 "  - type: file\n"
                                 "    name: local\n"
@@ -156,6 +172,15 @@ static const char full_file[] = "# every key\n"
                                 "    rotate_bytes: 64MiB\n"
                                 "    max_files: 1000\n"
                                 "    compress: no\n"
+                                "    batch:\n"
+                                "      max_records: 500\n"
+                                "      max_bytes: 1MiB\n"
+                                "      max_wait: 2s\n"
+                                "    retry:\n"
+                                "      backoff_min: 1s\n"
+                                "      backoff_max: 5m\n"
+                                "      max_attempts: 20\n"
+                                "    start_at: oldest\n"
                                 "  - type: file\n";
 
 TEST(full_file_with_every_key)
@@ -196,23 +221,41 @@ TEST(full_file_with_every_key)
     ASSERT_U64_EQ(c.docker.request_timeout_ms, 1500);
     ASSERT_U64_EQ(c.docker.reconnect_min_ms, 1000);
     ASSERT_U64_EQ(c.docker.reconnect_max_ms, 3600000);
+    ASSERT_U64_EQ(c.spool.segment_bytes, 16 * 1048576ULL);
+    ASSERT_U64_EQ(c.spool.max_bytes, 10 * 1073741824ULL);
+    ASSERT_EQ(c.spool.sync, LC_SYNC_ALWAYS);
+    ASSERT_U64_EQ(c.spool.sync_interval_ms, 250);
     ASSERT_EQ(c.n_outputs, 2);
     ASSERT_STR_EQ(c.outputs[0].type, "file");
     ASSERT_STR_EQ(c.outputs[0].name, "local");
-    ASSERT_EQ(c.outputs[0].line, 27);
+    ASSERT_EQ(c.outputs[0].line, 32);
     ASSERT_STR_EQ(c.outputs[0].path, "/srv/logs");
     ASSERT_EQ(c.outputs[0].format, LC_FORMAT_TEXT);
     ASSERT_U64_EQ(c.outputs[0].rotate_bytes, 64 * 1048576ULL);
     ASSERT_EQ(c.outputs[0].max_files, 1000);
     ASSERT_EQ(c.outputs[0].compress, 0);
+    ASSERT_EQ(c.outputs[0].batch.max_records, 500);
+    ASSERT_U64_EQ(c.outputs[0].batch.max_bytes, 1048576);
+    ASSERT_U64_EQ(c.outputs[0].batch.max_wait_ms, 2000);
+    ASSERT_U64_EQ(c.outputs[0].retry.backoff_min_ms, 1000);
+    ASSERT_U64_EQ(c.outputs[0].retry.backoff_max_ms, 300000);
+    ASSERT_EQ(c.outputs[0].retry.max_attempts, 20);
+    ASSERT_EQ(c.outputs[0].start_oldest, 1);
     /* The second output takes every default, and its path follows data_dir. */
     ASSERT_STR_EQ(c.outputs[1].name, "file");
-    ASSERT_EQ(c.outputs[1].line, 34);
+    ASSERT_EQ(c.outputs[1].line, 48);
     ASSERT_STR_EQ(c.outputs[1].path, "/var/lib/logcap/logs");
     ASSERT_EQ(c.outputs[1].format, LC_FORMAT_JSON);
     ASSERT_U64_EQ(c.outputs[1].rotate_bytes, 100 * 1048576ULL);
     ASSERT_EQ(c.outputs[1].max_files, 10);
     ASSERT_EQ(c.outputs[1].compress, 1);
+    ASSERT_EQ(c.outputs[1].batch.max_records, 2048);
+    ASSERT_U64_EQ(c.outputs[1].batch.max_bytes, 4 * 1048576ULL);
+    ASSERT_U64_EQ(c.outputs[1].batch.max_wait_ms, 100);
+    ASSERT_U64_EQ(c.outputs[1].retry.backoff_min_ms, 500);
+    ASSERT_U64_EQ(c.outputs[1].retry.backoff_max_ms, 30000);
+    ASSERT_EQ(c.outputs[1].retry.max_attempts, 0);
+    ASSERT_EQ(c.outputs[1].start_oldest, 0);
     lc_config_free(&c);
 }
 
@@ -512,6 +555,285 @@ TEST(supervisor_and_timeout_order)
                            "127.0.0.1\n"));
 }
 
+TEST(spool_keys)
+{
+    static const struct {
+        const char *text;
+        enum lc_sync_mode sync;
+    } modes[] = {
+        {"always", LC_SYNC_ALWAYS}, {"interval", LC_SYNC_INTERVAL}, {"never", LC_SYNC_NEVER}};
+    struct lc_config c = {0};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "spool:\n  sync: %s\n", modes[i].text);
+        ASSERT_EQ(loads(&c, text), 0);
+        ASSERT_EQ(c.spool.sync, modes[i].sync);
+        lc_config_free(&c);
+    }
+    /* The smallest and the largest of each range. */
+    ASSERT_EQ(loads(&c, "spool:\n  segment_bytes: 64KiB\n  max_bytes: 128KiB\n"
+                        "  sync_interval: 1ms\n"),
+              0);
+    ASSERT_U64_EQ(c.spool.segment_bytes, 65536);
+    ASSERT_U64_EQ(c.spool.max_bytes, 131072);
+    ASSERT_U64_EQ(c.spool.sync_interval_ms, 1);
+    lc_config_free(&c);
+    ASSERT_EQ(loads(&c, "spool:\n  segment_bytes: 4GiB\n  max_bytes: 16TiB\n  sync_interval: 1h\n"),
+              0);
+    ASSERT_U64_EQ(c.spool.segment_bytes, 4 * 1073741824ULL);
+    ASSERT_U64_EQ(c.spool.max_bytes, 16 * 1099511627776ULL);
+    ASSERT_U64_EQ(c.spool.sync_interval_ms, 3600000);
+    lc_config_free(&c);
+    ASSERT_EQ(loads(&c, "spool:\n"), 0);
+    ASSERT_U64_EQ(c.spool.max_bytes, 1024 * 1048576ULL);
+    lc_config_free(&c);
+}
+
+TEST(error_spool_keys)
+{
+    ASSERT_TRUE(fails_with("spool:\n  segment_bytes: 32KiB\n",
+                           "config error: x.yaml:2: spool.segment_bytes: \"32KiB\" is too small "
+                           "(at least 64KiB)\n"));
+    ASSERT_TRUE(fails_with("spool:\n  segment_bytes: 5GiB\n",
+                           "config error: x.yaml:2: spool.segment_bytes: \"5GiB\" is too large "
+                           "(at most 4GiB)\n"));
+    ASSERT_TRUE(fails_with("spool:\n  max_bytes: 64KiB\n",
+                           "config error: x.yaml:2: spool.max_bytes: \"64KiB\" is too small (at "
+                           "least 128KiB)\n"));
+    ASSERT_TRUE(fails_with("spool:\n  max_bytes: 17TiB\n",
+                           "config error: x.yaml:2: spool.max_bytes: \"17TiB\" is too large (at "
+                           "most 16TiB)\n"));
+    ASSERT_TRUE(fails_with("spool:\n  max_bytes: 99999999TiB\n",
+                           "config error: x.yaml:2: spool.max_bytes: \"99999999TiB\" is too "
+                           "large (at most 16TiB)\n"));
+    ASSERT_TRUE(fails_with("spool:\n  max_bytes: lots\n",
+                           "config error: x.yaml:2: spool.max_bytes: \"lots\" is not a size (use "
+                           "64KiB, 1MiB, 100MiB)\n"));
+    ASSERT_TRUE(fails_with("spool:\n  sync: sometimes\n",
+                           "config error: x.yaml:2: spool.sync: expected one of always, interval, "
+                           "never\n"));
+    ASSERT_TRUE(fails_with("spool:\n  sync: Always\n",
+                           "config error: x.yaml:2: spool.sync: expected one of always, interval, "
+                           "never\n"));
+    ASSERT_TRUE(fails_with("spool:\n  sync: [always]\n",
+                           "config error: x.yaml:2: spool.sync: expected one of always, interval, "
+                           "never, got a list\n"));
+    ASSERT_TRUE(fails_with("spool:\n  sync_interval: 0\n",
+                           "config error: x.yaml:2: spool.sync_interval: \"0\" must be greater "
+                           "than 0\n"));
+    ASSERT_TRUE(fails_with("spool:\n  sync_interval: 61m\n",
+                           "config error: x.yaml:2: spool.sync_interval: \"61m\" is too long (at "
+                           "most 1h)\n"));
+    ASSERT_TRUE(
+        fails_with("spool:\n  sync: never\n  fsync: always\n  sync: always\n",
+                   "config error: x.yaml:3: spool.fsync: unknown key\n"
+                   "config error: x.yaml:4: spool.sync: key given twice (also at line 2)\n"));
+    ASSERT_TRUE(fails_with("spool: 1GiB\n",
+                           "config error: x.yaml:1: spool: expected a mapping, got \"1GiB\"\n"));
+}
+
+TEST(output_batch_retry_start_at)
+{
+    struct lc_config c = {0};
+    /* The smallest and the largest of each range. */
+    ASSERT_EQ(loads(&c, "outputs:\n  - type: file\n    batch:\n      max_records: 1\n"
+                        "      max_bytes: 1KiB\n      max_wait: 1ms\n    retry:\n"
+                        "      backoff_min: 1ms\n      backoff_max: 1ms\n      max_attempts: 0\n"
+                        "    start_at: end\n"),
+              0);
+    ASSERT_EQ(c.outputs[0].batch.max_records, 1);
+    ASSERT_U64_EQ(c.outputs[0].batch.max_bytes, 1024);
+    ASSERT_U64_EQ(c.outputs[0].batch.max_wait_ms, 1);
+    ASSERT_U64_EQ(c.outputs[0].retry.backoff_min_ms, 1);
+    ASSERT_U64_EQ(c.outputs[0].retry.backoff_max_ms, 1);
+    ASSERT_EQ(c.outputs[0].retry.max_attempts, 0);
+    ASSERT_EQ(c.outputs[0].start_oldest, 0);
+    lc_config_free(&c);
+    ASSERT_EQ(loads(&c, "outputs:\n  - type: file\n    batch: {max_records: 1000000, max_bytes: "
+                        "256MiB, max_wait: 1h}\n    retry: {backoff_min: 24h, backoff_max: 24h, "
+                        "max_attempts: 1000000}\n    start_at: oldest\n"),
+              0);
+    ASSERT_EQ(c.outputs[0].batch.max_records, 1000000);
+    ASSERT_U64_EQ(c.outputs[0].batch.max_bytes, 256 * 1048576ULL);
+    ASSERT_U64_EQ(c.outputs[0].batch.max_wait_ms, 3600000);
+    ASSERT_U64_EQ(c.outputs[0].retry.backoff_min_ms, 86400000);
+    ASSERT_U64_EQ(c.outputs[0].retry.backoff_max_ms, 86400000);
+    ASSERT_EQ(c.outputs[0].retry.max_attempts, 1000000);
+    ASSERT_EQ(c.outputs[0].start_oldest, 1);
+    lc_config_free(&c);
+    /* Each output has its own; empty sections keep the defaults. */
+    ASSERT_EQ(loads(&c, "outputs:\n  - type: file\n    name: a\n    path: /a\n    batch:\n"
+                        "    retry: {}\n  - type: file\n    name: b\n    path: /b\n"
+                        "    batch:\n      max_wait: 5s\n    start_at: oldest\n"),
+              0);
+    ASSERT_EQ(c.outputs[0].batch.max_records, 2048);
+    ASSERT_U64_EQ(c.outputs[0].batch.max_wait_ms, 100);
+    ASSERT_U64_EQ(c.outputs[0].retry.backoff_max_ms, 30000);
+    ASSERT_EQ(c.outputs[0].start_oldest, 0);
+    ASSERT_U64_EQ(c.outputs[1].batch.max_wait_ms, 5000);
+    ASSERT_EQ(c.outputs[1].batch.max_records, 2048);
+    ASSERT_EQ(c.outputs[1].start_oldest, 1);
+    lc_config_free(&c);
+}
+
+TEST(error_output_batch)
+{
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    batch:\n      max_records: 0\n",
+                           "config error: x.yaml:4: outputs[0].batch.max_records: 0 is out of "
+                           "range (1-1000000)\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    batch:\n      max_records: 1000001\n",
+                           "config error: x.yaml:4: outputs[0].batch.max_records: 1000001 is out "
+                           "of range (1-1000000)\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    batch:\n      max_records: 1k\n",
+                           "config error: x.yaml:4: outputs[0].batch.max_records: expected a "
+                           "decimal integer, got \"1k\"\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    batch:\n      max_bytes: 1000\n",
+                           "config error: x.yaml:4: outputs[0].batch.max_bytes: \"1000\" is too "
+                           "small (at least 1KiB)\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    batch:\n      max_bytes: 257MiB\n",
+                           "config error: x.yaml:4: outputs[0].batch.max_bytes: \"257MiB\" is too "
+                           "large (at most 256MiB)\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    batch:\n      max_wait: 0ms\n",
+                           "config error: x.yaml:4: outputs[0].batch.max_wait: \"0ms\" must be "
+                           "greater than 0\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    batch:\n      max_wait: 2h\n",
+                           "config error: x.yaml:4: outputs[0].batch.max_wait: \"2h\" is too long "
+                           "(at most 1h)\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    batch:\n      max_wait: soon\n",
+                           "config error: x.yaml:4: outputs[0].batch.max_wait: \"soon\" is not a "
+                           "duration (use 500ms, 30s, 5m, 1h)\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    batch:\n      max_recs: 10\n"
+                           "      max_wait: 1s\n      max_wait: 2s\n",
+                           "config error: x.yaml:4: outputs[0].batch.max_recs: unknown key\n"
+                           "config error: x.yaml:6: outputs[0].batch.max_wait: key given twice "
+                           "(also at line 5)\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    batch: 100\n",
+                           "config error: x.yaml:3: outputs[0].batch: expected a mapping, got "
+                           "\"100\"\n"));
+}
+
+TEST(error_output_retry_and_start_at)
+{
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    retry:\n      backoff_min: 0s\n",
+                           "config error: x.yaml:4: outputs[0].retry.backoff_min: \"0s\" must be "
+                           "greater than 0\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    retry:\n      backoff_min: 25h\n",
+                           "config error: x.yaml:4: outputs[0].retry.backoff_min: \"25h\" is too "
+                           "long (at most 24h)\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    retry:\n      backoff_max: 2d\n",
+                           "config error: x.yaml:4: outputs[0].retry.backoff_max: \"2d\" is not a "
+                           "duration (use 500ms, 30s, 5m, 1h)\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    retry:\n      backoff_max: 1441m\n",
+                           "config error: x.yaml:4: outputs[0].retry.backoff_max: \"1441m\" is too "
+                           "long (at most 24h)\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    retry:\n      max_attempts: 1000001\n",
+                           "config error: x.yaml:4: outputs[0].retry.max_attempts: 1000001 is out "
+                           "of range (0-1000000)\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    retry:\n      max_attempts: -1\n",
+                           "config error: x.yaml:4: outputs[0].retry.max_attempts: expected a "
+                           "decimal integer, got \"-1\"\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    retry:\n      attempts: 3\n",
+                           "config error: x.yaml:4: outputs[0].retry.attempts: unknown key\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    retry: [1s, 30s]\n",
+                           "config error: x.yaml:3: outputs[0].retry: expected a mapping, got a "
+                           "list\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    start_at: beginning\n",
+                           "config error: x.yaml:3: outputs[0].start_at: expected one of end, "
+                           "oldest\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    start_at:\n",
+                           "config error: x.yaml:3: outputs[0].start_at: expected one of end, "
+                           "oldest, got nothing\n"));
+    /* The keys of every output are checked even when the type is unknown or missing. */
+    ASSERT_TRUE(fails_with("outputs:\n  - type: kafak\n    brokers: k:9092\n    batch:\n"
+                           "      max_records: 0\n      bogus: 1\n    start_at: first\n",
+                           "config error: x.yaml:2: outputs[0].type: unknown output type "
+                           "\"kafak\" (known: file)\n"
+                           "config error: x.yaml:5: outputs[0].batch.max_records: 0 is out of "
+                           "range (1-1000000)\n"
+                           "config error: x.yaml:6: outputs[0].batch.bogus: unknown key\n"
+                           "config error: x.yaml:7: outputs[0].start_at: expected one of end, "
+                           "oldest\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - retry:\n      max_attempts: x\n",
+                           "config error: x.yaml:2: outputs[0]: missing key \"type\" (known "
+                           "types: file)\n"
+                           "config error: x.yaml:3: outputs[0].retry.max_attempts: expected a "
+                           "decimal integer, got \"x\"\n"));
+    /* One section may not serve two outputs through an alias. */
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    name: a\n    path: /a\n"
+                           "    retry: &r {max_attempts: 3}\n  - type: file\n    name: b\n"
+                           "    path: /b\n    retry: *r\n",
+                           "config error: x.yaml:9: outputs[1].retry: an alias of a list or "
+                           "mapping used already (aliases may only repeat strings)\n"));
+}
+
+TEST(spool_size_order)
+{
+    struct lc_config c = {0};
+    ASSERT_EQ(loads(&c, "spool:\n  segment_bytes: 512MiB\n"), 0); /* exactly 2 x */
+    lc_config_free(&c);
+    ASSERT_TRUE(fails_with("spool:\n  segment_bytes: 16MiB\n  max_bytes: 31MiB\n",
+                           "config error: x.yaml:3: spool.max_bytes: spool.max_bytes (31MiB) must "
+                           "be at least 2 x spool.segment_bytes (16MiB)\n"));
+    ASSERT_TRUE(fails_with("spool:\n  max_bytes: 100MiB\n",
+                           "config error: x.yaml:2: spool.max_bytes: spool.max_bytes (100MiB) "
+                           "must be at least 2 x spool.segment_bytes (64MiB)\n"));
+    ASSERT_TRUE(fails_with("spool:\n  segment_bytes: 600MiB\n",
+                           "config error: x.yaml:2: spool.segment_bytes: spool.max_bytes (1GiB) "
+                           "must be at least 2 x spool.segment_bytes (600MiB)\n"));
+    /* A value that does not parse or is out of range is reported once, not compared as the
+     * default it left in place. */
+    ASSERT_TRUE(fails_with("spool:\n  segment_bytes: 600MiB\n  max_bytes: 20TiB\n",
+                           "config error: x.yaml:3: spool.max_bytes: \"20TiB\" is too large (at "
+                           "most 16TiB)\n"));
+    ASSERT_TRUE(fails_with("spool:\n  segment_bytes: 600MiB\n  max_bytes: [1GiB]\n",
+                           "config error: x.yaml:3: spool.max_bytes: expected a size (64KiB, "
+                           "1MiB, 100MiB), got a list\n"));
+    ASSERT_TRUE(fails_with("spool:\n  max_bytes: 100MiB\n  segment_bytes: 32KiB\n",
+                           "config error: x.yaml:3: spool.segment_bytes: \"32KiB\" is too small "
+                           "(at least 64KiB)\n"));
+}
+
+TEST(retry_backoff_order)
+{
+    struct lc_config c = {0};
+    ASSERT_EQ(
+        loads(&c, "outputs:\n  - type: file\n    retry: {backoff_min: 5s, backoff_max: 5s}\n"), 0);
+    lc_config_free(&c);
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    retry:\n      backoff_min: 1m\n"
+                           "      backoff_max: 30s\n",
+                           "config error: x.yaml:5: outputs[0].retry.backoff_max: "
+                           "outputs[0].retry.backoff_max (30s) is less than "
+                           "outputs[0].retry.backoff_min (1m)\n"));
+    /* Only one key given: reported at that key, against the other's default. */
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    name: a\n    path: /a\n"
+                           "  - type: file\n    name: b\n    path: /b\n    retry:\n"
+                           "      backoff_min: 2m\n",
+                           "config error: x.yaml:9: outputs[1].retry.backoff_min: "
+                           "outputs[1].retry.backoff_max (30s) is less than "
+                           "outputs[1].retry.backoff_min (2m)\n"));
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    retry:\n      backoff_max: 100ms\n",
+                           "config error: x.yaml:4: outputs[0].retry.backoff_max: "
+                           "outputs[0].retry.backoff_max (100ms) is less than "
+                           "outputs[0].retry.backoff_min (500ms)\n"));
+    /* A value that does not parse is reported once, not compared as its default. */
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    retry:\n      backoff_min: 2m\n"
+                           "      backoff_max: x\n",
+                           "config error: x.yaml:5: outputs[0].retry.backoff_max: \"x\" is not a "
+                           "duration (use 500ms, 30s, 5m, 1h)\n"));
+    /* The other cross-key checks still see their keys next to the new ones. */
+    ASSERT_TRUE(fails_with("spool:\n  max_bytes: 100MiB\nsupervisor:\n  restart_backoff_max: 1s\n"
+                           "  restart_backoff_min: 2s\noutputs:\n  - type: file\n    retry:\n"
+                           "      backoff_min: 1m\n      backoff_max: 1s\n",
+                           "config error: x.yaml:4: supervisor.restart_backoff_max: "
+                           "supervisor.restart_backoff_max (1s) is less than "
+                           "supervisor.restart_backoff_min (2s)\n"
+                           "config error: x.yaml:10: outputs[0].retry.backoff_max: "
+                           "outputs[0].retry.backoff_max (1s) is less than "
+                           "outputs[0].retry.backoff_min (1m)\n"
+                           "config error: x.yaml:2: spool.max_bytes: spool.max_bytes (100MiB) "
+                           "must be at least 2 x spool.segment_bytes (64MiB)\n"));
+}
+
 TEST(api_listen)
 {
     static const char *const good[] = {"127.0.0.1:8401", "0.0.0.0:1", "[::]:65535", "localhost:80",
@@ -650,6 +972,9 @@ TEST_MAIN(TEST_ENTRY(defaults), TEST_ENTRY(empty_file_is_all_defaults),
           TEST_ENTRY(error_wrong_node_kinds), TEST_ENTRY(error_names_and_labels),
           TEST_ENTRY(error_too_many_entries), TEST_ENTRY(empty_lists_are_fine),
           TEST_ENTRY(error_syntax_and_top_level), TEST_ENTRY(error_backoff_order),
-          TEST_ENTRY(supervisor_and_timeout_order), TEST_ENTRY(api_listen),
+          TEST_ENTRY(supervisor_and_timeout_order), TEST_ENTRY(spool_keys),
+          TEST_ENTRY(error_spool_keys), TEST_ENTRY(output_batch_retry_start_at),
+          TEST_ENTRY(error_output_batch), TEST_ENTRY(error_output_retry_and_start_at),
+          TEST_ENTRY(spool_size_order), TEST_ENTRY(retry_backoff_order), TEST_ENTRY(api_listen),
           TEST_ENTRY(error_alias_of_collection), TEST_ENTRY(multiple_problems_reported_together),
           TEST_ENTRY(unreadable_file), TEST_ENTRY(errors_may_be_null_and_reload_does_not_leak))

@@ -1,6 +1,7 @@
-/* test_health: the health verdict, one test per rule and per boundary, the JSON bodies of
- * /health, /tasks, /stats and /version (parsed back with jansson), and the snapshot box
- * (publish, get, put, and a publisher racing readers, for ASan to watch). */
+/* test_health: the health verdict, one test per rule and per boundary (a full spool among
+ * them), the JSON bodies of /health, /tasks, /stats and /version (parsed back with
+ * jansson), and the snapshot box (publish, get, put, and a publisher racing readers, for
+ * ASan to watch). */
 #include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -172,6 +173,48 @@ TEST(degraded_recent_restart)
     lc_snapshot_put(s);
 }
 
+#define SPOOL_FULL "the spool is full: inputs are paused until the outputs catch up"
+
+TEST(degraded_spool_full)
+{
+    struct lc_snapshot *s = snap_new(1);
+    struct lc_health_input in = input(s);
+    const char *why = NULL;
+    s->spool.enabled = 1;
+    s->spool.paused = 1; /* paused alone (the writer behind) is not a reason */
+    ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
+    s->spool.full = 1;
+    ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_DEGRADED);
+    ASSERT_STR_EQ(why, SPOOL_FULL);
+    s->spool.enabled = 0; /* no spool: its flags mean nothing */
+    ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
+    lc_snapshot_put(s);
+}
+
+/* A full spool is named before the task rules (capture has stopped; the failed task is in
+ * the body), and after every unhealthy rule. */
+TEST(spool_full_rule_order)
+{
+    struct lc_snapshot *s = snap_new(1);
+    struct lc_health_input in = input(s);
+    const char *why = NULL;
+    s->spool.enabled = 1;
+    s->spool.full = 1;
+    s->tasks[0].state = LC_TASK_FAILED;
+    s->last_restart_ns = NOW - SEC;
+    ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_DEGRADED);
+    ASSERT_STR_EQ(why, SPOOL_FULL);
+    s->spool.full = 0;
+    ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_DEGRADED);
+    ASSERT_STR_EQ(why, "a task is stalled, restarting or failed");
+    s->spool.full = 1;
+    s->docker_connected = 0;
+    s->docker_unreachable_since_ns = NOW - 61 * SEC;
+    ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_UNHEALTHY);
+    ASSERT_TRUE(why != NULL && strstr(why, "Docker") != NULL);
+    lc_snapshot_put(s);
+}
+
 TEST(unhealthy_wins_over_degraded)
 {
     struct lc_snapshot *s = snap_new(1);
@@ -260,6 +303,7 @@ TEST(render_health)
     ASSERT_TRUE(json_is_false(json_object_get(json_object_get(j, "loop"), "stalled")));
     ASSERT_TRUE(num(j, "loop", "last_turn_age_s") == 0.1);
     ASSERT_TRUE(num(j, "snapshot_age_s", NULL) == 0.5);
+    ASSERT_TRUE(json_is_null(json_object_get(j, "spool"))); /* no spool in this snapshot */
     ASSERT_EQ(json_array_size(json_object_get(j, "tasks")), 2);
     t0 = json_array_get(json_object_get(j, "tasks"), 0);
     t1 = json_array_get(json_object_get(j, "tasks"), 1);
@@ -277,6 +321,50 @@ TEST(render_health)
     ASSERT_TRUE(json_is_null(json_object_get(t1, "last_error")));
     ASSERT_TRUE(json_object_get(t1, "container_name") == NULL);
     json_decref(j);
+    lc_snapshot_put(s);
+}
+
+TEST(render_health_spool)
+{
+    struct lc_snapshot *s = snap_new(1);
+    struct lc_health_input in = input(s);
+    int http = 0, ok;
+    json_t *j, *sp;
+    char *body;
+    s->spool.enabled = 1;
+    s->spool.bytes = 1073741824;
+    s->spool.max_bytes = 1073741824;
+    s->spool.records = 4000000;
+    s->spool.segments = 16; /* /stats only */
+    s->spool.full = 1;
+    s->spool.paused = 1;
+    j = parse(lc_health_render(&in, 0, &http), &ok);
+    ASSERT_TRUE(ok);
+    ASSERT_EQ(http, 200);
+    ASSERT_STR_EQ(json_string_value(json_object_get(j, "status")), "degraded");
+    ASSERT_STR_EQ(json_string_value(json_object_get(j, "reason")), SPOOL_FULL);
+    sp = json_object_get(j, "spool");
+    ASSERT_TRUE(json_is_object(sp));
+    ASSERT_EQ(json_object_size(sp), 5);
+    ASSERT_EQ(json_integer_value(json_object_get(sp, "bytes")), 1073741824);
+    ASSERT_EQ(json_integer_value(json_object_get(sp, "max_bytes")), 1073741824);
+    ASSERT_EQ(json_integer_value(json_object_get(sp, "records")), 4000000);
+    ASSERT_TRUE(json_is_true(json_object_get(sp, "full")));
+    ASSERT_TRUE(json_is_true(json_object_get(sp, "paused")));
+    json_decref(j);
+    s->spool.full = 0;
+    s->spool.paused = 0;
+    j = parse(lc_health_render(&in, 0, &http), &ok);
+    ASSERT_TRUE(ok);
+    ASSERT_STR_EQ(json_string_value(json_object_get(j, "status")), "healthy");
+    ASSERT_TRUE(json_is_false(json_object_get(json_object_get(j, "spool"), "full")));
+    ASSERT_TRUE(json_is_false(json_object_get(json_object_get(j, "spool"), "paused")));
+    json_decref(j);
+    /* The brief form stays the status alone. */
+    s->spool.full = 1;
+    body = lc_health_render(&in, 1, &http);
+    ASSERT_STR_EQ(body, "{\"status\":\"degraded\"}\n");
+    free(body);
     lc_snapshot_put(s);
 }
 
@@ -334,6 +422,7 @@ TEST(render_health_without_snapshot)
     ASSERT_TRUE(json_is_null(json_object_get(j, "docker")));
     ASSERT_TRUE(json_is_null(json_object_get(json_object_get(j, "loop"), "last_turn_age_s")));
     ASSERT_TRUE(json_is_null(json_object_get(j, "snapshot_age_s")));
+    ASSERT_TRUE(json_is_null(json_object_get(j, "spool")));
     ASSERT_EQ(json_array_size(json_object_get(j, "tasks")), 0);
     ASSERT_TRUE(json_is_string(json_object_get(j, "version")));
     json_decref(j);
@@ -381,6 +470,9 @@ TEST(render_stats)
     s->outputs[0].bytes = 1300;
     s->outputs[0].retries = 1;
     s->outputs[0].rejected = 2;
+    s->outputs[0].dead_lettered = 5;
+    s->outputs[0].dead_letter_records = 4;
+    s->outputs[0].backlog_records = 99; /* not shown without a spool */
     s->outputs[0].lag_s = 1.5;
     j = parse(lc_health_render_stats(s), &ok);
     ASSERT_TRUE(ok);
@@ -402,6 +494,94 @@ TEST(render_stats)
     ASSERT_TRUE(num(o0, "records", NULL) == 13 && num(o0, "bytes", NULL) == 1300);
     ASSERT_TRUE(num(o0, "retries", NULL) == 1 && num(o0, "rejected", NULL) == 2);
     ASSERT_TRUE(num(o0, "lag_s", NULL) == 1.5);
+    /* Without a spool: dead-letter counts, but no backlog and no spool object. */
+    ASSERT_TRUE(num(o0, "dead_lettered", NULL) == 5);
+    ASSERT_TRUE(num(o0, "dead_letter_records", NULL) == 4);
+    ASSERT_TRUE(json_is_null(json_object_get(o0, "backlog_records")));
+    ASSERT_TRUE(json_is_null(json_object_get(o0, "backlog_bytes")));
+    ASSERT_TRUE(json_is_null(json_object_get(o0, "oldest_unacked_age_s")));
+    ASSERT_EQ(json_object_size(o0), 12);
+    ASSERT_TRUE(json_is_null(json_object_get(j, "spool")));
+    ASSERT_EQ(json_object_size(j), 3);
+    json_decref(j);
+    lc_snapshot_put(s);
+}
+
+TEST(render_stats_spool)
+{
+    static const char *const keys[] = {"enabled",
+                                       "bytes",
+                                       "max_bytes",
+                                       "records",
+                                       "segments",
+                                       "full",
+                                       "paused",
+                                       "paused_s",
+                                       "corrupt_records",
+                                       "torn_bytes",
+                                       "appended_records",
+                                       "appended_bytes",
+                                       "sync"};
+    struct lc_snapshot *s = lc_snapshot_create(0, 0, 1, 0);
+    int ok;
+    json_t *j, *o0, *sp;
+    strcpy(s->outputs[0].name, "files");
+    strcpy(s->outputs[0].type, "file");
+    s->outputs[0].dead_lettered = 5;
+    s->outputs[0].dead_letter_records = 4;
+    s->outputs[0].backlog_records = 120;
+    s->outputs[0].backlog_bytes = 65536;
+    s->outputs[0].oldest_age_s = 42.25;
+    s->spool.enabled = 1;
+    s->spool.bytes = 805306368;
+    s->spool.max_bytes = 1073741824;
+    s->spool.records = 1500000;
+    s->spool.segments = 12;
+    s->spool.full = 0;
+    s->spool.paused = 1;
+    s->spool.paused_seconds = 12.5;
+    s->spool.corrupt_records = 3;
+    s->spool.torn_bytes = 117;
+    s->spool.appended_records = 2000000;
+    s->spool.appended_bytes = 900000000;
+    s->spool.sync_buckets[LC_SYNC_BUCKETS - 1] = 37;
+    s->spool.sync_count = 38;
+    s->spool.sync_seconds_sum = 7.125;
+    j = parse(lc_health_render_stats(s), &ok);
+    ASSERT_TRUE(ok);
+    o0 = json_array_get(json_object_get(j, "outputs"), 0);
+    ASSERT_TRUE(num(o0, "dead_lettered", NULL) == 5);
+    ASSERT_TRUE(num(o0, "dead_letter_records", NULL) == 4);
+    ASSERT_EQ(json_integer_value(json_object_get(o0, "backlog_records")), 120);
+    ASSERT_EQ(json_integer_value(json_object_get(o0, "backlog_bytes")), 65536);
+    ASSERT_TRUE(num(o0, "oldest_unacked_age_s", NULL) == 42.25);
+    sp = json_object_get(j, "spool");
+    ASSERT_TRUE(json_is_object(sp));
+    ASSERT_EQ(json_object_size(sp), sizeof(keys) / sizeof(keys[0]));
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        ASSERT_TRUE(json_object_get(sp, keys[i]) != NULL);
+    }
+    ASSERT_TRUE(json_is_true(json_object_get(sp, "enabled")));
+    ASSERT_EQ(json_integer_value(json_object_get(sp, "bytes")), 805306368);
+    ASSERT_EQ(json_integer_value(json_object_get(sp, "max_bytes")), 1073741824);
+    ASSERT_EQ(json_integer_value(json_object_get(sp, "records")), 1500000);
+    ASSERT_EQ(json_integer_value(json_object_get(sp, "segments")), 12);
+    ASSERT_TRUE(json_is_false(json_object_get(sp, "full")));
+    ASSERT_TRUE(json_is_true(json_object_get(sp, "paused")));
+    ASSERT_TRUE(num(sp, "paused_s", NULL) == 12.5);
+    ASSERT_EQ(json_integer_value(json_object_get(sp, "corrupt_records")), 3);
+    ASSERT_EQ(json_integer_value(json_object_get(sp, "torn_bytes")), 117);
+    ASSERT_EQ(json_integer_value(json_object_get(sp, "appended_records")), 2000000);
+    ASSERT_EQ(json_integer_value(json_object_get(sp, "appended_bytes")), 900000000);
+    ASSERT_EQ(json_object_size(json_object_get(sp, "sync")), 2);
+    ASSERT_EQ(json_integer_value(json_object_get(json_object_get(sp, "sync"), "count")), 38);
+    ASSERT_TRUE(num(sp, "sync", "seconds_sum") == 7.125);
+    json_decref(j);
+    /* Before the first snapshot: empty arrays and no spool. */
+    j = parse(lc_health_render_stats(NULL), &ok);
+    ASSERT_TRUE(ok);
+    ASSERT_EQ(json_array_size(json_object_get(j, "outputs")), 0);
+    ASSERT_TRUE(json_is_null(json_object_get(j, "spool")));
     json_decref(j);
     lc_snapshot_put(s);
 }
@@ -485,8 +665,10 @@ TEST_MAIN(TEST_ENTRY(healthy), TEST_ENTRY(unhealthy_loop_flag),
           TEST_ENTRY(unhealthy_loop_last_turn_old), TEST_ENTRY(unhealthy_docker_unreachable),
           TEST_ENTRY(task_timeout_fallbacks), TEST_ENTRY(no_snapshot),
           TEST_ENTRY(degraded_task_states), TEST_ENTRY(degraded_recent_restart),
+          TEST_ENTRY(degraded_spool_full), TEST_ENTRY(spool_full_rule_order),
           TEST_ENTRY(unhealthy_wins_over_degraded), TEST_ENTRY(names), TEST_ENTRY(render_health),
-          TEST_ENTRY(render_health_unhealthy_and_brief), TEST_ENTRY(render_health_docker_down),
-          TEST_ENTRY(render_health_without_snapshot), TEST_ENTRY(render_tasks),
-          TEST_ENTRY(render_stats), TEST_ENTRY(render_version), TEST_ENTRY(box_publish_get_put),
+          TEST_ENTRY(render_health_spool), TEST_ENTRY(render_health_unhealthy_and_brief),
+          TEST_ENTRY(render_health_docker_down), TEST_ENTRY(render_health_without_snapshot),
+          TEST_ENTRY(render_tasks), TEST_ENTRY(render_stats), TEST_ENTRY(render_stats_spool),
+          TEST_ENTRY(render_version), TEST_ENTRY(box_publish_get_put),
           TEST_ENTRY(box_publisher_races_readers))

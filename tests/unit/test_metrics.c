@@ -1,9 +1,11 @@
 /* test_metrics: the Prometheus exposition. Exact sample lines for every family, HELP and
  * TYPE once per family and before its samples, every state for every task type, label
- * escaping and UTF-8 repair, the render without a snapshot, the /proc/self figures, and
+ * escaping and UTF-8 repair, the render without a snapshot, the spool families (only with a
+ * spool) and the shape of the sync latency histogram, the /proc/self figures, and
  * `promtool check metrics` on the output when promtool is installed (Debian's prometheus
  * package; tests/run installs it). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,8 @@
 
 static struct lc_snapshot *sample(void)
 {
+    /* cumulative: 2 syncs took at most 0.5 ms, ... 37 at most 2.5 s, and one took longer */
+    static const uint64_t cum[LC_SYNC_BUCKETS] = {2, 5, 9, 14, 20, 27, 30, 33, 35, 36, 36, 37};
     struct lc_snapshot *s = lc_snapshot_create(3, 2, 1, 2);
     s->taken_ns = NOW;
     s->docker_connected = 1;
@@ -42,7 +46,27 @@ static struct lc_snapshot *sample(void)
     s->outputs[0].bytes = 1300;
     s->outputs[0].retries = 1;
     s->outputs[0].rejected = 2;
+    s->outputs[0].dead_lettered = 5;
+    s->outputs[0].dead_letter_records = 4;
+    s->outputs[0].backlog_records = 120;
+    s->outputs[0].backlog_bytes = 65536;
+    s->outputs[0].oldest_age_s = 42.25;
     s->outputs[0].lag_s = 1.5;
+    s->spool.enabled = 1;
+    s->spool.bytes = 805306368;
+    s->spool.max_bytes = 1073741824;
+    s->spool.records = 1500000;
+    s->spool.segments = 12;
+    s->spool.full = 1;
+    s->spool.paused = 1;
+    s->spool.paused_seconds = 12.5;
+    s->spool.corrupt_records = 3;
+    s->spool.torn_bytes = 117;
+    s->spool.appended_records = 2000000;
+    s->spool.appended_bytes = 900000000;
+    memcpy(s->spool.sync_buckets, cum, sizeof(cum));
+    s->spool.sync_count = 38;
+    s->spool.sync_seconds_sum = 7.125;
     strcpy(s->tasks[0].id, "container_0123456789ab");
     strcpy(s->tasks[0].type, "container");
     s->tasks[0].state = LC_TASK_RUNNING;
@@ -134,8 +158,39 @@ static const char *const want[] = {
     "logcap_output_records_total{output=\"files\"} 13",
     "logcap_output_bytes_total{output=\"files\"} 1300",
     "logcap_output_retries_total{output=\"files\"} 1",
-    "logcap_output_rejected_total{output=\"files\"} 2",
+    "logcap_output_permanent_failures_total{output=\"files\"} 2",
+    "logcap_output_dead_lettered_total{output=\"files\"} 5",
+    "logcap_output_dead_letter_records{output=\"files\"} 4",
+    "logcap_output_backlog_records{output=\"files\"} 120",
+    "logcap_output_backlog_bytes{output=\"files\"} 65536",
+    "logcap_output_oldest_unacked_age_seconds{output=\"files\"} 42.25",
     "logcap_delivery_lag_seconds{output=\"files\"} 1.5",
+    "logcap_spool_bytes 805306368",
+    "logcap_spool_max_bytes 1073741824",
+    "logcap_spool_records 1500000",
+    "logcap_spool_segments 12",
+    "logcap_spool_full 1",
+    "logcap_backpressure_paused 1",
+    "logcap_backpressure_paused_seconds_total 12.5",
+    "logcap_spool_corrupt_records_total 3",
+    "logcap_spool_torn_bytes_total 117",
+    "logcap_spool_appended_records_total 2000000",
+    "logcap_spool_appended_bytes_total 900000000",
+    "logcap_spool_sync_seconds_bucket{le=\"0.0005\"} 2",
+    "logcap_spool_sync_seconds_bucket{le=\"0.001\"} 5",
+    "logcap_spool_sync_seconds_bucket{le=\"0.0025\"} 9",
+    "logcap_spool_sync_seconds_bucket{le=\"0.005\"} 14",
+    "logcap_spool_sync_seconds_bucket{le=\"0.01\"} 20",
+    "logcap_spool_sync_seconds_bucket{le=\"0.025\"} 27",
+    "logcap_spool_sync_seconds_bucket{le=\"0.05\"} 30",
+    "logcap_spool_sync_seconds_bucket{le=\"0.1\"} 33",
+    "logcap_spool_sync_seconds_bucket{le=\"0.25\"} 35",
+    "logcap_spool_sync_seconds_bucket{le=\"0.5\"} 36",
+    "logcap_spool_sync_seconds_bucket{le=\"1\"} 36",
+    "logcap_spool_sync_seconds_bucket{le=\"2.5\"} 37",
+    "logcap_spool_sync_seconds_bucket{le=\"+Inf\"} 38",
+    "logcap_spool_sync_seconds_sum 7.125",
+    "logcap_spool_sync_seconds_count 38",
     "logcap_tasks{type=\"container\",state=\"running\"} 1",
     "logcap_tasks{type=\"container\",state=\"stalled\"} 1",
     "logcap_tasks{type=\"container\",state=\"failed\"} 0",
@@ -163,6 +218,13 @@ static const char *const want[] = {
     "# TYPE logcap_tasks gauge",
     "# TYPE logcap_task_heartbeat_age_seconds gauge",
     "# TYPE process_cpu_seconds_total counter",
+    "# TYPE logcap_spool_bytes gauge",
+    "# TYPE logcap_spool_full gauge",
+    "# TYPE logcap_backpressure_paused_seconds_total counter",
+    "# TYPE logcap_spool_sync_seconds histogram",
+    "# TYPE logcap_output_permanent_failures_total counter",
+    "# TYPE logcap_output_dead_letter_records gauge",
+    "# TYPE logcap_output_oldest_unacked_age_seconds gauge",
 };
 
 TEST(samples)
@@ -183,13 +245,30 @@ TEST(samples)
     lc_snapshot_put(s);
 }
 
+/* The family a sample line belongs to: its name, less _bucket, _sum or _count when the
+ * family is a histogram. */
+static void family_of(const char *line, const char *type, char *name, size_t cap)
+{
+    static const char *const suffixes[] = {"_bucket", "_sum", "_count"};
+    size_t n;
+    snprintf(name, cap, "%.*s", (int)strcspn(line, "{ "), line);
+    n = strlen(name);
+    for (size_t i = 0; strcmp(type, "histogram") == 0 && i < 3; i++) {
+        size_t k = strlen(suffixes[i]);
+        if (n > k && strcmp(name + n - k, suffixes[i]) == 0) {
+            name[n - k] = '\0';
+            return;
+        }
+    }
+}
+
 /* Every sample's family has one HELP and one TYPE, both before its first sample, and the
  * samples of a family are contiguous. */
 TEST(families_well_formed)
 {
     struct lc_snapshot *s = sample();
     char *t = render(s, 1, &proc_fixed);
-    char current[128] = "";
+    char current[128] = "", current_type[160] = "";
     int families = 0;
     ASSERT_TRUE(t != NULL);
     ASSERT_TRUE(has_line(t, "logcap_loop_stalled 1"));
@@ -206,7 +285,9 @@ TEST(families_well_formed)
         if (strncmp(line, "# TYPE ", 7) == 0) {
             sscanf(line + 7, "%127s %159s", name, type);
             ASSERT_STR_EQ(name, current);
-            ASSERT_TRUE(strcmp(type, "counter") == 0 || strcmp(type, "gauge") == 0);
+            ASSERT_TRUE(strcmp(type, "counter") == 0 || strcmp(type, "gauge") == 0 ||
+                        strcmp(type, "histogram") == 0);
+            snprintf(current_type, sizeof(current_type), "%s", type);
             if (strcmp(type, "counter") == 0) {
                 size_t n = strlen(name);
                 ASSERT_TRUE(n > 6 && strcmp(name + n - 6, "_total") == 0);
@@ -214,10 +295,12 @@ TEST(families_well_formed)
             continue;
         }
         ASSERT_TRUE(line[0] != '#');
-        sscanf(line, "%127[^{ ]", name);
+        family_of(line, current_type, name, sizeof(name));
         ASSERT_STR_EQ(name, current);
     }
-    ASSERT_EQ(families, 27);
+    /* 27 before the spool, 11 spool families and the sync histogram, 5 new per output
+     * (permanent_failures_total replaced rejected_total). */
+    ASSERT_EQ(families, 44);
     free(t);
     lc_snapshot_put(s);
 }
@@ -233,6 +316,154 @@ TEST(without_snapshot)
     ASSERT_EQ(count_prefix(t, "logcap_tasks{"), 0);
     ASSERT_TRUE(strstr(t, "process_") == NULL);
     free(t);
+}
+
+/* The spool families are left out without a spool, and so are the backlog families of the
+ * outputs (a 0 there would read "caught up"); the dead-letter families stay. */
+TEST(without_spool)
+{
+    static const char *const absent[] = {"logcap_spool_", "logcap_backpressure_",
+                                         "logcap_output_backlog_",
+                                         "logcap_output_oldest_unacked_age_seconds"};
+    struct lc_snapshot *s = sample();
+    char *t;
+    s->spool.enabled = 0;
+    t = render(s, 0, NULL);
+    ASSERT_TRUE(t != NULL);
+    for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
+        if (strstr(t, absent[i]) != NULL) {
+            fprintf(stderr, "  unexpected %s in:\n%s", absent[i], t);
+        }
+        ASSERT_TRUE(strstr(t, absent[i]) == NULL);
+    }
+    ASSERT_TRUE(has_line(t, "logcap_output_permanent_failures_total{output=\"files\"} 2"));
+    ASSERT_TRUE(has_line(t, "logcap_output_dead_lettered_total{output=\"files\"} 5"));
+    ASSERT_TRUE(has_line(t, "logcap_output_dead_letter_records{output=\"files\"} 4"));
+    free(t);
+    /* Before the first snapshot: no spool family at all, the output families empty. */
+    t = render(NULL, 0, NULL);
+    ASSERT_TRUE(t != NULL);
+    ASSERT_TRUE(strstr(t, "logcap_spool_") == NULL);
+    ASSERT_TRUE(strstr(t, "logcap_backpressure_") == NULL);
+    ASSERT_TRUE(strstr(t, "logcap_output_backlog_") == NULL);
+    ASSERT_TRUE(has_line(t, "# TYPE logcap_output_dead_lettered_total counter"));
+    ASSERT_EQ(count_prefix(t, "logcap_output_dead_lettered_total{"), 0);
+    free(t);
+    lc_snapshot_put(s);
+}
+
+/* The flags are 0 or 1 whatever int the snapshot holds. */
+TEST(spool_flags)
+{
+    struct lc_snapshot *s = sample();
+    char *t;
+    s->spool.full = 0;
+    s->spool.paused = 0;
+    t = render(s, 0, NULL);
+    ASSERT_TRUE(t != NULL && has_line(t, "logcap_spool_full 0"));
+    ASSERT_TRUE(has_line(t, "logcap_backpressure_paused 0"));
+    free(t);
+    s->spool.full = 2;
+    s->spool.paused = -1;
+    t = render(s, 0, NULL);
+    ASSERT_TRUE(t != NULL && has_line(t, "logcap_spool_full 1"));
+    ASSERT_TRUE(has_line(t, "logcap_backpressure_paused 1"));
+    free(t);
+    lc_snapshot_put(s);
+}
+
+/* Reads the histogram of TEXT: the le bounds and counts of its buckets in order (at most
+ * CAP), its _count and whether _sum came. Returns the number of buckets, or -1 when a
+ * line does not parse. */
+static int read_histogram(const char *text, double *le, uint64_t *counts, int cap, uint64_t *count,
+                          int *has_sum)
+{
+    static const char bucket[] = "logcap_spool_sync_seconds_bucket{le=\"";
+    int n = 0;
+    *count = 0;
+    *has_sum = 0;
+    for (const char *p = text; p != NULL && *p != '\0';) {
+        char *end;
+        if (strncmp(p, bucket, sizeof(bucket) - 1) == 0) {
+            const char *v = p + sizeof(bucket) - 1;
+            if (n == cap) {
+                return -1;
+            }
+            le[n] = strncmp(v, "+Inf\"", 5) == 0 ? INFINITY : strtod(v, &end);
+            v = strstr(v, "\"} ");
+            if (v == NULL) {
+                return -1;
+            }
+            counts[n++] = strtoull(v + 3, &end, 10);
+        } else if (strncmp(p, "logcap_spool_sync_seconds_count ", 32) == 0) {
+            *count = strtoull(p + 32, &end, 10);
+        } else if (strncmp(p, "logcap_spool_sync_seconds_sum ", 30) == 0) {
+            *has_sum = 1;
+        }
+        p = strchr(p, '\n');
+        p = p != NULL ? p + 1 : NULL;
+    }
+    return n;
+}
+
+/* A Prometheus histogram: a bucket per bound in lc_sync_bucket_le in order, then +Inf;
+ * counts cumulative (never decreasing); +Inf equal to _count; a _sum. */
+static int histogram_ok(const char *text, uint64_t want_count)
+{
+    double le[LC_SYNC_BUCKETS + 2];
+    uint64_t counts[LC_SYNC_BUCKETS + 2], count;
+    int has_sum, n = read_histogram(text, le, counts, LC_SYNC_BUCKETS + 2, &count, &has_sum);
+    if (n != LC_SYNC_BUCKETS + 1 || !has_sum || !isinf(le[n - 1])) {
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        if ((i < LC_SYNC_BUCKETS && le[i] != lc_sync_bucket_le[i]) ||
+            (i > 0 && (le[i] <= le[i - 1] || counts[i] < counts[i - 1]))) {
+            return 0;
+        }
+    }
+    return counts[n - 1] == count && count == want_count;
+}
+
+TEST(sync_histogram_shape)
+{
+    struct lc_snapshot *s = sample();
+    char *t = render(s, 0, NULL);
+    ASSERT_TRUE(t != NULL);
+    ASSERT_TRUE(histogram_ok(t, 38));
+    /* One HELP and one TYPE for the three kinds of line. */
+    ASSERT_EQ(count_prefix(t, "# HELP logcap_spool_sync_seconds "), 1);
+    ASSERT_EQ(count_prefix(t, "# TYPE logcap_spool_sync_seconds histogram"), 1);
+    ASSERT_EQ(count_prefix(t, "# TYPE logcap_spool_sync_seconds_"), 0);
+    free(t);
+    /* No sync yet: every bucket 0, and still the whole family. */
+    memset(s->spool.sync_buckets, 0, sizeof(s->spool.sync_buckets));
+    s->spool.sync_count = 0;
+    s->spool.sync_seconds_sum = 0;
+    t = render(s, 0, NULL);
+    ASSERT_TRUE(t != NULL);
+    ASSERT_TRUE(histogram_ok(t, 0));
+    ASSERT_TRUE(has_line(t, "logcap_spool_sync_seconds_sum 0"));
+    free(t);
+    lc_snapshot_put(s);
+}
+
+/* Counts that are not cumulative (a bookkeeping slip in the loop) still give a valid
+ * histogram: each bucket at least the one before, +Inf and _count the largest. */
+TEST(sync_histogram_repaired)
+{
+    static const uint64_t bad[LC_SYNC_BUCKETS] = {4, 3, 9, 1, 9, 9, 9, 9, 12, 9, 9, 9};
+    struct lc_snapshot *s = sample();
+    char *t;
+    memcpy(s->spool.sync_buckets, bad, sizeof(bad));
+    s->spool.sync_count = 10; /* below the 12 of le="0.25" */
+    t = render(s, 0, NULL);
+    ASSERT_TRUE(t != NULL);
+    ASSERT_TRUE(histogram_ok(t, 12));
+    ASSERT_TRUE(has_line(t, "logcap_spool_sync_seconds_bucket{le=\"0.001\"} 4"));
+    ASSERT_TRUE(has_line(t, "logcap_spool_sync_seconds_bucket{le=\"0.5\"} 12"));
+    free(t);
+    lc_snapshot_put(s);
 }
 
 TEST(escape_label)
@@ -332,4 +563,6 @@ TEST(promtool_accepts)
 }
 
 TEST_MAIN(TEST_ENTRY(samples), TEST_ENTRY(families_well_formed), TEST_ENTRY(without_snapshot),
-          TEST_ENTRY(escape_label), TEST_ENTRY(proc_read), TEST_ENTRY(promtool_accepts))
+          TEST_ENTRY(without_spool), TEST_ENTRY(spool_flags), TEST_ENTRY(sync_histogram_shape),
+          TEST_ENTRY(sync_histogram_repaired), TEST_ENTRY(escape_label), TEST_ENTRY(proc_read),
+          TEST_ENTRY(promtool_accepts))

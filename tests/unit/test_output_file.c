@@ -100,12 +100,23 @@ static void free_recs(struct lc_record **recs, size_t n)
     free(recs);
 }
 
+/* One send through the output, with a report as the delivery engine gives it. */
+static enum lc_send_result send_reported(void *st, struct lc_record **recs, size_t n)
+{
+    struct lc_send_report rep = {0};
+    enum lc_send_result res;
+    lc_send_report_reset(&rep, n);
+    res = lc_output_file.send(st, recs, n, &rep);
+    lc_send_report_close(&rep);
+    return res;
+}
+
 /* Sends one record per message, MSGS[i] from container METAS[i]. */
 static enum lc_send_result send_msgs(void *st, struct lc_meta *const *metas,
                                      const char *const *msgs, size_t n)
 {
     struct lc_record **recs = make_recs(metas, msgs, n);
-    enum lc_send_result res = lc_output_file.send(st, recs, n);
+    enum lc_send_result res = send_reported(st, recs, n);
 
     free_recs(recs, n);
     return res;
@@ -892,7 +903,7 @@ static void check_retry(const char *dir, int *lc_test_failed)
     rc = prepare_short_write(st, metas[N_ROLLBACK], &saved);
     ASSERT_EQ(rc, 0);
     recs = make_recs(metas, msgs, N_ROLLBACK + 1);
-    res = lc_output_file.send(st, recs, N_ROLLBACK + 1);
+    res = send_reported(st, recs, N_ROLLBACK + 1);
     rc = setrlimit(RLIMIT_FSIZE, &saved);
     ASSERT_EQ(rc, 0);
     ASSERT_EQ(res, LC_RETRY);
@@ -906,7 +917,7 @@ static void check_retry(const char *dir, int *lc_test_failed)
     ASSERT_EQ(bad, 0);
 
     /* the same batch again, as the pipeline does */
-    res = lc_output_file.send(st, recs, N_ROLLBACK + 1);
+    res = send_reported(st, recs, N_ROLLBACK + 1);
     free_recs(recs, N_ROLLBACK + 1);
     ASSERT_EQ(res, LC_OK);
     ASSERT_EQ(lc_output_file.flush(st), 0);
@@ -982,7 +993,7 @@ static enum lc_send_result send_limited(void *st, struct lc_record **recs, size_
     if (setrlimit(RLIMIT_FSIZE, &lim) != 0) {
         return (enum lc_send_result) - 1;
     }
-    res = lc_output_file.send(st, recs, n);
+    res = send_reported(st, recs, n);
     if (setrlimit(RLIMIT_FSIZE, &saved) != 0) {
         return (enum lc_send_result) - 1;
     }
@@ -1029,7 +1040,7 @@ static void check_retry_rotation(const char *dir, int *lc_test_failed)
     ASSERT_TRUE(!exists(dir, "web.log.4.gz"));
 
     /* the retry that succeeds writes only what is not in a rotated file yet */
-    ASSERT_EQ(lc_output_file.send(st, recs, n), LC_OK);
+    ASSERT_EQ(send_reported(st, recs, n), LC_OK);
     ASSERT_EQ(lc_output_file.flush(st), 0);
     lc_output_file.destroy(st);
     free_recs(recs, n);

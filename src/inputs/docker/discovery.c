@@ -180,6 +180,7 @@ static void reconcile_one(struct lc_docker *d, json_t *item)
         struct lc_meta *old = c->meta;
         c->meta = lc_meta_create(id, name + 1, old->image, old->host, old->labels_json,
                                  old->compose_project, old->compose_service);
+        lc_spool_forget_meta(d->spool, old);
         lc_meta_unref(old);
     }
     if (c == NULL) {
@@ -225,17 +226,6 @@ static void remove_missing(struct lc_docker *d, json_t *items)
     }
 }
 
-/* Positions of containers that no longer exist are dropped after the first list. */
-static void drop_unknown_positions(struct lc_docker *d)
-{
-    if (json_object_size(d->pending) > 0) {
-        lc_log(LC_LOG_INFO, 0, "[docker] %zu saved positions belong to removed containers",
-               json_object_size(d->pending));
-        json_object_clear(d->pending);
-        lc_docker_mark_dirty(d);
-    }
-}
-
 /* A list that finds starts the event stream did not bring, on a stream open for a while,
  * means the stream is stuck (a frozen connection looks just like a quiet one): reopen it
  * with `since`, so nothing in between is missed. */
@@ -271,8 +261,7 @@ static void apply_list(struct lc_docker *d, json_t *body, int from_timer)
     remove_missing(d, body);
     if (!d->listed_once) {
         d->listed_once = 1;
-        drop_unknown_positions(d);
-        lc_docker_mark_dirty(d); /* the store now exists: initial_tail never applies again */
+        lc_docker_first_list_done(d);
     } else if (from_timer) {
         check_missed_events(d);
     }

@@ -1,5 +1,5 @@
-/* docker: the Docker input's owner: the container table, the positions store and the
- * pipeline callbacks (commit and backpressure). See docker.h. */
+/* docker: the Docker input's owner: the container table, the lines and positions it hands
+ * to the spool, and backpressure. See docker.h. */
 #include "inputs/docker/docker.h"
 
 #include <errno.h>
@@ -13,10 +13,9 @@
 #include "inputs/docker/docker_int.h"
 #include "inputs/docker/events.h"
 
-#define SAVE_INTERVAL_MS 250
 #define LABELS_MAX 256
-
-static void maybe_free(struct lc_docker *d);
+#define KEY_PREFIX "docker/"
+#define KEY_LISTED "docker/.listed" /* the first container list was taken */
 
 /* ---- own container ---------------------------------------------------------------- */
 
@@ -139,9 +138,15 @@ static void container_freed(uv_handle_t *h)
     free(c);
 }
 
+static void position_key(const char *id, char *out, size_t cap)
+{
+    snprintf(out, cap, KEY_PREFIX "%s", id);
+}
+
 void lc_docker_remove(struct lc_docker *d, struct lc_container *c)
 {
     struct lc_container **pp = &d->containers;
+    char key[80];
     while (*pp != NULL && *pp != c) {
         pp = &(*pp)->next;
     }
@@ -151,8 +156,13 @@ void lc_docker_remove(struct lc_docker *d, struct lc_container *c)
     }
     lc_task_destroy(c->task);
     c->task = NULL;
+    if (!c->ignored) {
+        lc_docker_commit(d); /* its last lines and position first: it leaves the dirty list */
+        position_key(c->id, key, sizeof(key));
+        lc_spool_set_position(d->spool, key, NULL, 0); /* destroyed and read to the end */
+        lc_spool_forget_meta(d->spool, c->meta);
+    }
     lc_stream_close(c, container_freed);
-    d->dirty = 1; /* its position is dropped from the store */
 }
 
 /* ---- backpressure ----------------------------------------------------------------- */
@@ -182,133 +192,146 @@ void lc_docker_request_pause(struct lc_docker *d)
         return;
     }
     d->paused = 1;
-    lc_log(LC_LOG_INFO, 0, "[docker] outputs are behind; pausing the log streams");
+    lc_log(LC_LOG_WARN, 0,
+           "[docker] the spool is full; pausing the log streams (Docker keeps "
+           "the lines meanwhile)");
     if (!d->pause_pending) {
         d->pause_pending = 1;
         uv_idle_start(&d->pause_idle, pause_idle_cb);
     }
 }
 
-void lc_docker_on_resume(void *ud)
+void lc_docker_on_resume(struct lc_docker *d)
 {
-    struct lc_docker *d = ud;
     if (!d->paused) {
         return;
     }
     d->paused = 0;
-    lc_log(LC_LOG_INFO, 0, "[docker] outputs caught up; resuming the log streams");
+    lc_log(LC_LOG_INFO, 0, "[docker] the spool has room again; resuming the log streams");
     if (!d->stopping) {
         pause_all(d, 0);
     }
 }
 
-/* ---- positions -------------------------------------------------------------------- */
+/* ---- lines and positions ------------------------------------------------------------ */
 
-void lc_docker_mark_dirty(struct lc_docker *d)
+void lc_docker_take(struct lc_docker *d, struct lc_container *c, const struct lc_line *l)
 {
-    d->dirty = 1;
-}
-
-void lc_docker_on_commit(void *ud, uint64_t seq)
-{
-    struct lc_docker *d = ud;
-    int64_t now = lc_wall_ns();
-    for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
-        if (lc_pos_window_commit(&c->win, seq)) {
-            c->lag_s = (double)(now - lc_pos_window_committed_newest(&c->win)) / 1e9;
-            d->dirty = 1;
-        }
-    }
-}
-
-static char *positions_dump(struct lc_docker *d, size_t *len)
-{
-    json_t *doc = json_object();
-    json_t *containers = json_deep_copy(d->pending);
-    char *s;
-    for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
-        if (!c->ignored && lc_pos_window_committed_newest(&c->win) >= 0) {
-            json_t *pos = lc_pos_window_to_json(&c->win);
-            json_object_set_new(pos, "name", json_string(c->meta->name));
-            json_object_set_new(containers, c->id, pos);
-        }
-    }
-    json_object_set_new(doc, "version", json_integer(1));
-    json_object_set_new(doc, "containers", containers);
-    s = lc_positions_dump(doc, len);
-    json_decref(doc);
-    return s;
-}
-
-static void save_work_cb(uv_work_t *w)
-{
-    struct lc_docker *d = w->data;
-    d->save_rc = lc_write_file_atomic(d->positions_path, d->save_data, d->save_len);
-}
-
-static void save_after_cb(uv_work_t *w, int status)
-{
-    struct lc_docker *d = w->data;
-    (void)status;
-    if (d->save_rc != 0) {
-        lc_log(LC_LOG_ERROR, d->save_rc, "[docker] cannot save positions to %s", d->positions_path);
-        d->dirty = 1;
-    }
-    free(d->save_data);
-    d->save_data = NULL;
-    d->save_in_flight = 0;
-    maybe_free(d);
-}
-
-/* Saves on a worker thread so the loop never waits for fsync. */
-static void save_timer_cb(uv_timer_t *t)
-{
-    struct lc_docker *d = t->data;
-    if (!d->dirty || d->save_in_flight) {
+    if (lc_spool_add(d->spool, c->meta, l->stream, l->ts_ns, l->ts, l->ts_len, l->msg, l->len,
+                     l->truncated) != 0) {
+        c->stats.errors++; /* longer than any max_line_bytes allows: cannot happen */
         return;
     }
-    d->dirty = 0;
-    d->save_in_flight = 1;
-    d->save_data = positions_dump(d, &d->save_len);
-    d->save_work.data = d;
-    uv_queue_work(d->loop, &d->save_work, save_work_cb, save_after_cb);
+    d->seq++;
+    lc_pos_window_take(&c->win, d->seq, l->ts_ns, l->stream);
+    lc_pos_window_commit(&c->win, d->seq); /* in the spool with this append */
+    if (!c->pos_dirty) {
+        c->pos_dirty = 1;
+        c->dirty_next = d->dirty;
+        d->dirty = c;
+    }
+    if (lc_spool_txn_bytes(d->spool) >= LC_SPOOL_TXN_SOFT_MAX) {
+        lc_docker_commit(d); /* a burst: do not wait for the end of the loop turn */
+    }
 }
 
-int lc_docker_save_positions(struct lc_docker *d)
+void lc_docker_commit(struct lc_docker *d)
 {
-    size_t len;
-    char *s = positions_dump(d, &len);
-    int rc = lc_write_file_atomic(d->positions_path, s, len);
-    free(s);
-    if (rc != 0) {
-        lc_log(LC_LOG_ERROR, rc, "[docker] cannot save positions to %s", d->positions_path);
+    int64_t now = d->dirty != NULL ? lc_wall_ns() : 0;
+    char key[80], pos[LC_POS_JSON_MAX];
+    while (d->dirty != NULL) {
+        struct lc_container *c = d->dirty;
+        size_t n = lc_pos_window_format(&c->win, pos, sizeof(pos));
+        d->dirty = c->dirty_next;
+        c->dirty_next = NULL;
+        c->pos_dirty = 0;
+        c->lag_s = (double)(now - lc_pos_window_newest(&c->win)) / 1e9;
+        position_key(c->id, key, sizeof(key));
+        lc_spool_set_position(d->spool, key, pos, n);
     }
-    return rc;
+    if (lc_spool_txn_bytes(d->spool) > 0 && lc_spool_commit(d->spool)) {
+        lc_docker_request_pause(d);
+    }
 }
 
-static int load_positions(struct lc_docker *d)
+static void commit_check_cb(uv_check_t *h)
 {
-    json_t *doc = NULL;
-    int rc = lc_positions_load(d->positions_path, &doc);
-    if (rc == -ENOENT) {
-        d->first_start = 1;
-        d->pending = json_object();
-        return 0;
+    lc_docker_commit(h->data);
+}
+
+void lc_docker_first_list_done(struct lc_docker *d)
+{
+    const char *id;
+    json_t *v;
+    char key[80];
+    if (json_object_size(d->pending) > 0) {
+        lc_log(LC_LOG_INFO, 0, "[docker] %zu saved positions belong to removed containers",
+               json_object_size(d->pending));
     }
-    if (rc != 0) {
-        char bad[4200];
-        snprintf(bad, sizeof(bad), "%s.bad", d->positions_path);
-        lc_log(LC_LOG_ERROR, rc,
-               "[docker] positions store %s is damaged; kept as %s, containers are read "
-               "from their start",
-               d->positions_path, bad);
-        rename(d->positions_path, bad);
-        d->pending = json_object();
-        return 0;
+    json_object_foreach(d->pending, id, v)
+    {
+        position_key(id, key, sizeof(key));
+        lc_spool_set_position(d->spool, key, NULL, 0);
     }
-    d->pending = json_incref(json_object_get(doc, "containers"));
+    json_object_clear(d->pending);
+    lc_spool_set_position(d->spool, KEY_LISTED, "true", 4);
+    lc_docker_commit(d);
+    if (d->legacy_path != NULL) {
+        char moved[4200];
+        snprintf(moved, sizeof(moved), "%s.migrated", d->legacy_path);
+        rename(d->legacy_path, moved);
+        free(d->legacy_path);
+        d->legacy_path = NULL;
+    }
+}
+
+/* Positions of an older logcap (data_dir/positions.json), used when the spool has none:
+ * they go into the spool with the first append. */
+static void load_legacy(struct lc_docker *d)
+{
+    json_t *doc = NULL, *containers, *v;
+    const char *id;
+    size_t n = strlen(d->cfg->data_dir) + 32;
+    char *path = lc_xmalloc(n);
+    snprintf(path, n, "%s/positions.json", d->cfg->data_dir);
+    if (lc_positions_load(path, &doc) != 0) {
+        free(path);
+        return;
+    }
+    containers = json_object_get(doc, "containers");
+    json_object_foreach(containers, id, v)
+    {
+        json_object_set(d->pending, id, v);
+    }
     json_decref(doc);
-    return 0;
+    lc_log(LC_LOG_INFO, 0, "[docker] taking %zu positions over from %s",
+           json_object_size(d->pending), path);
+    d->first_start = 0;
+    d->legacy_path = path;
+}
+
+/* The positions recovered from the spool become the pending ones. */
+static void load_positions(struct lc_docker *d)
+{
+    json_t *all = lc_spool_positions(d->spool), *v;
+    const char *key;
+    d->pending = json_object();
+    d->first_start = json_object_get(all, KEY_LISTED) == NULL;
+    json_object_foreach(all, key, v)
+    {
+        json_t *pos;
+        if (strncmp(key, KEY_PREFIX, strlen(KEY_PREFIX)) != 0 || strcmp(key, KEY_LISTED) == 0) {
+            continue;
+        }
+        pos = json_loads(json_string_value(v), 0, NULL);
+        if (pos != NULL) {
+            json_object_set_new(d->pending, key + strlen(KEY_PREFIX), pos);
+        }
+    }
+    json_decref(all);
+    if (d->first_start && json_object_size(d->pending) == 0) {
+        load_legacy(d);
+    }
 }
 
 /* ---- snapshot and test hook ------------------------------------------------------- */
@@ -325,7 +348,7 @@ static void fill_container(const struct lc_container *c, struct lc_container_sna
     cs->truncated = c->stats.truncated;
     cs->decode_errors = c->stats.decode_errors;
     cs->errors = c->stats.errors;
-    cs->position_ns = lc_pos_window_committed_newest(&c->win);
+    cs->position_ns = lc_pos_window_newest(&c->win);
     cs->lag_s = c->lag_s;
 }
 
@@ -373,19 +396,16 @@ static void create_tasks(struct lc_docker *d)
 }
 
 struct lc_docker *lc_docker_create(uv_loop_t *loop, const struct lc_config *cfg,
-                                   struct lc_pipeline *pipeline, struct lc_supervisor *sup)
+                                   struct lc_spool *spool, struct lc_supervisor *sup)
 {
     struct lc_docker *d = lc_xcalloc(1, sizeof(*d));
-    size_t n = strlen(cfg->data_dir) + 32;
 
     d->loop = loop;
     d->sup = sup;
     d->cfg = cfg;
     d->dc = &cfg->docker;
-    d->pipeline = pipeline;
+    d->spool = spool;
     d->backoff_ms = d->dc->reconnect_min_ms;
-    d->positions_path = lc_xmalloc(n);
-    snprintf(d->positions_path, n, "%s/positions.json", cfg->data_dir);
     find_self(d->self_id);
     load_positions(d);
     lc_buf_init(&d->events_buf, 1u << 20);
@@ -393,19 +413,19 @@ struct lc_docker *lc_docker_create(uv_loop_t *loop, const struct lc_config *cfg,
     if (d->client == NULL) {
         json_decref(d->pending);
         lc_buf_close(&d->events_buf);
-        free(d->positions_path);
+        free(d->legacy_path);
         free(d);
         return NULL;
     }
     uv_timer_init(loop, &d->reconnect_timer);
     uv_timer_init(loop, &d->reconcile_timer);
     uv_timer_init(loop, &d->events_timer);
-    uv_timer_init(loop, &d->save_timer);
+    uv_check_init(loop, &d->commit_check);
     uv_idle_init(loop, &d->pause_idle);
     d->reconnect_timer.data = d;
     d->reconcile_timer.data = d;
     d->events_timer.data = d;
-    d->save_timer.data = d;
+    d->commit_check.data = d;
     d->pause_idle.data = d;
     return d;
 }
@@ -414,7 +434,8 @@ void lc_docker_start(struct lc_docker *d)
 {
     create_tasks(d);
     d->unreachable_since_ns = lc_wall_ns(); /* until the first answer */
-    uv_timer_start(&d->save_timer, save_timer_cb, SAVE_INTERVAL_MS, SAVE_INTERVAL_MS);
+    uv_check_start(&d->commit_check, commit_check_cb);
+    uv_unref((uv_handle_t *)&d->commit_check);
     lc_discovery_connect(d);
 }
 
@@ -425,22 +446,23 @@ void lc_docker_stop(struct lc_docker *d)
     }
     d->stopping = 1;
     lc_discovery_stop(d);
-    uv_timer_stop(&d->save_timer);
+    uv_check_stop(&d->commit_check);
     uv_idle_stop(&d->pause_idle);
     for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
         lc_stream_cancel(c);
     }
+    lc_docker_commit(d); /* the last lines taken, with their positions */
 }
 
-/* D lives until its five handles are closed and no save is on a worker thread. */
+/* D lives until its five handles are closed. */
 static void maybe_free(struct lc_docker *d)
 {
-    if (!d->destroyed || d->open_handles > 0 || d->save_in_flight) {
+    if (!d->destroyed || d->open_handles > 0) {
         return;
     }
     json_decref(d->pending);
     lc_buf_close(&d->events_buf);
-    free(d->positions_path);
+    free(d->legacy_path);
     free(d);
 }
 
@@ -471,7 +493,7 @@ void lc_docker_destroy(struct lc_docker *d)
     uv_close((uv_handle_t *)&d->reconnect_timer, handle_freed);
     uv_close((uv_handle_t *)&d->reconcile_timer, handle_freed);
     uv_close((uv_handle_t *)&d->events_timer, handle_freed);
-    uv_close((uv_handle_t *)&d->save_timer, handle_freed);
+    uv_close((uv_handle_t *)&d->commit_check, handle_freed);
     uv_close((uv_handle_t *)&d->pause_idle, handle_freed);
     d->destroyed = 1;
     d->open_handles = 5;

@@ -10,10 +10,10 @@
 
 #include "core/buf.h"
 #include "core/config.h"
-#include "core/pipeline.h"
 #include "core/positions.h"
 #include "core/record.h"
 #include "core/snapshot.h"
+#include "core/spool.h"
 #include "core/supervisor.h"
 #include "inputs/docker/client.h"
 #include "inputs/docker/lines.h"
@@ -63,7 +63,9 @@ struct lc_container {
     struct lc_pos_window win;
     struct lc_cstats stats;
     struct lc_task *task; /* the supervisor's record of this capture */
-    double lag_s;         /* commit time minus the newest committed line's ts */
+    double lag_s;         /* spool append time minus the newest line's ts */
+    int pos_dirty;        /* lines taken since its position last went into the spool */
+    struct lc_container *dirty_next;
 };
 
 struct lc_docker {
@@ -76,13 +78,13 @@ struct lc_docker {
     int64_t events_since_ns;      /* when the current event stream was opened */
     const struct lc_config *cfg;
     const struct lc_docker_config *dc;
-    struct lc_pipeline *pipeline;
+    struct lc_spool *spool;
     struct lc_docker_client *client;
     struct lc_container *containers;
     size_t n_containers;
     char self_id[65];
     int stopping;
-    int paused; /* backpressure from the pipeline */
+    int paused; /* backpressure from the spool */
     int pause_pending;
 
     /* connection */
@@ -103,17 +105,13 @@ struct lc_docker {
     unsigned missed_events; /* starts found by the last list but not by events */
     int list_again;
 
-    /* positions */
-    char *positions_path;
-    int first_start; /* no store existed: initial_tail applies */
-    json_t *pending; /* loaded positions of containers not seen yet */
-    int dirty;
-    int save_in_flight;
-    uv_timer_t save_timer;
-    uv_work_t save_work;
-    char *save_data;
-    size_t save_len;
-    int save_rc;
+    /* positions: in the spool, with the lines they cover */
+    int first_start; /* no container list was ever taken: initial_tail applies */
+    json_t *pending; /* positions of containers not seen yet: id -> position object */
+    struct lc_container *dirty; /* containers whose position must go into the next append */
+    uint64_t seq;               /* lines taken (the position window's sequence) */
+    char *legacy_path;          /* positions.json of an older logcap, moved into the spool */
+    uv_check_t commit_check;    /* commits each loop turn's lines with their positions */
     int destroyed;
     int open_handles;
 };
@@ -124,7 +122,13 @@ struct lc_container *lc_docker_add(struct lc_docker *d, const char *id, const ch
                                    const char *image, json_t *labels, int running);
 void lc_docker_remove(struct lc_docker *d, struct lc_container *c);
 void lc_docker_request_pause(struct lc_docker *d);
-void lc_docker_mark_dirty(struct lc_docker *d);
+/* Takes one line of C: appends it to the spool and moves C's position. */
+void lc_docker_take(struct lc_docker *d, struct lc_container *c, const struct lc_line *l);
+/* Hands this turn's lines and the positions they moved to the spool. */
+void lc_docker_commit(struct lc_docker *d);
+/* After the first list: positions of containers that are gone are dropped, and the spool
+ * records that the first list happened (initial_tail never applies again). */
+void lc_docker_first_list_done(struct lc_docker *d);
 
 /* discovery.c */
 void lc_discovery_connect(struct lc_docker *d);

@@ -36,7 +36,6 @@ static int on_line(void *ud, const struct lc_line *l)
 {
     struct lc_container *c = ud;
     struct lc_docker *d = c->d;
-    struct lc_record *r;
 
     if (c->tail_floor_pending) {
         c->tail_floor_pending = 0;
@@ -46,13 +45,7 @@ static int on_line(void *ud, const struct lc_line *l)
         (c->replaying && lc_pos_window_seen(&c->win, l->ts_ns, l->stream))) {
         return 0;
     }
-    r = lc_record_create(c->meta, l->stream, l->ts_ns, l->ts, l->ts_len, l->msg, l->len,
-                         l->truncated);
-    /* r may be freed by a delivery thread as soon as it is pushed: read nothing after. */
-    if (lc_pipeline_push(d->pipeline, r) != 0) {
-        lc_docker_request_pause(d);
-    }
-    lc_pos_window_take(&c->win, lc_pipeline_last_seq(d->pipeline), l->ts_ns, l->stream);
+    lc_docker_take(d, c, l);
     c->drain_new++;
     c->stats.lines[l->stream == LC_STREAM_STDERR ? 2 : 1]++;
     c->stats.bytes[l->stream == LC_STREAM_STDERR ? 2 : 1] += l->len;

@@ -1,0 +1,282 @@
+/* deadletter: see deadletter.h. Appends are rare (a refusal is an exception), so the file
+ * is opened, written, synced and closed each time: no descriptor is held. The record is
+ * encoded by the hot-path JSON encoder, so a dead letter reads like the file output's line;
+ * the replay parses it back with jansson. */
+#include "core/deadletter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "core/util.h"
+
+#define LINE_MAX_BYTES (80u << 20) /* a 64 MiB line, escaped, and its metadata */
+
+static char *dead_path(const char *data_dir, const char *output, const char *suffix)
+{
+    size_t n = strlen(data_dir) + strlen(output) + strlen(suffix) + 16;
+    char *p = lc_xmalloc(n);
+    snprintf(p, n, "%s/dead/%s.jsonl%s", data_dir, output, suffix);
+    return p;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return n < 0 ? -errno : -EIO;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* One line: the envelope, then the record as lc_json_add_record writes it. */
+static int encode_line(struct lc_buf *b, const char *now, const char *output,
+                       const struct lc_record *r, const char *reason, unsigned attempts)
+{
+    int rc = lc_buf_printf(b, "{\"time\":\"%s\",\"output\":", now);
+    rc = rc != 0 ? rc : lc_json_add_string(b, output, strlen(output));
+    rc = rc != 0 ? rc : lc_buf_adds(b, ",\"reason\":");
+    rc = rc != 0 ? rc : lc_json_add_string(b, reason, strlen(reason));
+    rc = rc != 0 ? rc
+                 : lc_buf_printf(b, ",\"attempts\":%u,\"ts_ns\":%lld,\"record\":", attempts,
+                                 (long long)r->ts_ns);
+    rc = rc != 0 ? rc : lc_json_add_record(b, r);
+    if (rc == 0) {
+        b->len--; /* the record's '\n' */
+        rc = lc_buf_adds(b, "}\n");
+    }
+    return rc;
+}
+
+int lc_dead_append(const char *data_dir, const char *output, struct lc_record *const *recs,
+                   size_t n, char *const *reasons, const char *reason, unsigned attempts)
+{
+    char now[40], *path, *dir;
+    struct lc_buf b;
+    int fd, rc = 0;
+
+    if (lc_time_format_rfc3339(lc_wall_ns(), now, sizeof(now)) < 0) {
+        snprintf(now, sizeof(now), "unknown");
+    }
+    lc_buf_init(&b, 0);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *why = reasons != NULL && reasons[i] != NULL ? reasons[i] : reason;
+        rc = encode_line(&b, now, output, recs[i], why != NULL ? why : "refused", attempts);
+    }
+    dir = dead_path(data_dir, "", "");
+    *strrchr(dir, '/') = '\0';
+    rc = rc != 0 ? rc : lc_mkdir_p(dir, 0750);
+    free(dir);
+    path = dead_path(data_dir, output, "");
+    fd = rc == 0 ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640) : -1;
+    if (rc == 0 && fd < 0) {
+        rc = -errno;
+    }
+    if (fd >= 0) {
+        rc = write_all(fd, b.data, b.len);
+        if (rc == 0 && fdatasync(fd) != 0) {
+            rc = -errno;
+        }
+        close(fd);
+    }
+    if (rc != 0) {
+        lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot write %zu records to %s", output, n, path);
+    }
+    free(path);
+    lc_buf_close(&b);
+    return rc;
+}
+
+uint64_t lc_dead_count(const char *data_dir, const char *output)
+{
+    char *path = dead_path(data_dir, output, ""), buf[65536];
+    uint64_t lines = 0;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    if (fd < 0) {
+        return 0;
+    }
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        for (const char *p = buf; (p = memchr(p, '\n', (size_t)(buf + n - p))) != NULL; p++) {
+            lines++;
+        }
+    }
+    close(fd);
+    return lines;
+}
+
+/* Appends the file FROM to the file TO and removes FROM. */
+static int append_file(const char *from, const char *to)
+{
+    char buf[65536];
+    ssize_t n;
+    int rc = 0, in = open(from, O_RDONLY | O_CLOEXEC), out;
+    if (in < 0) {
+        return -errno;
+    }
+    out = open(to, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (out < 0) {
+        rc = -errno;
+        close(in);
+        return rc;
+    }
+    while (rc == 0 && (n = read(in, buf, sizeof(buf))) != 0) {
+        rc = n < 0 ? (errno == EINTR ? 0 : -errno) : write_all(out, buf, (size_t)n);
+    }
+    if (rc == 0 && fdatasync(out) != 0) {
+        rc = -errno;
+    }
+    close(in);
+    close(out);
+    return rc == 0 && unlink(from) != 0 ? -errno : rc;
+}
+
+int lc_dead_recover(const char *data_dir, const char *output)
+{
+    char *replay = dead_path(data_dir, output, ".replay"), *path = dead_path(data_dir, output, "");
+    int rc = 0;
+    if (access(replay, F_OK) == 0) {
+        lc_log(LC_LOG_WARN, 0,
+               "[output:%s] a dead-letter replay was cut short; its records go back to %s", output,
+               path);
+        rc = append_file(replay, path);
+    }
+    free(replay);
+    free(path);
+    return rc;
+}
+
+/* ---- parsing a line back ----------------------------------------------------------------- */
+
+static const char *str_or(json_t *o, const char *key, const char *dflt)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s != NULL ? s : dflt;
+}
+
+static struct lc_meta *meta_of(json_t *rec)
+{
+    json_t *labels = json_object_get(rec, "labels");
+    char *labels_json = NULL;
+    struct lc_meta *m;
+    const char *id = str_or(rec, "container_id", "unknown");
+    if (json_is_object(labels) && json_object_size(labels) > 0) {
+        labels_json = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+    }
+    m = lc_meta_create(id, str_or(rec, "container_name", id), str_or(rec, "image", ""),
+                       str_or(rec, "host", ""), labels_json, str_or(rec, "compose_project", NULL),
+                       str_or(rec, "compose_service", NULL));
+    free(labels_json);
+    return m;
+}
+
+struct lc_record *lc_dead_parse(const char *line, size_t len)
+{
+    json_t *o = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
+    json_t *rec = json_object_get(o, "record"), *msg = json_object_get(rec, "message");
+    json_t *tsn = json_object_get(o, "ts_ns");
+    const char *ts = str_or(rec, "ts", NULL), *stream = str_or(rec, "stream", "");
+    struct lc_record *r = NULL;
+
+    if (json_is_object(rec) && json_is_string(msg) && json_is_integer(tsn) && ts != NULL &&
+        (strcmp(stream, "stdout") == 0 || strcmp(stream, "stderr") == 0)) {
+        struct lc_meta *m = meta_of(rec);
+        r = lc_record_create(m, strcmp(stream, "stderr") == 0 ? LC_STREAM_STDERR : LC_STREAM_STDOUT,
+                             (int64_t)json_integer_value(tsn), ts, strlen(ts),
+                             json_string_value(msg), json_string_length(msg),
+                             json_is_true(json_object_get(rec, "truncated")));
+        lc_meta_unref(m);
+    }
+    json_decref(o);
+    return r;
+}
+
+/* ---- replay --------------------------------------------------------------------------------- */
+
+static void free_batch(struct lc_record **recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        lc_record_destroy(recs[i]);
+    }
+}
+
+/* Reads the replay file line by line into batches. Lines that are not records go to
+ * BAD_PATH. Returns 0 or the error that stopped it. */
+static int replay_file(FILE *f, const char *bad_path, size_t batch, lc_dead_send_fn send, void *ud,
+                       struct lc_dead_replay_stats *st)
+{
+    struct lc_record **recs = lc_xcalloc(batch, sizeof(*recs));
+    char *line = NULL;
+    size_t cap = 0, n = 0;
+    ssize_t len;
+    int rc = 0;
+    while (rc == 0 && (len = getline(&line, &cap, f)) > 0) {
+        struct lc_record *r = lc_dead_parse(line, (size_t)len);
+        if (r == NULL) {
+            FILE *bad = fopen(bad_path, "a");
+            st->invalid++;
+            if (bad != NULL) {
+                fwrite(line, 1, (size_t)len, bad);
+                fclose(bad);
+            }
+            continue;
+        }
+        recs[n++] = r;
+        st->records++;
+        if (n == batch) {
+            rc = send(ud, recs, n);
+            free_batch(recs, n);
+            n = 0;
+        }
+    }
+    if (rc == 0 && n > 0) {
+        rc = send(ud, recs, n);
+    }
+    free_batch(recs, n);
+    free(recs);
+    free(line);
+    return rc;
+}
+
+int lc_dead_replay(const char *data_dir, const char *output, size_t batch, lc_dead_send_fn send,
+                   void *ud, struct lc_dead_replay_stats *st)
+{
+    char *path = dead_path(data_dir, output, ""), *replay = dead_path(data_dir, output, ".replay");
+    char *bad = dead_path(data_dir, output, ".bad");
+    FILE *f;
+    int rc = lc_dead_recover(data_dir, output);
+
+    memset(st, 0, sizeof(*st));
+    if (rc == 0 && rename(path, replay) != 0) {
+        rc = -errno;
+    }
+    if (rc == 0) {
+        f = fopen(replay, "re");
+        rc = f == NULL ? -errno : replay_file(f, bad, batch > 0 ? batch : 1, send, ud, st);
+        if (f != NULL) {
+            fclose(f);
+        }
+        /* Done: the file goes. Stopped: it goes back, whole (what was sent may repeat). */
+        rc = rc == 0 ? (unlink(replay) == 0 ? 0 : -errno) : (lc_dead_recover(data_dir, output), rc);
+    }
+    free(path);
+    free(replay);
+    free(bad);
+    return rc;
+}

@@ -1,0 +1,323 @@
+/* spool_format: see spool_format.h. The CRC is zlib's crc32 (a well-kept, vectorised
+ * implementation); frames are built in place in a caller's buffer and sealed later, so the
+ * thread that encodes a line does not also pay for its checksum. */
+#include "core/spool_format.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "core/util.h"
+
+static void put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static uint16_t get_u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+static uint32_t frame_crc(const uint8_t *frame, uint32_t len)
+{
+    uLong c = crc32(0L, frame + 2, 6);
+    /* zlib takes a uInt length; payloads are far below 4 GiB */
+    c = crc32(c, frame + LC_SPOOL_HDR, (uInt)len);
+    return (uint32_t)c;
+}
+
+void lc_spool_frame_seal(uint8_t *frame)
+{
+    put_u32(frame + 8, frame_crc(frame, get_u32(frame + 4)));
+}
+
+static int known_type(uint8_t t)
+{
+    return t == LC_SPOOL_DATA || t == LC_SPOOL_META || t == LC_SPOOL_POS;
+}
+
+/* Where the next magic after FROM starts, or LEN when there is none. */
+static size_t next_magic(const uint8_t *buf, size_t len, size_t from)
+{
+    while (from < len) {
+        const uint8_t *p = memchr(buf + from, 'L', len - from);
+        if (p == NULL) {
+            return len;
+        }
+        from = (size_t)(p - buf);
+        if (from + 1 >= len || buf[from + 1] == 'C') {
+            return from;
+        }
+        from++;
+    }
+    return len;
+}
+
+enum lc_scan lc_spool_frame_next(const uint8_t *buf, size_t len, size_t *pos,
+                                 struct lc_spool_frame *f, size_t *skipped)
+{
+    size_t at = *pos, left = len - at;
+    const uint8_t *h = buf + at;
+    uint32_t plen;
+
+    *skipped = 0;
+    if (left < LC_SPOOL_HDR) {
+        /* A prefix of a header: only worth waiting for if it could still be one. */
+        if (left == 0 || (h[0] == 'L' && (left < 2 || h[1] == 'C'))) {
+            return LC_SCAN_MORE;
+        }
+        goto bad;
+    }
+    plen = get_u32(h + 4);
+    if (h[0] != 'L' || h[1] != 'C' || !known_type(h[2]) || plen > LC_SPOOL_PAYLOAD_MAX) {
+        goto bad;
+    }
+    if (left - LC_SPOOL_HDR < plen) {
+        return LC_SCAN_MORE;
+    }
+    if (frame_crc(h, plen) != get_u32(h + 8)) {
+        goto bad;
+    }
+    f->type = h[2];
+    f->flags = h[3];
+    f->len = plen;
+    f->payload = h + LC_SPOOL_HDR;
+    *pos = at + LC_SPOOL_HDR + plen;
+    return LC_SCAN_FRAME;
+bad:
+    *pos = next_magic(buf, len, at + 1);
+    *skipped = *pos - at;
+    return LC_SCAN_BAD;
+}
+
+long lc_spool_frame_begin(struct lc_buf *b, int type, uint32_t len)
+{
+    uint8_t h[LC_SPOOL_HDR] = {'L', 'C', (uint8_t)type, 0};
+    size_t off = b->len;
+    put_u32(h + 4, len);
+    if (lc_buf_reserve(b, LC_SPOOL_HDR + (size_t)len) != 0) {
+        return -E2BIG;
+    }
+    lc_buf_add(b, h, sizeof(h));
+    return (long)off;
+}
+
+long lc_spool_put_data(struct lc_buf *b, uint32_t meta_id, int stream, int64_t ts_ns,
+                       const char *ts, size_t ts_len, const char *msg, size_t len, int truncated)
+{
+    uint8_t fixed[LC_SPOOL_DATA_FIXED];
+    long off;
+    if (ts_len > 255) {
+        ts_len = 255;
+    }
+    off = lc_spool_frame_begin(b, LC_SPOOL_DATA, (uint32_t)(LC_SPOOL_DATA_FIXED + ts_len + len));
+    if (off < 0) {
+        return off;
+    }
+    put_u32(fixed, meta_id);
+    put_u64(fixed + 4, (uint64_t)ts_ns);
+    fixed[12] = (uint8_t)stream;
+    fixed[13] = truncated ? LC_SPOOL_D_TRUNCATED : 0;
+    fixed[14] = (uint8_t)ts_len;
+    /* Room was reserved by frame_begin: these cannot fail. */
+    lc_buf_add(b, fixed, sizeof(fixed));
+    lc_buf_add(b, ts, ts_len);
+    lc_buf_add(b, msg, len);
+    return off;
+}
+
+long lc_spool_put_meta(struct lc_buf *b, uint32_t meta_id, const char *json, size_t len)
+{
+    uint8_t id[4];
+    long off = lc_spool_frame_begin(b, LC_SPOOL_META, (uint32_t)(4 + len));
+    if (off < 0) {
+        return off;
+    }
+    put_u32(id, meta_id);
+    lc_buf_add(b, id, 4);
+    lc_buf_add(b, json, len);
+    return off;
+}
+
+long lc_spool_put_pos(struct lc_buf *b, const char *key, size_t klen, const char *value,
+                      size_t vlen)
+{
+    uint8_t kl[2];
+    long off;
+    if (klen > UINT16_MAX) {
+        return -EINVAL;
+    }
+    if (value == NULL) {
+        vlen = 0;
+    }
+    off = lc_spool_frame_begin(b, LC_SPOOL_POS, (uint32_t)(2 + klen + vlen));
+    if (off < 0) {
+        return off;
+    }
+    put_u16(kl, (uint16_t)klen);
+    lc_buf_add(b, kl, 2);
+    lc_buf_add(b, key, klen);
+    if (vlen > 0) {
+        lc_buf_add(b, value, vlen);
+    }
+    return off;
+}
+
+int lc_spool_data_decode(const struct lc_spool_frame *f, struct lc_spool_data *out)
+{
+    const uint8_t *p = f->payload;
+    if (f->type != LC_SPOOL_DATA || f->len < LC_SPOOL_DATA_FIXED) {
+        return -EINVAL;
+    }
+    out->meta_id = get_u32(p);
+    out->ts_ns = (int64_t)get_u64(p + 4);
+    out->stream = p[12];
+    out->truncated = (p[13] & LC_SPOOL_D_TRUNCATED) != 0;
+    out->ts_len = p[14];
+    if ((out->stream != LC_STREAM_STDOUT && out->stream != LC_STREAM_STDERR) ||
+        out->ts_len > f->len - LC_SPOOL_DATA_FIXED) {
+        return -EINVAL;
+    }
+    out->ts = (const char *)p + LC_SPOOL_DATA_FIXED;
+    out->msg = out->ts + out->ts_len;
+    out->len = f->len - LC_SPOOL_DATA_FIXED - out->ts_len;
+    return 0;
+}
+
+int lc_spool_meta_decode(const struct lc_spool_frame *f, uint32_t *id, const char **json,
+                         size_t *len)
+{
+    if (f->type != LC_SPOOL_META || f->len < 4) {
+        return -EINVAL;
+    }
+    *id = get_u32(f->payload);
+    *json = (const char *)f->payload + 4;
+    *len = f->len - 4;
+    return 0;
+}
+
+int lc_spool_pos_decode(const struct lc_spool_frame *f, const char **key, size_t *klen,
+                        const char **value, size_t *vlen)
+{
+    if (f->type != LC_SPOOL_POS || f->len < 2) {
+        return -EINVAL;
+    }
+    *klen = get_u16(f->payload);
+    if (*klen == 0 || *klen > f->len - 2) {
+        return -EINVAL;
+    }
+    *key = (const char *)f->payload + 2;
+    *value = *key + *klen;
+    *vlen = f->len - 2 - *klen;
+    return 0;
+}
+
+/* ---- metadata as JSON ----------------------------------------------------------------- */
+
+static void set_str(json_t *o, const char *key, const char *v)
+{
+    if (v != NULL) {
+        json_t *s = json_string(v);
+        if (s != NULL) {
+            json_object_set_new(o, key, s);
+        }
+    }
+}
+
+char *lc_spool_meta_to_json(const struct lc_meta *m, size_t *len)
+{
+    json_t *o = json_object();
+    char *text;
+    set_str(o, "id", m->id);
+    set_str(o, "name", m->name);
+    set_str(o, "image", m->image);
+    set_str(o, "host", m->host);
+    set_str(o, "compose_project", m->compose_project);
+    set_str(o, "compose_service", m->compose_service);
+    if (m->labels_json != NULL) {
+        json_t *labels = json_loads(m->labels_json, 0, NULL);
+        if (labels != NULL) {
+            json_object_set_new(o, "labels", labels);
+        }
+    }
+    text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    if (text == NULL) {
+        text = lc_xstrdup("{}");
+    }
+    *len = strlen(text);
+    return text;
+}
+
+static const char *get_str(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+struct lc_meta *lc_spool_meta_from_json(const char *json, size_t len)
+{
+    json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *labels;
+    char *labels_json = NULL;
+    struct lc_meta *m = NULL;
+    const char *id = get_str(o, "id");
+
+    if (json_is_object(o) && id != NULL) {
+        labels = json_object_get(o, "labels");
+        if (json_is_object(labels) && json_object_size(labels) > 0) {
+            labels_json = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+        }
+        m = lc_meta_create(id, get_str(o, "name") ? get_str(o, "name") : id,
+                           get_str(o, "image") ? get_str(o, "image") : "",
+                           get_str(o, "host") ? get_str(o, "host") : "", labels_json,
+                           get_str(o, "compose_project"), get_str(o, "compose_service"));
+        free(labels_json);
+    }
+    json_decref(o);
+    return m;
+}
+
+/* ---- segment header -------------------------------------------------------------------- */
+
+void lc_spool_seg_header(uint8_t out[LC_SPOOL_SEG_HDR], uint64_t seg_id)
+{
+    memcpy(out, LC_SPOOL_SEG_MAGIC, 8);
+    put_u64(out + 8, seg_id);
+}
+
+int lc_spool_seg_header_check(const uint8_t *hdr, size_t len, uint64_t *seg_id)
+{
+    if (len < LC_SPOOL_SEG_HDR || memcmp(hdr, LC_SPOOL_SEG_MAGIC, 8) != 0) {
+        return -EINVAL;
+    }
+    *seg_id = get_u64(hdr + 8);
+    return 0;
+}

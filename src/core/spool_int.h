@@ -1,0 +1,97 @@
+/* spool_int: the spool's state, shared by spool.c (recovery, appender, writer) and
+ * spool_reader.c (consumers and readers). Not for use outside src/core/spool*.c. */
+#ifndef LC_SPOOL_INT_H
+#define LC_SPOOL_INT_H
+
+#include <pthread.h>
+
+#include "core/buf.h"
+#include "core/spool_format.h"
+#include "core/spool.h"
+
+#define LC_SPOOL_MAX_CONSUMERS 64
+
+struct lc_seg {
+    uint64_t id;
+    uint64_t size;        /* bytes readers may read (the active one: what is visible) */
+    uint64_t records;     /* log records in those bytes */
+    uint64_t first_index; /* index of its first record */
+};
+
+/* A reader's acknowledged place, seen by the writer when it deletes segments. */
+struct lc_spool_consumer {
+    struct lc_spool *sp;
+    char *name;
+    char *path; /* its cursor file */
+    int fd;
+    uint32_t gen;            /* of the slot written last */
+    struct lc_spool_pos pos; /* acknowledged up to here (lock) */
+    uint64_t index;          /* index of the first record not acknowledged (lock) */
+    int64_t oldest_ts;       /* timestamp of the oldest record not acknowledged, 0 if none */
+};
+
+struct lc_spool {
+    char *dir;
+    int dirfd;
+    struct lc_spool_options opt; /* opt.dir points at dir */
+    uint64_t gen;                /* this instance, for lc_meta.spool_gen */
+    int fresh;
+
+    pthread_mutex_t lock;
+    pthread_cond_t wcond; /* the writer waits on it */
+    pthread_cond_t rcond; /* readers wait on it for new records */
+    /* --- under lock --- */
+    struct lc_seg *segs; /* oldest first; the last one is the active one */
+    size_t n_segs, cap_segs;
+    uint64_t bytes;      /* sum of the segments' sizes */
+    uint64_t end_index;  /* index of the next record appended */
+    struct lc_buf queue; /* committed appends the writer has not taken yet */
+    int full;
+    int full_disk; /* full because of max_bytes (not only a slow writer) */
+    int64_t full_since_ns;
+    int64_t paused_ns;
+    int stopping;
+    int delete_check; /* a consumer moved: look for segments to delete */
+    struct lc_spool_consumer *consumers[LC_SPOOL_MAX_CONSUMERS];
+    size_t n_consumers;
+    struct lc_spool_recovery rec;
+    uint64_t appended_records, appended_bytes;
+    uint64_t sync_buckets[LC_SYNC_BUCKETS], sync_count;
+    double sync_sum;
+
+    /* --- writer thread (and open, before it starts) --- */
+    int fd; /* active segment, -1 when readonly */
+    uint64_t active_size;
+    json_t *metas;     /* meta id (decimal) -> JSON text */
+    json_t *positions; /* key -> JSON text */
+    int unsynced;
+    uint64_t last_sync_ms;
+    struct lc_buf wbuf;
+    pthread_t writer;
+    int writer_running;
+
+    /* --- appender thread --- */
+    struct lc_buf txn;
+    long last_frame; /* offset in txn of its last frame, -1 when empty */
+    uint32_t next_meta_id;
+    json_t *recovered; /* positions at open, for lc_spool_positions */
+};
+
+/* The segment with ID, or NULL. Lock held. */
+struct lc_seg *lc_spool_seg_find(struct lc_spool *sp, uint64_t id);
+/* The oldest segment with an id above ID, or NULL. Lock held. */
+struct lc_seg *lc_spool_seg_after(struct lc_spool *sp, uint64_t id);
+/* Creates segment ID, writes its header and checkpoint, makes it the active one (fd,
+ * active_size) and appends it to the list. Returns 0 or -errno (nothing changed). */
+int lc_spool_seg_create(struct lc_spool *sp, uint64_t id);
+/* Applies a META or POS frame to the maps (other frames are ignored). */
+void lc_spool_apply_frame(json_t *metas, json_t *positions, const struct lc_spool_frame *f);
+/* The segment a consumer has acknowledged into. Lock held. */
+static inline uint64_t lc_spool_consumer_seg(const struct lc_spool_consumer *c)
+{
+    return c->pos.seg;
+}
+/* Path of segment ID in OUT. */
+void lc_spool_seg_path(const struct lc_spool *sp, uint64_t id, char *out, size_t cap);
+
+#endif

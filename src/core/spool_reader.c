@@ -1,0 +1,575 @@
+/* spool_reader: consumers (cursor files) and readers. See spool_reader.h. */
+#include "core/spool_reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "core/log.h"
+#include "core/spool_int.h"
+#include "core/spool_scan.h"
+#include "core/util.h"
+
+#define CURSOR_SLOT 32
+#define CURSOR_MAGIC "LCCU"
+
+/* ---- cursor files ------------------------------------------------------------------------ */
+
+static void cursor_path(const char *dir, const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s.cursor", dir, name);
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+static void slot_encode(uint8_t out[CURSOR_SLOT], uint32_t gen, const struct lc_spool_pos *pos)
+{
+    memset(out, 0, CURSOR_SLOT);
+    memcpy(out, CURSOR_MAGIC, 4);
+    put_u64(out + 4, gen); /* the low 4 bytes; the next 4 are overwritten below */
+    put_u64(out + 8, pos->seg);
+    put_u64(out + 16, pos->off);
+    put_u64(out + 24, 0);
+    put_u64(out + 24, (uint64_t)crc32(0L, out, 28) & 0xffffffffu);
+    /* bytes 24..27 must be zero and covered by the CRC; the CRC sits in 28..31 */
+    memmove(out + 28, out + 24, 4);
+    memset(out + 24, 0, 4);
+}
+
+/* Returns the slot's generation, or -1 when it is not a valid slot. */
+static long slot_decode(const uint8_t *in, struct lc_spool_pos *pos)
+{
+    uint32_t crc =
+        (uint32_t)in[28] | (uint32_t)in[29] << 8 | (uint32_t)in[30] << 16 | (uint32_t)in[31] << 24;
+    if (memcmp(in, CURSOR_MAGIC, 4) != 0 || (uint32_t)crc32(0L, in, 28) != crc) {
+        return -1;
+    }
+    pos->seg = get_u64(in + 8);
+    pos->off = get_u64(in + 16);
+    return (long)((uint32_t)in[4] | (uint32_t)in[5] << 8 | (uint32_t)in[6] << 16 |
+                  (uint32_t)in[7] << 24);
+}
+
+/* The newer valid slot of the file's two. Returns its generation or -1. */
+static long cursor_read_fd(int fd, struct lc_spool_pos *pos)
+{
+    uint8_t buf[2 * CURSOR_SLOT] = {0};
+    struct lc_spool_pos p[2];
+    long g[2];
+    ssize_t n = pread(fd, buf, sizeof(buf), 0);
+    if (n < CURSOR_SLOT) {
+        return -1;
+    }
+    g[0] = slot_decode(buf, &p[0]);
+    g[1] = n >= 2 * CURSOR_SLOT ? slot_decode(buf + CURSOR_SLOT, &p[1]) : -1;
+    if (g[0] < 0 && g[1] < 0) {
+        return -1;
+    }
+    /* Generations count up and wrap: the newer one is one ahead of the other. */
+    if (g[1] < 0 || (g[0] >= 0 && (uint32_t)(g[0] - g[1]) < 0x80000000u)) {
+        *pos = p[0];
+        return g[0];
+    }
+    *pos = p[1];
+    return g[1];
+}
+
+int lc_spool_cursor_load(const char *dir, const char *name, struct lc_spool_pos *pos)
+{
+    char path[4200];
+    int fd;
+    long g;
+    cursor_path(dir, name, path, sizeof(path));
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -errno;
+    }
+    g = cursor_read_fd(fd, pos);
+    close(fd);
+    return g < 0 ? -EINVAL : 0;
+}
+
+static int cursor_write(struct lc_spool_consumer *c, const struct lc_spool_pos *pos, int sync)
+{
+    uint8_t slot[CURSOR_SLOT];
+    uint32_t gen = c->gen + 1;
+    ssize_t n;
+    slot_encode(slot, gen, pos);
+    do {
+        n = pwrite(c->fd, slot, sizeof(slot), (off_t)(gen & 1) * CURSOR_SLOT);
+    } while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof(slot)) {
+        return n < 0 ? -errno : -EIO;
+    }
+    c->gen = gen;
+    if (sync && fdatasync(c->fd) != 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+/* ---- consumers ----------------------------------------------------------------------------- */
+
+/* Moves a saved place to one that exists. Lock held; the spool has a segment. */
+static void clamp(struct lc_spool *sp, struct lc_spool_pos *pos)
+{
+    const struct lc_seg *first = &sp->segs[0], *last = &sp->segs[sp->n_segs - 1], *s;
+    if (pos->seg < first->id) {
+        *pos = (struct lc_spool_pos){first->id, LC_SPOOL_SEG_HDR};
+    } else if (pos->seg > last->id) {
+        *pos = (struct lc_spool_pos){last->id, last->size};
+    } else if ((s = lc_spool_seg_find(sp, pos->seg)) == NULL) {
+        s = lc_spool_seg_after(sp, pos->seg);
+        *pos = (struct lc_spool_pos){s->id, LC_SPOOL_SEG_HDR};
+    } else if (pos->off > s->size) {
+        pos->off = s->size;
+    } else if (pos->off < LC_SPOOL_SEG_HDR) {
+        pos->off = LC_SPOOL_SEG_HDR;
+    }
+}
+
+/* Where a consumer without a cursor starts. Lock held. */
+static void start_place(struct lc_spool *sp, int oldest, struct lc_spool_pos *pos)
+{
+    const struct lc_seg *s = oldest ? &sp->segs[0] : &sp->segs[sp->n_segs - 1];
+    pos->seg = s->id;
+    pos->off = oldest ? LC_SPOOL_SEG_HDR : s->size;
+}
+
+static int open_cursor_file(struct lc_spool_consumer *c, int start_oldest)
+{
+    struct lc_spool *sp = c->sp;
+    struct lc_spool_pos pos = {0, 0};
+    long g;
+    c->fd = open(c->path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (c->fd < 0) {
+        return -errno;
+    }
+    g = cursor_read_fd(c->fd, &pos);
+    pthread_mutex_lock(&sp->lock);
+    if (sp->n_segs == 0) {
+        pthread_mutex_unlock(&sp->lock);
+        return -ENOENT;
+    }
+    if (g >= 0) {
+        c->gen = (uint32_t)g;
+        clamp(sp, &pos);
+    } else {
+        start_place(sp, start_oldest, &pos);
+    }
+    c->pos = pos;
+    pthread_mutex_unlock(&sp->lock);
+    if (g < 0) {
+        lc_log(LC_LOG_INFO, 0,
+               "[spool] output %s has no cursor yet: it starts at the %s of the spool", c->name,
+               start_oldest ? "oldest record" : "end");
+    }
+    return cursor_write(c, &pos, 1);
+}
+
+int lc_spool_consumer_open(struct lc_spool *sp, const char *name, int start_oldest,
+                           struct lc_spool_consumer **out)
+{
+    struct lc_spool_consumer *c = lc_xcalloc(1, sizeof(*c));
+    size_t n = strlen(sp->dir) + strlen(name) + 16;
+    int rc;
+    c->sp = sp;
+    c->name = lc_xstrdup(name);
+    c->path = lc_xmalloc(n);
+    cursor_path(sp->dir, name, c->path, n);
+    rc = open_cursor_file(c, start_oldest);
+    if (rc == 0) {
+        pthread_mutex_lock(&sp->lock);
+        if (sp->n_consumers == LC_SPOOL_MAX_CONSUMERS) {
+            rc = -E2BIG;
+        } else {
+            sp->consumers[sp->n_consumers++] = c;
+        }
+        pthread_mutex_unlock(&sp->lock);
+    }
+    if (rc != 0) {
+        lc_log(LC_LOG_ERROR, rc, "[spool] cannot open the cursor %s", c->path);
+        if (c->fd >= 0) {
+            close(c->fd);
+        }
+        free(c->name);
+        free(c->path);
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void lc_spool_consumer_pos(struct lc_spool_consumer *c, struct lc_spool_pos *pos)
+{
+    pthread_mutex_lock(&c->sp->lock);
+    *pos = c->pos;
+    pthread_mutex_unlock(&c->sp->lock);
+}
+
+int lc_spool_consumer_ack(struct lc_spool_consumer *c, const struct lc_spool_pos *pos,
+                          uint64_t index, int64_t oldest_ts, int sync)
+{
+    struct lc_spool *sp = c->sp;
+    pthread_mutex_lock(&sp->lock);
+    if (pos->seg != c->pos.seg) {
+        sp->delete_check = 1;
+        pthread_cond_signal(&sp->wcond);
+    }
+    c->pos = *pos;
+    c->index = index;
+    c->oldest_ts = oldest_ts;
+    pthread_mutex_unlock(&sp->lock);
+    return cursor_write(c, pos, sync);
+}
+
+int lc_spool_consumer_sync(struct lc_spool_consumer *c)
+{
+    return fdatasync(c->fd) == 0 ? 0 : -errno;
+}
+
+void lc_spool_consumer_set_oldest(struct lc_spool_consumer *c, int64_t oldest_ts)
+{
+    pthread_mutex_lock(&c->sp->lock);
+    c->oldest_ts = oldest_ts;
+    pthread_mutex_unlock(&c->sp->lock);
+}
+
+void lc_spool_consumer_backlog(struct lc_spool_consumer *c, uint64_t *records, uint64_t *bytes,
+                               double *oldest_age_s)
+{
+    struct lc_spool_pos pos;
+    uint64_t index;
+    int64_t oldest;
+    pthread_mutex_lock(&c->sp->lock);
+    pos = c->pos;
+    index = c->index;
+    oldest = c->oldest_ts;
+    pthread_mutex_unlock(&c->sp->lock);
+    lc_spool_backlog(c->sp, &pos, index, records, bytes);
+    *oldest_age_s = oldest > 0 ? (double)(lc_wall_ns() - oldest) / 1e9 : 0;
+    if (*oldest_age_s < 0) {
+        *oldest_age_s = 0;
+    }
+}
+
+void lc_spool_consumer_close(struct lc_spool_consumer *c)
+{
+    struct lc_spool *sp;
+    if (c == NULL) {
+        return;
+    }
+    sp = c->sp;
+    pthread_mutex_lock(&sp->lock);
+    for (size_t i = 0; i < sp->n_consumers; i++) {
+        if (sp->consumers[i] == c) {
+            sp->consumers[i] = sp->consumers[--sp->n_consumers];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&sp->lock);
+    if (c->fd >= 0) {
+        fdatasync(c->fd);
+        close(c->fd);
+    }
+    free(c->name);
+    free(c->path);
+    free(c);
+}
+
+/* ---- the metadata a reader has met: open addressing on the meta id -------------------- */
+
+struct meta_slot {
+    uint32_t id;       /* 0: empty (ids start at 1) */
+    struct lc_meta *m; /* NULL: deleted */
+};
+
+struct lc_spool_reader {
+    struct lc_spool *sp;
+    uint64_t seg; /* 0 before the first */
+    int fd;
+    struct lc_spool_scan sc;
+    uint64_t index;   /* of the next record */
+    uint64_t skip_to; /* records before this offset of the first segment were read before */
+    struct meta_slot *slots;
+    size_t cap, used;
+    struct lc_meta *unknown;
+    uint64_t skipped;
+};
+
+static struct meta_slot *slot_of(struct lc_spool_reader *r, uint32_t id)
+{
+    size_t i = (id * 2654435761u) & (r->cap - 1);
+    while (r->slots[i].id != 0 && r->slots[i].id != id) {
+        i = (i + 1) & (r->cap - 1);
+    }
+    return &r->slots[i];
+}
+
+static void meta_put(struct lc_spool_reader *r, uint32_t id, struct lc_meta *m);
+
+static void meta_grow(struct lc_spool_reader *r)
+{
+    struct meta_slot *old = r->slots;
+    size_t cap = r->cap;
+    r->cap = cap ? cap * 2 : 64;
+    r->slots = lc_xcalloc(r->cap, sizeof(*r->slots));
+    r->used = 0;
+    for (size_t i = 0; i < cap; i++) {
+        if (old[i].id != 0 && old[i].m != NULL) {
+            meta_put(r, old[i].id, old[i].m);
+        }
+    }
+    free(old);
+}
+
+/* Takes ownership of M (NULL: forget ID). */
+static void meta_put(struct lc_spool_reader *r, uint32_t id, struct lc_meta *m)
+{
+    struct meta_slot *s;
+    if (id == 0) {
+        lc_meta_unref(m);
+        return;
+    }
+    if ((r->used + 1) * 2 > r->cap) {
+        meta_grow(r);
+    }
+    s = slot_of(r, id);
+    if (s->id == 0) {
+        s->id = id;
+        r->used++;
+    }
+    lc_meta_unref(s->m);
+    s->m = m;
+}
+
+static void on_meta(struct lc_spool_reader *r, const struct lc_spool_frame *f)
+{
+    uint32_t id;
+    const char *json;
+    size_t len;
+    if (lc_spool_meta_decode(f, &id, &json, &len) != 0) {
+        r->skipped++;
+        return;
+    }
+    meta_put(r, id, len > 0 ? lc_spool_meta_from_json(json, len) : NULL);
+}
+
+static struct lc_meta *meta_get(struct lc_spool_reader *r, uint32_t id)
+{
+    struct meta_slot *s = r->cap > 0 && id != 0 ? slot_of(r, id) : NULL;
+    if (s != NULL && s->m != NULL) {
+        return s->m;
+    }
+    if (r->unknown == NULL) {
+        r->unknown = lc_meta_create("unknown", "unknown", "", "", NULL, NULL, NULL);
+    }
+    return r->unknown;
+}
+
+/* ---- readers ---------------------------------------------------------------------------- */
+
+static void close_seg(struct lc_spool_reader *r)
+{
+    if (r->fd >= 0) {
+        close(r->fd);
+        r->fd = -1;
+    }
+}
+
+/* Opens segment S (its descriptor; the scan starts after the header). Lock held. */
+static int open_seg(struct lc_spool_reader *r, const struct lc_seg *s)
+{
+    char path[4200];
+    close_seg(r);
+    r->seg = s->id;
+    r->index = s->first_index;
+    lc_spool_seg_path(r->sp, s->id, path, sizeof(path));
+    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    lc_spool_scan_init(&r->sc, r->fd, LC_SPOOL_SEG_HDR);
+    return r->fd < 0 ? -errno : 0;
+}
+
+struct lc_spool_reader *lc_spool_reader_create(struct lc_spool *sp, const struct lc_spool_pos *pos)
+{
+    struct lc_spool_reader *r = lc_xcalloc(1, sizeof(*r));
+    const struct lc_seg *s;
+    r->sp = sp;
+    r->fd = -1;
+    pthread_mutex_lock(&sp->lock);
+    s = lc_spool_seg_find(sp, pos->seg);
+    if (s == NULL) {
+        s = lc_spool_seg_after(sp, pos->seg);
+    } else {
+        r->skip_to = pos->off;
+    }
+    if (s != NULL) {
+        open_seg(r, s);
+    }
+    pthread_mutex_unlock(&sp->lock);
+    return r;
+}
+
+/* Moves to the segment after the current one, if the current one is finished (not the
+ * last). Returns 1 when it moved. */
+static int next_seg(struct lc_spool_reader *r)
+{
+    const struct lc_seg *s;
+    int moved = 0;
+    pthread_mutex_lock(&r->sp->lock);
+    s = lc_spool_seg_after(r->sp, r->seg);
+    if (s != NULL) {
+        lc_spool_scan_close(&r->sc);
+        r->skip_to = 0;
+        open_seg(r, s);
+        moved = 1;
+    }
+    pthread_mutex_unlock(&r->sp->lock);
+    return moved;
+}
+
+/* The limit to read the current segment to, and whether it is finished. */
+static uint64_t seg_limit(struct lc_spool_reader *r, int *finished)
+{
+    const struct lc_seg *s;
+    uint64_t limit = 0;
+    pthread_mutex_lock(&r->sp->lock);
+    s = lc_spool_seg_find(r->sp, r->seg);
+    *finished = s == NULL || s != &r->sp->segs[r->sp->n_segs - 1];
+    if (s != NULL) {
+        limit = s->size;
+    }
+    pthread_mutex_unlock(&r->sp->lock);
+    return limit;
+}
+
+/* A DATA frame: 1 and a record, or 0 when it lies before the starting place. */
+static int on_data(struct lc_spool_reader *r, const struct lc_spool_frame *f, uint64_t after,
+                   struct lc_record **out)
+{
+    struct lc_spool_data d;
+    if (lc_spool_data_decode(f, &d) != 0) {
+        r->skipped++;
+        return 0;
+    }
+    if (after <= r->skip_to) {
+        r->index++;
+        return 0;
+    }
+    *out = lc_record_create(meta_get(r, d.meta_id), d.stream, d.ts_ns, d.ts, d.ts_len, d.msg, d.len,
+                            d.truncated);
+    (*out)->seq = r->index++;
+    return 1;
+}
+
+int lc_spool_reader_next(struct lc_spool_reader *r, struct lc_record **out,
+                         struct lc_spool_pos *end)
+{
+    for (;;) {
+        struct lc_spool_frame f;
+        uint64_t at;
+        size_t skipped;
+        int finished, rc;
+        uint64_t limit = seg_limit(r, &finished);
+        if (r->fd < 0) {
+            if (r->seg != 0 && finished && next_seg(r)) {
+                continue;
+            }
+            return r->seg == 0 && next_seg(r) ? lc_spool_reader_next(r, out, end) : 0;
+        }
+        rc = lc_spool_scan_next(&r->sc, limit, &f, &at, &skipped);
+        if (rc < 0) {
+            return rc;
+        }
+        if (rc == LC_SCAN_BAD) {
+            r->skipped++;
+        } else if (rc == LC_SCAN_MORE) {
+            if (!finished || !next_seg(r)) {
+                return 0;
+            }
+        } else if (f.type == LC_SPOOL_META) {
+            on_meta(r, &f);
+        } else if (f.type == LC_SPOOL_DATA && on_data(r, &f, lc_spool_scan_offset(&r->sc), out)) {
+            end->seg = r->seg;
+            end->off = lc_spool_scan_offset(&r->sc);
+            return 1;
+        }
+    }
+}
+
+void lc_spool_reader_pos(const struct lc_spool_reader *r, struct lc_spool_pos *pos, uint64_t *index)
+{
+    pos->seg = r->seg;
+    pos->off = r->fd >= 0 ? lc_spool_scan_offset(&r->sc) : LC_SPOOL_SEG_HDR;
+    if (pos->off < r->skip_to) {
+        pos->off = r->skip_to;
+    }
+    *index = r->index;
+}
+
+uint64_t lc_spool_reader_skipped(const struct lc_spool_reader *r)
+{
+    return r->skipped;
+}
+
+void lc_spool_reader_destroy(struct lc_spool_reader *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    close_seg(r);
+    lc_spool_scan_close(&r->sc);
+    for (size_t i = 0; i < r->cap; i++) {
+        lc_meta_unref(r->slots[i].m);
+    }
+    free(r->slots);
+    lc_meta_unref(r->unknown);
+    free(r);
+}
+
+/* ---- waiting for records ------------------------------------------------------------------ */
+
+void lc_spool_wait(struct lc_spool *sp, const struct lc_spool_pos *seen, uint64_t timeout_ms)
+{
+    struct timespec ts;
+    pthread_mutex_lock(&sp->lock);
+    if (sp->n_segs > 0 && sp->segs[sp->n_segs - 1].id == seen->seg &&
+        sp->segs[sp->n_segs - 1].size == seen->off) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t)(timeout_ms / 1000);
+        ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&sp->rcond, &sp->lock, &ts);
+    }
+    pthread_mutex_unlock(&sp->lock);
+}
+
+void lc_spool_wake(struct lc_spool *sp)
+{
+    pthread_mutex_lock(&sp->lock);
+    pthread_cond_broadcast(&sp->rcond);
+    pthread_mutex_unlock(&sp->lock);
+}

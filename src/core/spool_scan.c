@@ -1,0 +1,118 @@
+/* spool_scan: see spool_scan.h. */
+#include "core/spool_scan.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/util.h"
+
+void lc_spool_scan_init(struct lc_spool_scan *s, int fd, uint64_t off)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = fd;
+    s->base = off;
+}
+
+void lc_spool_scan_close(struct lc_spool_scan *s)
+{
+    free(s->buf);
+    s->buf = NULL;
+    s->cap = s->len = s->pos = 0;
+}
+
+uint64_t lc_spool_scan_offset(const struct lc_spool_scan *s)
+{
+    return s->base + s->pos;
+}
+
+void lc_spool_scan_seek(struct lc_spool_scan *s, uint64_t off)
+{
+    s->base = off;
+    s->len = s->pos = 0;
+}
+
+/* Room for WANT bytes from pos: the unread bytes move to the front, the buffer grows to
+ * WANT (or shrinks back to the default after a big frame). */
+static void make_room(struct lc_spool_scan *s, size_t want)
+{
+    size_t keep = s->len - s->pos, cap = want > LC_SPOOL_SCAN_BUF ? want : LC_SPOOL_SCAN_BUF;
+    if (s->pos > 0) {
+        memmove(s->buf, s->buf + s->pos, keep);
+        s->base += s->pos;
+        s->len = keep;
+        s->pos = 0;
+    }
+    if (s->buf == NULL || cap > s->cap || (s->cap > LC_SPOOL_SCAN_BUF && cap < s->cap)) {
+        s->buf = lc_xrealloc(s->buf, cap);
+        s->cap = cap;
+    }
+}
+
+/* Reads more of the file, up to LIMIT. Returns bytes read (0 at LIMIT or EOF) or -errno. */
+static long fill(struct lc_spool_scan *s, uint64_t limit, size_t want)
+{
+    uint64_t end = s->base + s->len;
+    size_t room;
+    ssize_t n;
+    make_room(s, want);
+    end = s->base + s->len;
+    if (end >= limit) {
+        return 0;
+    }
+    room = s->cap - s->len;
+    if (room > limit - end) {
+        room = (size_t)(limit - end);
+    }
+    do {
+        n = pread(s->fd, s->buf + s->len, room, (off_t)end);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        return -errno;
+    }
+    s->len += (size_t)n;
+    return n;
+}
+
+/* Bytes the frame at pos needs in all, when its header is there and plausible; else 0. */
+static size_t frame_need(const struct lc_spool_scan *s)
+{
+    const uint8_t *h = s->buf + s->pos;
+    size_t plen;
+    if (s->len - s->pos < LC_SPOOL_HDR || h[0] != 'L' || h[1] != 'C') {
+        return 0;
+    }
+    plen = (size_t)h[4] | (size_t)h[5] << 8 | (size_t)h[6] << 16 | (size_t)h[7] << 24;
+    return plen <= LC_SPOOL_PAYLOAD_MAX ? LC_SPOOL_HDR + plen : 0;
+}
+
+int lc_spool_scan_next(struct lc_spool_scan *s, uint64_t limit, struct lc_spool_frame *f,
+                       uint64_t *at, size_t *skipped)
+{
+    for (;;) {
+        size_t pos = s->pos, avail = s->len;
+        enum lc_scan r;
+        long n;
+        if (s->base + avail > limit) {
+            avail = limit > s->base ? (size_t)(limit - s->base) : 0;
+        }
+        *at = s->base + pos;
+        if (pos < avail) {
+            r = lc_spool_frame_next(s->buf, avail, &pos, f, skipped);
+            if (r == LC_SCAN_FRAME || r == LC_SCAN_BAD) {
+                s->pos = pos;
+                return (int)r;
+            }
+        }
+        /* MORE: read on, with room for the whole frame when its header says how big. */
+        n = fill(s, limit, frame_need(s) > 0 ? frame_need(s) : LC_SPOOL_SCAN_BUF);
+        if (n < 0) {
+            return (int)n;
+        }
+        if (n == 0) {
+            *at = s->base + s->pos;
+            return LC_SCAN_MORE;
+        }
+    }
+}
