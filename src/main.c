@@ -1,15 +1,16 @@
-/* main: the command line. Parses the arguments, loads and checks the config, takes the
- * data directory's lock (one logcap per data_dir) and runs the loop. Exit codes: 0 clean
- * stop, 1 fatal runtime error, 2 bad config or arguments. */
+/* main: the command line. Parses the arguments, loads and checks the config, and either
+ * runs a subcommand (spool inspect, dead replay) or takes the data directory's lock (one
+ * logcap per data_dir) and runs the loop. Exit codes: 0 clean stop, 1 fatal runtime error,
+ * 2 bad config or arguments. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -21,6 +22,8 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: logcap [--config FILE] [--check-config] [--version] [--help]\n"
+                 "       logcap spool inspect [--config FILE]\n"
+                 "       logcap dead replay OUTPUT [--config FILE]\n"
                  "\n"
                  "Captures every Docker container's stdout and stderr into local files.\n"
                  "\n"
@@ -31,6 +34,11 @@ static void usage(FILE *out)
                  "  -V, --version       print the version and exit\n"
                  "  -h, --help          print this help and exit\n"
                  "\n"
+                 "  spool inspect       print the spool's segments and each output's cursor,\n"
+                 "                      backlog and oldest record (safe while logcap runs)\n"
+                 "  dead replay OUTPUT  send OUTPUT's dead-letter records again (through the\n"
+                 "                      running logcap's API when it runs)\n"
+                 "\n"
                  "Exit codes: 0 clean stop, 1 fatal runtime error, 2 bad config or arguments.\n"
                  "SIGTERM or SIGINT: stop reading, flush the outputs, save positions, exit 0.\n");
 }
@@ -38,6 +46,8 @@ static void usage(FILE *out)
 struct args {
     const char *config;
     int check;
+    char *const *words; /* the subcommand, if any */
+    int n_words;
 };
 
 /* Returns 0 to run, 1 when done (help, version), or -1 on a usage error. */
@@ -71,37 +81,41 @@ static int parse_args(int argc, char **argv, struct args *a)
             return -1;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "logcap: unexpected argument: %s\n", argv[optind]);
-        usage(stderr);
-        return -1;
-    }
+    a->words = argv + optind;
+    a->n_words = argc - optind;
     return 0;
 }
 
-/* Creates data_dir and locks it so two agents never share positions. Returns the lock fd
+/* Runs the subcommand in A->words. Returns the exit code. */
+static int run_command(const struct args *a, const struct lc_config *cfg)
+{
+    char *const *w = a->words;
+    if (a->n_words == 2 && strcmp(w[0], "spool") == 0 && strcmp(w[1], "inspect") == 0) {
+        return lc_cmd_spool_inspect(cfg, stdout);
+    }
+    if (a->n_words == 3 && strcmp(w[0], "dead") == 0 && strcmp(w[1], "replay") == 0) {
+        return lc_cmd_dead_replay(cfg, w[2], stdout);
+    }
+    fprintf(stderr, "logcap: unknown command:");
+    for (int i = 0; i < a->n_words; i++) {
+        fprintf(stderr, " %s", w[i]);
+    }
+    fprintf(stderr, "\n");
+    usage(stderr);
+    return EXIT_USAGE;
+}
+
+/* Creates data_dir and locks it so two agents never share a spool. Returns the lock fd
  * (kept open for the life of the process) or -1 (reported). */
 static int lock_data_dir(const char *dir)
 {
-    size_t n = strlen(dir) + 16;
-    char *path = lc_xmalloc(n);
-    int fd, rc = lc_mkdir_p(dir, 0755);
-    if (rc != 0) {
-        lc_log(LC_LOG_ERROR, rc, "[logcap] cannot create data_dir %s", dir);
-        free(path);
-        return -1;
+    int fd = lc_cmd_lock_data_dir(dir);
+    if (fd == -EWOULDBLOCK) {
+        lc_log(LC_LOG_ERROR, 0, "[logcap] cannot lock %s/lock: another logcap is using it", dir);
+    } else if (fd < 0) {
+        lc_log(LC_LOG_ERROR, fd, "[logcap] cannot lock %s/lock", dir);
     }
-    snprintf(path, n, "%s/lock", dir);
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        lc_log(LC_LOG_ERROR, errno, "[logcap] cannot lock %s (is another logcap using it?)", path);
-        if (fd >= 0) {
-            close(fd);
-        }
-        fd = -1;
-    }
-    free(path);
-    return fd;
+    return fd < 0 ? -1 : fd;
 }
 
 int main(int argc, char **argv)
@@ -122,6 +136,12 @@ int main(int argc, char **argv)
         printf("config ok: %s\n", a.config != NULL ? a.config : "(built-in defaults)");
         lc_config_free(&cfg);
         return 0;
+    }
+    if (a.n_words > 0) {
+        lc_log_set_level(LC_LOG_WARN);
+        rc = run_command(&a, &cfg);
+        lc_config_free(&cfg);
+        return rc;
     }
     lc_log_set_level(cfg.log_level);
     lock_fd = lock_data_dir(cfg.data_dir);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -63,12 +64,51 @@ static int encode_line(struct lc_buf *b, const char *now, const char *output,
     return rc;
 }
 
+/* Makes the file end at a line boundary: a line torn by a crash (or by a write that failed
+ * midway and could not be cut back) gets its '\n', so the next line stays whole (the torn
+ * one is then one line that is not a record: the replay keeps it in the .bad file). Sets
+ * *SIZE to the size before. Returns 0 or -errno. */
+static int end_line(int fd, off_t *size)
+{
+    struct stat st;
+    char last;
+    if (fstat(fd, &st) != 0) {
+        return -errno;
+    }
+    *size = st.st_size;
+    if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+        return write_all(fd, "\n", 1);
+    }
+    return 0;
+}
+
+/* Appends LEN bytes to the end of PATH and syncs. A failed write is cut back, so the file
+ * never ends with half a line. Returns 0 or -errno. */
+static int append_synced(const char *path, const char *data, size_t len)
+{
+    off_t size = 0;
+    int rc, fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        return -errno;
+    }
+    rc = end_line(fd, &size);
+    rc = rc != 0 ? rc : write_all(fd, data, len);
+    if (rc == 0 && fdatasync(fd) != 0) {
+        rc = -errno;
+    }
+    if (rc != 0 && ftruncate(fd, size) != 0) {
+        lc_log(LC_LOG_ERROR, errno, "[deadletter] cannot cut a failed write back in %s", path);
+    }
+    close(fd);
+    return rc;
+}
+
 int lc_dead_append(const char *data_dir, const char *output, struct lc_record *const *recs,
                    size_t n, char *const *reasons, const char *reason, unsigned attempts)
 {
     char now[40], *path, *dir;
     struct lc_buf b;
-    int fd, rc = 0;
+    int rc = 0;
 
     if (lc_time_format_rfc3339(lc_wall_ns(), now, sizeof(now)) < 0) {
         snprintf(now, sizeof(now), "unknown");
@@ -83,17 +123,7 @@ int lc_dead_append(const char *data_dir, const char *output, struct lc_record *c
     rc = rc != 0 ? rc : lc_mkdir_p(dir, 0750);
     free(dir);
     path = dead_path(data_dir, output, "");
-    fd = rc == 0 ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640) : -1;
-    if (rc == 0 && fd < 0) {
-        rc = -errno;
-    }
-    if (fd >= 0) {
-        rc = write_all(fd, b.data, b.len);
-        if (rc == 0 && fdatasync(fd) != 0) {
-            rc = -errno;
-        }
-        close(fd);
-    }
+    rc = rc != 0 ? rc : append_synced(path, b.data, b.len);
     if (rc != 0) {
         lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot write %zu records to %s", output, n, path);
     }
@@ -121,26 +151,34 @@ uint64_t lc_dead_count(const char *data_dir, const char *output)
     return lines;
 }
 
-/* Appends the file FROM to the file TO and removes FROM. */
-static int append_file(const char *from, const char *to)
+/* Appends the file FROM, from byte OFF on, to the file TO, and removes FROM. */
+static int append_file(const char *from, off_t off, const char *to)
 {
     char buf[65536];
     ssize_t n;
+    off_t size = 0;
     int rc = 0, in = open(from, O_RDONLY | O_CLOEXEC), out;
     if (in < 0) {
         return -errno;
     }
-    out = open(to, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    out = open(to, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (out < 0) {
         rc = -errno;
         close(in);
         return rc;
+    }
+    rc = end_line(out, &size);
+    if (rc == 0 && lseek(in, off, SEEK_SET) < 0) {
+        rc = -errno;
     }
     while (rc == 0 && (n = read(in, buf, sizeof(buf))) != 0) {
         rc = n < 0 ? (errno == EINTR ? 0 : -errno) : write_all(out, buf, (size_t)n);
     }
     if (rc == 0 && fdatasync(out) != 0) {
         rc = -errno;
+    }
+    if (rc != 0 && ftruncate(out, size) != 0) {
+        lc_log(LC_LOG_ERROR, errno, "[deadletter] cannot cut a failed write back in %s", to);
     }
     close(in);
     close(out);
@@ -155,7 +193,7 @@ int lc_dead_recover(const char *data_dir, const char *output)
         lc_log(LC_LOG_WARN, 0,
                "[output:%s] a dead-letter replay was cut short; its records go back to %s", output,
                path);
-        rc = append_file(replay, path);
+        rc = append_file(replay, 0, path);
     }
     free(replay);
     free(path);
@@ -216,34 +254,51 @@ static void free_batch(struct lc_record **recs, size_t n)
     }
 }
 
+/* Keeps a line that is not a record in BAD_PATH (a last line cut short gets its '\n'). */
+static void keep_bad(const char *bad_path, const char *line, size_t len)
+{
+    FILE *bad = fopen(bad_path, "ae");
+    if (bad != NULL) {
+        fwrite(line, 1, len, bad);
+        if (line[len - 1] != '\n') {
+            fputc('\n', bad);
+        }
+        fclose(bad);
+    }
+}
+
 /* Reads the replay file line by line into batches. Lines that are not records go to
- * BAD_PATH. Returns 0 or the error that stopped it. */
+ * BAD_PATH. Returns 0 or the error that stopped it, with *UNSENT the offset in the file of
+ * the first line not done with (the first record of the batch that was not sent). */
 static int replay_file(FILE *f, const char *bad_path, size_t batch, lc_dead_send_fn send, void *ud,
-                       struct lc_dead_replay_stats *st)
+                       struct lc_dead_replay_stats *st, off_t *unsent)
 {
     struct lc_record **recs = lc_xcalloc(batch, sizeof(*recs));
     char *line = NULL;
     size_t cap = 0, n = 0;
+    off_t at = 0;
     ssize_t len;
     int rc = 0;
     while (rc == 0 && (len = getline(&line, &cap, f)) > 0) {
         struct lc_record *r = lc_dead_parse(line, (size_t)len);
         if (r == NULL) {
-            FILE *bad = fopen(bad_path, "a");
             st->invalid++;
-            if (bad != NULL) {
-                fwrite(line, 1, (size_t)len, bad);
-                fclose(bad);
-            }
-            continue;
+            keep_bad(bad_path, line, (size_t)len);
+        } else {
+            *unsent = n == 0 ? at : *unsent;
+            recs[n++] = r;
+            st->records++;
         }
-        recs[n++] = r;
-        st->records++;
+        at += len;
         if (n == batch) {
             rc = send(ud, recs, n);
             free_batch(recs, n);
             n = 0;
         }
+    }
+    if (rc == 0 && ferror(f)) {
+        rc = -EIO; /* what was not read stays in the file */
+        *unsent = n == 0 ? at : *unsent;
     }
     if (rc == 0 && n > 0) {
         rc = send(ud, recs, n);
@@ -260,6 +315,7 @@ int lc_dead_replay(const char *data_dir, const char *output, size_t batch, lc_de
     char *path = dead_path(data_dir, output, ""), *replay = dead_path(data_dir, output, ".replay");
     char *bad = dead_path(data_dir, output, ".bad");
     FILE *f;
+    off_t unsent = 0;
     int rc = lc_dead_recover(data_dir, output);
 
     memset(st, 0, sizeof(*st));
@@ -268,12 +324,20 @@ int lc_dead_replay(const char *data_dir, const char *output, size_t batch, lc_de
     }
     if (rc == 0) {
         f = fopen(replay, "re");
-        rc = f == NULL ? -errno : replay_file(f, bad, batch > 0 ? batch : 1, send, ud, st);
+        rc = f == NULL ? -errno
+                       : replay_file(f, bad, batch > 0 ? batch : 1, send, ud, st, &unsent);
         if (f != NULL) {
             fclose(f);
         }
-        /* Done: the file goes. Stopped: it goes back, whole (what was sent may repeat). */
-        rc = rc == 0 ? (unlink(replay) == 0 ? 0 : -errno) : (lc_dead_recover(data_dir, output), rc);
+        /* Done: the file goes. Stopped: what was not sent goes back (what was sent does
+         * not, or the next replay would send it twice); if that fails, the whole file goes
+         * back at the next start. */
+        if (rc == 0) {
+            rc = unlink(replay) == 0 ? 0 : -errno;
+        } else if (append_file(replay, unsent, path) != 0) {
+            lc_log(LC_LOG_ERROR, 0, "[output:%s] cannot put the replay's rest back in %s", output,
+                   path);
+        }
     }
     free(path);
     free(replay);

@@ -458,7 +458,14 @@ def wait_recovered(lc, api, tid, timeout=20):
 
 
 def assert_trouble_shown(rec, tid, since, what):
-    s = rec.first(lambda st, b: h.task_trouble(b, tid), since=since)
+    """Call while REC still records: /health shows a snapshot once a second, so trouble
+    that began just before this call may reach it a second later."""
+    deadline = time.monotonic() + 3
+    s = None
+    while s is None and time.monotonic() < deadline:
+        s = rec.first(lambda st, b: h.task_trouble(b, tid), since=since)
+        if s is None:
+            time.sleep(0.1)  # the recorder's polling interval, not a wait for a result
     assert s is not None, "/health never showed trouble for %s while %s (task went %s)" % (
         tid, what, rec.task_states(tid))
     return s
@@ -503,7 +510,7 @@ def test_frozen_stream_is_reopened(containers, stallproxy, logcap):
                     10, "logcap_stream_rotations_total of %s to count it" % name)
         assert stallproxy.thaw() == []
         wait_recovered(lc, api, tid)
-    assert_trouble_shown(rec, tid, t0, "its stream was frozen")
+        assert_trouble_shown(rec, tid, t0, "its stream was frozen")
     assert_no_task_failure(api)
     h.compare_with_docker(lc, containers, [name])
 
@@ -535,7 +542,7 @@ def test_frozen_probe_is_cut_by_request_timeout(containers, stallproxy, logcap):
         stallproxy.unblackhole()
         stallproxy.thaw()
         wait_recovered(lc, api, tid)
-    assert_trouble_shown(rec, tid, t0, "its stream and probe were stalled")
+        assert_trouble_shown(rec, tid, t0, "its stream and probe were stalled")
     assert_no_task_failure(api)
     h.compare_with_docker(lc, containers, [name])
 
@@ -572,7 +579,7 @@ def test_stalled_reconnect_is_cut_and_retried(containers, stallproxy, logcap):
         stallproxy.thaw()
         wait_flowing_again(lc, stallproxy, name, cid, {c.id for c in stallproxy.conns()})
         wait_recovered(lc, api, tid)
-    assert_trouble_shown(rec, tid, t0, "its reconnects hung")
+        assert_trouble_shown(rec, tid, t0, "its reconnects hung")
     h.compare_with_docker(lc, containers, [name])
 
 
