@@ -46,8 +46,8 @@ static int write_all(int fd, const char *p, size_t len)
 }
 
 /* One line: the envelope, then the record as lc_json_add_record writes it. */
-static int encode_line(struct lc_buf *b, const char *now, const char *output,
-                       const struct lc_record *r, const char *reason, unsigned attempts)
+int lc_dead_encode(struct lc_buf *b, const char *now, const char *output, const struct lc_record *r,
+                   const char *reason, unsigned attempts)
 {
     int rc = lc_buf_printf(b, "{\"time\":\"%s\",\"output\":", now);
     rc = rc != 0 ? rc : lc_json_add_string(b, output, strlen(output));
@@ -87,7 +87,7 @@ static int end_line(int fd, off_t *size)
 static int append_synced(const char *path, const char *data, size_t len)
 {
     off_t size = 0;
-    int rc, fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    int rc, fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640); /* end_line reads */
     if (fd < 0) {
         return -errno;
     }
@@ -116,7 +116,7 @@ int lc_dead_append(const char *data_dir, const char *output, struct lc_record *c
     lc_buf_init(&b, 0);
     for (size_t i = 0; i < n && rc == 0; i++) {
         const char *why = reasons != NULL && reasons[i] != NULL ? reasons[i] : reason;
-        rc = encode_line(&b, now, output, recs[i], why != NULL ? why : "refused", attempts);
+        rc = lc_dead_encode(&b, now, output, recs[i], why != NULL ? why : "refused", attempts);
     }
     dir = dead_path(data_dir, "", "");
     *strrchr(dir, '/') = '\0';
@@ -224,6 +224,20 @@ static struct lc_meta *meta_of(json_t *rec)
     return m;
 }
 
+/* The length of TS a record keeps: records cut a longer one at LC_TS_MAX - 1 bytes; cut
+ * here at a character boundary, so it stays valid UTF-8 (and is written back as read). */
+static size_t ts_length(const char *ts)
+{
+    size_t n = strlen(ts);
+    if (n >= LC_TS_MAX) {
+        n = LC_TS_MAX - 1;
+        while (n > 0 && ((unsigned char)ts[n] & 0xc0) == 0x80) {
+            n--; /* ts[n], the first byte cut off, continues a character: cut before it */
+        }
+    }
+    return n;
+}
+
 struct lc_record *lc_dead_parse(const char *line, size_t len)
 {
     json_t *o = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
@@ -236,7 +250,7 @@ struct lc_record *lc_dead_parse(const char *line, size_t len)
         (strcmp(stream, "stdout") == 0 || strcmp(stream, "stderr") == 0)) {
         struct lc_meta *m = meta_of(rec);
         r = lc_record_create(m, strcmp(stream, "stderr") == 0 ? LC_STREAM_STDERR : LC_STREAM_STDOUT,
-                             (int64_t)json_integer_value(tsn), ts, strlen(ts),
+                             (int64_t)json_integer_value(tsn), ts, ts_length(ts),
                              json_string_value(msg), json_string_length(msg),
                              json_is_true(json_object_get(rec, "truncated")));
         lc_meta_unref(m);
@@ -324,8 +338,7 @@ int lc_dead_replay(const char *data_dir, const char *output, size_t batch, lc_de
     }
     if (rc == 0) {
         f = fopen(replay, "re");
-        rc = f == NULL ? -errno
-                       : replay_file(f, bad, batch > 0 ? batch : 1, send, ud, st, &unsent);
+        rc = f == NULL ? -errno : replay_file(f, bad, batch > 0 ? batch : 1, send, ud, st, &unsent);
         if (f != NULL) {
             fclose(f);
         }

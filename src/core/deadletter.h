@@ -44,6 +44,14 @@ struct lc_dead_replay_stats {
 int lc_dead_replay(const char *data_dir, const char *output, size_t batch, lc_dead_send_fn send,
                    void *ud, struct lc_dead_replay_stats *st);
 
+struct lc_buf;
+
+/* Appends the dead-letter line of R (with its '\n') to B: NOW is when it was refused
+ * (RFC 3339 text), REASON why. Returns 0, or -E2BIG (B's cap; B may then hold part of the
+ * line). For lc_dead_append and the fuzz target. */
+int lc_dead_encode(struct lc_buf *b, const char *now, const char *output, const struct lc_record *r,
+                   const char *reason, unsigned attempts);
+
 /* Parses one dead-letter line into a record (one reference on new metadata). Returns NULL
  * when the line is not a dead-letter record. For the replay and the fuzz target. */
 struct lc_record *lc_dead_parse(const char *line, size_t len);

@@ -18,6 +18,7 @@
 #define MAX_OUTPUTS 64
 #define READ_RETRY_MS 1000
 #define DEAD_RETRY_MAX_MS 30000
+#define JOIN_STEP_MS 10 /* a stopping engine wakes its threads this often */
 
 enum fault { FAULT_OFF = 0, FAULT_RETRY, FAULT_REJECT };
 
@@ -183,10 +184,12 @@ static int sleep_beating(struct out *o, uint64_t ms)
     }
 }
 
-/* Exponential backoff with jitter: somewhere in [B/2, B]. */
+/* Exponential backoff with jitter: somewhere in [B/2, B], and at least 1 ms (a zero wait
+ * would retry in a busy loop). */
 static uint64_t jitter(struct out *o, uint64_t b)
 {
-    return b / 2 + (b > 1 ? (uint64_t)rand_r(&o->seed) % (b / 2 + 1) : 0);
+    uint64_t j = b / 2 + (b > 1 ? (uint64_t)rand_r(&o->seed) % (b / 2 + 1) : 0);
+    return j > 0 ? j : 1;
 }
 
 /* The supervisor found this output stalled and restarted it: start from a fresh state (a
@@ -370,7 +373,8 @@ static void note_retry(struct out *o, uint64_t backoff)
 static int deliver(struct out *o, struct lc_record **recs, size_t n)
 {
     const struct lc_output_config *c = o->cfg;
-    uint64_t backoff = c->retry.backoff_min_ms;
+    /* retry.backoff_min may be 0: start at 1 ms so that the doubling grows */
+    uint64_t backoff = c->retry.backoff_min_ms > 0 ? c->retry.backoff_min_ms : 1;
     unsigned attempts = 0;
     for (;;) {
         enum lc_send_result res;
@@ -403,6 +407,7 @@ static int deliver(struct out *o, struct lc_record **recs, size_t n)
             return -ECANCELED;
         }
         backoff = backoff * 2 > c->retry.backoff_max_ms ? c->retry.backoff_max_ms : backoff * 2;
+        backoff = backoff > 0 ? backoff : 1;
     }
 }
 
@@ -549,11 +554,21 @@ static int next_record(struct out *o, struct lc_record **r, struct lc_spool_pos 
     return lc_spool_reader_next(o->reader, r, end);
 }
 
+/* A read failed: logs it and waits. Returns 0, or -ECANCELED when the stop aborts. */
+static int read_failed(struct out *o, int err)
+{
+    lc_log(LC_LOG_ERROR, err, "[output:%s] cannot read the spool (will retry)", o->cfg->name);
+    if (o->task != NULL) {
+        lc_task_error(o->task, err, "cannot read the spool");
+    }
+    return sleep_beating(o, READ_RETRY_MS);
+}
+
 /* Fills the batch. Returns 1 with a batch to send, 0 to stop. */
 static int fill_batch(struct out *o)
 {
     const struct lc_output_config *c = o->cfg;
-    uint64_t bytes = 0, first_ms = 0;
+    uint64_t bytes = 0, first_ms = 0, waited;
     for (;;) {
         struct lc_record *r;
         struct lc_spool_pos end;
@@ -571,17 +586,14 @@ static int fill_batch(struct out *o)
                 first_ms = lc_now_ms();
                 lc_spool_consumer_set_oldest(o->cons, r->ts_ns);
             }
-            if (o->n >= c->batch.max_records) {
+            /* Full: nothing more fits (a record above max_bytes goes alone, and at once). */
+            if (o->n >= c->batch.max_records || bytes >= c->batch.max_bytes) {
                 return 1;
             }
             continue;
         }
         if (rc < 0) {
-            lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot read the spool (will retry)", c->name);
-            if (o->task != NULL) {
-                lc_task_error(o->task, rc, "cannot read the spool");
-            }
-            if (sleep_beating(o, READ_RETRY_MS) != 0) {
+            if (read_failed(o, rc) != 0) {
                 return 0;
             }
             continue;
@@ -589,14 +601,16 @@ static int fill_batch(struct out *o)
         if (aborting(o->dl)) {
             return 0;
         }
-        if (o->n > 0 && (stopping(o->dl) || lc_now_ms() - first_ms >= c->batch.max_wait_ms)) {
+        /* One clock reading for the test and the wait: a second one could be past
+         * max_wait, and the remaining wait would wrap around to forever. */
+        waited = lc_now_ms() - first_ms;
+        if (o->n > 0 && (stopping(o->dl) || waited >= c->batch.max_wait_ms)) {
             return 1;
         }
         if (o->n == 0 && stopping(o->dl)) {
             return 0; /* everything the spool held at the stop is delivered */
         }
-        idle(o,
-             o->n > 0 ? c->batch.max_wait_ms - (lc_now_ms() - first_ms) : LC_DELIVERY_IDLE_BEAT_MS);
+        idle(o, o->n > 0 ? c->batch.max_wait_ms - waited : LC_DELIVERY_IDLE_BEAT_MS);
     }
 }
 
@@ -734,29 +748,47 @@ int lc_delivery_replay_state(struct lc_delivery *dl, size_t i, const char **stat
 
 /* ---- stop ------------------------------------------------------------------------------------ */
 
+/* Joins T by the lc_now_ms() time DEADLINE, waking the threads every JOIN_STEP_MS: a
+ * thread that looked at the stop flags just before they changed may be on its way into
+ * lc_spool_wait, where the one wake-up of the stop would be lost. Returns 1 when joined. */
+static int join_by(struct lc_delivery *dl, pthread_t t, uint64_t deadline)
+{
+    for (;;) {
+        struct timespec ts;
+        uint64_t now = lc_now_ms(), left = deadline > now ? deadline - now : 0;
+        deadline_in(&ts, left < JOIN_STEP_MS ? left : JOIN_STEP_MS);
+        if (pthread_timedjoin_np(t, NULL, &ts) == 0) {
+            return 1;
+        }
+        if (lc_now_ms() >= deadline) {
+            return 0;
+        }
+        lc_spool_wake(dl->sp);
+    }
+}
+
 /* Joins every thread. Past TIMEOUT_MS the threads are told to abort; one still blocked in
- * its output's send or flush a little later cannot be interrupted, so it is detached and
- * abandoned: the stop must finish (SIGTERM promises an exit within 10 s), and what it did
- * not acknowledge is read again at the next start. */
+ * its output's send or flush a little later (one LC_DELIVERY_ABORT_MS for them all, not
+ * one each) cannot be interrupted, so it is abandoned: the stop must finish (SIGTERM
+ * promises an exit within 10 s), and what it did not acknowledge is read again at the next
+ * start. */
 static void join_outputs(struct lc_delivery *dl, uint64_t timeout_ms)
 {
-    uint64_t deadline = lc_now_ms() + timeout_ms;
+    uint64_t deadline = lc_now_ms() + timeout_ms, abort_deadline = 0;
     for (size_t i = 0; i < dl->n_outs; i++) {
         struct out *o = &dl->outs[i];
-        struct timespec ts;
-        uint64_t now = lc_now_ms();
         if (!o->running) {
             continue;
         }
-        deadline_in(&ts, deadline > now ? deadline - now : 0);
-        if (pthread_timedjoin_np(o->thread, NULL, &ts) != 0) {
-            pthread_mutex_lock(&dl->lock);
-            dl->aborting = 1;
-            pthread_cond_broadcast(&dl->cond);
-            pthread_mutex_unlock(&dl->lock);
-            lc_spool_wake(dl->sp);
-            deadline_in(&ts, LC_DELIVERY_ABORT_MS);
-            if (pthread_timedjoin_np(o->thread, NULL, &ts) != 0) {
+        if (!join_by(dl, o->thread, abort_deadline != 0 ? abort_deadline : deadline)) {
+            if (abort_deadline == 0) {
+                pthread_mutex_lock(&dl->lock);
+                dl->aborting = 1;
+                pthread_cond_broadcast(&dl->cond);
+                pthread_mutex_unlock(&dl->lock);
+                abort_deadline = lc_now_ms() + LC_DELIVERY_ABORT_MS;
+            }
+            if (!join_by(dl, o->thread, abort_deadline)) {
                 lc_log(LC_LOG_ERROR, 0,
                        "[output:%s] stuck and did not stop in time; abandoning it (what it did "
                        "not acknowledge is sent again at the next start)",
@@ -783,18 +815,18 @@ void lc_delivery_stop(struct lc_delivery *dl, uint64_t timeout_ms)
     join_outputs(dl, timeout_ms);
 }
 
-/* Gives abandoned threads one more chance to finish. Returns 1 when none is left. */
+/* Gives abandoned threads one more chance to finish (one LC_DELIVERY_ABORT_MS for them
+ * all). Returns 1 when none is left. */
 static int reap_abandoned(struct lc_delivery *dl)
 {
+    uint64_t deadline = lc_now_ms() + LC_DELIVERY_ABORT_MS;
     int left = 0;
     for (size_t i = 0; i < dl->n_outs; i++) {
         struct out *o = &dl->outs[i];
-        struct timespec ts;
         if (!o->abandoned) {
             continue;
         }
-        deadline_in(&ts, LC_DELIVERY_ABORT_MS);
-        if (pthread_timedjoin_np(o->thread, NULL, &ts) == 0) {
+        if (join_by(dl, o->thread, deadline)) {
             o->abandoned = 0;
             o->running = 0;
         } else {

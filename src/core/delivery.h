@@ -74,7 +74,9 @@ int lc_delivery_fault(struct lc_delivery *dl, const char *name, const char *mode
 
 /* Stops if needed, destroys the outputs and frees everything. Returns 0, or 1 when a thread
  * had to be abandoned: the engine and the tasks it was given are then left to the exiting
- * process. NULL is a no-op (returns 0). */
+ * process, or to a later call of this function, which frees everything once the abandoned
+ * threads have returned from their outputs (else returns 1 again). NULL is a no-op
+ * (returns 0). */
 int lc_delivery_destroy(struct lc_delivery *dl);
 
 #endif

@@ -100,9 +100,9 @@ static size_t count_lines(const char *s)
 
 static struct lc_meta *full_meta(void)
 {
-    return lc_meta_create(ID, "web-1", "nginx:1.25", "host-a",
-                          "{\"a\":\"1\",\"com.docker.compose.project\":\"shop\",\"z\":\"\\\"q\\\"\"}",
-                          "shop", "web");
+    return lc_meta_create(
+        ID, "web-1", "nginx:1.25", "host-a",
+        "{\"a\":\"1\",\"com.docker.compose.project\":\"shop\",\"z\":\"\\\"q\\\"\"}", "shop", "web");
 }
 
 static struct lc_record *rec(struct lc_meta *m, const char *msg)
@@ -158,8 +158,8 @@ TEST(round_trip_keeps_every_field)
     json_t *env;
     ASSERT_TRUE(mkdtemp(dir) != NULL);
     in[0] = lc_record_create(m, LC_STREAM_STDERR, TS_NS, TS, strlen(TS), msg, sizeof(msg) - 1, 1);
-    in[1] = lc_record_create(bare, LC_STREAM_STDOUT, 1, "1970-01-01T00:00:00.000000001Z", 30, "",
-                             0, 0);
+    in[1] =
+        lc_record_create(bare, LC_STREAM_STDOUT, 1, "1970-01-01T00:00:00.000000001Z", 30, "", 0, 0);
     in[2] = lc_record_create(m, LC_STREAM_STDOUT, -5, "weird \"ts\"", 10, "x", 1, 0);
     ASSERT_EQ(lc_dead_append(dir, "out", in, 3, NULL, "HTTP 400: \"bad\"", 3), 0);
     text = slurp(dir, "", NULL);
@@ -208,6 +208,19 @@ TEST(invalid_utf8_becomes_replacement_character)
     free(text);
     lc_meta_unref(m);
     rm_rf(dir);
+}
+
+/* A ts longer than a record keeps is cut at a character boundary (valid UTF-8 both ways). */
+TEST(long_ts_is_cut_at_a_character)
+{
+    static const char line[] =
+        "{\"ts_ns\":1,\"record\":{\"ts\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "a\xc3\xa9\",\"stream\":\"stdout\",\"message\":\"m\"}}\n";
+    struct lc_record *r = lc_dead_parse(line, strlen(line));
+    ASSERT_TRUE(r != NULL);
+    ASSERT_EQ(strlen(r->ts), 38);
+    ASSERT_EQ(strspn(r->ts, "a"), 38);
+    lc_record_destroy(r);
 }
 
 TEST(reasons_per_record_and_defaults)
@@ -558,7 +571,8 @@ TEST(replay_takes_a_replay_file_left_behind)
 
 TEST_MAIN(TEST_ENTRY(round_trip_keeps_every_field),
           TEST_ENTRY(invalid_utf8_becomes_replacement_character),
-          TEST_ENTRY(reasons_per_record_and_defaults), TEST_ENTRY(parse_refuses_what_is_not_a_record),
+          TEST_ENTRY(long_ts_is_cut_at_a_character), TEST_ENTRY(reasons_per_record_and_defaults),
+          TEST_ENTRY(parse_refuses_what_is_not_a_record),
           TEST_ENTRY(append_after_a_torn_line_keeps_the_record_whole),
           TEST_ENTRY(failed_append_is_cut_back),
           TEST_ENTRY(append_fails_cleanly_when_the_directory_cannot_be_made),
