@@ -43,10 +43,14 @@ static void print_output(FILE *out, struct lc_spool *sp, const char *name)
     uint64_t records = 0, bytes = 0, index = 0;
     int rc = lc_spool_cursor_load(lc_spool_dir(sp), name, &pos);
 
+    if (rc == -EINVAL) {
+        fprintf(out, "  %-20s damaged cursor: it starts again at the oldest record\n", name);
+        return;
+    }
     if (rc != 0) {
-        fprintf(out, "  %-20s no cursor%s: starts at the end of the spool (or its oldest record "
+        fprintf(out, "  %-20s no cursor: starts at the end of the spool (or its oldest record "
                      "with start_at: oldest)\n",
-                name, rc == -EINVAL ? " (damaged)" : "");
+                name);
         return;
     }
     r = lc_spool_reader_create(sp, &pos);

@@ -286,13 +286,13 @@ static int write_chunk(struct lc_spool *sp)
     sp->appended_records += records;
     sp->appended_bytes += len;
     lc_buf_reset(&sp->wbuf);
+    if (sp->wbuf.cap > KEEP_BUF) {
+        lc_buf_close(&sp->wbuf); /* under the lock: lc_spool_commit reads wbuf.len */
+    }
     room = room_again(sp);
     pthread_cond_broadcast(&sp->rcond);
     pthread_mutex_unlock(&sp->lock);
     signal_room(sp, room);
-    if (sp->wbuf.cap > KEEP_BUF) {
-        lc_buf_close(&sp->wbuf);
-    }
     if (sp->active_size >= sp->opt.segment_bytes) {
         rotate(sp);
     }
@@ -414,7 +414,13 @@ static void *writer_main(void *arg)
     for (;;) {
         uint64_t now = lc_now_ms(), due = sp->last_sync_ms + sp->opt.sync_interval_ms;
         int sync_due = sp->unsynced && sp->opt.sync == LC_SYNC_INTERVAL && now >= due;
-        if (sp->queue.len > 0 || sp->wbuf.len > 0) {
+        /* A due sync comes first: under a steady load the queue is never empty, and the
+         * interval must still hold. */
+        if (sync_due) {
+            pthread_mutex_unlock(&sp->lock);
+            sync_now(sp);
+            pthread_mutex_lock(&sp->lock);
+        } else if (sp->queue.len > 0 || sp->wbuf.len > 0) {
             failures = write_queued(sp) != 0 ? failures + 1 : 0;
             if (sp->stopping && failures >= STOP_WRITE_ATTEMPTS) {
                 lc_log(LC_LOG_ERROR, 0,
@@ -422,10 +428,6 @@ static void *writer_main(void *arg)
                        "written are read again from Docker at the next start");
                 break;
             }
-        } else if (sync_due) {
-            pthread_mutex_unlock(&sp->lock);
-            sync_now(sp);
-            pthread_mutex_lock(&sp->lock);
         } else if (sp->delete_check) {
             delete_passed(sp);
         } else if (sp->stopping) {
@@ -455,6 +457,9 @@ int lc_spool_start(struct lc_spool *sp)
         return -EROFS;
     }
     sp->last_sync_ms = lc_now_ms();
+    /* Segments every consumer was already past at open (a stop between an ack and the
+     * delete) go now, not only once a consumer moves into another segment. */
+    sp->delete_check = 1;
     rc = pthread_create(&sp->writer, NULL, writer_main, sp);
     if (rc != 0) {
         return -rc;

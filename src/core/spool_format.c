@@ -231,7 +231,8 @@ int lc_spool_pos_decode(const struct lc_spool_frame *f, const char **key, size_t
         return -EINVAL;
     }
     *klen = get_u16(f->payload);
-    if (*klen == 0 || *klen > f->len - 2) {
+    /* A key is text: one with a NUL would be recovered cut at it, under another key. */
+    if (*klen == 0 || *klen > f->len - 2 || memchr(f->payload + 2, 0, *klen) != NULL) {
         return -EINVAL;
     }
     *key = (const char *)f->payload + 2;

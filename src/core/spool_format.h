@@ -97,7 +97,8 @@ int lc_spool_data_decode(const struct lc_spool_frame *f, struct lc_spool_data *o
 /* Decodes a META payload into its id and JSON text. Returns 0 or -EINVAL. */
 int lc_spool_meta_decode(const struct lc_spool_frame *f, uint32_t *id, const char **json,
                          size_t *len);
-/* Decodes a POS payload. Returns 0 or -EINVAL. */
+/* Decodes a POS payload. Returns 0 or -EINVAL (too short, an empty key, a key past the
+ * payload or holding a NUL byte). */
 int lc_spool_pos_decode(const struct lc_spool_frame *f, const char **key, size_t *klen,
                         const char **value, size_t *vlen);
 

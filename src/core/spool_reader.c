@@ -69,20 +69,25 @@ static long slot_decode(const uint8_t *in, struct lc_spool_pos *pos)
                   (uint32_t)in[7] << 24);
 }
 
-/* The newer valid slot of the file's two. Returns its generation or -1. */
+/* The newer valid slot of the file's two. Returns its generation, -1 when the file holds
+ * no slot at all (new, or created by a run that stopped before writing), or -2 when it
+ * holds bytes but no valid slot (damaged). */
 static long cursor_read_fd(int fd, struct lc_spool_pos *pos)
 {
     uint8_t buf[2 * CURSOR_SLOT] = {0};
     struct lc_spool_pos p[2];
     long g[2];
     ssize_t n = pread(fd, buf, sizeof(buf), 0);
-    if (n < CURSOR_SLOT) {
+    if (n <= 0) {
         return -1;
+    }
+    if (n < CURSOR_SLOT) {
+        return -2;
     }
     g[0] = slot_decode(buf, &p[0]);
     g[1] = n >= 2 * CURSOR_SLOT ? slot_decode(buf + CURSOR_SLOT, &p[1]) : -1;
     if (g[0] < 0 && g[1] < 0) {
-        return -1;
+        return -2;
     }
     /* Generations count up and wrap: the newer one is one ahead of the other. */
     if (g[1] < 0 || (g[0] >= 0 && (uint32_t)(g[0] - g[1]) < 0x80000000u)) {
@@ -105,7 +110,7 @@ int lc_spool_cursor_load(const char *dir, const char *name, struct lc_spool_pos 
     }
     g = cursor_read_fd(fd, pos);
     close(fd);
-    return g < 0 ? -EINVAL : 0;
+    return g == -1 ? -ENOENT : g < 0 ? -EINVAL : 0;
 }
 
 static int cursor_write(struct lc_spool_consumer *c, const struct lc_spool_pos *pos, int sync)
@@ -174,14 +179,21 @@ static int open_cursor_file(struct lc_spool_consumer *c, int start_oldest)
         c->gen = (uint32_t)g;
         clamp(sp, &pos);
     } else {
-        start_place(sp, start_oldest, &pos);
+        /* A damaged cursor says nothing about what was delivered: sending again beats
+         * losing, so it starts at the oldest record whatever start_at says. */
+        start_place(sp, start_oldest || g == -2, &pos);
     }
     c->pos = pos;
     pthread_mutex_unlock(&sp->lock);
-    if (g < 0) {
+    if (g == -1) {
         lc_log(LC_LOG_INFO, 0,
                "[spool] output %s has no cursor yet: it starts at the %s of the spool", c->name,
                start_oldest ? "oldest record" : "end");
+    } else if (g == -2) {
+        lc_log(LC_LOG_WARN, 0,
+               "[spool] the cursor of output %s is damaged: it starts again at the oldest "
+               "record of the spool (some records may be sent twice)",
+               c->name);
     }
     return cursor_write(c, &pos, 1);
 }
@@ -402,6 +414,7 @@ static int open_seg(struct lc_spool_reader *r, const struct lc_seg *s)
 {
     char path[4200];
     close_seg(r);
+    lc_spool_scan_close(&r->sc);
     r->seg = s->id;
     r->index = s->first_index;
     lc_spool_seg_path(r->sp, s->id, path, sizeof(path));
@@ -410,10 +423,44 @@ static int open_seg(struct lc_spool_reader *r, const struct lc_seg *s)
     return r->fd < 0 ? -errno : 0;
 }
 
+static int on_data(struct lc_spool_reader *r, const struct lc_spool_frame *f, uint64_t after,
+                   struct lc_record **out);
+
+/* Reads the first segment up to the starting place (its checkpoint's metadata, and the
+ * records before it, for the index), so that lc_spool_reader_pos is right from the start.
+ * Stops early on an error or the segment's end: lc_spool_reader_next does the rest. */
+static void catch_up(struct lc_spool_reader *r, uint64_t limit)
+{
+    struct lc_spool_frame f;
+    struct lc_record *unused = NULL;
+    uint64_t at;
+    size_t skipped;
+    while (lc_spool_scan_offset(&r->sc) < r->skip_to) {
+        int rc = lc_spool_scan_next(&r->sc, limit, &f, &at, &skipped);
+        if (rc == LC_SCAN_BAD) {
+            r->skipped++;
+            continue;
+        }
+        if (rc != LC_SCAN_FRAME) {
+            return;
+        }
+        if (lc_spool_scan_offset(&r->sc) > r->skip_to) {
+            lc_spool_scan_seek(&r->sc, at); /* the first frame to hand out */
+            return;
+        }
+        if (f.type == LC_SPOOL_META) {
+            on_meta(r, &f);
+        } else if (f.type == LC_SPOOL_DATA) {
+            on_data(r, &f, lc_spool_scan_offset(&r->sc), &unused);
+        }
+    }
+}
+
 struct lc_spool_reader *lc_spool_reader_create(struct lc_spool *sp, const struct lc_spool_pos *pos)
 {
     struct lc_spool_reader *r = lc_xcalloc(1, sizeof(*r));
     const struct lc_seg *s;
+    uint64_t limit = 0;
     r->sp = sp;
     r->fd = -1;
     pthread_mutex_lock(&sp->lock);
@@ -425,8 +472,14 @@ struct lc_spool_reader *lc_spool_reader_create(struct lc_spool *sp, const struct
     }
     if (s != NULL) {
         open_seg(r, s);
+        limit = s->size;
+    } else {
+        r->seg = pos->seg; /* past the end: read from the next segment that comes */
     }
     pthread_mutex_unlock(&sp->lock);
+    if (r->fd >= 0 && r->skip_to > LC_SPOOL_SEG_HDR) {
+        catch_up(r, limit);
+    }
     return r;
 }
 
@@ -446,6 +499,36 @@ static int next_seg(struct lc_spool_reader *r)
     }
     pthread_mutex_unlock(&r->sp->lock);
     return moved;
+}
+
+/* The reader has no descriptor: its segment could not be opened, or it stands before the
+ * first segment or past the last. Opens the segment again if it is still there, else moves
+ * to the next one. Returns 1 when there is a segment to read, 0 when there is none yet, or
+ * -errno when the segment cannot be opened (try again later: skipping it would lose its
+ * records for this output). */
+static int reopen_seg(struct lc_spool_reader *r)
+{
+    const struct lc_seg *s;
+    int rc = 0;
+    pthread_mutex_lock(&r->sp->lock);
+    s = r->seg != 0 ? lc_spool_seg_find(r->sp, r->seg) : NULL;
+    if (s == NULL) {
+        s = lc_spool_seg_after(r->sp, r->seg); /* deleted, or not there yet */
+        r->skip_to = 0;
+    }
+    while (s != NULL) {
+        rc = open_seg(r, s);
+        if (rc == 0 || rc != -ENOENT || s == &r->sp->segs[r->sp->n_segs - 1]) {
+            break;
+        }
+        /* removed from under the spool (by hand): nothing to wait for */
+        lc_log(LC_LOG_ERROR, rc, "[spool] segment %016llx is missing; skipping it",
+               (unsigned long long)s->id);
+        s = lc_spool_seg_after(r->sp, s->id);
+        r->skip_to = 0;
+    }
+    pthread_mutex_unlock(&r->sp->lock);
+    return s != NULL && rc == 0 ? 1 : rc;
 }
 
 /* The limit to read the current segment to, and whether it is finished. */
@@ -492,10 +575,11 @@ int lc_spool_reader_next(struct lc_spool_reader *r, struct lc_record **out,
         int finished, rc;
         uint64_t limit = seg_limit(r, &finished);
         if (r->fd < 0) {
-            if (r->seg != 0 && finished && next_seg(r)) {
+            rc = reopen_seg(r);
+            if (rc == 1) {
                 continue;
             }
-            return r->seg == 0 && next_seg(r) ? lc_spool_reader_next(r, out, end) : 0;
+            return rc;
         }
         rc = lc_spool_scan_next(&r->sc, limit, &f, &at, &skipped);
         if (rc < 0) {

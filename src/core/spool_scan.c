@@ -38,6 +38,9 @@ void lc_spool_scan_seek(struct lc_spool_scan *s, uint64_t off)
 static void make_room(struct lc_spool_scan *s, size_t want)
 {
     size_t keep = s->len - s->pos, cap = want > LC_SPOOL_SCAN_BUF ? want : LC_SPOOL_SCAN_BUF;
+    if (cap < keep) {
+        cap = keep; /* never shrink below what is kept (LIMIT went down: a deleted segment) */
+    }
     if (s->pos > 0) {
         memmove(s->buf, s->buf + s->pos, keep);
         s->base += s->pos;
@@ -78,20 +81,49 @@ static long fill(struct lc_spool_scan *s, uint64_t limit, size_t want)
 /* Bytes the frame at pos needs in all, when its header is there and plausible; else 0. */
 static size_t frame_need(const struct lc_spool_scan *s)
 {
-    const uint8_t *h = s->buf + s->pos;
+    const uint8_t *h;
     size_t plen;
-    if (s->len - s->pos < LC_SPOOL_HDR || h[0] != 'L' || h[1] != 'C') {
+    if (s->len - s->pos < LC_SPOOL_HDR) {
+        return 0; /* (before the first read buf is NULL: no pointer arithmetic on it) */
+    }
+    h = s->buf + s->pos;
+    if (h[0] != 'L' || h[1] != 'C') {
         return 0;
     }
     plen = (size_t)h[4] | (size_t)h[5] << 8 | (size_t)h[6] << 16 | (size_t)h[7] << 24;
     return plen <= LC_SPOOL_PAYLOAD_MAX ? LC_SPOOL_HDR + plen : 0;
 }
 
+/* Skips the unfinished frame at pos, to the next place in AVAIL bytes where a magic may
+ * start (or to AVAIL). Returns the bytes skipped. */
+static size_t skip_unfinished(struct lc_spool_scan *s, size_t avail)
+{
+    size_t from = s->pos + 1, skipped;
+    while (from < avail) {
+        const uint8_t *p = memchr(s->buf + from, 'L', avail - from);
+        if (p == NULL) {
+            from = avail;
+            break;
+        }
+        from = (size_t)(p - s->buf);
+        if (from + 1 >= avail || s->buf[from + 1] == 'C') {
+            break;
+        }
+        from++;
+    }
+    if (from > avail) {
+        from = avail;
+    }
+    skipped = from - s->pos;
+    s->pos = from;
+    return skipped;
+}
+
 int lc_spool_scan_next(struct lc_spool_scan *s, uint64_t limit, struct lc_spool_frame *f,
                        uint64_t *at, size_t *skipped)
 {
     for (;;) {
-        size_t pos = s->pos, avail = s->len;
+        size_t pos = s->pos, avail = s->len, need;
         enum lc_scan r;
         long n;
         if (s->base + avail > limit) {
@@ -104,9 +136,21 @@ int lc_spool_scan_next(struct lc_spool_scan *s, uint64_t limit, struct lc_spool_
                 s->pos = pos;
                 return (int)r;
             }
+            /* A frame that cannot end before LIMIT: the bytes up to LIMIT are whole appends
+             * (readers) or the whole file (recovery), so it is damage (a length field hit,
+             * a false magic after a resync) or the start of a torn tail. Either way the scan
+             * goes on at the next magic: recovery drops an append that never ends, and
+             * whatever follows damage is kept. Waiting for bytes that cannot come would
+             * stall a reader, and cut the rest of a segment at recovery. */
+            need = frame_need(s);
+            if ((need > 0 && need > limit - *at) || s->base + avail >= limit) {
+                *skipped = skip_unfinished(s, avail);
+                return LC_SCAN_BAD;
+            }
         }
         /* MORE: read on, with room for the whole frame when its header says how big. */
-        n = fill(s, limit, frame_need(s) > 0 ? frame_need(s) : LC_SPOOL_SCAN_BUF);
+        need = frame_need(s);
+        n = fill(s, limit, need > 0 ? need : LC_SPOOL_SCAN_BUF);
         if (n < 0) {
             return (int)n;
         }

@@ -25,10 +25,10 @@ void lc_spool_scan_init(struct lc_spool_scan *s, int fd, uint64_t off);
 void lc_spool_scan_close(struct lc_spool_scan *s);
 
 /* The next frame before file offset LIMIT. Returns LC_SCAN_FRAME (F and the frame's offset
- * *AT are set; F->payload stays valid until the next call), LC_SCAN_MORE (no whole frame
- * lies before LIMIT: *AT is where the scan stands, and the bytes from there to LIMIT are
- * an unfinished frame or nothing), LC_SCAN_BAD (damage: *SKIPPED bytes from *AT were
- * passed over), or a negative errno when the file cannot be read. */
+ * *AT are set; F->payload stays valid until the next call), LC_SCAN_MORE (the scan stands
+ * at LIMIT: *AT), LC_SCAN_BAD (damage: *SKIPPED bytes from *AT were passed over; a frame
+ * that cannot end before LIMIT counts as damage, as does a torn tail: the caller drops an
+ * append that never ends), or a negative errno when the file cannot be read. */
 int lc_spool_scan_next(struct lc_spool_scan *s, uint64_t limit, struct lc_spool_frame *f,
                        uint64_t *at, size_t *skipped);
 
