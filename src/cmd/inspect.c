@@ -22,8 +22,9 @@ static void print_segment(void *ud, uint64_t id, uint64_t bytes, uint64_t record
                           uint64_t first_index)
 {
     struct seg_print *p = ud;
-    fprintf(p->out, "  %016" PRIx64 ".seg  %12" PRIu64 " bytes  %10" PRIu64
-                    " records  (first record #%" PRIu64 ")\n",
+    fprintf(p->out,
+            "  %016" PRIx64 ".seg  %12" PRIu64 " bytes  %10" PRIu64
+            " records  (first record #%" PRIu64 ")\n",
             id, bytes, records, first_index);
     p->n++;
 }
@@ -48,8 +49,9 @@ static void print_output(FILE *out, struct lc_spool *sp, const char *name)
         return;
     }
     if (rc != 0) {
-        fprintf(out, "  %-20s no cursor: starts at the end of the spool (or its oldest record "
-                     "with start_at: oldest)\n",
+        fprintf(out,
+                "  %-20s no cursor: starts at the end of the spool (or its oldest record "
+                "with start_at: oldest)\n",
                 name);
         return;
     }
@@ -58,8 +60,9 @@ static void print_output(FILE *out, struct lc_spool *sp, const char *name)
         index = rec->seq;
         lc_spool_backlog(sp, &pos, index, &records, &bytes);
     }
-    fprintf(out, "  %-20s cursor %016" PRIx64 ":%-10" PRIu64 " backlog %10" PRIu64
-                 " records %12" PRIu64 " bytes  oldest ",
+    fprintf(out,
+            "  %-20s cursor %016" PRIx64 ":%-10" PRIu64 " backlog %10" PRIu64 " records %12" PRIu64
+            " bytes  oldest ",
             name, pos.seg, pos.off, records, bytes);
     if (rec != NULL) {
         print_age(out, rec->ts_ns);
@@ -95,15 +98,17 @@ int lc_cmd_spool_inspect(const struct lc_config *cfg, FILE *out)
         return 1;
     }
     lc_spool_fill(sp, &snap);
-    fprintf(out, "spool %s: %" PRIu64 " segments, %" PRIu64 " bytes (%.1f%% of max_bytes %" PRIu64
-                 "), %" PRIu64 " records\n",
+    fprintf(out,
+            "spool %s: %" PRIu64 " segments, %" PRIu64 " bytes (%.1f%% of max_bytes %" PRIu64
+            "), %" PRIu64 " records\n",
             dir, snap.segments, snap.bytes,
             snap.max_bytes ? 100.0 * (double)snap.bytes / (double)snap.max_bytes : 0.0,
             snap.max_bytes, snap.records);
     lc_spool_each_segment(sp, print_segment, &p);
     if (rec.corrupt_records > 0 || rec.torn_bytes > 0) {
-        fprintf(out, "damage: %" PRIu64 " damaged records (%" PRIu64 " bytes) skipped, %" PRIu64
-                     " bytes of torn tails (cut at the next start)\n",
+        fprintf(out,
+                "damage: %" PRIu64 " damaged records (%" PRIu64 " bytes) skipped, %" PRIu64
+                " bytes of torn tails (cut at the next start)\n",
                 rec.corrupt_records, rec.corrupt_bytes, rec.torn_bytes);
     }
     fprintf(out, "outputs:\n");

@@ -163,7 +163,8 @@ static int replay_via_api(const struct lc_config *cfg, const char *output, FILE 
     return rc;
 }
 
-/* ---- here, with the output from the config ---------------------------------------------------- */
+/* ---- here, with the output from the config ----------------------------------------------------
+ */
 
 struct offline {
     const struct lc_config *cfg;
@@ -222,10 +223,11 @@ static int replay_here(const struct lc_config *cfg, const struct lc_output_confi
         fprintf(out, "replay done: output %s has no dead-letter records\n", oc->name);
         return 0;
     }
-    fprintf(out, "replay %s: %llu records delivered, %llu refused again (back in the "
-                 "dead-letter file), %llu lines that were not records\n",
-            rc == 0 ? "done" : "stopped", (unsigned long long)o.sent,
-            (unsigned long long)o.refused, (unsigned long long)st.invalid);
+    fprintf(out,
+            "replay %s: %llu records delivered, %llu refused again (back in the "
+            "dead-letter file), %llu lines that were not records\n",
+            rc == 0 ? "done" : "stopped", (unsigned long long)o.sent, (unsigned long long)o.refused,
+            (unsigned long long)st.invalid);
     return rc == 0 ? 0 : 1;
 }
 

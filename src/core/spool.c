@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -107,7 +108,7 @@ static uint64_t seal_all(struct lc_spool *sp, struct lc_buf *b)
         struct lc_spool_frame f = {.type = h[2], .flags = h[3]};
         f.len = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
         f.payload = h + LC_SPOOL_HDR;
-        lc_spool_frame_seal(h);
+        lc_spool_frame_seal(h, sp->seed);
         if (f.type == LC_SPOOL_DATA) {
             records++;
         } else {
@@ -162,10 +163,21 @@ static void checkpoint(struct lc_spool *sp, struct lc_buf *b)
     }
 }
 
+/* A fresh CRC seed: the kernel's randomness (never blocks once the system has booted). */
+static uint32_t new_seed(void)
+{
+    uint32_t seed = 0;
+    if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {
+        seed = (uint32_t)lc_wall_ns() ^ (uint32_t)getpid() * 2654435761u;
+    }
+    return seed;
+}
+
 int lc_spool_seg_create(struct lc_spool *sp, uint64_t id)
 {
     char path[4200];
     uint8_t hdr[LC_SPOOL_SEG_HDR];
+    uint32_t seed = new_seed();
     struct lc_buf b;
     struct lc_seg *s;
     int fd, rc;
@@ -176,12 +188,12 @@ int lc_spool_seg_create(struct lc_spool *sp, uint64_t id)
         return -errno;
     }
     lc_buf_init(&b, 0);
-    lc_spool_seg_header(hdr, id);
+    lc_spool_seg_header(hdr, id, seed);
     lc_buf_add(&b, hdr, sizeof(hdr));
     checkpoint(sp, &b);
     for (size_t off = LC_SPOOL_SEG_HDR; off < b.len;) {
         uint8_t *h = (uint8_t *)b.data + off;
-        lc_spool_frame_seal(h);
+        lc_spool_frame_seal(h, seed);
         off += LC_SPOOL_HDR +
                ((size_t)h[4] | (size_t)h[5] << 8 | (size_t)h[6] << 16 | (size_t)h[7] << 24);
     }
@@ -206,6 +218,7 @@ int lc_spool_seg_create(struct lc_spool *sp, uint64_t id)
     pthread_cond_broadcast(&sp->rcond);
     pthread_mutex_unlock(&sp->lock);
     sp->fd = fd;
+    sp->seed = seed;
     sp->active_size = b.len;
     sp->unsynced = 0;
     lc_buf_close(&b);

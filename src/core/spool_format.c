@@ -46,17 +46,17 @@ static uint64_t get_u64(const uint8_t *p)
     return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
 }
 
-static uint32_t frame_crc(const uint8_t *frame, uint32_t len)
+static uint32_t frame_crc(const uint8_t *frame, uint32_t len, uint32_t seed)
 {
-    uLong c = crc32(0L, frame + 2, 6);
+    uLong c = crc32((uLong)seed, frame + 2, 6);
     /* zlib takes a uInt length; payloads are far below 4 GiB */
     c = crc32(c, frame + LC_SPOOL_HDR, (uInt)len);
     return (uint32_t)c;
 }
 
-void lc_spool_frame_seal(uint8_t *frame)
+void lc_spool_frame_seal(uint8_t *frame, uint32_t seed)
 {
-    put_u32(frame + 8, frame_crc(frame, get_u32(frame + 4)));
+    put_u32(frame + 8, frame_crc(frame, get_u32(frame + 4), seed));
 }
 
 static int known_type(uint8_t t)
@@ -82,7 +82,7 @@ static size_t next_magic(const uint8_t *buf, size_t len, size_t from)
 }
 
 enum lc_scan lc_spool_frame_next(const uint8_t *buf, size_t len, size_t *pos,
-                                 struct lc_spool_frame *f, size_t *skipped)
+                                 struct lc_spool_frame *f, size_t *skipped, uint32_t seed)
 {
     size_t at = *pos, left = len - at;
     const uint8_t *h = buf + at;
@@ -103,7 +103,7 @@ enum lc_scan lc_spool_frame_next(const uint8_t *buf, size_t len, size_t *pos,
     if (left - LC_SPOOL_HDR < plen) {
         return LC_SCAN_MORE;
     }
-    if (frame_crc(h, plen) != get_u32(h + 8)) {
+    if (frame_crc(h, plen, seed) != get_u32(h + 8)) {
         goto bad;
     }
     f->type = h[2];
@@ -308,17 +308,29 @@ struct lc_meta *lc_spool_meta_from_json(const char *json, size_t len)
 
 /* ---- segment header -------------------------------------------------------------------- */
 
-void lc_spool_seg_header(uint8_t out[LC_SPOOL_SEG_HDR], uint64_t seg_id)
+void lc_spool_seg_header(uint8_t out[LC_SPOOL_SEG_HDR], uint64_t seg_id, uint32_t seed)
 {
     memcpy(out, LC_SPOOL_SEG_MAGIC, 8);
     put_u64(out + 8, seg_id);
+    put_u32(out + 16, seed);
+    put_u32(out + 20, ~seed);
 }
 
-int lc_spool_seg_header_check(const uint8_t *hdr, size_t len, uint64_t *seg_id)
+int lc_spool_seg_header_check(const uint8_t *hdr, size_t len, uint64_t *seg_id, uint32_t *seed)
 {
-    if (len < LC_SPOOL_SEG_HDR || memcmp(hdr, LC_SPOOL_SEG_MAGIC, 8) != 0) {
+    if (len < LC_SPOOL_SEG_HDR) {
+        *seed = 0;
         return -EINVAL;
     }
+    *seed = get_u32(hdr + 16);
     *seg_id = get_u64(hdr + 8);
+    if (memcmp(hdr, LC_SPOOL_SEG_MAGIC, 8) != 0 || *seed != ~get_u32(hdr + 20)) {
+        return -EINVAL;
+    }
     return 0;
+}
+
+uint32_t lc_spool_seg_seed_other(const uint8_t *hdr)
+{
+    return ~get_u32(hdr + 20);
 }

@@ -1,12 +1,18 @@
-/* spool_format: the bytes of the spool's segment files. A segment is a 16-byte header
- * ("LCSPOOL1" and the segment id) followed by frames. A frame is a 12-byte header and a
- * payload:
+/* spool_format: the bytes of the spool's segment files. A segment is a 24-byte header
+ * ("LCSPOOL1", the segment id, a random seed and its complement) followed by frames. A
+ * frame is a 12-byte header and a payload:
  *
  *   0  'L' 'C'      magic, where a reader resynchronises after damage
  *   2  type         LC_SPOOL_DATA, LC_SPOOL_META or LC_SPOOL_POS
  *   3  flags        LC_SPOOL_F_TXN_END on the last frame of one append
  *   4  len          payload bytes, little-endian u32, at most LC_SPOOL_PAYLOAD_MAX
- *   8  crc          CRC-32 (zlib) of bytes 2..7 and the payload, little-endian u32
+ *   8  crc          CRC-32 (zlib) of bytes 2..7 and the payload, started from the
+ *                   segment's seed, little-endian u32
+ *
+ * The seed is why a line a container logs can never pass for a frame: after damage a
+ * reader looks for the next magic, possibly inside a message, and a frame a container
+ * crafted would need the seed to check out. It is kept twice (as is and complemented),
+ * so one damaged header byte does not cost the segment.
  *
  * Payloads (little-endian):
  *   DATA  u32 meta id, i64 ts_ns, u8 stream, u8 flags (1 = truncated), u8 ts_len, the
@@ -30,7 +36,7 @@
 #include "core/record.h"
 
 #define LC_SPOOL_SEG_MAGIC "LCSPOOL1"
-#define LC_SPOOL_SEG_HDR 16
+#define LC_SPOOL_SEG_HDR 24
 #define LC_SPOOL_HDR 12
 #define LC_SPOOL_DATA_FIXED 15 /* DATA payload bytes before the timestamp text */
 /* A line is at most 64 MiB (docker.max_line_bytes); a frame bigger than this is damage. */
@@ -63,10 +69,10 @@ enum lc_scan {
  * bytes skipped; the caller decides whether what follows is worth reading (a reader at the
  * end of what it may read treats LC_SCAN_MORE as a torn tail). */
 enum lc_scan lc_spool_frame_next(const uint8_t *buf, size_t len, size_t *pos,
-                                 struct lc_spool_frame *f, size_t *skipped);
+                                 struct lc_spool_frame *f, size_t *skipped, uint32_t seed);
 
 /* Computes and stores the CRC of the frame starting at FRAME (header and payload). */
-void lc_spool_frame_seal(uint8_t *frame);
+void lc_spool_frame_seal(uint8_t *frame, uint32_t seed);
 
 /* Appends a frame header for TYPE and LEN payload bytes (CRC left zero until sealed).
  * Returns the offset of the header in B, or -E2BIG from B's cap. */
@@ -108,8 +114,12 @@ char *lc_spool_meta_to_json(const struct lc_meta *m, size_t *len);
  * not an object with a string "id" (damaged or foreign). */
 struct lc_meta *lc_spool_meta_from_json(const char *json, size_t len);
 
-/* Writes/reads a segment header. Reading returns 0, or -EINVAL when it is not one. */
-void lc_spool_seg_header(uint8_t out[LC_SPOOL_SEG_HDR], uint64_t seg_id);
-int lc_spool_seg_header_check(const uint8_t *hdr, size_t len, uint64_t *seg_id);
+/* Writes/reads a segment header. Reading returns 0 with the id and the seed, or -EINVAL
+ * when it is not a whole, sound header (*SEED then holds the first copy, for
+ * lc_spool_seg_seed_other). */
+void lc_spool_seg_header(uint8_t out[LC_SPOOL_SEG_HDR], uint64_t seg_id, uint32_t seed);
+int lc_spool_seg_header_check(const uint8_t *hdr, size_t len, uint64_t *seg_id, uint32_t *seed);
+/* The seed as the header's second copy says (when the copies disagree). */
+uint32_t lc_spool_seg_seed_other(const uint8_t *hdr);
 
 #endif

@@ -60,7 +60,8 @@ struct lc_spool {
     double sync_sum;
 
     /* --- writer thread (and open, before it starts) --- */
-    int fd; /* active segment, -1 when readonly */
+    int fd;        /* active segment, -1 when readonly */
+    uint32_t seed; /* the active segment's CRC seed */
     uint64_t active_size;
     json_t *metas;     /* meta id (decimal) -> JSON text */
     json_t *positions; /* key -> JSON text */

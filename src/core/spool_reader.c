@@ -413,14 +413,21 @@ static void close_seg(struct lc_spool_reader *r)
 static int open_seg(struct lc_spool_reader *r, const struct lc_seg *s)
 {
     char path[4200];
+    uint64_t hid;
+    uint32_t seed = 0;
+    int rc;
     close_seg(r);
     lc_spool_scan_close(&r->sc);
     r->seg = s->id;
     r->index = s->first_index;
     lc_spool_seg_path(r->sp, s->id, path, sizeof(path));
     r->fd = open(path, O_RDONLY | O_CLOEXEC);
-    lc_spool_scan_init(&r->sc, r->fd, LC_SPOOL_SEG_HDR);
-    return r->fd < 0 ? -errno : 0;
+    rc = r->fd < 0 ? -errno : 0;
+    if (rc == 0) {
+        lc_spool_seg_read_header(r->fd, &hid, &seed); /* damage was reported at recovery */
+    }
+    lc_spool_scan_init(&r->sc, r->fd, LC_SPOOL_SEG_HDR, seed);
+    return rc;
 }
 
 static int on_data(struct lc_spool_reader *r, const struct lc_spool_frame *f, uint64_t after,

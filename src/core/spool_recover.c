@@ -142,7 +142,7 @@ static void end_append(struct lc_spool *sp, struct seg_scan *ss, uint64_t end)
 }
 
 /* Scans FD from its header to its end. Returns 0 or -errno when it cannot be read. */
-static int scan_file(struct lc_spool *sp, int fd, struct seg_scan *ss)
+static int scan_file(struct lc_spool *sp, int fd, uint32_t seed, struct seg_scan *ss)
 {
     struct lc_spool_scan sc;
     struct lc_spool_frame f;
@@ -150,7 +150,7 @@ static int scan_file(struct lc_spool *sp, int fd, struct seg_scan *ss)
     size_t skipped;
     int r;
 
-    lc_spool_scan_init(&sc, fd, LC_SPOOL_SEG_HDR);
+    lc_spool_scan_init(&sc, fd, LC_SPOOL_SEG_HDR, seed);
     ss->valid_end = LC_SPOOL_SEG_HDR;
     for (;;) {
         r = lc_spool_scan_next(&sc, ss->size, &f, &at, &skipped);
@@ -197,8 +197,8 @@ static void report_segment(uint64_t id, const struct seg_scan *ss, int readonly)
 static void recover_segment(struct lc_spool *sp, uint64_t id, struct seg_scan *ss)
 {
     char path[4200];
-    uint8_t hdr[LC_SPOOL_SEG_HDR];
     uint64_t hid = 0;
+    uint32_t seed = 0;
     struct stat st;
     struct lc_seg *s;
     int fd, rc;
@@ -213,11 +213,10 @@ static void recover_segment(struct lc_spool *sp, uint64_t id, struct seg_scan *s
         return;
     }
     ss->size = (uint64_t)st.st_size;
-    if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
-        lc_spool_seg_header_check(hdr, sizeof(hdr), &hid) != 0 || hid != id) {
+    if (lc_spool_seg_read_header(fd, &hid, &seed) != 0 || hid != id) {
         lc_log(LC_LOG_WARN, 0, "[spool] %s has a damaged header; reading its records anyway", path);
     }
-    rc = scan_file(sp, fd, ss);
+    rc = scan_file(sp, fd, seed, ss);
     if (rc != 0) {
         lc_log(LC_LOG_ERROR, rc, "[spool] cannot read all of %s", path);
     }

@@ -8,11 +8,49 @@
 
 #include "core/util.h"
 
-void lc_spool_scan_init(struct lc_spool_scan *s, int fd, uint64_t off)
+void lc_spool_scan_init(struct lc_spool_scan *s, int fd, uint64_t off, uint32_t seed)
 {
     memset(s, 0, sizeof(*s));
     s->fd = fd;
     s->base = off;
+    s->seed = seed;
+}
+
+/* 1 when a whole frame sealed with SEED starts right after the header. */
+static int first_frame_checks(int fd, uint32_t seed)
+{
+    struct lc_spool_scan s;
+    struct lc_spool_frame f;
+    uint64_t at;
+    size_t skipped;
+    int ok;
+    lc_spool_scan_init(&s, fd, LC_SPOOL_SEG_HDR, seed);
+    ok = lc_spool_scan_next(&s, UINT64_MAX, &f, &at, &skipped) == LC_SCAN_FRAME &&
+         at == LC_SPOOL_SEG_HDR;
+    lc_spool_scan_close(&s);
+    return ok;
+}
+
+int lc_spool_seg_read_header(int fd, uint64_t *id, uint32_t *seed)
+{
+    uint8_t hdr[LC_SPOOL_SEG_HDR] = {0};
+    ssize_t n;
+    uint32_t other;
+    do {
+        n = pread(fd, hdr, sizeof(hdr), 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        return -errno;
+    }
+    if (lc_spool_seg_header_check(hdr, (size_t)n, id, seed) == 0) {
+        return 0;
+    }
+    other = lc_spool_seg_seed_other(hdr);
+    if (n == (ssize_t)sizeof(hdr) && !first_frame_checks(fd, *seed) &&
+        first_frame_checks(fd, other)) {
+        *seed = other;
+    }
+    return -EINVAL;
 }
 
 void lc_spool_scan_close(struct lc_spool_scan *s)
@@ -131,7 +169,7 @@ int lc_spool_scan_next(struct lc_spool_scan *s, uint64_t limit, struct lc_spool_
         }
         *at = s->base + pos;
         if (pos < avail) {
-            r = lc_spool_frame_next(s->buf, avail, &pos, f, skipped);
+            r = lc_spool_frame_next(s->buf, avail, &pos, f, skipped, s->seed);
             if (r == LC_SCAN_FRAME || r == LC_SCAN_BAD) {
                 s->pos = pos;
                 return (int)r;

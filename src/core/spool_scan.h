@@ -16,12 +16,18 @@ struct lc_spool_scan {
     size_t len;    /* bytes of the file in buf, from base */
     size_t pos;    /* next byte to look at in buf */
     uint64_t base; /* file offset of buf[0] */
+    uint32_t seed; /* the segment's CRC seed */
 };
 
 #define LC_SPOOL_SCAN_BUF (512u << 10)
 
-/* Starts scanning FD at file offset OFF. */
-void lc_spool_scan_init(struct lc_spool_scan *s, int fd, uint64_t off);
+/* Starts scanning FD at file offset OFF; SEED is the segment's (lc_spool_seg_read_header). */
+void lc_spool_scan_init(struct lc_spool_scan *s, int fd, uint64_t off, uint32_t seed);
+
+/* Reads the header of segment file FD: its id and CRC seed. When the header is damaged the
+ * seed is the one of its two copies that the first frame checks out with. Returns 0, or
+ * -EINVAL for a damaged header (*ID is then unreliable, *SEED a best guess), or -errno. */
+int lc_spool_seg_read_header(int fd, uint64_t *id, uint32_t *seed);
 void lc_spool_scan_close(struct lc_spool_scan *s);
 
 /* The next frame before file offset LIMIT. Returns LC_SCAN_FRAME (F and the frame's offset

@@ -28,6 +28,9 @@
 #include "core/spool_reader.h"
 #include "core/util.h"
 
+/* The seed of the header given to inputs that have none, and of frames walked raw. */
+#define FUZZ_SEED 0x0badf00du
+
 #define MAX_READ 100000
 
 static char dir[64];
@@ -104,7 +107,7 @@ static void walk_frames(const uint8_t *data, size_t size)
     struct lc_spool_frame f;
     for (;;) {
         size_t at = pos;
-        enum lc_scan r = lc_spool_frame_next(data, size, &pos, &f, &skipped);
+        enum lc_scan r = lc_spool_frame_next(data, size, &pos, &f, &skipped, FUZZ_SEED);
         if (r == LC_SCAN_MORE) {
             check(pos == at);
             return;
@@ -216,14 +219,20 @@ static void check_readers(struct lc_spool *sp, const struct lc_spool_recovery *r
 static uint8_t *resealed(const uint8_t *data, size_t size)
 {
     uint8_t *c = lc_xmalloc(size + 1);
-    size_t pos = size >= 8 && memcmp(data, LC_SPOOL_SEG_MAGIC, 8) == 0 ? LC_SPOOL_SEG_HDR : 0;
+    int raw = size >= LC_SPOOL_SEG_HDR && memcmp(data, LC_SPOOL_SEG_MAGIC, 8) == 0;
+    size_t pos = raw ? LC_SPOOL_SEG_HDR : 0;
+    uint32_t seed = FUZZ_SEED;
+    uint64_t id;
+    if (raw) {
+        lc_spool_seg_header_check(data, size, &id, &seed); /* the first copy, sound or not */
+    }
     memcpy(c, data, size);
     while (pos + LC_SPOOL_HDR <= size) {
         uint8_t *h = c + pos;
         size_t len = (size_t)h[4] | (size_t)h[5] << 8 | (size_t)h[6] << 16 | (size_t)h[7] << 24;
         if (h[0] == 'L' && h[1] == 'C' && h[2] >= LC_SPOOL_DATA && h[2] <= LC_SPOOL_POS &&
             len <= size - pos - LC_SPOOL_HDR) {
-            lc_spool_frame_seal(h);
+            lc_spool_frame_seal(h, seed);
             pos += LC_SPOOL_HDR + len;
         } else {
             pos++;
@@ -249,7 +258,7 @@ static void run(const uint8_t *data, size_t size)
         second = memmem(data + 1, size - 1, LC_SPOOL_SEG_MAGIC, 8);
         first_len = second != NULL ? (size_t)(second - data) : size;
     }
-    lc_spool_seg_header(hdr, 1);
+    lc_spool_seg_header(hdr, 1, FUZZ_SEED);
     write_seg(1, raw ? NULL : hdr, data, first_len);
     if (second != NULL) {
         write_seg(2, NULL, second, size - first_len);

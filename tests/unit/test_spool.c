@@ -34,6 +34,9 @@
 #include "core/util.h"
 #include "test.h"
 
+/* The CRC seed of frames built in memory by these tests. */
+#define TEST_SEED 0x5eed1234u
+
 #define BASE_NS 1795350283000000000LL
 #define DEADLINE_MS 10000
 #define MAX_SEGS 512
@@ -427,8 +430,13 @@ static size_t frames_of(const char *path, struct frame_at *out, size_t max)
     size_t len = 0, pos = LC_SPOOL_SEG_HDR, n = 0, skipped;
     uint8_t *data = slurp(path, &len);
     struct lc_spool_frame f;
+    uint64_t id;
+    uint32_t seed = 0;
+    if (data != NULL) {
+        lc_spool_seg_header_check(data, len, &id, &seed);
+    }
     while (data != NULL && n < max && pos <= len &&
-           lc_spool_frame_next(data, len, &pos, &f, &skipped) == LC_SCAN_FRAME) {
+           lc_spool_frame_next(data, len, &pos, &f, &skipped, seed) == LC_SCAN_FRAME) {
         out[n++] =
             (struct frame_at){(uint64_t)(f.payload - data) - LC_SPOOL_HDR, f.len, f.type, f.flags};
     }
@@ -501,12 +509,13 @@ TEST(frame_round_trip)
     ASSERT_EQ(off[1], LC_SPOOL_HDR + 14);
     for (int i = 0; i < 4; i++) {
         ASSERT_TRUE(off[i] >= 0);
-        lc_spool_frame_seal((uint8_t *)b.data + off[i]);
+        lc_spool_frame_seal((uint8_t *)b.data + off[i], TEST_SEED);
     }
     b.data[off[3] + 3] |= LC_SPOOL_F_TXN_END;
-    lc_spool_frame_seal((uint8_t *)b.data + off[3]); /* the flag is covered by the CRC */
+    lc_spool_frame_seal((uint8_t *)b.data + off[3], TEST_SEED); /* the flag is covered by the CRC */
 
-    ASSERT_EQ(lc_spool_frame_next((uint8_t *)b.data, b.len, &pos, &f, &skipped), LC_SCAN_FRAME);
+    ASSERT_EQ(lc_spool_frame_next((uint8_t *)b.data, b.len, &pos, &f, &skipped, TEST_SEED),
+              LC_SCAN_FRAME);
     ASSERT_EQ(skipped, 0);
     ASSERT_EQ(f.type, LC_SPOOL_META);
     ASSERT_EQ(f.flags, 0);
@@ -515,7 +524,8 @@ TEST(frame_round_trip)
     ASSERT_MEM_EQ(json, jl, "{\"id\":\"x\"}", 10);
     ASSERT_EQ(lc_spool_data_decode(&f, &d), -EINVAL); /* wrong type */
 
-    ASSERT_EQ(lc_spool_frame_next((uint8_t *)b.data, b.len, &pos, &f, &skipped), LC_SCAN_FRAME);
+    ASSERT_EQ(lc_spool_frame_next((uint8_t *)b.data, b.len, &pos, &f, &skipped, TEST_SEED),
+              LC_SCAN_FRAME);
     ASSERT_EQ(f.type, LC_SPOOL_DATA);
     ASSERT_EQ(f.len, LC_SPOOL_DATA_FIXED + 30 + 11);
     ASSERT_EQ(lc_spool_data_decode(&f, &d), 0);
@@ -526,19 +536,22 @@ TEST(frame_round_trip)
     ASSERT_MEM_EQ(d.ts, d.ts_len, TS30, 30);
     ASSERT_MEM_EQ(d.msg, d.len, "hello\0world", 11);
 
-    ASSERT_EQ(lc_spool_frame_next((uint8_t *)b.data, b.len, &pos, &f, &skipped), LC_SCAN_FRAME);
+    ASSERT_EQ(lc_spool_frame_next((uint8_t *)b.data, b.len, &pos, &f, &skipped, TEST_SEED),
+              LC_SCAN_FRAME);
     ASSERT_EQ(lc_spool_pos_decode(&f, &k, &kl, &v, &vl), 0);
     ASSERT_MEM_EQ(k, kl, "c1", 2);
     ASSERT_MEM_EQ(v, vl, "{\"n\":1}", 7);
 
-    ASSERT_EQ(lc_spool_frame_next((uint8_t *)b.data, b.len, &pos, &f, &skipped), LC_SCAN_FRAME);
+    ASSERT_EQ(lc_spool_frame_next((uint8_t *)b.data, b.len, &pos, &f, &skipped, TEST_SEED),
+              LC_SCAN_FRAME);
     ASSERT_EQ(f.flags, LC_SPOOL_F_TXN_END);
     ASSERT_EQ(lc_spool_pos_decode(&f, &k, &kl, &v, &vl), 0);
     ASSERT_MEM_EQ(k, kl, "gone", 4);
     ASSERT_EQ(vl, 0); /* a delete */
 
     ASSERT_EQ(pos, b.len);
-    ASSERT_EQ(lc_spool_frame_next((uint8_t *)b.data, b.len, &pos, &f, &skipped), LC_SCAN_MORE);
+    ASSERT_EQ(lc_spool_frame_next((uint8_t *)b.data, b.len, &pos, &f, &skipped, TEST_SEED),
+              LC_SCAN_MORE);
     ASSERT_EQ(pos, b.len);
     lc_buf_close(&b);
 }
@@ -558,8 +571,9 @@ TEST(frame_encode_limits)
     lc_buf_init(&small, 20);
     /* a timestamp text longer than a u8 is cut at 255 bytes */
     ASSERT_EQ(lc_spool_put_data(&b, 1, LC_STREAM_STDOUT, 1, ts, sizeof(ts), "m", 1, 0), 0);
-    lc_spool_frame_seal((uint8_t *)b.data);
-    ASSERT_EQ(lc_spool_frame_next((uint8_t *)b.data, b.len, &pos, &f, &skipped), LC_SCAN_FRAME);
+    lc_spool_frame_seal((uint8_t *)b.data, TEST_SEED);
+    ASSERT_EQ(lc_spool_frame_next((uint8_t *)b.data, b.len, &pos, &f, &skipped, TEST_SEED),
+              LC_SCAN_FRAME);
     ASSERT_EQ(lc_spool_data_decode(&f, &d), 0);
     ASSERT_EQ(d.ts_len, 255);
     ASSERT_MEM_EQ(d.msg, d.len, "m", 1);
@@ -581,7 +595,7 @@ static size_t good_frame(uint8_t *out, size_t cap)
     lc_buf_init(&b, 0);
     lc_spool_put_data(&b, 3, LC_STREAM_STDOUT, 0x0102030405060708LL, "ts", 2, "payload bytes", 13,
                       0);
-    lc_spool_frame_seal((uint8_t *)b.data);
+    lc_spool_frame_seal((uint8_t *)b.data, TEST_SEED);
     n = b.len < cap ? b.len : cap;
     memcpy(out, b.data, n);
     lc_buf_close(&b);
@@ -597,7 +611,7 @@ static int bad_then_frame(const uint8_t *buf, size_t len, size_t *skipped_total,
     *skipped_total = 0;
     for (;;) {
         size_t at = pos;
-        enum lc_scan r = lc_spool_frame_next(buf, len, &pos, &f, &skipped);
+        enum lc_scan r = lc_spool_frame_next(buf, len, &pos, &f, &skipped, TEST_SEED);
         if (r == LC_SCAN_FRAME) {
             *frame_at = at;
             return bads;
@@ -651,24 +665,26 @@ TEST(frame_damage)
     buf[6] = 0xff;
     buf[7] = 0x7f;
     pos = 0;
-    ASSERT_EQ(lc_spool_frame_next(buf, LC_SPOOL_HDR, &pos, &f, &skipped), LC_SCAN_BAD);
+    ASSERT_EQ(lc_spool_frame_next(buf, LC_SPOOL_HDR, &pos, &f, &skipped, TEST_SEED), LC_SCAN_BAD);
     ASSERT_EQ(pos, LC_SPOOL_HDR);
     ASSERT_EQ(bad_then_frame(buf, 2 * n, &total, &at), 1);
     /* a cut header: a prefix of a magic may still become a frame; anything else is damage */
     for (size_t cut = 0; cut < LC_SPOOL_HDR; cut++) {
         pos = 0;
-        ASSERT_EQ(lc_spool_frame_next(fr, cut, &pos, &f, &skipped), LC_SCAN_MORE);
+        ASSERT_EQ(lc_spool_frame_next(fr, cut, &pos, &f, &skipped, TEST_SEED), LC_SCAN_MORE);
         ASSERT_EQ(pos, 0);
     }
     pos = 0;
-    ASSERT_EQ(lc_spool_frame_next((const uint8_t *)"LX", 2, &pos, &f, &skipped), LC_SCAN_BAD);
+    ASSERT_EQ(lc_spool_frame_next((const uint8_t *)"LX", 2, &pos, &f, &skipped, TEST_SEED),
+              LC_SCAN_BAD);
     ASSERT_EQ(pos, 2);
     pos = 0;
-    ASSERT_EQ(lc_spool_frame_next((const uint8_t *)"zL", 2, &pos, &f, &skipped), LC_SCAN_BAD);
+    ASSERT_EQ(lc_spool_frame_next((const uint8_t *)"zL", 2, &pos, &f, &skipped, TEST_SEED),
+              LC_SCAN_BAD);
     ASSERT_EQ(pos, 1); /* the 'L' may start a frame */
     /* a cut payload: wait for more */
     pos = 0;
-    ASSERT_EQ(lc_spool_frame_next(fr, n - 1, &pos, &f, &skipped), LC_SCAN_MORE);
+    ASSERT_EQ(lc_spool_frame_next(fr, n - 1, &pos, &f, &skipped, TEST_SEED), LC_SCAN_MORE);
     ASSERT_EQ(pos, 0);
     /* resync after garbage holding false magics */
     memcpy(buf, garbage, glen);
@@ -770,13 +786,20 @@ TEST(segment_header)
 {
     uint8_t h[LC_SPOOL_SEG_HDR];
     uint64_t id = 0;
-    lc_spool_seg_header(h, 0x1122334455667788ULL);
+    uint32_t seed = 0;
+    lc_spool_seg_header(h, 0x1122334455667788ULL, 0xdeadbeefu);
     ASSERT_EQ(memcmp(h, "LCSPOOL1", 8), 0);
-    ASSERT_EQ(lc_spool_seg_header_check(h, sizeof(h), &id), 0);
+    ASSERT_EQ(lc_spool_seg_header_check(h, sizeof(h), &id, &seed), 0);
     ASSERT_U64_EQ(id, 0x1122334455667788ULL);
-    ASSERT_EQ(lc_spool_seg_header_check(h, sizeof(h) - 1, &id), -EINVAL);
+    ASSERT_EQ(seed, 0xdeadbeefu);
+    ASSERT_EQ(lc_spool_seg_header_check(h, sizeof(h) - 1, &id, &seed), -EINVAL);
+    h[20] ^= 1; /* the seed's second copy no longer agrees */
+    ASSERT_EQ(lc_spool_seg_header_check(h, sizeof(h), &id, &seed), -EINVAL);
+    ASSERT_EQ(seed, 0xdeadbeefu);
+    ASSERT_EQ(lc_spool_seg_seed_other(h) ^ 1u, 0xdeadbeefu ^ 0u);
+    h[20] ^= 1;
     h[7] = '2';
-    ASSERT_EQ(lc_spool_seg_header_check(h, sizeof(h), &id), -EINVAL);
+    ASSERT_EQ(lc_spool_seg_header_check(h, sizeof(h), &id, &seed), -EINVAL);
 }
 
 /* ---- appending and reading ----------------------------------------------------------- */
@@ -1201,6 +1224,88 @@ FX_TEST(damaged_meta_gives_unknown_metadata)
     ASSERT_EQ(rb->bad, 0);
     ASSERT_TRUE(ids_are(rb, 60, UINT64_MAX, 50));
     free(fr);
+    free(rb);
+}
+
+/* A line that holds a whole frame (a position with TXN_END, or a record) sealed without the
+ * segment's seed: after damage to the frame around it, recovery resynchronises inside the
+ * line, and must not take what a container wrote for one of its own frames. */
+FX_TEST(a_frame_inside_a_line_is_never_taken)
+{
+    static const uint32_t guesses[] = {0, 0x5eed1234u, 0xffffffffu};
+    struct frame_at *fr = lc_xcalloc(MAX_FRAMES, sizeof(*fr));
+    struct lc_spool_recovery rep;
+    struct lc_buf evil;
+    char path[128], v[64];
+    size_t nf, victim = SIZE_MAX;
+    int ok;
+
+    lc_buf_init(&evil, 0);
+    for (size_t g = 0; g < sizeof(guesses) / sizeof(guesses[0]); g++) {
+        size_t at = evil.len;
+        long off = lc_spool_put_pos(&evil, "c9", 2, "{\"n\":999}", 9);
+        ASSERT_TRUE(off >= 0);
+        evil.data[off + 3] |= LC_SPOOL_F_TXN_END;
+        lc_spool_frame_seal((uint8_t *)evil.data + at, guesses[g]);
+    }
+    ASSERT_EQ(fx_open(fx, &BIG, NULL), 0);
+    ASSERT_EQ(lc_spool_start(fx->sp), 0);
+    append_range(fx, 0, 5, 5, 1);
+    ASSERT_EQ(lc_spool_add(fx->sp, fx->meta[0], LC_STREAM_STDOUT, rec_ts_ns(5), TS30, 30, evil.data,
+                           evil.len, 0),
+              0);
+    set_pos_n(fx, 6);
+    lc_spool_commit(fx->sp);
+    ok = wait_written(fx->sp, 6);
+    ASSERT_TRUE(ok);
+    fx_close(fx);
+
+    /* Damage the magic of the frame that holds the crafted bytes. */
+    seg_path(fx, 1, path, sizeof(path));
+    nf = frames_of(path, fr, MAX_FRAMES);
+    for (size_t i = 0; i < nf; i++) {
+        if (fr[i].type == LC_SPOOL_DATA && fr[i].len > evil.len) {
+            victim = i;
+        }
+    }
+    ASSERT_TRUE(victim != SIZE_MAX);
+    ASSERT_TRUE(flip_byte(path, fr[victim].off, 0x40));
+
+    ASSERT_EQ(fx_open(fx, &BIG, &rep), 0);
+    ASSERT_U64_EQ(rep.records, 5);
+    ASSERT_TRUE(rep.corrupt_records >= 1);
+    position_of(fx->sp, "c1", v, sizeof(v));
+    ASSERT_STR_EQ(v, "{\"n\":6}");
+    position_of(fx->sp, "c9", v, sizeof(v));
+    ASSERT_STR_EQ(v, ""); /* the container's frame was not taken */
+    lc_buf_close(&evil);
+    free(fr);
+}
+
+/* One damaged copy of the seed in a segment header costs nothing: the first frame tells
+ * which copy is right. */
+FX_TEST(a_damaged_seed_copy_costs_nothing)
+{
+    static const uint64_t where[] = {16, 22};
+    uint64_t cuts[8];
+    struct lc_spool_recovery rep;
+    struct readback *rb = lc_xcalloc(1, sizeof(*rb));
+    char path[128];
+    int k = build_closed(fx, 50, 10, cuts, 8);
+
+    ASSERT_EQ(k, 5);
+    seg_path(fx, 1, path, sizeof(path));
+    for (size_t w = 0; w < 2; w++) {
+        ASSERT_TRUE(flip_byte(path, where[w], 0x10));
+        ASSERT_EQ(fx_open(fx, &BIG, &rep), 0);
+        ASSERT_U64_EQ(rep.records, 50);
+        ASSERT_U64_EQ(rep.corrupt_records, 0);
+        read_all(fx->sp, &OLDEST, 0, 0, rb);
+        ASSERT_EQ(rb->bad, 0);
+        ASSERT_TRUE(ids_are(rb, 50, UINT64_MAX, 0));
+        fx_close(fx);
+        ASSERT_TRUE(flip_byte(path, where[w], 0x10)); /* undo for the next round */
+    }
     free(rb);
 }
 
@@ -1859,7 +1964,9 @@ TEST_MAIN(TEST_ENTRY(frame_round_trip), TEST_ENTRY(frame_encode_limits), TEST_EN
           TEST_ENTRY(flipped_payload_byte_costs_one_record),
           TEST_ENTRY(flipped_length_byte_costs_one_record),
           TEST_ENTRY(shorter_length_costs_one_record),
-          TEST_ENTRY(damaged_meta_gives_unknown_metadata), TEST_ENTRY(cursor_files),
+          TEST_ENTRY(damaged_meta_gives_unknown_metadata),
+          TEST_ENTRY(a_frame_inside_a_line_is_never_taken),
+          TEST_ENTRY(a_damaged_seed_copy_costs_nothing), TEST_ENTRY(cursor_files),
           TEST_ENTRY(consumer_reopened_mid_segment_reads_on),
           TEST_ENTRY(segments_go_once_every_consumer_is_past),
           TEST_ENTRY(leftover_segments_go_after_a_reopen), TEST_ENTRY(passed_segments_go_at_start),
