@@ -111,7 +111,7 @@ static const char *str_of(json_t *o, const char *key)
 
 /* The replay state of OUTPUT in a GET /dead body; 0 when found. */
 static int replay_state(const struct lc_buf *body, const char *output, char *state, size_t cap,
-                        json_int_t *replayed, json_int_t *left)
+                        json_int_t *replayed, json_int_t *refused, json_int_t *left)
 {
     json_t *doc = json_loadb(body->data != NULL ? body->data : "", body->len, 0, NULL), *o;
     size_t i;
@@ -121,6 +121,7 @@ static int replay_state(const struct lc_buf *body, const char *output, char *sta
         if (strcmp(str_of(o, "name"), output) == 0) {
             snprintf(state, cap, "%s", str_of(o, "replay"));
             *replayed = json_integer_value(json_object_get(o, "replayed"));
+            *refused = json_integer_value(json_object_get(o, "refused"));
             *left = json_integer_value(json_object_get(o, "records"));
             rc = 0;
         }
@@ -133,7 +134,7 @@ static int replay_via_api(const struct lc_config *cfg, const char *output, FILE 
 {
     struct lc_buf body;
     char path[300], state[32] = "";
-    json_int_t replayed = 0, left = 0;
+    json_int_t replayed = 0, refused = 0, left = 0;
     uint64_t deadline = lc_now_ms() + REPLAY_TIMEOUT_MS;
     long status;
     int rc = 1;
@@ -151,14 +152,17 @@ static int replay_via_api(const struct lc_config *cfg, const char *output, FILE 
     while (lc_now_ms() < deadline) {
         usleep(POLL_MS * 1000);
         if (http(cfg, "GET", "/dead", &body) == 200 &&
-            replay_state(&body, output, state, sizeof(state), &replayed, &left) == 0 &&
+            replay_state(&body, output, state, sizeof(state), &replayed, &refused, &left) == 0 &&
             (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0)) {
             rc = strcmp(state, "done") == 0 ? 0 : 1;
             break;
         }
     }
-    fprintf(out, "replay %s: %lld records sent again; %lld records in the dead-letter file now\n",
-            state[0] ? state : "timed out", (long long)replayed, (long long)left);
+    fprintf(out,
+            "replay %s: %lld records delivered, %lld refused again; %lld records in the "
+            "dead-letter file now\n",
+            state[0] ? state : "timed out", (long long)replayed, (long long)refused,
+            (long long)left);
     lc_buf_close(&body);
     return rc;
 }

@@ -47,7 +47,8 @@ struct out {
     /* under dl->lock */
     struct lc_output_snap st;
     const char *replay_state;
-    uint64_t replayed;
+    uint64_t replayed;      /* delivered by the last replay */
+    uint64_t refused_again; /* refused again by the last replay (back in the file) */
     enum fault fault;
     char fault_match[256];
 };
@@ -482,15 +483,24 @@ static void ack_idle(struct out *o)
 
 /* ---- dead-letter replay --------------------------------------------------------------------- */
 
+/* Sends replayed records like any batch; those refused again go back to the dead-letter
+ * file, so only the others count as replayed. */
 static int replay_send(void *ud, struct lc_record **recs, size_t n)
 {
     struct out *o = ud;
-    int rc = deliver(o, recs, n);
+    uint64_t dead_before, dead_after;
+    int rc;
+    pthread_mutex_lock(&o->dl->lock);
+    dead_before = o->st.dead_lettered;
+    pthread_mutex_unlock(&o->dl->lock);
+    rc = deliver(o, recs, n);
+    pthread_mutex_lock(&o->dl->lock);
+    dead_after = o->st.dead_lettered;
     if (rc == 0) {
-        pthread_mutex_lock(&o->dl->lock);
-        o->replayed += n;
-        pthread_mutex_unlock(&o->dl->lock);
+        o->replayed += n - (dead_after - dead_before);
+        o->refused_again += dead_after - dead_before;
     }
+    pthread_mutex_unlock(&o->dl->lock);
     return rc;
 }
 
@@ -500,6 +510,7 @@ static void set_replay_state(struct out *o, const char *state)
     o->replay_state = state;
     if (strcmp(state, "running") == 0) {
         o->replayed = 0;
+        o->refused_again = 0;
         o->st.dead_letter_records = 0; /* moved to the replay file; refusals add back */
     }
     pthread_mutex_unlock(&o->dl->lock);
@@ -733,7 +744,7 @@ int lc_delivery_fill(struct lc_delivery *dl, size_t i, struct lc_output_snap *ou
 }
 
 int lc_delivery_replay_state(struct lc_delivery *dl, size_t i, const char **state,
-                             uint64_t *replayed, uint64_t *in_file)
+                             uint64_t *replayed, uint64_t *refused, uint64_t *in_file)
 {
     if (i >= dl->n_outs) {
         return -ENOENT;
@@ -741,6 +752,7 @@ int lc_delivery_replay_state(struct lc_delivery *dl, size_t i, const char **stat
     pthread_mutex_lock(&dl->lock);
     *state = dl->outs[i].replay_state;
     *replayed = dl->outs[i].replayed;
+    *refused = dl->outs[i].refused_again;
     *in_file = dl->outs[i].st.dead_letter_records;
     pthread_mutex_unlock(&dl->lock);
     return 0;

@@ -62,9 +62,10 @@ void lc_delivery_stop(struct lc_delivery *dl, uint64_t timeout_ms);
 int lc_delivery_fill(struct lc_delivery *dl, size_t i, struct lc_output_snap *out);
 
 /* The replay state of output I, for the API: "idle", "requested", "running", "done",
- * "failed", with the records sent in the last replay. Returns -ENOENT past the last. */
+ * "failed"; the records the last replay delivered and those refused again; the records in
+ * the dead-letter file now. Returns -ENOENT past the last. */
 int lc_delivery_replay_state(struct lc_delivery *dl, size_t i, const char **state,
-                             uint64_t *replayed, uint64_t *in_file);
+                             uint64_t *replayed, uint64_t *refused, uint64_t *in_file);
 
 /* Test builds: makes output NAME fail. MODE "retry": every send fails (an outage);
  * "reject": records whose message contains MATCH are refused for good; "off": normal.

@@ -188,7 +188,8 @@ static int replay_cb(void *ud, const char *output)
     return lc_delivery_request_replay(d->delivery, output);
 }
 
-/* API thread: GET /dead, {"outputs":[{"name":..,"records":..,"replay":..,"replayed":..}]}. */
+/* API thread: GET /dead,
+ * {"outputs":[{"name":..,"records":..,"replay":..,"replayed":..,"refused":..}]}. */
 static char *dead_cb(void *ud)
 {
     struct lc_daemon *d = ud;
@@ -197,13 +198,16 @@ static char *dead_cb(void *ud)
     size_t n;
     for (size_t i = 0; i < d->cfg->n_outputs; i++) {
         const char *state;
-        uint64_t replayed, in_file;
-        if (lc_delivery_replay_state(d->delivery, i, &state, &replayed, &in_file) != 0) {
+        uint64_t replayed, refused, in_file;
+        if (lc_delivery_replay_state(d->delivery, i, &state, &replayed, &refused, &in_file) !=
+            0) {
             break;
         }
-        json_array_append_new(outs, json_pack("{s:s,s:I,s:s,s:I}", "name", d->cfg->outputs[i].name,
-                                              "records", (json_int_t)in_file, "replay", state,
-                                              "replayed", (json_int_t)replayed));
+        json_array_append_new(outs, json_pack("{s:s,s:I,s:s,s:I,s:I}", "name",
+                                              d->cfg->outputs[i].name, "records",
+                                              (json_int_t)in_file, "replay", state, "replayed",
+                                              (json_int_t)replayed, "refused",
+                                              (json_int_t)refused));
     }
     json_object_set_new(root, "outputs", outs);
     text = json_dumps(root, JSON_COMPACT);

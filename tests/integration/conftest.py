@@ -17,7 +17,8 @@
   Request it before `logcap` so that logcap is stopped first.
 
 Markers: slow (takes more than 30 s); churn (the 3-minute stall-proxy churn test, run by
-tests/run in the ASan pass only).
+tests/run in the ASan pass only); crashloop (the 2-minute SIGKILL loop of test_spool.py,
+run by tests/run in the release pass only).
 """
 
 import os
@@ -34,6 +35,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than 30 s")
     config.addinivalue_line("markers", "churn: the long stall-proxy churn test (tests/run "
                             "runs it in one integration pass only)")
+    config.addinivalue_line("markers", "crashloop: the SIGKILL crash loop of the spool "
+                            "(tests/run runs it in the release pass only)")
 
 
 @pytest.hookimpl(hookwrapper=True)

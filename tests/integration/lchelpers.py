@@ -769,6 +769,29 @@ class Api:
     def wedge(self, task_id):
         return self.request("POST", "/debug/wedge?task=" + task_id)
 
+    def fault(self, name, mode, match=None):
+        """The test-only fault switch of output NAME (a -DLOGCAP_TEST_HOOKS=ON build): MODE
+        "retry" (every send fails: an outage), "reject" (records whose message contains
+        MATCH are refused for good) or "off". Fails unless logcap answers 200."""
+        import urllib.parse
+        q = {"name": name, "mode": mode}
+        if match is not None:
+            q["match"] = match
+        r = self.request("POST", "/debug/output?" + urllib.parse.urlencode(q))
+        assert r.status == 200, "POST /debug/output %s answered %d: %r (a build without " \
+            "-DLOGCAP_TEST_HOOKS=ON?)" % (q, r.status, r.body[:300])
+        return r
+
+    def dead(self):
+        """GET /dead as a dict output name -> {"records", "replay", "replayed", ...}."""
+        body = self.get_json("/dead")
+        return {o["name"]: o for o in body.get("outputs", [])}
+
+    def replay(self, name):
+        """POST /dead/replay?output=NAME; returns the ApiResponse (202 when accepted)."""
+        import urllib.parse
+        return self.request("POST", "/dead/replay?" + urllib.parse.urlencode({"output": name}))
+
     def answers(self):
         """True when GET /health gets any HTTP answer."""
         try:
@@ -956,3 +979,155 @@ def dockerd_pid():
             return int(f.read().strip() or 0) or None
     except (OSError, ValueError):
         return None
+
+
+# ------------------------------------------------------------------------------- CLI
+
+def run_cli(*args, timeout=120, env=None):
+    """Runs `logcap ARGS...` (the binary under test) and returns (rc, stdout, stderr)."""
+    p = subprocess.run([logcap_bin()] + [str(a) for a in args], capture_output=True,
+                       text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                       env=dict(os.environ, **(env or {})))
+    return p.returncode, p.stdout, p.stderr
+
+
+# ----------------------------------------------------------------------------- spool
+
+# The bytes of a segment file (src/core/spool_format.h): a 24-byte header ("LCSPOOL1", the
+# segment id, a random u32 seed and its complement) then frames of a 12-byte header ('L'
+# 'C', type, flags, u32 payload length, u32 CRC-32 started from the seed over header bytes
+# 2..7 and the payload) and the payload. (Builds before the seed had a 16-byte header and
+# CRCs started from 0: spool_header tells them apart.)
+SPOOL_SEG_MAGIC = b"LCSPOOL1"
+SPOOL_SEG_HDR = 24
+SPOOL_FRAME_HDR = 12
+SPOOL_DATA, SPOOL_META, SPOOL_POS = 1, 2, 3
+SPOOL_TXN_END = 0x01
+SPOOL_DATA_FIXED = 15  # DATA payload: u32 meta id, i64 ts_ns, u8 stream, u8 flags, u8 ts_len
+
+
+class SpoolFrame(collections.namedtuple("SpoolFrame", "offset type flags length crc_ok")):
+    """One frame of a segment file: OFFSET of its header in the file, TYPE, FLAGS,
+    LENGTH of its payload, CRC_OK."""
+
+    @property
+    def end(self):
+        return self.offset + SPOOL_FRAME_HDR + self.length
+
+    @property
+    def payload_offset(self):
+        return self.offset + SPOOL_FRAME_HDR
+
+    @property
+    def txn_end(self):
+        return bool(self.flags & SPOOL_TXN_END)
+
+
+class SpoolData(collections.namedtuple("SpoolData", "frame meta_id ts_ns stream ts message "
+                                                     "message_offset")):
+    """A DATA frame decoded: MESSAGE (bytes) starts at MESSAGE_OFFSET in the file;
+    STREAM is 1 for stdout, 2 for stderr."""
+
+
+def spool_dir(data_dir):
+    return os.path.join(data_dir, "spool")
+
+
+def spool_segments(data_dir):
+    """The segment files of the spool under DATA_DIR, oldest first: [(id, path)]."""
+    d = spool_dir(data_dir)
+    try:
+        names = os.listdir(d)
+    except FileNotFoundError:
+        return []
+    out = [(int(n[:16], 16), os.path.join(d, n)) for n in names
+           if re.match(r"^[0-9a-f]{16}\.seg$", n)]
+    return sorted(out)
+
+
+def spool_header(data):
+    """(header size, CRC seed) of segment bytes DATA."""
+    assert data[:8] == SPOOL_SEG_MAGIC, "not a spool segment (header %r)" % data[:24]
+    seed = int.from_bytes(data[16:20], "little")
+    if len(data) >= 24 and int.from_bytes(data[20:24], "little") == seed ^ 0xFFFFFFFF:
+        return SPOOL_SEG_HDR, seed
+    return 16, 0
+
+
+def spool_frames(data):
+    """The frames of segment bytes DATA, in order, as far as they parse as whole frames with
+    a good CRC from the header on (a test reads undamaged files: parsing stops at the first
+    frame that is cut short or bad). Returns (frames, offset where parsing stopped)."""
+    pos, seed = spool_header(data)
+    frames = []
+    while pos + SPOOL_FRAME_HDR <= len(data):
+        h = data[pos:pos + SPOOL_FRAME_HDR]
+        if h[:2] != b"LC":
+            break
+        plen = int.from_bytes(h[4:8], "little")
+        if pos + SPOOL_FRAME_HDR + plen > len(data):
+            break
+        crc = zlib.crc32(data[pos + SPOOL_FRAME_HDR:pos + SPOOL_FRAME_HDR + plen],
+                         zlib.crc32(h[2:8], seed))
+        ok = crc == int.from_bytes(h[8:12], "little")
+        if not ok:
+            break
+        frames.append(SpoolFrame(pos, h[2], h[3], plen, ok))
+        pos += SPOOL_FRAME_HDR + plen
+    return frames, pos
+
+
+def spool_data(data, frame):
+    """Decodes DATA frame FRAME of segment bytes DATA."""
+    assert frame.type == SPOOL_DATA, frame
+    p = frame.payload_offset
+    meta_id = int.from_bytes(data[p:p + 4], "little")
+    ts_ns = int.from_bytes(data[p + 4:p + 12], "little", signed=True)
+    stream = data[p + 12]
+    ts_len = data[p + 14]
+    ts = data[p + SPOOL_DATA_FIXED:p + SPOOL_DATA_FIXED + ts_len].decode()
+    moff = p + SPOOL_DATA_FIXED + ts_len
+    return SpoolData(frame, meta_id, ts_ns, stream, ts, bytes(data[moff:frame.end]), moff)
+
+
+def spool_records(path):
+    """The DATA records of segment file PATH: (SpoolData list, frames, parse end, size)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    frames, end = spool_frames(data)
+    return [spool_data(data, fr) for fr in frames if fr.type == SPOOL_DATA], frames, end, \
+        len(data)
+
+
+def spool_transactions(frames):
+    """FRAMES grouped into appends (each ends with a TXN_END frame); frames after the last
+    TXN_END form a last, unfinished group."""
+    txns, cur = [], []
+    for fr in frames:
+        cur.append(fr)
+        if fr.txn_end:
+            txns.append(cur)
+            cur = []
+    if cur:
+        txns.append(cur)
+    return txns
+
+
+def spool_bytes_on_disk(data_dir):
+    return sum(os.path.getsize(p) for _, p in spool_segments(data_dir))
+
+
+# ------------------------------------------------------------------------ dead letters
+
+def dead_path(data_dir, output):
+    return os.path.join(data_dir, "dead", output + ".jsonl")
+
+
+def read_dead(data_dir, output):
+    """The dead-letter lines of OUTPUT (parsed JSON objects); [] when there is no file."""
+    try:
+        with open(dead_path(data_dir, output), "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return []
+    return _parse_lines(data, dead_path(data_dir, output), False)[0]

@@ -343,10 +343,10 @@ static int snap_wait(struct lc_delivery *dl, size_t i, size_t off, uint64_t want
 
 static int replay_wait(struct lc_delivery *dl, size_t i, const char *want, uint64_t ms)
 {
-    uint64_t until = lc_now_ms() + ms, a, b;
+    uint64_t until = lc_now_ms() + ms, a, b, c;
     const char *state;
     for (;;) {
-        lc_delivery_replay_state(dl, i, &state, &a, &b);
+        lc_delivery_replay_state(dl, i, &state, &a, &b, &c);
         if (strcmp(state, want) == 0) {
             return 1;
         }
@@ -1027,16 +1027,16 @@ TEST(replay_sends_the_dead_letters_again)
     struct h h = {0};
     struct fake *f = fake_create("out");
     const char *state;
-    uint64_t replayed, in_file;
+    uint64_t replayed, refused, in_file;
     char reason[300];
     long num = -1;
     ASSERT_EQ(h_open(&h), 0);
     ASSERT_EQ(lc_delivery_add_output(h.dl, &fake_ops, &f->cfg, NULL), 0);
     fake_refuse(f, "bad");
     ASSERT_EQ(h_start(&h), 0);
-    ASSERT_EQ(lc_delivery_replay_state(h.dl, 0, &state, &replayed, &in_file), 0);
+    ASSERT_EQ(lc_delivery_replay_state(h.dl, 0, &state, &replayed, &refused, &in_file), 0);
     ASSERT_STR_EQ(state, "idle");
-    ASSERT_EQ(lc_delivery_replay_state(h.dl, 1, &state, &replayed, &in_file), -ENOENT);
+    ASSERT_EQ(lc_delivery_replay_state(h.dl, 1, &state, &replayed, &refused, &in_file), -ENOENT);
     ASSERT_EQ(lc_delivery_request_replay(h.dl, "nope"), -ENOENT);
     h_append(&h, 1, 10, "bad1");
     h_append(&h, 1, 10, "");
@@ -1047,8 +1047,9 @@ TEST(replay_sends_the_dead_letters_again)
     fake_refuse(f, "bad2"); /* the destination takes two of them now */
     ASSERT_EQ(lc_delivery_request_replay(h.dl, "out"), 0);
     ASSERT_TRUE(replay_wait(h.dl, 0, "done", WAIT_MS));
-    ASSERT_EQ(lc_delivery_replay_state(h.dl, 0, &state, &replayed, &in_file), 0);
-    ASSERT_U64_EQ(replayed, 3);
+    ASSERT_EQ(lc_delivery_replay_state(h.dl, 0, &state, &replayed, &refused, &in_file), 0);
+    ASSERT_U64_EQ(replayed, 2); /* bad1 and bad3 delivered */
+    ASSERT_U64_EQ(refused, 1);  /* bad2 refused again, back in the file */
     ASSERT_U64_EQ(in_file, 1);
     ASSERT_EQ(fake_count(f, GOT), 3);
     ASSERT_EQ(got_number(f, 1), 0);
@@ -1061,11 +1062,15 @@ TEST(replay_sends_the_dead_letters_again)
     /* Nothing left to replay but the one: it is refused again. Then none. */
     ASSERT_EQ(lc_delivery_request_replay(h.dl, "out"), 0);
     ASSERT_TRUE(replay_wait(h.dl, 0, "done", WAIT_MS));
+    ASSERT_EQ(lc_delivery_replay_state(h.dl, 0, &state, &replayed, &refused, &in_file), 0);
+    ASSERT_U64_EQ(replayed, 0);
+    ASSERT_U64_EQ(refused, 1);
     fake_refuse(f, "");
     ASSERT_EQ(lc_delivery_request_replay(h.dl, "out"), 0);
     ASSERT_TRUE(replay_wait(h.dl, 0, "done", WAIT_MS));
-    ASSERT_EQ(lc_delivery_replay_state(h.dl, 0, &state, &replayed, &in_file), 0);
+    ASSERT_EQ(lc_delivery_replay_state(h.dl, 0, &state, &replayed, &refused, &in_file), 0);
     ASSERT_U64_EQ(replayed, 1);
+    ASSERT_U64_EQ(refused, 0);
     ASSERT_U64_EQ(in_file, 0);
     ASSERT_EQ(fake_count(f, GOT), 4);
     ASSERT_EQ(h_close(&h), 0);
