@@ -29,22 +29,6 @@ static char *dead_path(const char *data_dir, const char *output, const char *suf
     return p;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return n < 0 ? -errno : -EIO;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* One line: the envelope, then the record as lc_json_add_record writes it. */
 int lc_dead_encode(struct lc_buf *b, const char *now, const char *output, const struct lc_record *r,
                    const char *reason, unsigned attempts)
@@ -77,7 +61,7 @@ static int end_line(int fd, off_t *size)
     }
     *size = st.st_size;
     if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
-        return write_all(fd, "\n", 1);
+        return lc_write_all(fd, "\n", 1);
     }
     return 0;
 }
@@ -92,7 +76,7 @@ static int append_synced(const char *path, const char *data, size_t len)
         return -errno;
     }
     rc = end_line(fd, &size);
-    rc = rc != 0 ? rc : write_all(fd, data, len);
+    rc = rc != 0 ? rc : lc_write_all(fd, data, len);
     if (rc == 0 && fdatasync(fd) != 0) {
         rc = -errno;
     }
@@ -172,7 +156,7 @@ static int append_file(const char *from, off_t off, const char *to)
         rc = -errno;
     }
     while (rc == 0 && (n = read(in, buf, sizeof(buf))) != 0) {
-        rc = n < 0 ? (errno == EINTR ? 0 : -errno) : write_all(out, buf, (size_t)n);
+        rc = n < 0 ? (errno == EINTR ? 0 : -errno) : lc_write_all(out, buf, (size_t)n);
     }
     if (rc == 0 && fdatasync(out) != 0) {
         rc = -errno;

@@ -149,17 +149,6 @@ static int stopping(struct lc_delivery *dl)
     return s;
 }
 
-static void deadline_in(struct timespec *ts, uint64_t ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += (time_t)(ms / 1000);
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* Sleeps MS, beating every second; returns -ECANCELED as soon as the stop aborts. */
 static int sleep_beating(struct out *o, uint64_t ms)
 {
@@ -175,7 +164,7 @@ static int sleep_beating(struct out *o, uint64_t ms)
             return 0;
         }
         step = until - now < LC_DELIVERY_IDLE_BEAT_MS ? until - now : LC_DELIVERY_IDLE_BEAT_MS;
-        deadline_in(&ts, step);
+        lc_deadline_in(&ts, step);
         pthread_mutex_lock(&dl->lock);
         if (!dl->aborting) {
             pthread_cond_timedwait(&dl->cond, &dl->lock, &ts);
@@ -768,7 +757,7 @@ static int join_by(struct lc_delivery *dl, pthread_t t, uint64_t deadline)
     for (;;) {
         struct timespec ts;
         uint64_t now = lc_now_ms(), left = deadline > now ? deadline - now : 0;
-        deadline_in(&ts, left < JOIN_STEP_MS ? left : JOIN_STEP_MS);
+        lc_deadline_in(&ts, left < JOIN_STEP_MS ? left : JOIN_STEP_MS);
         if (pthread_timedjoin_np(t, NULL, &ts) == 0) {
             return 1;
         }

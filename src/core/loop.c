@@ -199,15 +199,13 @@ static char *dead_cb(void *ud)
     for (size_t i = 0; i < d->cfg->n_outputs; i++) {
         const char *state;
         uint64_t replayed, refused, in_file;
-        if (lc_delivery_replay_state(d->delivery, i, &state, &replayed, &refused, &in_file) !=
-            0) {
+        if (lc_delivery_replay_state(d->delivery, i, &state, &replayed, &refused, &in_file) != 0) {
             break;
         }
-        json_array_append_new(outs, json_pack("{s:s,s:I,s:s,s:I,s:I}", "name",
-                                              d->cfg->outputs[i].name, "records",
-                                              (json_int_t)in_file, "replay", state, "replayed",
-                                              (json_int_t)replayed, "refused",
-                                              (json_int_t)refused));
+        json_array_append_new(outs,
+                              json_pack("{s:s,s:I,s:s,s:I,s:I}", "name", d->cfg->outputs[i].name,
+                                        "records", (json_int_t)in_file, "replay", state, "replayed",
+                                        (json_int_t)replayed, "refused", (json_int_t)refused));
     }
     json_object_set_new(root, "outputs", outs);
     text = json_dumps(root, JSON_COMPACT);

@@ -79,24 +79,6 @@ static int seg_sync(struct lc_spool *sp, int fd)
     return rc;
 }
 
-static int write_all_at(int fd, const void *data, size_t len, uint64_t off)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return n < 0 ? -errno : -EIO;
-        }
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
 /* Seals the frames of B and applies their metadata and positions to the maps. Returns
  * the number of log records. */
 static uint64_t seal_all(struct lc_spool *sp, struct lc_buf *b)
@@ -197,7 +179,7 @@ int lc_spool_seg_create(struct lc_spool *sp, uint64_t id)
         off += LC_SPOOL_HDR +
                ((size_t)h[4] | (size_t)h[5] << 8 | (size_t)h[6] << 16 | (size_t)h[7] << 24);
     }
-    rc = write_all_at(fd, b.data, b.len, 0);
+    rc = lc_pwrite_all(fd, b.data, b.len, 0);
     if (rc == 0 && sp->opt.sync != LC_SYNC_NEVER) {
         rc = fdatasync(fd) == 0 && fsync(sp->dirfd) == 0 ? 0 : -errno;
     }
@@ -279,7 +261,7 @@ static int write_chunk(struct lc_spool *sp)
 {
     uint64_t records = seal_all(sp, &sp->wbuf);
     size_t len = sp->wbuf.len;
-    int rc = write_all_at(sp->fd, sp->wbuf.data, len, sp->active_size), room;
+    int rc = lc_pwrite_all(sp->fd, sp->wbuf.data, len, sp->active_size), room;
     if (rc == 0 && sp->opt.sync == LC_SYNC_ALWAYS) {
         rc = seg_sync(sp, sp->fd);
     }
@@ -361,13 +343,7 @@ static void delete_passed(struct lc_spool *sp)
 static void wait_ms(struct lc_spool *sp, uint64_t ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    lc_deadline_in(&ts, ms);
     pthread_cond_timedwait(&sp->wcond, &sp->lock, &ts);
 }
 

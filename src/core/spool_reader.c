@@ -646,13 +646,7 @@ void lc_spool_wait(struct lc_spool *sp, const struct lc_spool_pos *seen, uint64_
     pthread_mutex_lock(&sp->lock);
     if (sp->n_segs > 0 && sp->segs[sp->n_segs - 1].id == seen->seg &&
         sp->segs[sp->n_segs - 1].size == seen->off) {
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t)(timeout_ms / 1000);
-        ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        lc_deadline_in(&ts, timeout_ms);
         pthread_cond_timedwait(&sp->rcond, &sp->lock, &ts);
     }
     pthread_mutex_unlock(&sp->lock);

@@ -148,21 +148,44 @@ int64_t lc_wall_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+void lc_deadline_in(struct timespec *ts, uint64_t ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += (time_t)(ms / 1000);
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* OFF < 0: write at the file offset; else pwrite at OFF. */
+static int write_fully(int fd, const void *data, size_t len, int64_t off)
 {
     const char *p = data;
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -errno;
+        ssize_t n = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return n < 0 ? -errno : -EIO;
         }
         p += n;
         len -= (size_t)n;
+        off = off < 0 ? off : off + n;
     }
     return 0;
+}
+
+int lc_write_all(int fd, const void *data, size_t len)
+{
+    return write_fully(fd, data, len, -1);
+}
+
+int lc_pwrite_all(int fd, const void *data, size_t len, uint64_t off)
+{
+    return write_fully(fd, data, len, (int64_t)off);
 }
 
 static int fsync_dir_of(const char *path)
@@ -194,7 +217,7 @@ int lc_write_file_atomic(const char *path, const void *data, size_t len)
         rc = -errno;
         goto out_free;
     }
-    rc = write_all(fd, data, len);
+    rc = lc_write_all(fd, data, len);
     if (rc == 0 && fsync(fd) != 0) {
         rc = -errno;
     }

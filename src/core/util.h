@@ -25,6 +25,15 @@ int lc_parse_size(const char *s, uint64_t *out_bytes);
 uint64_t lc_now_ms(void);
 int64_t lc_wall_ns(void);
 
+/* Writes all LEN bytes (retrying short writes and EINTR), at the file offset or, for
+ * lc_pwrite_all, at OFF. Returns 0 or a negative errno (some bytes may be written). */
+int lc_write_all(int fd, const void *data, size_t len);
+int lc_pwrite_all(int fd, const void *data, size_t len, uint64_t off);
+
+/* Fills TS with the CLOCK_REALTIME time MS from now: a pthread_cond_timedwait deadline. */
+struct timespec;
+void lc_deadline_in(struct timespec *ts, uint64_t ms);
+
 /* Replaces PATH with DATA atomically: writes PATH.tmp, fsyncs it, renames it over PATH and
  * fsyncs the directory. Returns 0 or a negative errno; PATH is untouched on failure. */
 int lc_write_file_atomic(const char *path, const void *data, size_t len);

@@ -18,7 +18,8 @@
 
 Markers: slow (takes more than 30 s); churn (the 3-minute stall-proxy churn test, run by
 tests/run in the ASan pass only); crashloop (the 2-minute SIGKILL loop of test_spool.py,
-run by tests/run in the release pass only).
+run by tests/run in the release pass only); spool (every test of test_spool.py: the others
+run in the ASan pass only, where a memory error in the spool's recovery or readers shows).
 """
 
 import os
@@ -37,6 +38,8 @@ def pytest_configure(config):
                             "runs it in one integration pass only)")
     config.addinivalue_line("markers", "crashloop: the SIGKILL crash loop of the spool "
                             "(tests/run runs it in the release pass only)")
+    config.addinivalue_line("markers", "spool: the spool's tests (tests/run runs all but the "
+                            "crash loop in the ASan pass only)")
 
 
 @pytest.hookimpl(hookwrapper=True)

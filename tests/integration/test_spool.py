@@ -18,6 +18,8 @@ import pytest
 
 import lchelpers as h
 
+pytestmark = pytest.mark.spool
+
 MAX_RECORDS = 200
 # Short retry waits so that an output is back within a second of the fault switch going off.
 FAST_OUTPUT = {
