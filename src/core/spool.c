@@ -24,7 +24,7 @@
 #define BEAT_MS 1000
 #define RETRY_MS 1000
 #define STOP_WRITE_ATTEMPTS 3
-#define KEEP_BUF (4u << 20) /* a buffer bigger than this is freed once empty */
+#define KEEP_BUF (1u << 20) /* a buffer bigger than this is freed once empty */
 
 /* ---- segments --------------------------------------------------------------------------- */
 

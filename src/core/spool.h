@@ -56,7 +56,7 @@ struct lc_spool_options {
 
 #define LC_SPOOL_QUEUE_MAX (8u << 20)
 /* The appender commits by itself past this many uncommitted bytes (a huge burst). */
-#define LC_SPOOL_TXN_SOFT_MAX (1u << 20)
+#define LC_SPOOL_TXN_SOFT_MAX (256u << 10)
 
 /* What recovery found and did. */
 struct lc_spool_recovery {

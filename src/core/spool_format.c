@@ -1,13 +1,16 @@
-/* spool_format: see spool_format.h. The CRC is zlib's crc32 (a well-kept, vectorised
- * implementation); frames are built in place in a caller's buffer and sealed later, so the
- * thread that encodes a line does not also pay for its checksum. */
+/* spool_format: see spool_format.h. The CRC is libdeflate's CRC-32 (the same values as
+ * zlib's crc32, computed with PCLMULQDQ where the CPU has it): zlib 1.2.13's table-driven
+ * crc32 took about 1.3 ns a byte here, which made checksums the largest part of what the
+ * spool costs per line (bench/bench_spool.c and bench/throughput.sh measure both). Frames
+ * are built in place in a caller's buffer and sealed later, so the thread that encodes a
+ * line does not also pay for its checksum. */
 #include "core/spool_format.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "core/util.h"
 
@@ -48,10 +51,7 @@ static uint64_t get_u64(const uint8_t *p)
 
 static uint32_t frame_crc(const uint8_t *frame, uint32_t len, uint32_t seed)
 {
-    uLong c = crc32((uLong)seed, frame + 2, 6);
-    /* zlib takes a uInt length; payloads are far below 4 GiB */
-    c = crc32(c, frame + LC_SPOOL_HDR, (uInt)len);
-    return (uint32_t)c;
+    return libdeflate_crc32(libdeflate_crc32(seed, frame + 2, 6), frame + LC_SPOOL_HDR, len);
 }
 
 void lc_spool_frame_seal(uint8_t *frame, uint32_t seed)

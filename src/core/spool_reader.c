@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "core/log.h"
 #include "core/spool_int.h"
@@ -49,7 +49,7 @@ static void slot_encode(uint8_t out[CURSOR_SLOT], uint32_t gen, const struct lc_
     put_u64(out + 8, pos->seg);
     put_u64(out + 16, pos->off);
     put_u64(out + 24, 0);
-    put_u64(out + 24, (uint64_t)crc32(0L, out, 28) & 0xffffffffu);
+    put_u64(out + 24, (uint64_t)libdeflate_crc32(0, out, 28) & 0xffffffffu);
     /* bytes 24..27 must be zero and covered by the CRC; the CRC sits in 28..31 */
     memmove(out + 28, out + 24, 4);
     memset(out + 24, 0, 4);
@@ -60,7 +60,7 @@ static long slot_decode(const uint8_t *in, struct lc_spool_pos *pos)
 {
     uint32_t crc =
         (uint32_t)in[28] | (uint32_t)in[29] << 8 | (uint32_t)in[30] << 16 | (uint32_t)in[31] << 24;
-    if (memcmp(in, CURSOR_MAGIC, 4) != 0 || (uint32_t)crc32(0L, in, 28) != crc) {
+    if (memcmp(in, CURSOR_MAGIC, 4) != 0 || libdeflate_crc32(0, in, 28) != crc) {
         return -1;
     }
     pos->seg = get_u64(in + 8);

@@ -19,7 +19,7 @@ struct lc_spool_scan {
     uint32_t seed; /* the segment's CRC seed */
 };
 
-#define LC_SPOOL_SCAN_BUF (512u << 10)
+#define LC_SPOOL_SCAN_BUF (128u << 10)
 
 /* Starts scanning FD at file offset OFF; SEED is the segment's (lc_spool_seg_read_header). */
 void lc_spool_scan_init(struct lc_spool_scan *s, int fd, uint64_t off, uint32_t seed);
