@@ -268,17 +268,6 @@ static uint64_t fake_count(struct fake *f, enum what w)
     return v;
 }
 
-static void deadline_in(struct timespec *ts, uint64_t ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += (time_t)(ms / 1000);
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* Waits until the fake's count W is at least WANT. Returns 1, or 0 past MS. */
 static int fake_wait(struct fake *f, enum what w, uint64_t want, uint64_t ms)
 {
@@ -287,7 +276,7 @@ static int fake_wait(struct fake *f, enum what w, uint64_t want, uint64_t ms)
     pthread_mutex_lock(&f->lock);
     while (!(ok = fake_count_locked(f, w) >= want) && lc_now_ms() < until) {
         struct timespec ts;
-        deadline_in(&ts, until - lc_now_ms() < 20 ? until - lc_now_ms() : 20);
+        lc_deadline_in(&ts, until - lc_now_ms() < 20 ? until - lc_now_ms() : 20);
         pthread_cond_timedwait(&f->cond, &f->lock, &ts);
     }
     pthread_mutex_unlock(&f->lock);
