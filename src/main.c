@@ -40,7 +40,8 @@ static void usage(FILE *out)
                  "                      running logcap's API when it runs)\n"
                  "\n"
                  "Exit codes: 0 clean stop, 1 fatal runtime error, 2 bad config or arguments.\n"
-                 "SIGTERM or SIGINT: stop reading, flush the outputs, save positions, exit 0.\n");
+                 "SIGTERM or SIGINT: stop reading, sync the spool, let the outputs deliver what\n"
+                 "it holds (at most 7 s), exit 0.\n");
 }
 
 struct args {
