@@ -227,7 +227,8 @@ static void stop(struct lc_daemon *d)
         return;
     }
     d->stopping = 1;
-    lc_log(LC_LOG_INFO, 0, "[logcap] stopping: syncing the spool; the outputs deliver what it holds");
+    lc_log(LC_LOG_INFO, 0,
+           "[logcap] stopping: syncing the spool; the outputs deliver what it holds");
     uv_timer_stop(&d->snapshot_timer);
     lc_api_stop(d->api);
     d->api = NULL;
