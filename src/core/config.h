@@ -33,11 +33,11 @@ struct lc_output_config {
     int line;   /* line in the config file, 0 for built-in defaults */
     /* every type: delivery from the spool */
     struct {
-        unsigned max_records;  /* records per batch (default 2048) */
-        uint64_t max_bytes;    /* message bytes per batch (default 4MiB); one bigger record
-                                  goes alone */
-        uint64_t max_wait_ms;  /* a batch that is not full is sent this long after its first
-                                  record was read (default 100ms) */
+        unsigned max_records; /* records per batch (default 2048) */
+        uint64_t max_bytes;   /* message bytes per batch (default 4MiB); one bigger record
+                                 goes alone */
+        uint64_t max_wait_ms; /* a batch that is not full is sent this long after its first
+                                 record was read (default 100ms) */
     } batch;
     struct {
         uint64_t backoff_min_ms; /* first wait after a failed send (default 500ms) */

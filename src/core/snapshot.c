@@ -16,7 +16,7 @@ static const char *const state_names[LC_TASK_STATES] = {
 };
 
 const double lc_sync_bucket_le[LC_SYNC_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                    0.05,   0.1,   0.25,   0.5,   1,    2.5};
+                                                   0.05,   0.1,   0.25,   0.5,   1,    2.5};
 
 const char *lc_task_state_name(enum lc_task_state s)
 {

@@ -61,10 +61,10 @@ struct lc_output_snap {
     char type[32];
     uint64_t records;
     uint64_t bytes;
-    uint64_t retries;      /* sends that failed and were tried again */
-    uint64_t rejected;     /* records the destination refused for good */
-    uint64_t dead_lettered; /* records written to the dead-letter file (refused, or given up
-                               after retry.max_attempts) */
+    uint64_t retries;             /* sends that failed and were tried again */
+    uint64_t rejected;            /* records the destination refused for good */
+    uint64_t dead_lettered;       /* records written to the dead-letter file (refused, or given up
+                                     after retry.max_attempts) */
     uint64_t dead_letter_records; /* records in data_dir/dead/<name>.jsonl now */
     uint64_t backlog_records;     /* in the spool after this output's cursor */
     uint64_t backlog_bytes;
@@ -83,11 +83,11 @@ struct lc_spool_snap {
     uint64_t max_bytes; /* spool.max_bytes */
     uint64_t records;   /* log records held (acknowledged by some outputs or not) */
     uint64_t segments;
-    int full;              /* inputs paused because the spool reached max_bytes */
-    int paused;            /* inputs paused for any reason (full, or the writer behind) */
-    double paused_seconds; /* counter: total time the inputs were paused */
-    uint64_t corrupt_records; /* damaged records skipped (recovery and reads) */
-    uint64_t torn_bytes;      /* bytes cut from torn tails at recovery */
+    int full;                  /* inputs paused because the spool reached max_bytes */
+    int paused;                /* inputs paused for any reason (full, or the writer behind) */
+    double paused_seconds;     /* counter: total time the inputs were paused */
+    uint64_t corrupt_records;  /* damaged records skipped (recovery and reads) */
+    uint64_t torn_bytes;       /* bytes cut from torn tails at recovery */
     uint64_t appended_records; /* counter: records appended since start */
     uint64_t appended_bytes;
     /* fdatasync latency of segment files: cumulative counts per bucket (le), as Prometheus

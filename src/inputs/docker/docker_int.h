@@ -106,8 +106,8 @@ struct lc_docker {
     int list_again;
 
     /* positions: in the spool, with the lines they cover */
-    int first_start; /* no container list was ever taken: initial_tail applies */
-    json_t *pending; /* positions of containers not seen yet: id -> position object */
+    int first_start;            /* no container list was ever taken: initial_tail applies */
+    json_t *pending;            /* positions of containers not seen yet: id -> position object */
     struct lc_container *dirty; /* containers whose position must go into the next append */
     uint64_t seq;               /* lines taken (the position window's sequence) */
     char *legacy_path;          /* positions.json of an older logcap, moved into the spool */
