@@ -5,6 +5,7 @@
 #ifndef LC_API_H
 #define LC_API_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "core/snapshot.h"
@@ -31,8 +32,9 @@ struct lc_api_hooks {
     /* POST /dead/replay?output=NAME: start replaying the output's dead letters. Returns 0
      * (202), or -ENOENT (404). */
     int (*replay)(void *ud, const char *output);
-    /* GET /dead: the dead-letter state of every output, a heap JSON body ending in "\n". */
-    char *(*dead)(void *ud);
+    /* GET /dead: the dead-letter state of every output (a new reference, rendered and
+     * released by the API). */
+    json_t *(*dead)(void *ud);
     void *ud;
 };
 

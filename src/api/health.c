@@ -202,8 +202,7 @@ static json_t *jcount(uint64_t v)
     return json_integer((json_int_t)v);
 }
 
-/* Serialises ROOT (consumed) and appends the newline every body ends with. */
-static char *finish(json_t *root)
+char *lc_health_body(json_t *root)
 {
     char *text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(15));
     size_t n;
@@ -298,7 +297,7 @@ char *lc_health_render(const struct lc_health_input *in, int brief, int *out_htt
     *out_http = st == LC_HEALTH_UNHEALTHY ? 503 : 200;
     json_object_set_new(o, "status", json_string(lc_health_status_name(st)));
     if (brief) {
-        return finish(o);
+        return lc_health_body(o);
     }
     json_object_set_new(o, "reason", reason != NULL ? json_string(reason) : json_null());
     json_object_set_new(o, "version", json_string(lc_health_version(s)));
@@ -310,14 +309,14 @@ char *lc_health_render(const struct lc_health_input *in, int brief, int *out_htt
     json_object_set_new(o, "tasks", tasks_json(s));
     json_object_set_new(o, "snapshot_age_s",
                         s != NULL ? jage(in->now_ns, s->taken_ns) : json_null());
-    return finish(o);
+    return lc_health_body(o);
 }
 
 char *lc_health_render_tasks(const struct lc_snapshot *snap)
 {
     json_t *o = json_object();
     json_object_set_new(o, "tasks", tasks_json(snap));
-    return finish(o);
+    return lc_health_body(o);
 }
 
 /* {"stdout":V[1],"stderr":V[2]} */
@@ -409,7 +408,7 @@ char *lc_health_render_stats(const struct lc_snapshot *snap)
     json_object_set_new(o, "containers", containers);
     json_object_set_new(o, "outputs", outputs);
     json_object_set_new(o, "spool", spool_stats_json(snap));
-    return finish(o);
+    return lc_health_body(o);
 }
 
 char *lc_health_render_version(const char *version)
@@ -417,5 +416,5 @@ char *lc_health_render_version(const char *version)
     json_t *o = json_object();
     json_object_set_new(o, "version", json_string(version != NULL ? version : LOGCAP_VERSION));
     json_object_set_new(o, "api", json_integer(1));
-    return finish(o);
+    return lc_health_body(o);
 }

@@ -5,6 +5,7 @@
 #ifndef LC_HEALTH_H
 #define LC_HEALTH_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "core/snapshot.h"
@@ -66,6 +67,10 @@ char *lc_health_render_tasks(const struct lc_snapshot *snap);
  * spool (null without a spool, or without SNAP). The backlog fields of an output are null
  * without a spool. SNAP may be NULL. */
 char *lc_health_render_stats(const struct lc_snapshot *snap);
+
+/* Serialises ROOT (consumed) as a one-line JSON body ending in the newline every body
+ * ends with. */
+char *lc_health_body(json_t *root);
 
 /* /version: {"version":VERSION,"api":1}. */
 char *lc_health_render_version(const char *version);

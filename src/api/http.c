@@ -418,7 +418,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case R_VERSION:
         return respond_json(c, MHD_HTTP_OK, lc_health_render_version(NULL));
     case R_DEAD:
-        return respond_json(c, MHD_HTTP_OK, api->hooks.dead(api->hooks.ud));
+        return respond_json(c, MHD_HTTP_OK, lc_health_body(api->hooks.dead(api->hooks.ud)));
     case R_REPLAY:
         return on_replay(api, c);
     case R_WEDGE:

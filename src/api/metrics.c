@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,95 +243,102 @@ static void container_families(struct out *o, const struct lc_snapshot *s)
                       "Errors met while following a container's logs.", C_ERRORS);
 }
 
-/* Which per-output figure a family shows. */
-enum ofield {
-    O_RECORDS,
-    O_BYTES,
-    O_RETRIES,
-    O_PERMANENT,
-    O_DEAD_LETTERED,
-    O_DEAD_LETTER_RECORDS,
-    O_BACKLOG_RECORDS,
-    O_BACKLOG_BYTES,
-    O_OLDEST_AGE,
-    O_LAG,
-};
+/* A figure of a snapshot struct, at an offset, as a family writes it. */
+enum fkind { F_U64, F_DOUBLE, F_FLAG };
 
-struct ofamily {
+struct ffamily {
     const char *name;
     const char *type;
     const char *help;
-    enum ofield field;
-    int spool_only; /* the figure means nothing without a spool: no family then */
+    size_t off;
+    enum fkind kind;
+    int spool_only; /* outputs: the figure means nothing without a spool: no family then */
 };
 
-static const struct ofamily ofamilies[] = {
-    {"logcap_output_records_total", "counter", "Records an output delivered.", O_RECORDS, 0},
-    {"logcap_output_bytes_total", "counter", "Bytes an output delivered.", O_BYTES, 0},
+#define OUTF(m) offsetof(struct lc_output_snap, m)
+#define SPF(m) offsetof(struct lc_spool_snap, m)
+
+static const struct ffamily ofamilies[] = {
+    {"logcap_output_records_total", "counter", "Records an output delivered.", OUTF(records), F_U64,
+     0},
+    {"logcap_output_bytes_total", "counter", "Bytes an output delivered.", OUTF(bytes), F_U64, 0},
     {"logcap_output_retries_total", "counter",
-     "Batches an output had to send again after a temporary failure.", O_RETRIES, 0},
+     "Batches an output had to send again after a temporary failure.", OUTF(retries), F_U64, 0},
     {"logcap_output_permanent_failures_total", "counter",
      "Records the destination of an output refused for good (sent to the dead-letter file).",
-     O_PERMANENT, 0},
+     OUTF(rejected), F_U64, 0},
     {"logcap_output_dead_lettered_total", "counter",
      "Records an output wrote to its dead-letter file (refused, or given up after "
      "retry.max_attempts).",
-     O_DEAD_LETTERED, 0},
+     OUTF(dead_lettered), F_U64, 0},
     {"logcap_output_dead_letter_records", "gauge",
-     "Records in the dead-letter file of an output now.", O_DEAD_LETTER_RECORDS, 0},
+     "Records in the dead-letter file of an output now.", OUTF(dead_letter_records), F_U64, 0},
     {"logcap_output_backlog_records", "gauge",
-     "Records in the spool that an output has not delivered yet.", O_BACKLOG_RECORDS, 1},
+     "Records in the spool that an output has not delivered yet.", OUTF(backlog_records), F_U64, 1},
     {"logcap_output_backlog_bytes", "gauge",
-     "Bytes of the records in the spool that an output has not delivered yet.", O_BACKLOG_BYTES, 1},
+     "Bytes of the records in the spool that an output has not delivered yet.", OUTF(backlog_bytes),
+     F_U64, 1},
     {"logcap_output_oldest_unacked_age_seconds", "gauge",
-     "Age of the oldest record an output has not delivered yet; 0 when caught up.", O_OLDEST_AGE,
-     1},
+     "Age of the oldest record an output has not delivered yet; 0 when caught up.",
+     OUTF(oldest_age_s), F_DOUBLE, 1},
     {"logcap_delivery_lag_seconds", "gauge",
-     "Delivery time minus the timestamp of the newest line an output wrote.", O_LAG, 0},
+     "Delivery time minus the timestamp of the newest line an output wrote.", OUTF(lag_s), F_DOUBLE,
+     0},
 };
 
-/* Writes the value of F for OUT (closing the label set). */
-static void output_value(struct out *o, const struct lc_output_snap *out, enum ofield f)
+static const struct ffamily sfamilies[] = {
+    {"logcap_spool_bytes", "gauge", "Bytes of spool segment files on disk.", SPF(bytes), F_U64, 0},
+    {"logcap_spool_max_bytes", "gauge",
+     "The spool size limit (spool.max_bytes); the inputs pause when the spool reaches it.",
+     SPF(max_bytes), F_U64, 0},
+    {"logcap_spool_records", "gauge", "Log records held in the spool.", SPF(records), F_U64, 0},
+    {"logcap_spool_segments", "gauge", "Spool segment files on disk.", SPF(segments), F_U64, 0},
+    {"logcap_spool_full", "gauge",
+     "1 while the spool is at spool.max_bytes and the inputs are paused.", SPF(full), F_FLAG, 0},
+    {"logcap_backpressure_paused", "gauge",
+     "1 while the inputs are paused (spool full, or the spool writer behind).", SPF(paused), F_FLAG,
+     0},
+    {"logcap_backpressure_paused_seconds_total", "counter",
+     "Total time the inputs were paused, in seconds.", SPF(paused_seconds), F_DOUBLE, 0},
+    {"logcap_spool_corrupt_records_total", "counter",
+     "Damaged spool records skipped at recovery or when read.", SPF(corrupt_records), F_U64, 0},
+    {"logcap_spool_torn_bytes_total", "counter", "Bytes cut from torn segment tails at recovery.",
+     SPF(torn_bytes), F_U64, 0},
+    {"logcap_spool_appended_records_total", "counter", "Records appended to the spool.",
+     SPF(appended_records), F_U64, 0},
+    {"logcap_spool_appended_bytes_total", "counter", "Bytes appended to the spool.",
+     SPF(appended_bytes), F_U64, 0},
+};
+
+/* Writes the figure of F in the struct at BASE, closing a label set when BRACES. */
+static void figure_value(struct out *o, const void *base, const struct ffamily *f, int braces)
 {
-    switch (f) {
-    case O_RECORDS:
-        value_u64(o, out->records);
-        break;
-    case O_BYTES:
-        value_u64(o, out->bytes);
-        break;
-    case O_RETRIES:
-        value_u64(o, out->retries);
-        break;
-    case O_PERMANENT:
-        value_u64(o, out->rejected);
-        break;
-    case O_DEAD_LETTERED:
-        value_u64(o, out->dead_lettered);
-        break;
-    case O_DEAD_LETTER_RECORDS:
-        value_u64(o, out->dead_letter_records);
-        break;
-    case O_BACKLOG_RECORDS:
-        value_u64(o, out->backlog_records);
-        break;
-    case O_BACKLOG_BYTES:
-        value_u64(o, out->backlog_bytes);
-        break;
-    case O_OLDEST_AGE:
-        value_f(o, out->oldest_age_s, 1);
+    const char *at = (const char *)base + f->off;
+    uint64_t u;
+    double d;
+    int flag;
+    const char *close = braces ? "} " : " ";
+    switch (f->kind) {
+    case F_DOUBLE:
+        memcpy(&d, at, sizeof(d));
+        value_f(o, d, braces);
+        return;
+    case F_FLAG:
+        memcpy(&flag, at, sizeof(flag));
+        u = flag ? 1 : 0;
         break;
     default:
-        value_f(o, out->lag_s, 1);
+        memcpy(&u, at, sizeof(u));
         break;
     }
+    putf(o, "%s%" PRIu64 "\n", close, u);
 }
 
 static void output_families(struct out *o, const struct lc_snapshot *s)
 {
     int spool = s != NULL && s->spool.enabled;
     for (size_t f = 0; f < sizeof(ofamilies) / sizeof(ofamilies[0]); f++) {
-        const struct ofamily *fam = &ofamilies[f];
+        const struct ffamily *fam = &ofamilies[f];
         if (fam->spool_only && !spool) {
             continue;
         }
@@ -338,98 +346,12 @@ static void output_families(struct out *o, const struct lc_snapshot *s)
         for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
             put(o, fam->name);
             label(o, 1, "output", s->outputs[i].name, sizeof(s->outputs[i].name));
-            output_value(o, &s->outputs[i], fam->field);
+            figure_value(o, &s->outputs[i], fam, 1);
         }
     }
 }
 
 /* ---- spool families ----------------------------------------------------------------- */
-
-/* Which spool figure a family shows. */
-enum sfield {
-    S_BYTES,
-    S_MAX_BYTES,
-    S_RECORDS,
-    S_SEGMENTS,
-    S_FULL,
-    S_PAUSED,
-    S_PAUSED_SECONDS,
-    S_CORRUPT,
-    S_TORN,
-    S_APPENDED_RECORDS,
-    S_APPENDED_BYTES,
-};
-
-struct sfamily {
-    const char *name;
-    const char *type;
-    const char *help;
-    enum sfield field;
-};
-
-static const struct sfamily sfamilies[] = {
-    {"logcap_spool_bytes", "gauge", "Bytes of spool segment files on disk.", S_BYTES},
-    {"logcap_spool_max_bytes", "gauge",
-     "The spool size limit (spool.max_bytes); the inputs pause when the spool reaches it.",
-     S_MAX_BYTES},
-    {"logcap_spool_records", "gauge", "Log records held in the spool.", S_RECORDS},
-    {"logcap_spool_segments", "gauge", "Spool segment files on disk.", S_SEGMENTS},
-    {"logcap_spool_full", "gauge",
-     "1 while the spool is at spool.max_bytes and the inputs are paused.", S_FULL},
-    {"logcap_backpressure_paused", "gauge",
-     "1 while the inputs are paused (spool full, or the spool writer behind).", S_PAUSED},
-    {"logcap_backpressure_paused_seconds_total", "counter",
-     "Total time the inputs were paused, in seconds.", S_PAUSED_SECONDS},
-    {"logcap_spool_corrupt_records_total", "counter",
-     "Damaged spool records skipped at recovery or when read.", S_CORRUPT},
-    {"logcap_spool_torn_bytes_total", "counter", "Bytes cut from torn segment tails at recovery.",
-     S_TORN},
-    {"logcap_spool_appended_records_total", "counter", "Records appended to the spool.",
-     S_APPENDED_RECORDS},
-    {"logcap_spool_appended_bytes_total", "counter", "Bytes appended to the spool.",
-     S_APPENDED_BYTES},
-};
-
-static void spool_value(struct out *o, const struct lc_spool_snap *sp, enum sfield f)
-{
-    uint64_t v;
-    switch (f) {
-    case S_PAUSED_SECONDS:
-        value_f(o, sp->paused_seconds, 0);
-        return;
-    case S_BYTES:
-        v = sp->bytes;
-        break;
-    case S_MAX_BYTES:
-        v = sp->max_bytes;
-        break;
-    case S_RECORDS:
-        v = sp->records;
-        break;
-    case S_SEGMENTS:
-        v = sp->segments;
-        break;
-    case S_FULL:
-        v = sp->full ? 1 : 0;
-        break;
-    case S_PAUSED:
-        v = sp->paused ? 1 : 0;
-        break;
-    case S_CORRUPT:
-        v = sp->corrupt_records;
-        break;
-    case S_TORN:
-        v = sp->torn_bytes;
-        break;
-    case S_APPENDED_RECORDS:
-        v = sp->appended_records;
-        break;
-    default:
-        v = sp->appended_bytes;
-        break;
-    }
-    putf(o, " %" PRIu64 "\n", v);
-}
 
 /* The sync latency histogram. The snapshot holds cumulative counts already; the running
  * maximum only guards the exposition against a bookkeeping slip (a bucket below the one
@@ -461,7 +383,7 @@ static void spool_families(struct out *o, const struct lc_snapshot *s)
     for (size_t f = 0; f < sizeof(sfamilies) / sizeof(sfamilies[0]); f++) {
         family(o, sfamilies[f].name, sfamilies[f].type, sfamilies[f].help);
         put(o, sfamilies[f].name);
-        spool_value(o, &s->spool, sfamilies[f].field);
+        figure_value(o, &s->spool, &sfamilies[f], 0);
     }
     sync_histogram(o, &s->spool);
 }

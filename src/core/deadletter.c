@@ -19,8 +19,6 @@
 #include "core/timefmt.h"
 #include "core/util.h"
 
-#define LINE_MAX_BYTES (80u << 20) /* a 64 MiB line, escaped, and its metadata */
-
 static char *dead_path(const char *data_dir, const char *output, const char *suffix)
 {
     size_t n = strlen(data_dir) + strlen(output) + strlen(suffix) + 16;
@@ -102,8 +100,8 @@ int lc_dead_append(const char *data_dir, const char *output, struct lc_record *c
         const char *why = reasons != NULL && reasons[i] != NULL ? reasons[i] : reason;
         rc = lc_dead_encode(&b, now, output, recs[i], why != NULL ? why : "refused", attempts);
     }
-    dir = dead_path(data_dir, "", "");
-    *strrchr(dir, '/') = '\0';
+    dir = lc_xmalloc(strlen(data_dir) + 8);
+    snprintf(dir, strlen(data_dir) + 8, "%s/dead", data_dir);
     rc = rc != 0 ? rc : lc_mkdir_p(dir, 0750);
     free(dir);
     path = dead_path(data_dir, output, "");

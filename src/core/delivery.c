@@ -85,19 +85,28 @@ static int stopping(struct lc_delivery *dl)
 /* ---- flushing and acknowledging ----------------------------------------------------------------
  */
 
-static void flush_output(struct lc_out *o)
+/* Makes what the output took durable (its flush). Returns 0 or -errno (logged, shown on
+ * the task). */
+static int flush_data(struct lc_out *o)
 {
     int rc = o->state != NULL ? o->ops->flush(o->state) : 0;
-    o->last_flush_ms = lc_now_ms();
-    o->unflushed = 0;
     if (rc != 0) {
         lc_log(LC_LOG_ERROR, rc, "[output:%s] flush failed", o->cfg->name);
         if (o->task != NULL) {
             lc_task_error(o->task, rc, "flush failed");
         }
-        return;
     }
-    lc_spool_consumer_sync(o->cons);
+    return rc;
+}
+
+/* The output's data, then the cursor that points past it. */
+static void flush_output(struct lc_out *o)
+{
+    o->last_flush_ms = lc_now_ms();
+    o->unflushed = 0;
+    if (flush_data(o) == 0) {
+        lc_spool_consumer_sync(o->cons);
+    }
 }
 
 static void maybe_flush(struct lc_out *o)
@@ -116,19 +125,22 @@ static void free_batch(struct lc_out *o)
     o->n = 0;
 }
 
-/* The batch is delivered: the cursor moves past it. */
+/* The batch is delivered: the cursor moves past it. With nothing read beyond the batch,
+ * past the frames that follow its last record too (the positions of its append), where the
+ * reader stands: ack_idle then has nothing to write again. */
 static void acknowledge(struct lc_out *o)
 {
     int sync = o->dl->sync == LC_SYNC_ALWAYS;
+    struct lc_spool_pos pos = o->end;
     uint64_t index = o->batch[o->n - 1]->seq + 1;
     int rc;
-    if (sync && o->state != NULL) {
-        rc = o->ops->flush(o->state); /* the data first, then the cursor that points past it */
-        if (rc != 0) {
-            lc_log(LC_LOG_ERROR, rc, "[output:%s] flush failed", o->cfg->name);
-        }
+    if (o->carry == NULL) {
+        lc_spool_reader_pos(o->reader, &pos, &index);
     }
-    rc = lc_spool_consumer_ack(o->cons, &o->end, index, o->carry ? o->carry->ts_ns : 0, sync);
+    if (sync) {
+        flush_data(o); /* the data first, then the cursor that points past it */
+    }
+    rc = lc_spool_consumer_ack(o->cons, &pos, index, o->carry ? o->carry->ts_ns : 0, sync);
     if (rc != 0) {
         lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot save its cursor", o->cfg->name);
     }

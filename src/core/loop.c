@@ -190,12 +190,10 @@ static int replay_cb(void *ud, const char *output)
 
 /* API thread: GET /dead,
  * {"outputs":[{"name":..,"records":..,"replay":..,"replayed":..,"refused":..}]}. */
-static char *dead_cb(void *ud)
+static json_t *dead_cb(void *ud)
 {
     struct lc_daemon *d = ud;
     json_t *outs = json_array(), *root = json_object();
-    char *text, *body;
-    size_t n;
     for (size_t i = 0; i < d->cfg->n_outputs; i++) {
         const char *state;
         uint64_t replayed, refused, in_file;
@@ -208,15 +206,7 @@ static char *dead_cb(void *ud)
                                         (json_int_t)replayed, "refused", (json_int_t)refused));
     }
     json_object_set_new(root, "outputs", outs);
-    text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    n = text != NULL ? strlen(text) : 0;
-    body = lc_xmalloc(n + 2);
-    memcpy(body, text != NULL ? text : "", n);
-    body[n] = '\n';
-    body[n + 1] = '\0';
-    free(text);
-    return body;
+    return root;
 }
 
 /* ---- start and stop ------------------------------------------------------------------ */

@@ -170,23 +170,6 @@ int lc_pos_window_seen(struct lc_pos_window *w, int64_t ts_ns, int stream)
     return 0;
 }
 
-json_t *lc_pos_window_to_json(const struct lc_pos_window *w)
-{
-    json_t *obj = json_object();
-    for (int i = 1; i < LC_POS_STREAMS; i++) {
-        if (w->committed[i].ts >= 0) {
-            json_object_set_new(obj, stream_keys[i],
-                                json_pack("[I,I]", (json_int_t)w->committed[i].ts,
-                                          (json_int_t)w->committed[i].count));
-        }
-    }
-    /* The floor matters only while a resume could still reach below it. */
-    if (w->floor_ns > 0 && w->floor_ns > lc_pos_window_committed_newest(w) - w->margin_ns) {
-        json_object_set_new(obj, "floor", json_integer(w->floor_ns));
-    }
-    return obj;
-}
-
 size_t lc_pos_window_format(const struct lc_pos_window *w, char *buf, size_t cap)
 {
     size_t n = 0;
@@ -207,6 +190,7 @@ size_t lc_pos_window_format(const struct lc_pos_window *w, char *buf, size_t cap
             sep = ",";
         }
     }
+    /* The floor matters only while a resume could still reach below it. */
     if (w->floor_ns > 0 && w->floor_ns > lc_pos_window_committed_newest(w) - w->margin_ns) {
         k = snprintf(buf + n, cap - n, "%s\"floor\":%lld", sep, (long long)w->floor_ns);
         if (k < 0 || (size_t)k >= cap - n) {
@@ -220,6 +204,17 @@ size_t lc_pos_window_format(const struct lc_pos_window *w, char *buf, size_t cap
     buf[n++] = '}';
     buf[n] = '\0';
     return n;
+}
+
+json_t *lc_pos_window_to_json(const struct lc_pos_window *w)
+{
+    char text[LC_POS_JSON_MAX];
+    size_t n = lc_pos_window_format(w, text, sizeof(text));
+    json_t *obj = n > 0 ? json_loadb(text, n, 0, NULL) : NULL;
+    if (obj == NULL) {
+        abort(); /* LC_POS_JSON_MAX holds any position, and jansson fails only without memory */
+    }
+    return obj;
 }
 
 static int cut_from_json(const json_t *v, struct lc_pos_cut *cut)

@@ -97,9 +97,10 @@ int lc_pos_window_seen(struct lc_pos_window *w, int64_t ts_ns, int stream);
  * stream never taken is left out); new reference. */
 json_t *lc_pos_window_to_json(const struct lc_pos_window *w);
 
-/* The same JSON as lc_pos_window_to_json, written into BUF (CAP bytes) without building a
- * jansson tree: it goes into the spool with every append of the container's lines.
- * Returns its length, or 0 when CAP is too small (LC_POS_JSON_MAX always suffices). */
+/* The committed state as the JSON text of lc_pos_window_to_json, written into BUF (CAP
+ * bytes) without building a jansson tree: it goes into the spool with every append of the
+ * container's lines. Returns its length, or 0 when CAP is too small (LC_POS_JSON_MAX
+ * always suffices). */
 #define LC_POS_JSON_MAX 160
 size_t lc_pos_window_format(const struct lc_pos_window *w, char *buf, size_t cap);
 

@@ -43,6 +43,18 @@ struct lc_seg *lc_spool_seg_find(struct lc_spool *sp, uint64_t id)
     return NULL;
 }
 
+void lc_spool_seg_push(struct lc_spool *sp, uint64_t id, uint64_t size, uint64_t records)
+{
+    if (sp->n_segs == sp->cap_segs) {
+        sp->cap_segs = sp->cap_segs ? sp->cap_segs * 2 : 16;
+        sp->segs = lc_xrealloc(sp->segs, sp->cap_segs * sizeof(*sp->segs));
+    }
+    sp->segs[sp->n_segs++] =
+        (struct lc_seg){.id = id, .size = size, .records = records, .first_index = sp->end_index};
+    sp->end_index += records;
+    sp->bytes += size;
+}
+
 struct lc_seg *lc_spool_seg_after(struct lc_spool *sp, uint64_t id)
 {
     for (size_t i = 0; i < sp->n_segs; i++) {
@@ -79,50 +91,65 @@ static int seg_sync(struct lc_spool *sp, int fd)
     return rc;
 }
 
-/* Seals the frames of B and applies their metadata and positions to the maps. Returns
- * the number of log records. */
-static uint64_t seal_all(struct lc_spool *sp, struct lc_buf *b)
+/* Seals the LEN bytes of frames at DATA with SEED. With MAPS, also applies their metadata
+ * and positions to the spool's maps (the checkpoint is made from them). Returns the number
+ * of log records. */
+static uint64_t seal_frames(struct lc_spool *maps, uint8_t *data, size_t len, uint32_t seed)
 {
     uint64_t records = 0;
-    size_t off = 0;
-    while (off + LC_SPOOL_HDR <= b->len) {
-        uint8_t *h = (uint8_t *)b->data + off;
-        struct lc_spool_frame f = {.type = h[2], .flags = h[3]};
-        f.len = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
-        f.payload = h + LC_SPOOL_HDR;
-        lc_spool_frame_seal(h, sp->seed);
+    for (size_t off = 0; off + LC_SPOOL_HDR <= len;) {
+        uint8_t *h = data + off;
+        struct lc_spool_frame f = {.type = h[2],
+                                   .flags = h[3],
+                                   .len = lc_spool_get_u32(h + 4),
+                                   .payload = h + LC_SPOOL_HDR};
+        lc_spool_frame_seal(h, seed);
         if (f.type == LC_SPOOL_DATA) {
             records++;
-        } else {
-            lc_spool_apply_frame(sp->metas, sp->positions, &f);
+        } else if (maps != NULL) {
+            lc_spool_apply_frame(maps->metas, maps->positions, &f, 0);
         }
-        off += LC_SPOOL_HDR + f.len;
+        off += lc_spool_frame_size(h);
     }
     return records;
 }
 
-void lc_spool_apply_frame(json_t *metas, json_t *positions, const struct lc_spool_frame *f)
+/* Sets KEY in MAP to the JSON text VALUE, or deletes it (VLEN 0): with KEEP_DELETES a
+ * delete is kept as a null, for a change set that is merged later. */
+static void map_set(json_t *map, const char *key, const char *value, size_t vlen, int keep_deletes)
+{
+    if (vlen > 0) {
+        json_object_set_new(map, key, json_stringn_nocheck(value, vlen));
+    } else if (keep_deletes) {
+        json_object_set_new(map, key, json_null());
+    } else {
+        json_object_del(map, key);
+    }
+}
+
+int lc_spool_apply_frame(json_t *metas, json_t *positions, const struct lc_spool_frame *f,
+                         int keep_deletes)
 {
     const char *k, *v;
     size_t kl, vl;
     uint32_t id;
-    char idk[16];
-    if (f->type == LC_SPOOL_META && lc_spool_meta_decode(f, &id, &v, &vl) == 0) {
-        snprintf(idk, sizeof(idk), "%u", id);
-        if (vl == 0) {
-            json_object_del(metas, idk);
-        } else {
-            json_object_set_new(metas, idk, json_stringn_nocheck(v, vl));
+    char key[16];
+    if (f->type == LC_SPOOL_META) {
+        if (lc_spool_meta_decode(f, &id, &v, &vl) != 0) {
+            return -EINVAL;
         }
-    } else if (f->type == LC_SPOOL_POS && lc_spool_pos_decode(f, &k, &kl, &v, &vl) == 0) {
-        char *key = lc_xstrndup(k, kl);
-        if (vl == 0) {
-            json_object_del(positions, key);
-        } else {
-            json_object_set_new(positions, key, json_stringn_nocheck(v, vl));
+        snprintf(key, sizeof(key), "%u", id);
+        map_set(metas, key, v, vl, keep_deletes);
+    } else if (f->type == LC_SPOOL_POS) {
+        char *ks;
+        if (lc_spool_pos_decode(f, &k, &kl, &v, &vl) != 0) {
+            return -EINVAL;
         }
-        free(key);
+        ks = lc_xstrndup(k, kl);
+        map_set(positions, ks, v, vl, keep_deletes);
+        free(ks);
     }
+    return 0;
 }
 
 /* The checkpoint that starts a segment: every live metadata and position, one append. */
@@ -161,7 +188,6 @@ int lc_spool_seg_create(struct lc_spool *sp, uint64_t id)
     uint8_t hdr[LC_SPOOL_SEG_HDR];
     uint32_t seed = new_seed();
     struct lc_buf b;
-    struct lc_seg *s;
     int fd, rc;
 
     lc_spool_seg_path(sp, id, path, sizeof(path));
@@ -173,12 +199,8 @@ int lc_spool_seg_create(struct lc_spool *sp, uint64_t id)
     lc_spool_seg_header(hdr, id, seed);
     lc_buf_add(&b, hdr, sizeof(hdr));
     checkpoint(sp, &b);
-    for (size_t off = LC_SPOOL_SEG_HDR; off < b.len;) {
-        uint8_t *h = (uint8_t *)b.data + off;
-        lc_spool_frame_seal(h, seed);
-        off += LC_SPOOL_HDR +
-               ((size_t)h[4] | (size_t)h[5] << 8 | (size_t)h[6] << 16 | (size_t)h[7] << 24);
-    }
+    /* the checkpoint is made from the maps: nothing to apply back to them */
+    seal_frames(NULL, (uint8_t *)b.data + LC_SPOOL_SEG_HDR, b.len - LC_SPOOL_SEG_HDR, seed);
     rc = lc_pwrite_all(fd, b.data, b.len, 0);
     if (rc == 0 && sp->opt.sync != LC_SYNC_NEVER) {
         rc = fdatasync(fd) == 0 && fsync(sp->dirfd) == 0 ? 0 : -errno;
@@ -190,13 +212,7 @@ int lc_spool_seg_create(struct lc_spool *sp, uint64_t id)
         return rc;
     }
     pthread_mutex_lock(&sp->lock);
-    if (sp->n_segs == sp->cap_segs) {
-        sp->cap_segs = sp->cap_segs ? sp->cap_segs * 2 : 16;
-        sp->segs = lc_xrealloc(sp->segs, sp->cap_segs * sizeof(*sp->segs));
-    }
-    s = &sp->segs[sp->n_segs++];
-    *s = (struct lc_seg){.id = id, .size = b.len, .records = 0, .first_index = sp->end_index};
-    sp->bytes += b.len;
+    lc_spool_seg_push(sp, id, b.len, 0);
     pthread_cond_broadcast(&sp->rcond);
     pthread_mutex_unlock(&sp->lock);
     sp->fd = fd;
@@ -205,6 +221,15 @@ int lc_spool_seg_create(struct lc_spool *sp, uint64_t id)
     sp->unsynced = 0;
     lc_buf_close(&b);
     return 0;
+}
+
+/* A write, sync or segment start failed: logged, and shown on the writer's task. */
+static void writer_error(struct lc_spool *sp, int err, const char *what)
+{
+    lc_log(LC_LOG_ERROR, err, "[spool] %s", what);
+    if (sp->opt.hooks.error != NULL) {
+        sp->opt.hooks.error(sp->opt.hooks.ud, err, what);
+    }
 }
 
 /* Starts the next segment once the active one is full. The old one is synced first, so a
@@ -222,11 +247,7 @@ static void rotate(struct lc_spool *sp)
     }
     rc = lc_spool_seg_create(sp, id);
     if (rc != 0) {
-        lc_log(LC_LOG_ERROR, rc, "[spool] cannot start segment %016llx; writing on in the old one",
-               (unsigned long long)id);
-        if (sp->opt.hooks.error != NULL) {
-            sp->opt.hooks.error(sp->opt.hooks.ud, rc, "cannot start a new segment");
-        }
+        writer_error(sp, rc, "cannot start a new segment; writing on in the old one");
         sp->fd = old;
         return;
     }
@@ -259,7 +280,7 @@ static void signal_room(struct lc_spool *sp, int room)
  * write is cut off again, so the segment always ends at a whole append). */
 static int write_chunk(struct lc_spool *sp)
 {
-    uint64_t records = seal_all(sp, &sp->wbuf);
+    uint64_t records = seal_frames(sp, (uint8_t *)sp->wbuf.data, sp->wbuf.len, sp->seed);
     size_t len = sp->wbuf.len;
     int rc = lc_pwrite_all(sp->fd, sp->wbuf.data, len, sp->active_size), room;
     if (rc == 0 && sp->opt.sync == LC_SYNC_ALWAYS) {
@@ -369,10 +390,7 @@ static int write_queued(struct lc_spool *sp)
     rc = write_chunk(sp);
     beat(sp, rc == 0);
     if (rc != 0) {
-        lc_log(LC_LOG_ERROR, rc, "[spool] cannot write to the spool (will retry)");
-        if (sp->opt.hooks.error != NULL) {
-            sp->opt.hooks.error(sp->opt.hooks.ud, rc, "cannot write to the spool");
-        }
+        writer_error(sp, rc, "cannot write to the spool (will retry)");
     }
     pthread_mutex_lock(&sp->lock);
     if (rc != 0 && !sp->stopping) {
@@ -388,10 +406,7 @@ static void sync_now(struct lc_spool *sp)
     sp->last_sync_ms = lc_now_ms();
     rc = seg_sync(sp, sp->fd);
     if (rc != 0) {
-        lc_log(LC_LOG_ERROR, rc, "[spool] cannot sync the active segment");
-        if (sp->opt.hooks.error != NULL) {
-            sp->opt.hooks.error(sp->opt.hooks.ud, rc, "cannot sync the spool");
-        }
+        writer_error(sp, rc, "cannot sync the spool");
     }
 }
 
@@ -593,7 +608,7 @@ json_t *lc_spool_positions(struct lc_spool *sp)
 
 int lc_spool_fresh(const struct lc_spool *sp)
 {
-    return sp->fresh;
+    return sp->rec.fresh;
 }
 
 /* ---- figures -------------------------------------------------------------------------- */

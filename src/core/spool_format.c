@@ -20,33 +20,9 @@ static void put_u16(uint8_t *p, uint16_t v)
     p[1] = (uint8_t)(v >> 8);
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
 static uint16_t get_u16(const uint8_t *p)
 {
     return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
 }
 
 static uint32_t frame_crc(const uint8_t *frame, uint32_t len, uint32_t seed)
@@ -56,7 +32,7 @@ static uint32_t frame_crc(const uint8_t *frame, uint32_t len, uint32_t seed)
 
 void lc_spool_frame_seal(uint8_t *frame, uint32_t seed)
 {
-    put_u32(frame + 8, frame_crc(frame, get_u32(frame + 4), seed));
+    lc_spool_put_u32(frame + 8, frame_crc(frame, lc_spool_get_u32(frame + 4), seed));
 }
 
 static int known_type(uint8_t t)
@@ -64,8 +40,7 @@ static int known_type(uint8_t t)
     return t == LC_SPOOL_DATA || t == LC_SPOOL_META || t == LC_SPOOL_POS;
 }
 
-/* Where the next magic after FROM starts, or LEN when there is none. */
-static size_t next_magic(const uint8_t *buf, size_t len, size_t from)
+size_t lc_spool_next_magic(const uint8_t *buf, size_t len, size_t from)
 {
     while (from < len) {
         const uint8_t *p = memchr(buf + from, 'L', len - from);
@@ -96,14 +71,14 @@ enum lc_scan lc_spool_frame_next(const uint8_t *buf, size_t len, size_t *pos,
         }
         goto bad;
     }
-    plen = get_u32(h + 4);
+    plen = lc_spool_get_u32(h + 4);
     if (h[0] != 'L' || h[1] != 'C' || !known_type(h[2]) || plen > LC_SPOOL_PAYLOAD_MAX) {
         goto bad;
     }
     if (left - LC_SPOOL_HDR < plen) {
         return LC_SCAN_MORE;
     }
-    if (frame_crc(h, plen, seed) != get_u32(h + 8)) {
+    if (frame_crc(h, plen, seed) != lc_spool_get_u32(h + 8)) {
         goto bad;
     }
     f->type = h[2];
@@ -113,64 +88,76 @@ enum lc_scan lc_spool_frame_next(const uint8_t *buf, size_t len, size_t *pos,
     *pos = at + LC_SPOOL_HDR + plen;
     return LC_SCAN_FRAME;
 bad:
-    *pos = next_magic(buf, len, at + 1);
+    *pos = lc_spool_next_magic(buf, len, at + 1);
     *skipped = *pos - at;
     return LC_SCAN_BAD;
 }
 
-long lc_spool_frame_begin(struct lc_buf *b, int type, uint32_t len)
+/* Appends a frame header for TYPE and LEN payload bytes (CRC zero until sealed) and room
+ * for the payload, which the caller fills at the pointer returned. *OFF gets the frame's
+ * offset in B. Returns NULL past B's cap. One reservation and plain stores: this runs for
+ * every line the Docker input takes. */
+static uint8_t *frame_open(struct lc_buf *b, int type, uint32_t len, long *off)
 {
-    uint8_t h[LC_SPOOL_HDR] = {'L', 'C', (uint8_t)type, 0};
-    size_t off = b->len;
-    put_u32(h + 4, len);
+    uint8_t *h;
     if (lc_buf_reserve(b, LC_SPOOL_HDR + (size_t)len) != 0) {
-        return -E2BIG;
+        return NULL;
     }
-    lc_buf_add(b, h, sizeof(h));
-    return (long)off;
+    h = (uint8_t *)b->data + b->len;
+    h[0] = 'L';
+    h[1] = 'C';
+    h[2] = (uint8_t)type;
+    h[3] = 0;
+    lc_spool_put_u32(h + 4, len);
+    lc_spool_put_u32(h + 8, 0);
+    *off = (long)b->len;
+    b->len += LC_SPOOL_HDR + (size_t)len;
+    b->data[b->len] = '\0'; /* lc_buf keeps its text NUL-terminated */
+    return h + LC_SPOOL_HDR;
 }
 
 long lc_spool_put_data(struct lc_buf *b, uint32_t meta_id, int stream, int64_t ts_ns,
                        const char *ts, size_t ts_len, const char *msg, size_t len, int truncated)
 {
-    uint8_t fixed[LC_SPOOL_DATA_FIXED];
+    uint8_t *p;
     long off;
     if (ts_len > 255) {
         ts_len = 255;
     }
-    off = lc_spool_frame_begin(b, LC_SPOOL_DATA, (uint32_t)(LC_SPOOL_DATA_FIXED + ts_len + len));
-    if (off < 0) {
-        return off;
+    p = frame_open(b, LC_SPOOL_DATA, (uint32_t)(LC_SPOOL_DATA_FIXED + ts_len + len), &off);
+    if (p == NULL) {
+        return -E2BIG;
     }
-    put_u32(fixed, meta_id);
-    put_u64(fixed + 4, (uint64_t)ts_ns);
-    fixed[12] = (uint8_t)stream;
-    fixed[13] = truncated ? LC_SPOOL_D_TRUNCATED : 0;
-    fixed[14] = (uint8_t)ts_len;
-    /* Room was reserved by frame_begin: these cannot fail. */
-    lc_buf_add(b, fixed, sizeof(fixed));
-    lc_buf_add(b, ts, ts_len);
-    lc_buf_add(b, msg, len);
+    lc_spool_put_u32(p, meta_id);
+    lc_spool_put_u64(p + 4, (uint64_t)ts_ns);
+    p[12] = (uint8_t)stream;
+    p[13] = truncated ? LC_SPOOL_D_TRUNCATED : 0;
+    p[14] = (uint8_t)ts_len;
+    memcpy(p + LC_SPOOL_DATA_FIXED, ts, ts_len);
+    if (len > 0) {
+        memcpy(p + LC_SPOOL_DATA_FIXED + ts_len, msg, len);
+    }
     return off;
 }
 
 long lc_spool_put_meta(struct lc_buf *b, uint32_t meta_id, const char *json, size_t len)
 {
-    uint8_t id[4];
-    long off = lc_spool_frame_begin(b, LC_SPOOL_META, (uint32_t)(4 + len));
-    if (off < 0) {
-        return off;
+    long off;
+    uint8_t *p = frame_open(b, LC_SPOOL_META, (uint32_t)(4 + len), &off);
+    if (p == NULL) {
+        return -E2BIG;
     }
-    put_u32(id, meta_id);
-    lc_buf_add(b, id, 4);
-    lc_buf_add(b, json, len);
+    lc_spool_put_u32(p, meta_id);
+    if (len > 0) {
+        memcpy(p + 4, json, len);
+    }
     return off;
 }
 
 long lc_spool_put_pos(struct lc_buf *b, const char *key, size_t klen, const char *value,
                       size_t vlen)
 {
-    uint8_t kl[2];
+    uint8_t *p;
     long off;
     if (klen > UINT16_MAX) {
         return -EINVAL;
@@ -178,15 +165,14 @@ long lc_spool_put_pos(struct lc_buf *b, const char *key, size_t klen, const char
     if (value == NULL) {
         vlen = 0;
     }
-    off = lc_spool_frame_begin(b, LC_SPOOL_POS, (uint32_t)(2 + klen + vlen));
-    if (off < 0) {
-        return off;
+    p = frame_open(b, LC_SPOOL_POS, (uint32_t)(2 + klen + vlen), &off);
+    if (p == NULL) {
+        return -E2BIG;
     }
-    put_u16(kl, (uint16_t)klen);
-    lc_buf_add(b, kl, 2);
-    lc_buf_add(b, key, klen);
+    put_u16(p, (uint16_t)klen);
+    memcpy(p + 2, key, klen);
     if (vlen > 0) {
-        lc_buf_add(b, value, vlen);
+        memcpy(p + 2 + klen, value, vlen);
     }
     return off;
 }
@@ -197,8 +183,8 @@ int lc_spool_data_decode(const struct lc_spool_frame *f, struct lc_spool_data *o
     if (f->type != LC_SPOOL_DATA || f->len < LC_SPOOL_DATA_FIXED) {
         return -EINVAL;
     }
-    out->meta_id = get_u32(p);
-    out->ts_ns = (int64_t)get_u64(p + 4);
+    out->meta_id = lc_spool_get_u32(p);
+    out->ts_ns = (int64_t)lc_spool_get_u64(p + 4);
     out->stream = p[12];
     out->truncated = (p[13] & LC_SPOOL_D_TRUNCATED) != 0;
     out->ts_len = p[14];
@@ -218,7 +204,7 @@ int lc_spool_meta_decode(const struct lc_spool_frame *f, uint32_t *id, const cha
     if (f->type != LC_SPOOL_META || f->len < 4) {
         return -EINVAL;
     }
-    *id = get_u32(f->payload);
+    *id = lc_spool_get_u32(f->payload);
     *json = (const char *)f->payload + 4;
     *len = f->len - 4;
     return 0;
@@ -311,9 +297,9 @@ struct lc_meta *lc_spool_meta_from_json(const char *json, size_t len)
 void lc_spool_seg_header(uint8_t out[LC_SPOOL_SEG_HDR], uint64_t seg_id, uint32_t seed)
 {
     memcpy(out, LC_SPOOL_SEG_MAGIC, 8);
-    put_u64(out + 8, seg_id);
-    put_u32(out + 16, seed);
-    put_u32(out + 20, ~seed);
+    lc_spool_put_u64(out + 8, seg_id);
+    lc_spool_put_u32(out + 16, seed);
+    lc_spool_put_u32(out + 20, ~seed);
 }
 
 int lc_spool_seg_header_check(const uint8_t *hdr, size_t len, uint64_t *seg_id, uint32_t *seed)
@@ -322,9 +308,9 @@ int lc_spool_seg_header_check(const uint8_t *hdr, size_t len, uint64_t *seg_id, 
         *seed = 0;
         return -EINVAL;
     }
-    *seed = get_u32(hdr + 16);
-    *seg_id = get_u64(hdr + 8);
-    if (memcmp(hdr, LC_SPOOL_SEG_MAGIC, 8) != 0 || *seed != ~get_u32(hdr + 20)) {
+    *seed = lc_spool_get_u32(hdr + 16);
+    *seg_id = lc_spool_get_u64(hdr + 8);
+    if (memcmp(hdr, LC_SPOOL_SEG_MAGIC, 8) != 0 || *seed != ~lc_spool_get_u32(hdr + 20)) {
         return -EINVAL;
     }
     return 0;
@@ -332,5 +318,5 @@ int lc_spool_seg_header_check(const uint8_t *hdr, size_t len, uint64_t *seg_id, 
 
 uint32_t lc_spool_seg_seed_other(const uint8_t *hdr)
 {
-    return ~get_u32(hdr + 20);
+    return ~lc_spool_get_u32(hdr + 20);
 }

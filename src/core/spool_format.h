@@ -71,12 +71,42 @@ enum lc_scan {
 enum lc_scan lc_spool_frame_next(const uint8_t *buf, size_t len, size_t *pos,
                                  struct lc_spool_frame *f, size_t *skipped, uint32_t seed);
 
+/* Where the next magic at or after FROM starts in BUF (LEN bytes), or LEN when there is
+ * none (a lone 'L' at the very end counts: the 'C' may follow). */
+size_t lc_spool_next_magic(const uint8_t *buf, size_t len, size_t from);
+
+/* Little-endian fields, as every spool file stores them. */
+static inline uint32_t lc_spool_get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t lc_spool_get_u64(const uint8_t *p)
+{
+    return (uint64_t)lc_spool_get_u32(p) | (uint64_t)lc_spool_get_u32(p + 4) << 32;
+}
+
+static inline void lc_spool_put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static inline void lc_spool_put_u64(uint8_t *p, uint64_t v)
+{
+    lc_spool_put_u32(p, (uint32_t)v);
+    lc_spool_put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* Bytes of the frame whose header starts at H, header included, as its length says. */
+static inline size_t lc_spool_frame_size(const uint8_t *h)
+{
+    return LC_SPOOL_HDR + (size_t)lc_spool_get_u32(h + 4);
+}
+
 /* Computes and stores the CRC of the frame starting at FRAME (header and payload). */
 void lc_spool_frame_seal(uint8_t *frame, uint32_t seed);
-
-/* Appends a frame header for TYPE and LEN payload bytes (CRC left zero until sealed).
- * Returns the offset of the header in B, or -E2BIG from B's cap. */
-long lc_spool_frame_begin(struct lc_buf *b, int type, uint32_t len);
 
 /* Appends an unsealed DATA frame. Returns its offset in B, or -E2BIG. */
 long lc_spool_put_data(struct lc_buf *b, uint32_t meta_id, int stream, int64_t ts_ns,

@@ -35,7 +35,6 @@ struct lc_spool {
     int dirfd;
     struct lc_spool_options opt; /* opt.dir points at dir */
     uint64_t gen;                /* this instance, for lc_meta.spool_gen */
-    int fresh;
 
     pthread_mutex_t lock;
     pthread_cond_t wcond; /* the writer waits on it */
@@ -85,8 +84,14 @@ struct lc_seg *lc_spool_seg_after(struct lc_spool *sp, uint64_t id);
 /* Creates segment ID, writes its header and checkpoint, makes it the active one (fd,
  * active_size) and appends it to the list. Returns 0 or -errno (nothing changed). */
 int lc_spool_seg_create(struct lc_spool *sp, uint64_t id);
-/* Applies a META or POS frame to the maps (other frames are ignored). */
-void lc_spool_apply_frame(json_t *metas, json_t *positions, const struct lc_spool_frame *f);
+/* Applies a META or POS frame to the maps (other frames are ignored); with KEEP_DELETES a
+ * delete is stored as a null (a change set to merge later). Returns 0, or -EINVAL for a
+ * META or POS payload that does not decode. */
+int lc_spool_apply_frame(json_t *metas, json_t *positions, const struct lc_spool_frame *f,
+                         int keep_deletes);
+/* Appends segment ID (SIZE bytes, RECORDS records, the next ones in index order) to the
+ * list. Lock held, or before the writer runs. */
+void lc_spool_seg_push(struct lc_spool *sp, uint64_t id, uint64_t size, uint64_t records);
 /* The segment a consumer has acknowledged into. Lock held. */
 static inline uint64_t lc_spool_consumer_seg(const struct lc_spool_consumer *c)
 {

@@ -25,48 +25,28 @@ static void cursor_path(const char *dir, const char *name, char *out, size_t cap
     snprintf(out, cap, "%s/%s.cursor", dir, name);
 }
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
+/* A slot: "LCCU", the generation (u32), the segment and offset (u64 each), 4 zero bytes,
+ * and the CRC-32 of the 28 bytes before it. */
 static void slot_encode(uint8_t out[CURSOR_SLOT], uint32_t gen, const struct lc_spool_pos *pos)
 {
-    memset(out, 0, CURSOR_SLOT);
     memcpy(out, CURSOR_MAGIC, 4);
-    put_u64(out + 4, gen); /* the low 4 bytes; the next 4 are overwritten below */
-    put_u64(out + 8, pos->seg);
-    put_u64(out + 16, pos->off);
-    put_u64(out + 24, 0);
-    put_u64(out + 24, (uint64_t)libdeflate_crc32(0, out, 28) & 0xffffffffu);
-    /* bytes 24..27 must be zero and covered by the CRC; the CRC sits in 28..31 */
-    memmove(out + 28, out + 24, 4);
-    memset(out + 24, 0, 4);
+    lc_spool_put_u32(out + 4, gen);
+    lc_spool_put_u64(out + 8, pos->seg);
+    lc_spool_put_u64(out + 16, pos->off);
+    lc_spool_put_u32(out + 24, 0);
+    lc_spool_put_u32(out + 28, libdeflate_crc32(0, out, 28));
 }
 
 /* Returns the slot's generation, or -1 when it is not a valid slot. */
 static long slot_decode(const uint8_t *in, struct lc_spool_pos *pos)
 {
-    uint32_t crc =
-        (uint32_t)in[28] | (uint32_t)in[29] << 8 | (uint32_t)in[30] << 16 | (uint32_t)in[31] << 24;
-    if (memcmp(in, CURSOR_MAGIC, 4) != 0 || libdeflate_crc32(0, in, 28) != crc) {
+    if (memcmp(in, CURSOR_MAGIC, 4) != 0 ||
+        libdeflate_crc32(0, in, 28) != lc_spool_get_u32(in + 28)) {
         return -1;
     }
-    pos->seg = get_u64(in + 8);
-    pos->off = get_u64(in + 16);
-    return (long)((uint32_t)in[4] | (uint32_t)in[5] << 8 | (uint32_t)in[6] << 16 |
-                  (uint32_t)in[7] << 24);
+    pos->seg = lc_spool_get_u64(in + 8);
+    pos->off = lc_spool_get_u64(in + 16);
+    return (long)lc_spool_get_u32(in + 4);
 }
 
 /* The newer valid slot of the file's two. Returns its generation, -1 when the file holds
@@ -117,13 +97,11 @@ static int cursor_write(struct lc_spool_consumer *c, const struct lc_spool_pos *
 {
     uint8_t slot[CURSOR_SLOT];
     uint32_t gen = c->gen + 1;
-    ssize_t n;
+    int rc;
     slot_encode(slot, gen, pos);
-    do {
-        n = pwrite(c->fd, slot, sizeof(slot), (off_t)(gen & 1) * CURSOR_SLOT);
-    } while (n < 0 && errno == EINTR);
-    if (n != (ssize_t)sizeof(slot)) {
-        return n < 0 ? -errno : -EIO;
+    rc = lc_pwrite_all(c->fd, slot, sizeof(slot), (uint64_t)(gen & 1) * CURSOR_SLOT);
+    if (rc != 0) {
+        return rc;
     }
     c->gen = gen;
     if (sync && fdatasync(c->fd) != 0) {
@@ -323,6 +301,11 @@ struct lc_spool_reader {
     struct lc_spool_scan sc;
     uint64_t index;   /* of the next record */
     uint64_t skip_to; /* records before this offset of the first segment were read before */
+    /* What the spool last said of the segment: readable up to LIMIT, FINISHED when a newer
+     * one exists (LIMIT is then final). Asked again only when the scan reaches LIMIT, so a
+     * record costs no lock. */
+    uint64_t limit;
+    int finished;
     struct meta_slot *slots;
     size_t cap, used;
     struct lc_meta *unknown;
@@ -420,6 +403,8 @@ static int open_seg(struct lc_spool_reader *r, const struct lc_seg *s)
     lc_spool_scan_close(&r->sc);
     r->seg = s->id;
     r->index = s->first_index;
+    r->limit = s->size;
+    r->finished = s != &r->sp->segs[r->sp->n_segs - 1];
     lc_spool_seg_path(r->sp, s->id, path, sizeof(path));
     r->fd = open(path, O_RDONLY | O_CLOEXEC);
     rc = r->fd < 0 ? -errno : 0;
@@ -467,7 +452,6 @@ struct lc_spool_reader *lc_spool_reader_create(struct lc_spool *sp, const struct
 {
     struct lc_spool_reader *r = lc_xcalloc(1, sizeof(*r));
     const struct lc_seg *s;
-    uint64_t limit = 0;
     r->sp = sp;
     r->fd = -1;
     pthread_mutex_lock(&sp->lock);
@@ -479,13 +463,12 @@ struct lc_spool_reader *lc_spool_reader_create(struct lc_spool *sp, const struct
     }
     if (s != NULL) {
         open_seg(r, s);
-        limit = s->size;
     } else {
         r->seg = pos->seg; /* past the end: read from the next segment that comes */
     }
     pthread_mutex_unlock(&sp->lock);
     if (r->fd >= 0 && r->skip_to > LC_SPOOL_SEG_HDR) {
-        catch_up(r, limit);
+        catch_up(r, r->limit);
     }
     return r;
 }
@@ -538,19 +521,18 @@ static int reopen_seg(struct lc_spool_reader *r)
     return s != NULL && rc == 0 ? 1 : rc;
 }
 
-/* The limit to read the current segment to, and whether it is finished. */
-static uint64_t seg_limit(struct lc_spool_reader *r, int *finished)
+/* Asks the spool again how far the current segment may be read, and whether it is
+ * finished. Returns 1 when the limit moved. */
+static int refresh_limit(struct lc_spool_reader *r)
 {
     const struct lc_seg *s;
-    uint64_t limit = 0;
+    uint64_t old = r->limit;
     pthread_mutex_lock(&r->sp->lock);
     s = lc_spool_seg_find(r->sp, r->seg);
-    *finished = s == NULL || s != &r->sp->segs[r->sp->n_segs - 1];
-    if (s != NULL) {
-        limit = s->size;
-    }
+    r->finished = s == NULL || s != &r->sp->segs[r->sp->n_segs - 1];
+    r->limit = s != NULL ? s->size : 0;
     pthread_mutex_unlock(&r->sp->lock);
-    return limit;
+    return r->limit > old;
 }
 
 /* A DATA frame: 1 and a record, or 0 when it lies before the starting place. */
@@ -579,8 +561,7 @@ int lc_spool_reader_next(struct lc_spool_reader *r, struct lc_record **out,
         struct lc_spool_frame f;
         uint64_t at;
         size_t skipped;
-        int finished, rc;
-        uint64_t limit = seg_limit(r, &finished);
+        int rc;
         if (r->fd < 0) {
             rc = reopen_seg(r);
             if (rc == 1) {
@@ -588,14 +569,14 @@ int lc_spool_reader_next(struct lc_spool_reader *r, struct lc_record **out,
             }
             return rc;
         }
-        rc = lc_spool_scan_next(&r->sc, limit, &f, &at, &skipped);
+        rc = lc_spool_scan_next(&r->sc, r->limit, &f, &at, &skipped);
         if (rc < 0) {
             return rc;
         }
         if (rc == LC_SCAN_BAD) {
             r->skipped++;
         } else if (rc == LC_SCAN_MORE) {
-            if (!finished || !next_seg(r)) {
+            if (!refresh_limit(r) && (!r->finished || !next_seg(r))) {
                 return 0;
             }
         } else if (f.type == LC_SPOOL_META) {

@@ -53,11 +53,15 @@ static int cmp_u64(const void *a, const void *b)
 /* The ids of the segment files in DIR, sorted. Returns how many (*IDS is a heap array). */
 static size_t list_segments(int dirfd, uint64_t **ids)
 {
-    DIR *d = fdopendir(dup(dirfd));
+    int fd = dup(dirfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     struct dirent *e;
     size_t n = 0, cap = 0;
     *ids = NULL;
     if (d == NULL) {
+        if (fd >= 0) {
+            close(fd);
+        }
         return 0;
     }
     while ((e = readdir(d)) != NULL) {
@@ -94,40 +98,30 @@ static void merge(json_t *into, json_t *changes)
     json_object_clear(changes);
 }
 
-/* A change to a map: VALUE, or null (a delete) when VLEN is 0. */
-static void note_change(json_t *changes, const char *key, const char *value, size_t vlen)
-{
-    json_object_set_new(changes, key, vlen > 0 ? json_stringn_nocheck(value, vlen) : json_null());
-}
-
-/* Notes one frame of the append being read. */
+/* Notes one frame of the append being read: metadata and position changes go into the
+ * append's change sets (deletes as nulls), merged into the maps at its end. */
 static void scan_frame(struct seg_scan *ss, const struct lc_spool_frame *f)
 {
     struct lc_spool_data d;
-    const char *k, *v;
-    size_t kl, vl;
+    const char *json;
+    size_t len;
     uint32_t id;
-    char key[16];
+    int rc;
 
     if (f->type == LC_SPOOL_DATA) {
-        if (lc_spool_data_decode(f, &d) == 0) {
-            ss->tx_records++;
-            return;
+        rc = lc_spool_data_decode(f, &d);
+        ss->tx_records += rc == 0;
+    } else {
+        rc = lc_spool_apply_frame(ss->tx_metas, ss->tx_pos, f, 1);
+        if (rc == 0 && lc_spool_meta_decode(f, &id, &json, &len) == 0 && id + 1 > ss->max_meta) {
+            ss->max_meta = id + 1;
         }
-    } else if (f->type == LC_SPOOL_META && lc_spool_meta_decode(f, &id, &v, &vl) == 0) {
-        snprintf(key, sizeof(key), "%u", id);
-        note_change(ss->tx_metas, key, v, vl);
-        ss->max_meta = id + 1 > ss->max_meta ? id + 1 : ss->max_meta;
-        return;
-    } else if (f->type == LC_SPOOL_POS && lc_spool_pos_decode(f, &k, &kl, &v, &vl) == 0) {
-        char *ks = lc_xstrndup(k, kl);
-        note_change(ss->tx_pos, ks, v, vl);
-        free(ks);
-        return;
     }
-    /* A whole frame with a sound checksum but a payload that makes no sense. */
-    ss->tx_corrupt++;
-    ss->tx_corrupt_bytes += LC_SPOOL_HDR + f->len;
+    if (rc != 0) {
+        /* A whole frame with a sound checksum but a payload that makes no sense. */
+        ss->tx_corrupt++;
+        ss->tx_corrupt_bytes += LC_SPOOL_HDR + f->len;
+    }
 }
 
 static void end_append(struct lc_spool *sp, struct seg_scan *ss, uint64_t end)
@@ -200,7 +194,6 @@ static void recover_segment(struct lc_spool *sp, uint64_t id, struct seg_scan *s
     uint64_t hid = 0;
     uint32_t seed = 0;
     struct stat st;
-    struct lc_seg *s;
     int fd, rc;
 
     lc_spool_seg_path(sp, id, path, sizeof(path));
@@ -225,15 +218,7 @@ static void recover_segment(struct lc_spool *sp, uint64_t id, struct seg_scan *s
         lc_log(LC_LOG_ERROR, errno, "[spool] cannot cut %s", path);
     }
     close(fd);
-    if (sp->n_segs == sp->cap_segs) {
-        sp->cap_segs = sp->cap_segs ? sp->cap_segs * 2 : 16;
-        sp->segs = lc_xrealloc(sp->segs, sp->cap_segs * sizeof(*sp->segs));
-    }
-    s = &sp->segs[sp->n_segs++];
-    *s = (struct lc_seg){
-        .id = id, .size = ss->valid_end, .records = ss->records, .first_index = sp->end_index};
-    sp->end_index += ss->records;
-    sp->bytes += ss->valid_end;
+    lc_spool_seg_push(sp, id, ss->valid_end, ss->records);
     sp->rec.records += ss->records;
     sp->rec.corrupt_records += ss->corrupt;
     sp->rec.corrupt_bytes += ss->corrupt_bytes;
@@ -249,8 +234,7 @@ static void recover_all(struct lc_spool *sp)
     size_t n = list_segments(sp->dirfd, &ids);
     struct seg_scan ss;
 
-    sp->fresh = n == 0;
-    sp->rec.fresh = sp->fresh;
+    sp->rec.fresh = n == 0;
     sp->rec.segments = n;
     for (size_t i = 0; i < n; i++) {
         memset(&ss, 0, sizeof(ss));

@@ -94,7 +94,7 @@ static void make_room(struct lc_spool_scan *s, size_t want)
 /* Reads more of the file, up to LIMIT. Returns bytes read (0 at LIMIT or EOF) or -errno. */
 static long fill(struct lc_spool_scan *s, uint64_t limit, size_t want)
 {
-    uint64_t end = s->base + s->len;
+    uint64_t end;
     size_t room;
     ssize_t n;
     make_room(s, want);
@@ -128,7 +128,7 @@ static size_t frame_need(const struct lc_spool_scan *s)
     if (h[0] != 'L' || h[1] != 'C') {
         return 0;
     }
-    plen = (size_t)h[4] | (size_t)h[5] << 8 | (size_t)h[6] << 16 | (size_t)h[7] << 24;
+    plen = lc_spool_get_u32(h + 4);
     return plen <= LC_SPOOL_PAYLOAD_MAX ? LC_SPOOL_HDR + plen : 0;
 }
 
@@ -136,23 +136,7 @@ static size_t frame_need(const struct lc_spool_scan *s)
  * start (or to AVAIL). Returns the bytes skipped. */
 static size_t skip_unfinished(struct lc_spool_scan *s, size_t avail)
 {
-    size_t from = s->pos + 1, skipped;
-    while (from < avail) {
-        const uint8_t *p = memchr(s->buf + from, 'L', avail - from);
-        if (p == NULL) {
-            from = avail;
-            break;
-        }
-        from = (size_t)(p - s->buf);
-        if (from + 1 >= avail || s->buf[from + 1] == 'C') {
-            break;
-        }
-        from++;
-    }
-    if (from > avail) {
-        from = avail;
-    }
-    skipped = from - s->pos;
+    size_t from = lc_spool_next_magic(s->buf, avail, s->pos + 1), skipped = from - s->pos;
     s->pos = from;
     return skipped;
 }

@@ -26,6 +26,7 @@
 #include "core/deadletter.h"
 #include "core/delivery.h"
 #include "core/spool.h"
+#include "core/spool_reader.h"
 #include "core/util.h"
 #include "outputs/output.h"
 #include "test.h"
@@ -459,7 +460,7 @@ static int h_written(struct h *h)
         if (lc_now_ms() >= until) {
             return 0;
         }
-        nap();
+        lc_spool_wait(h->sp, &end, 100); /* woken by the writer's next write */
     }
 }
 
