@@ -1,7 +1,15 @@
 /* deadletter: see deadletter.h. Appends are rare (a refusal is an exception), so the file
  * is opened, written, synced and closed each time: no descriptor is held. The record is
  * encoded by the hot-path JSON encoder, so a dead letter reads like the file output's line;
- * the replay parses it back with jansson. */
+ * the replay parses it back with jansson.
+ *
+ * A file's fdatasync does not make its name durable: after a power loss a file whose
+ * directory entry was never synced can vanish with its records. So every change of a name
+ * here (the file and dead/ created, the renames and removals of a replay) is followed by an
+ * fsync of the directory holding it before the change counts. An append syncs dead/ and the
+ * data directory every time rather than only when it created them: a crash between the
+ * creation and the sync would otherwise leave an entry that no later append syncs, and a
+ * sync of a directory with nothing to write costs next to nothing. */
 #include "core/deadletter.h"
 
 #include <errno.h>
@@ -25,6 +33,48 @@ static char *dead_path(const char *data_dir, const char *output, const char *suf
     char *p = lc_xmalloc(n);
     snprintf(p, n, "%s/dead/%s.jsonl%s", data_dir, output, suffix);
     return p;
+}
+
+/* fsync of the directory DIR, so that the entries created, renamed or removed in it survive
+ * a power loss. Returns 0 or -errno (logged). */
+static int sync_dir(const char *dir)
+{
+    int rc = 0, fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        rc = -errno;
+        lc_log(LC_LOG_ERROR, rc, "[deadletter] cannot sync the directory %s", dir);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return rc;
+}
+
+/* fsync of the directory holding the file PATH. Returns 0 or -errno (logged). */
+static int sync_dir_of(const char *path)
+{
+    char *dir = lc_xstrdup(path), *slash = strrchr(dir, '/');
+    int rc;
+    if (slash != NULL) {
+        *slash = '\0';
+    }
+    rc = sync_dir(slash == dir ? "/" : slash != NULL ? dir : ".");
+    free(dir);
+    return rc;
+}
+
+/* Creates DATA_DIR/dead when missing, and syncs both directories (see the top). Returns 0
+ * or -errno. */
+static int dead_dir_ready(const char *data_dir)
+{
+    size_t n = strlen(data_dir) + 8;
+    char *dir = lc_xmalloc(n);
+    int rc;
+    snprintf(dir, n, "%s/dead", data_dir);
+    rc = lc_mkdir_p(dir, 0750);
+    rc = rc != 0 ? rc : sync_dir(data_dir);
+    free(dir);
+    return rc;
 }
 
 /* One line: the envelope, then the record as lc_json_add_record writes it. */
@@ -64,8 +114,8 @@ static int end_line(int fd, off_t *size)
     return 0;
 }
 
-/* Appends LEN bytes to the end of PATH and syncs. A failed write is cut back, so the file
- * never ends with half a line. Returns 0 or -errno. */
+/* Appends LEN bytes to the end of PATH and syncs it and its directory entry. A failed write
+ * is cut back, so the file never ends with half a line. Returns 0 or -errno. */
 static int append_synced(const char *path, const char *data, size_t len)
 {
     off_t size = 0;
@@ -82,13 +132,13 @@ static int append_synced(const char *path, const char *data, size_t len)
         lc_log(LC_LOG_ERROR, errno, "[deadletter] cannot cut a failed write back in %s", path);
     }
     close(fd);
-    return rc;
+    return rc != 0 ? rc : sync_dir_of(path);
 }
 
 int lc_dead_append(const char *data_dir, const char *output, struct lc_record *const *recs,
                    size_t n, char *const *reasons, const char *reason, unsigned attempts)
 {
-    char now[40], *path, *dir;
+    char now[40], *path;
     struct lc_buf b;
     int rc = 0;
 
@@ -100,10 +150,7 @@ int lc_dead_append(const char *data_dir, const char *output, struct lc_record *c
         const char *why = reasons != NULL && reasons[i] != NULL ? reasons[i] : reason;
         rc = lc_dead_encode(&b, now, output, recs[i], why != NULL ? why : "refused", attempts);
     }
-    dir = lc_xmalloc(strlen(data_dir) + 8);
-    snprintf(dir, strlen(data_dir) + 8, "%s/dead", data_dir);
-    rc = rc != 0 ? rc : lc_mkdir_p(dir, 0750);
-    free(dir);
+    rc = rc != 0 ? rc : dead_dir_ready(data_dir);
     path = dead_path(data_dir, output, "");
     rc = rc != 0 ? rc : append_synced(path, b.data, b.len);
     if (rc != 0) {
@@ -133,7 +180,8 @@ uint64_t lc_dead_count(const char *data_dir, const char *output)
     return lines;
 }
 
-/* Appends the file FROM, from byte OFF on, to the file TO, and removes FROM. */
+/* Appends the file FROM, from byte OFF on, to the file TO, and removes FROM: TO and its
+ * entry are synced before FROM goes, and FROM's removal is synced too. */
 static int append_file(const char *from, off_t off, const char *to)
 {
     char buf[65536];
@@ -164,7 +212,11 @@ static int append_file(const char *from, off_t off, const char *to)
     }
     close(in);
     close(out);
-    return rc == 0 && unlink(from) != 0 ? -errno : rc;
+    rc = rc != 0 ? rc : sync_dir_of(to);
+    if (rc == 0 && unlink(from) != 0) {
+        rc = -errno;
+    }
+    return rc != 0 ? rc : sync_dir_of(from);
 }
 
 int lc_dead_recover(const char *data_dir, const char *output)
@@ -250,6 +302,20 @@ static void free_batch(struct lc_record **recs, size_t n)
     }
 }
 
+/* Makes the file PATH and its name durable. Returns 0 or -errno (logged). */
+static int sync_file(const char *path)
+{
+    int rc = 0, fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0 || fdatasync(fd) != 0) {
+        rc = -errno;
+        lc_log(LC_LOG_ERROR, rc, "[deadletter] cannot sync %s", path);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return rc != 0 ? rc : sync_dir_of(path);
+}
+
 /* Keeps a line that is not a record in BAD_PATH (a last line cut short gets its '\n'). */
 static void keep_bad(const char *bad_path, const char *line, size_t len)
 {
@@ -318,17 +384,22 @@ int lc_dead_replay(const char *data_dir, const char *output, size_t batch, lc_de
     if (rc == 0 && rename(path, replay) != 0) {
         rc = -errno;
     }
+    /* synced before a record goes out: else a power loss could bring the sent ones back */
+    rc = rc != 0 ? rc : sync_dir_of(replay);
     if (rc == 0) {
         f = fopen(replay, "re");
         rc = f == NULL ? -errno : replay_file(f, bad, batch > 0 ? batch : 1, send, ud, st, &unsent);
         if (f != NULL) {
             fclose(f);
         }
+        if (st->invalid > 0) {
+            sync_file(bad); /* logged; the replay goes on: they are not records */
+        }
         /* Done: the file goes. Stopped: what was not sent goes back (what was sent does
          * not, or the next replay would send it twice); if that fails, the whole file goes
          * back at the next start. */
         if (rc == 0) {
-            rc = unlink(replay) == 0 ? 0 : -errno;
+            rc = unlink(replay) == 0 ? sync_dir_of(replay) : -errno;
         } else if (append_file(replay, unsent, path) != 0) {
             lc_log(LC_LOG_ERROR, 0, "[output:%s] cannot put the replay's rest back in %s", output,
                    path);

@@ -4,11 +4,13 @@
  *   {"time":"<when it was refused>","output":"loki","reason":"...","attempts":3,
  *    "ts_ns":1795350317317055337,"record":{<the record as the file output writes it>}}
  *
- * Appends are fdatasync'ed before the caller moves its cursor, so a refused record is
- * never lost. A replay renames the file to <output>.jsonl.replay, sends its records again,
- * and deletes it when done; records refused again are appended to a fresh .jsonl. A replay
- * cut short by a crash is put back (appended to the .jsonl) at the next start. Owns
- * nothing between calls; every function is safe to call from any one thread per output. */
+ * Appends are fdatasync'ed, and the directory entries leading to the file fsync'ed, before
+ * the caller moves its cursor, so a refused record is never lost, not even to a power loss;
+ * the replay's renames and removals are synced the same way. A replay renames the file to
+ * <output>.jsonl.replay, sends its records again, and deletes it when done; records refused again
+ * are appended to a fresh .jsonl. A replay cut short by a crash is put back (appended to the
+ * .jsonl) at the next start. Owns nothing between calls; every function is safe to call from any
+ * one thread per output. */
 #ifndef LC_DEADLETTER_H
 #define LC_DEADLETTER_H
 

@@ -4,7 +4,12 @@
  * reason and the attempts, lc_dead_count counts the records, lc_dead_recover puts a replay
  * file back, lc_dead_replay sends in batches, keeps lines that are not records in the .bad
  * file and, when the send fails midway, puts back what was not sent. A line torn by a crash
- * or a failed write does not swallow the next record. */
+ * or a failed write does not swallow the next record. Every directory entry the module
+ * creates, renames or removes is synced (its directory fsync'ed) before it counts: the test
+ * defines fsync itself, so the module's calls land here and are recorded with a listing of
+ * the directory at that moment (a power loss cannot be staged in a unit test; what it would
+ * keep is what was synced, and in which order). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -15,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/deadletter.h"
@@ -25,6 +31,85 @@
 #define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define TS "2026-01-02T03:04:05.123456789Z"
 #define TS_NS 1767323045123456789LL
+
+/* ---- fsync, recorded ---- */
+
+#define MAX_SYNCS 64
+
+/* One fsync of a directory: its path and the names in it then (" a b c "). */
+struct dir_sync {
+    char path[256];
+    char names[512];
+};
+
+static struct dir_sync syncs[MAX_SYNCS];
+static size_t n_syncs;
+
+static void list_dir(int fd, char *out, size_t cap)
+{
+    int dup_fd = dup(fd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    struct dirent *de;
+    size_t len = 0;
+    out[len++] = ' ';
+    out[len] = '\0';
+    if (d == NULL) {
+        return;
+    }
+    rewinddir(d);
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] != '.') {
+            len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s ", de->d_name);
+        }
+    }
+    closedir(d);
+}
+
+/* Every fsync of the program comes here (this definition takes the place of libc's): a
+ * directory's is recorded, then the real system call runs. */
+int fsync(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && n_syncs < MAX_SYNCS) {
+        char link[64];
+        ssize_t n;
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        n = readlink(link, syncs[n_syncs].path, sizeof(syncs[n_syncs].path) - 1);
+        syncs[n_syncs].path[n > 0 ? n : 0] = '\0';
+        list_dir(fd, syncs[n_syncs].names, sizeof(syncs[n_syncs].names));
+        n_syncs++;
+    }
+    return (int)syscall(SYS_fsync, fd);
+}
+
+/* The index of the first recorded sync from FROM on of directory DIR (SUB appended when
+ * not NULL) that lists every name of HAS and none of HAS_NOT (space-separated lists, may be
+ * ""), or -1. */
+static long synced(size_t from, const char *dir, const char *sub, const char *has,
+                   const char *has_not)
+{
+    char path[256], real[256], names[256], word[80];
+    snprintf(path, sizeof(path), "%s%s%s", dir, sub != NULL ? "/" : "", sub != NULL ? sub : "");
+    if (realpath(path, real) == NULL) {
+        snprintf(real, sizeof(real), "%s", path);
+    }
+    for (size_t i = from; i < n_syncs; i++) {
+        int ok = strcmp(syncs[i].path, real) == 0;
+        for (int k = 0; k < 2 && ok; k++) {
+            char *save = NULL;
+            snprintf(names, sizeof(names), "%s", k == 0 ? has : has_not);
+            for (char *w = strtok_r(names, " ", &save); w != NULL && ok;
+                 w = strtok_r(NULL, " ", &save)) {
+                snprintf(word, sizeof(word), " %s ", w);
+                ok = (strstr(syncs[i].names, word) != NULL) == (k == 0);
+            }
+        }
+        if (ok) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
 
 /* ---- helpers ---- */
 
@@ -569,6 +654,79 @@ TEST(replay_takes_a_replay_file_left_behind)
     rm_rf(dir);
 }
 
+/* ---- directory syncs ---- */
+
+/* The first append creates dead/ and dead/out.jsonl: both entries are synced (dead/ in the
+ * data directory, out.jsonl in dead/), or a power loss can take the file and its records
+ * although the append said they were safe. */
+TEST(append_syncs_the_directory_entries)
+{
+    char dir[] = "/tmp/lc_test_dead_XXXXXX";
+    struct lc_meta *m = full_meta();
+    struct lc_record *in = rec(m, "refused");
+    ASSERT_TRUE(mkdtemp(dir) != NULL);
+    n_syncs = 0;
+    ASSERT_EQ(lc_dead_append(dir, "out", &in, 1, NULL, "x", 1), 0);
+    ASSERT_TRUE(synced(0, dir, NULL, "dead", "") >= 0);
+    ASSERT_TRUE(synced(0, dir, "dead", "out.jsonl", "") >= 0);
+    lc_record_destroy(in);
+    lc_meta_unref(m);
+    rm_rf(dir);
+}
+
+/* A replay renames the file away (synced before a record goes out, so that a power loss
+ * cannot bring back records already sent), keeps the bad lines (synced), and removes the
+ * replay file at the end (synced). */
+TEST(replay_syncs_its_renames_and_removals)
+{
+    char dir[] = "/tmp/lc_test_dead_XXXXXX";
+    struct sink s = {.dir = dir};
+    struct lc_dead_replay_stats st;
+    long renamed, bad, removed;
+    ASSERT_TRUE(mkdtemp(dir) != NULL);
+    append_msgs(dir, 0, 3);
+    add_file(dir, "", "not json\n");
+    n_syncs = 0;
+    ASSERT_EQ(lc_dead_replay(dir, "out", 10, sink_send, &s, &st), 0);
+    ASSERT_EQ(s.n, 3);
+    renamed = synced(0, dir, "dead", "out.jsonl.replay", "out.jsonl");
+    bad = synced(0, dir, "dead", "out.jsonl.replay out.jsonl.bad", "out.jsonl");
+    removed = synced(0, dir, "dead", "out.jsonl.bad", "out.jsonl out.jsonl.replay");
+    ASSERT_TRUE(renamed >= 0);
+    ASSERT_TRUE(bad >= 0);
+    ASSERT_TRUE(removed > bad);
+    rm_rf(dir);
+}
+
+/* A replay that stops midway puts the rest back into a new dead-letter file: that file's
+ * entry is synced before the replay file, which still holds the rest, is removed; the
+ * removal is synced too. The same for the recovery at start. */
+TEST(put_back_syncs_the_new_file_before_removing_the_old)
+{
+    char dir[] = "/tmp/lc_test_dead_XXXXXX";
+    struct sink s = {.dir = dir, .fail_at_call = 1};
+    struct lc_dead_replay_stats st;
+    long both, gone;
+    ASSERT_TRUE(mkdtemp(dir) != NULL);
+    append_msgs(dir, 0, 3);
+    n_syncs = 0;
+    ASSERT_EQ(lc_dead_replay(dir, "out", 10, sink_send, &s, &st), -EIO);
+    both = synced(0, dir, "dead", "out.jsonl out.jsonl.replay", "");
+    gone = synced(0, dir, "dead", "out.jsonl", "out.jsonl.replay");
+    ASSERT_TRUE(both >= 0);
+    ASSERT_TRUE(gone > both);
+    ASSERT_EQ(lc_dead_count(dir, "out"), 3);
+
+    put_file(dir, ".replay", "old\n");
+    n_syncs = 0;
+    ASSERT_EQ(lc_dead_recover(dir, "out"), 0);
+    both = synced(0, dir, "dead", "out.jsonl out.jsonl.replay", "");
+    gone = synced(0, dir, "dead", "out.jsonl", "out.jsonl.replay");
+    ASSERT_TRUE(both >= 0);
+    ASSERT_TRUE(gone > both);
+    rm_rf(dir);
+}
+
 TEST_MAIN(TEST_ENTRY(round_trip_keeps_every_field),
           TEST_ENTRY(invalid_utf8_becomes_replacement_character),
           TEST_ENTRY(long_ts_is_cut_at_a_character), TEST_ENTRY(reasons_per_record_and_defaults),
@@ -576,6 +734,9 @@ TEST_MAIN(TEST_ENTRY(round_trip_keeps_every_field),
           TEST_ENTRY(append_after_a_torn_line_keeps_the_record_whole),
           TEST_ENTRY(failed_append_is_cut_back),
           TEST_ENTRY(append_fails_cleanly_when_the_directory_cannot_be_made),
+          TEST_ENTRY(append_syncs_the_directory_entries),
+          TEST_ENTRY(replay_syncs_its_renames_and_removals),
+          TEST_ENTRY(put_back_syncs_the_new_file_before_removing_the_old),
           TEST_ENTRY(recover_puts_a_replay_file_back),
           TEST_ENTRY(replay_sends_in_batches_and_removes_the_file),
           TEST_ENTRY(replay_keeps_lines_that_are_not_records_in_the_bad_file),
