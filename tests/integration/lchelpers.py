@@ -411,10 +411,14 @@ class Logcap:
     """One logcap process under test, with its own config, data_dir and file output in
     WORKDIR. CONFIG is merged over the defaults below (a list replaces a list); OUTPUT is
     merged into the default file output. start() may be called again after stop() (same
-    config and data_dir)."""
+    config and data_dir). CLOCK (a WallClock) starts it with the wall-clock shim; ENV adds
+    variables to its environment (both may also be set as attributes before start())."""
 
-    def __init__(self, workdir, prefix, label="logcap", config=None, output=None):
+    def __init__(self, workdir, prefix, label="logcap", config=None, output=None, clock=None,
+                 env=None):
         self.workdir = workdir
+        self.clock = clock
+        self.env = env
         self.prefix = prefix
         self.label = label
         self.data_dir = os.path.join(workdir, "data")
@@ -462,9 +466,13 @@ class Logcap:
         err.write(b"----- run %d: %s --config %s\n" % (self.runs, binary.encode(),
                                                       self.config_path.encode()))
         err.flush()
+        env = None
+        if self.clock is not None or self.env:
+            env = dict(os.environ, **(self.clock.env() if self.clock is not None else {}))
+            env.update(self.env or {})
         self.proc = subprocess.Popen([binary, "--config", self.config_path],
                                      stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                     start_new_session=True, cwd=self.workdir)
+                                     start_new_session=True, cwd=self.workdir, env=env)
         err.close()
         return self
 
@@ -1131,3 +1139,51 @@ def read_dead(data_dir, output):
     except FileNotFoundError:
         return []
     return _parse_lines(data, dead_path(data_dir, output), False)[0]
+
+
+# -------------------------------------------------------------------------- wall clock
+
+class WallClock:
+    """A wall-clock offset for a logcap started with the clock shim (Logcap(clock=...) or
+    lc.clock = WallClock(path) before start()). The shim (tests/clockshim/clockshim.c,
+    <build>/tests/libclockshim.so next to LOGCAP_BIN, built when LOGCAP_TESTING is ON) adds
+    the little-endian int64 nanoseconds held in the 8-byte file PATH to CLOCK_REALTIME,
+    gettimeofday and time in that process; CLOCK_MONOTONIC is untouched. The file is mapped
+    shared, so set_offset() moves the clock of the running process at once: a step of the
+    wall clock as NTP or a VM resume makes it. Only the process's own readings move: a
+    condition variable on CLOCK_REALTIME still sleeps on the kernel's clock, so a positive
+    offset stretches such a wait by the offset (what a backward step of the real clock does
+    to a wait in progress) and a negative one cuts it short."""
+
+    def __init__(self, path, offset_ns=0):
+        self.path = path
+        self.offset_ns = 0
+        self.set_offset(offset_ns)
+
+    def set_offset(self, ns):
+        """Sets the offset to NS nanoseconds (written in place: the file never shrinks,
+        which would fault the mapping)."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            os.pwrite(fd, int(ns).to_bytes(8, "little", signed=True), 0)
+        finally:
+            os.close(fd)
+        self.offset_ns = int(ns)
+
+    def step(self, ns):
+        """Moves the clock by NS nanoseconds (negative: backward) from where it is."""
+        self.set_offset(self.offset_ns + ns)
+
+    @staticmethod
+    def shim_path():
+        return os.path.join(os.path.dirname(logcap_bin()), "tests", "libclockshim.so")
+
+    def env(self):
+        """The variables that start a process with the shim and this offset file. An ASan
+        build refuses a preloaded library ahead of its runtime unless told not to check."""
+        shim = self.shim_path()
+        assert os.path.exists(shim), "clock shim not built: %s (configure the build of %s " \
+            "with -DLOGCAP_TESTING=ON)" % (shim, logcap_bin())
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        return {"LD_PRELOAD": shim, "LCT_CLOCK_OFFSET_FILE": self.path,
+                "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"}
