@@ -178,37 +178,50 @@ struct offline {
     uint64_t sent, refused;
 };
 
+/* Sends a batch of replayed records, retried a few times; the batch's marks are kept
+ * across the tries, so what the output delivered of a failed try (lc_send_done) is not
+ * sent again. What is not delivered (refused; on LC_REJECT every record not marked done)
+ * goes back to the dead-letter file. */
 static int offline_send(void *ud, struct lc_record **recs, size_t n)
 {
     struct offline *o = ud;
-    struct lc_send_report rep = {0};
+    struct lc_send_report rep = {0}, scratch = {0};
+    struct lc_record **back = lc_xcalloc(n + 1, sizeof(*back));
+    char **why = lc_xcalloc(n + 1, sizeof(*why));
     enum lc_send_result res = LC_RETRY;
+    size_t k = 0;
     int rc = 0;
+    lc_send_report_reset(&rep, n);
     for (int attempt = 0; attempt < OFFLINE_ATTEMPTS; attempt++) {
-        lc_send_report_reset(&rep, n);
-        res = o->ops->send(o->state, recs, n, &rep);
+        res = lc_output_send_rest(o->ops, o->state, recs, n, &rep, &scratch);
         if (res != LC_RETRY) {
             break;
         }
         usleep((useconds_t)(200000u << attempt));
     }
+    for (size_t i = 0; i < n && res != LC_RETRY; i++) {
+        if (!rep.done[i] && (res == LC_REJECT || rep.reasons[i] != NULL)) {
+            why[k] = rep.reasons[i];
+            back[k++] = recs[i];
+        }
+    }
     if (res == LC_RETRY) {
         fprintf(stderr, "logcap: output %s did not take a batch (%s); stopping the replay\n",
                 o->oc->name, rep.why[0] ? rep.why : "send failed");
         rc = -EAGAIN;
-    } else if (res == LC_REJECT || rep.n_rejected > 0) {
-        rc = lc_dead_append(o->cfg->data_dir, o->oc->name, recs, n,
-                            res == LC_REJECT ? NULL : rep.reasons, rep.why[0] ? rep.why : "refused",
-                            1);
-        o->refused += res == LC_REJECT ? n : rep.n_rejected;
-        o->sent += res == LC_REJECT ? 0 : n - rep.n_rejected;
-    } else {
-        o->sent += n;
+    } else if (k > 0) {
+        rc = lc_dead_append(o->cfg->data_dir, o->oc->name, back, k, why,
+                            rep.why[0] ? rep.why : "refused", 1);
     }
+    o->refused += k;
+    o->sent += res == LC_RETRY ? 0 : n - k;
     if (rc == 0 && res != LC_RETRY) {
         rc = o->ops->flush(o->state);
     }
     lc_send_report_close(&rep);
+    lc_send_report_close(&scratch);
+    free(back);
+    free(why);
     return rc;
 }
 

@@ -505,6 +505,7 @@ int lc_delivery_destroy(struct lc_delivery *dl)
         lc_spool_reader_destroy(o->reader);
         lc_spool_consumer_close(o->cons);
         lc_send_report_close(&o->rep);
+        lc_send_report_close(&o->sub);
         free(o->batch);
     }
     pthread_mutex_destroy(&dl->lock);

@@ -33,7 +33,8 @@ struct lc_out {
     struct lc_spool_pos end; /* after the batch's last record */
     struct lc_record *carry; /* read but did not fit the batch */
     struct lc_spool_pos carry_end;
-    struct lc_send_report rep;
+    struct lc_send_report rep; /* the batch's marks, kept across tries and restarts */
+    struct lc_send_report sub; /* the output's report on a try that left marked records out */
     uint64_t last_flush_ms;
     int unflushed;
     unsigned seed;
@@ -70,8 +71,10 @@ int lc_delivery_aborting(struct lc_delivery *dl);
 int lc_out_sleep(struct lc_out *o, uint64_t ms);
 /* Re-creates the output's state when the supervisor asked for it. */
 void lc_out_reinit_if_asked(struct lc_out *o);
-/* Sends RECS until the destination took them or refused them for good (dead-lettered).
- * Returns 0, or -ECANCELED when the stop aborted it (nothing may be acknowledged). */
+/* Sends RECS until the destination took them or refused them for good (dead-lettered),
+ * each record once: what the output marked done or refused on a failed try is not sent
+ * again, across restarts of the output too. Returns 0, or -ECANCELED when the stop aborted
+ * it (nothing may be acknowledged). */
 int lc_out_send(struct lc_out *o, struct lc_record **recs, size_t n);
 /* The output named NAME, or NULL. */
 struct lc_out *lc_delivery_find(struct lc_delivery *dl, const char *name);

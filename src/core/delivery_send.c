@@ -125,75 +125,61 @@ static int apply_fault(struct lc_out *o, struct lc_record **recs, size_t n,
 }
 #endif
 
-/* One send: records already marked refused are left out of what the output sees. */
+/* One try of the batch: the records that have no mark yet go to the output.
+ *
+ * Design (issue 8, item 9): what a failed batch already delivered is remembered here, in
+ * the engine (o->rep, the batch's marks from its first try to its end), not in the output's
+ * state: the supervisor's restart of a stalled output destroys that state between two tries
+ * of the same batch, and an output that forgot what it had delivered (the file output:
+ * records in files it rotated away, which it cannot cut back) would deliver it twice.
+ * Refused records are left out the same way: one filter for every mark, in every build. */
 static enum lc_send_result send_once(struct lc_out *o, struct lc_record **recs, size_t n)
 {
     enum lc_send_result res = LC_RETRY;
-    struct lc_record **ok = recs;
-    size_t n_ok = n;
-    lc_send_report_reset(&o->rep, n);
+    o->rep.why[0] = '\0';
 #ifdef LOGCAP_TEST_HOOKS
     if (apply_fault(o, recs, n, &res)) {
         return res;
     }
-    if (o->rep.n_rejected > 0) {
-        ok = lc_xcalloc(n, sizeof(*ok));
-        n_ok = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (o->rep.reasons[i] == NULL) {
-                ok[n_ok++] = recs[i];
-            }
-        }
-    }
 #endif
+    if (o->rep.n_done + o->rep.n_rejected == n) {
+        return LC_OK; /* nothing left for the output */
+    }
     if (o->state == NULL) {
         lc_send_why(&o->rep, "the output could not be started");
-    } else if (n_ok == 0) {
-        res = LC_OK;
-    } else if (ok == recs) {
-        res = o->ops->send(o->state, recs, n, &o->rep);
-    } else {
-        struct lc_send_report sub = {0};
-        lc_send_report_reset(&sub, n_ok);
-        res = o->ops->send(o->state, ok, n_ok, &sub);
-        memcpy(o->rep.why, sub.why, sizeof(sub.why));
-        for (size_t i = 0, j = 0; i < n && res == LC_OK; i++) {
-            if (o->rep.reasons[i] == NULL && sub.reasons[j++] != NULL) {
-                lc_send_reject(&o->rep, i, "%s", sub.reasons[j - 1]);
-            }
-        }
-        lc_send_report_close(&sub);
+        return LC_RETRY;
     }
-    if (ok != recs) {
-        free(ok);
-    }
-    return res;
+    return lc_output_send_rest(o->ops, o->state, recs, n, &o->rep, &o->sub);
 }
 
-/* Writes the records refused for good (REASONS non-NULL for them), or all with WHY, to
- * the dead-letter file; retried until it works or the stop aborts. REFUSED: the
- * destination refused them (not: given up after max_attempts). */
-static int dead_letter(struct lc_out *o, struct lc_record **recs, size_t n, char *const *reasons,
-                       const char *why, unsigned attempts, int refused)
+/* Writes records of the batch to the dead-letter file; retried until it works or the stop
+ * aborts. With WHY NULL, the records refused (o->rep.reasons), each with its reason (an
+ * LC_OK answer); else every record not delivered (not marked done), with its own reason
+ * when it was refused, else WHY (an LC_REJECT answer, or given up after max_attempts).
+ * REFUSED: WHY is the destination's refusal (counted as rejected), not a give-up. */
+static int dead_letter(struct lc_out *o, struct lc_record **recs, size_t n, const char *why,
+                       unsigned attempts, int refused)
 {
     struct lc_delivery *dl = o->dl;
     struct lc_record **pick = lc_xcalloc(n, sizeof(*pick));
     char **picked_reasons = lc_xcalloc(n, sizeof(*picked_reasons));
-    uint64_t wait = 1000;
+    uint64_t wait = 1000, n_refused = 0;
     size_t k = 0;
-    int rc;
+    int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        if (reasons == NULL || reasons[i] != NULL) {
-            picked_reasons[k] = reasons != NULL ? reasons[i] : NULL;
+        if (!o->rep.done[i] && (why != NULL || o->rep.reasons[i] != NULL)) {
+            picked_reasons[k] = o->rep.reasons[i];
+            n_refused += o->rep.reasons[i] != NULL || refused;
             pick[k++] = recs[i];
         }
     }
-    lc_log(LC_LOG_ERROR, 0,
-           "[output:%s] %zu records refused for good (%s); writing them to %s/dead/%s.jsonl",
-           o->cfg->name, k, reasons != NULL && k > 0 ? picked_reasons[0] : why, dl->data_dir,
-           o->cfg->name);
-    while ((rc = lc_dead_append(dl->data_dir, o->cfg->name, pick, k, picked_reasons, why,
-                                attempts)) != 0) {
+    if (k > 0) {
+        lc_log(LC_LOG_ERROR, 0,
+               "[output:%s] %zu records refused for good (%s); writing them to %s/dead/%s.jsonl",
+               o->cfg->name, k, why != NULL ? why : picked_reasons[0], dl->data_dir, o->cfg->name);
+    }
+    while (k > 0 && (rc = lc_dead_append(dl->data_dir, o->cfg->name, pick, k, picked_reasons, why,
+                                         attempts)) != 0) {
         if (o->task != NULL) {
             lc_task_error(o->task, rc, "cannot write the dead-letter file");
         }
@@ -206,7 +192,7 @@ static int dead_letter(struct lc_out *o, struct lc_record **recs, size_t n, char
         pthread_mutex_lock(&dl->lock);
         o->st.dead_lettered += k;
         o->st.dead_letter_records += k;
-        o->st.rejected += refused ? k : 0;
+        o->st.rejected += n_refused;
         pthread_mutex_unlock(&dl->lock);
     }
     free(pick);
@@ -214,13 +200,15 @@ static int dead_letter(struct lc_out *o, struct lc_record **recs, size_t n, char
     return rc;
 }
 
-static void account(struct lc_out *o, struct lc_record **recs, size_t n)
+/* Counts the records delivered: those not refused when ALL (an LC_OK answer), else those
+ * marked done. */
+static void account(struct lc_out *o, struct lc_record **recs, size_t n, int all)
 {
     struct lc_delivery *dl = o->dl;
     uint64_t bytes = 0, records = 0;
     int64_t newest = 0;
     for (size_t i = 0; i < n; i++) {
-        if (o->rep.reasons != NULL && o->rep.reasons[i] != NULL) {
+        if (o->rep.reasons[i] != NULL || !(all || o->rep.done[i])) {
             continue;
         }
         records++;
@@ -256,6 +244,7 @@ int lc_out_send(struct lc_out *o, struct lc_record **recs, size_t n)
     /* retry.backoff_min may be 0: start at 1 ms so that the doubling grows */
     uint64_t backoff = c->retry.backoff_min_ms > 0 ? c->retry.backoff_min_ms : 1;
     unsigned attempts = 0;
+    lc_send_report_reset(&o->rep, n); /* the batch's marks, from its first try to its end */
     for (;;) {
         enum lc_send_result res;
         lc_out_reinit_if_asked(o);
@@ -267,20 +256,18 @@ int lc_out_send(struct lc_out *o, struct lc_record **recs, size_t n)
                 lc_task_ok(o->task);
                 lc_task_set_state(o->task, LC_TASK_RUNNING);
             }
+            account(o, recs, n, res == LC_OK);
             if (res == LC_REJECT) {
-                return dead_letter(o, recs, n, NULL, o->rep.why[0] ? o->rep.why : "refused",
-                                   attempts, 1);
+                return dead_letter(o, recs, n, o->rep.why[0] ? o->rep.why : "refused", attempts, 1);
             }
-            account(o, recs, n);
-            return o->rep.n_rejected > 0
-                       ? dead_letter(o, recs, n, o->rep.reasons, NULL, attempts, 1)
-                       : 0;
+            return o->rep.n_rejected > 0 ? dead_letter(o, recs, n, NULL, attempts, 1) : 0;
         }
         if (c->retry.max_attempts > 0 && attempts >= c->retry.max_attempts) {
             char why[400];
             snprintf(why, sizeof(why), "gave up after %u attempts: %s", attempts,
                      o->rep.why[0] ? o->rep.why : "send failed");
-            return dead_letter(o, recs, n, NULL, why, attempts, 0);
+            account(o, recs, n, 0);
+            return dead_letter(o, recs, n, why, attempts, 0);
         }
         note_retry(o, backoff);
         if (lc_out_sleep(o, jitter(o, backoff)) != 0) {

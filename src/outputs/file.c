@@ -1,14 +1,15 @@
 /* file: the embedded file output (see file.h). It owns a descriptor of the output directory,
- * a bounded LRU cache of open log files (at most MAX_OPEN descriptors), for each file a
- * batch touches that batch's encoded records, and the record of which records of a failed
- * batch already went into rotated files. send groups a batch by file and writes each group
- * with one write(2) per run of records that fits the current file, rotating between runs, so
- * a file never passes rotate_bytes except by a single record larger than that, alone in it.
- * A failed batch is undone for its retry (LC_RETRY) in two ways: the records still in a
- * current file are cut off again (ftruncate back to the size before the batch), and the
+ * a bounded LRU cache of open log files (at most MAX_OPEN descriptors), and for each file a
+ * batch touches that batch's encoded records. send groups a batch by file and writes each
+ * group with one write(2) per run of records that fits the current file, rotating between
+ * runs, so a file never passes rotate_bytes except by a single record larger than that, alone
+ * in it. A failed batch is undone for its retry (LC_RETRY) in two ways: the records still in
+ * a current file are cut off again (ftruncate back to the size before the batch), and the
  * records already moved into a rotated (maybe gzipped) file, which cannot be cut off, are
- * marked done and skipped when the same batch comes again; so every record lands exactly
- * once. Rotation, gzip compression included, runs synchronously on the calling thread:
+ * marked done in the send report (lc_send_done): the delivery engine keeps that mark and
+ * leaves them out when the batch comes again, even after a restart of this output has
+ * destroyed its state; so every record lands exactly once. Nothing of a failed batch is kept
+ * here. Rotation, gzip compression included, runs synchronously on the calling thread:
  * outputs are driven by their own delivery (worker) thread, so compressing only delays this
  * output. */
 #include "outputs/file.h"
@@ -73,13 +74,6 @@ struct lc_file_output {
     struct lc_file_entry *lru_head, *lru_tail;
     unsigned n_open;
     struct lc_file_entry *touched, **touched_tail;
-    /* Records of the last batch that already went into rotated files, one bit per position
-     * in the batch. Valid while done_n > 0, that is from a batch answered LC_RETRY until
-     * a batch is answered otherwise, and only for that same batch sent again: the same
-     * size and the same first and last seq (the pipeline numbers records uniquely). */
-    unsigned char *done;
-    size_t done_n, done_cap;
-    uint64_t done_first, done_last;
 };
 
 static int usable_base(const char *s, size_t n)
@@ -449,11 +443,6 @@ out:
     return rc;
 }
 
-static int is_done(const struct lc_file_output *o, size_t i)
-{
-    return (o->done[i / 8] >> (i % 8)) & 1;
-}
-
 /* Opens E's file when it is closed and makes it the most recently used. */
 static int entry_ready(struct lc_file_output *o, struct lc_file_entry *e)
 {
@@ -488,19 +477,18 @@ static int chunk_write(struct lc_file_entry *e, size_t from, size_t to)
 
 /* Rotates E's file before the record of span K. When the file was moved away, the records
  * of spans *LIVE..K-1, written to it by this batch, are there for good: they are marked done
- * (a truncation can no longer take them back) and the fresh file starts the rollback range.
- * When it was not, clears *CAN_ROTATE so the rest of the batch does not try again for every
- * record. Returns 0 or -errno (the fresh file cannot be opened). */
+ * in REP (a truncation can no longer take them back) and the fresh file starts the rollback
+ * range. When it was not, clears *CAN_ROTATE so the rest of the batch does not try again for
+ * every record. Returns 0 or -errno (the fresh file cannot be opened). */
 static int rotate_before(struct lc_file_output *o, struct lc_file_entry *e, size_t k, size_t *live,
-                         int *can_rotate)
+                         int *can_rotate, struct lc_send_report *rep)
 {
     int moved;
 
     rotate(o, e, &moved); /* logged */
     if (moved) {
         for (; *live < k; (*live)++) {
-            size_t i = e->spans[*live].idx;
-            o->done[i / 8] |= (unsigned char)(1u << (i % 8));
+            lc_send_done(rep, e->spans[*live].idx);
         }
         e->size = 0;
         e->start = 0;
@@ -521,8 +509,10 @@ static int passes(const struct lc_file_output *o, uint64_t used, size_t add)
 /* Appends E's records of the batch to its file, gathering them into runs that are written
  * with one write(2) each: before a record that would take the non-empty file past
  * rotate_bytes, the run so far is written and the file rotated, so a record is never split
- * and one larger than rotate_bytes goes alone into a fresh file. Returns 0 or -errno. */
-static int entry_write(struct lc_file_output *o, struct lc_file_entry *e)
+ * and one larger than rotate_bytes goes alone into a fresh file. Records rotated away are
+ * marked done in REP. Returns 0 or -errno. */
+static int entry_write(struct lc_file_output *o, struct lc_file_entry *e,
+                       struct lc_send_report *rep)
 {
     size_t run = 0, live = 0; /* start of the unwritten run; first span not moved away */
     int can_rotate = 1, rc;
@@ -543,7 +533,7 @@ static int entry_write(struct lc_file_output *o, struct lc_file_entry *e)
             return rc;
         }
         run = beg;
-        rc = rotate_before(o, e, k, &live, &can_rotate);
+        rc = rotate_before(o, e, k, &live, &can_rotate, rep);
         if (rc != 0) {
             return rc;
         }
@@ -607,8 +597,7 @@ static void span_add(struct lc_file_entry *e, size_t i)
     e->n_spans++;
 }
 
-/* Encodes every record not already done into the batch buffer of its file. Returns 0 or
- * -E2BIG. */
+/* Encodes every record into the batch buffer of its file. Returns 0 or -E2BIG. */
 static int encode(struct lc_file_output *o, struct lc_record *const *recs, size_t n)
 {
     const struct lc_meta *last_meta = NULL;
@@ -617,9 +606,6 @@ static int encode(struct lc_file_output *o, struct lc_record *const *recs, size_
     int rc;
 
     for (size_t i = 0; i < n; i++) {
-        if (is_done(o, i)) {
-            continue;
-        }
         if (e == NULL || recs[i]->meta != last_meta) {
             last_meta = recs[i]->meta;
             base_name(last_meta, base);
@@ -641,25 +627,6 @@ static int encode(struct lc_file_output *o, struct lc_record *const *recs, size_
         span_add(e, i);
     }
     return 0;
-}
-
-/* Keeps the done bits when RECS is the batch that failed last, sent again; otherwise starts
- * them afresh for RECS. N > 0. */
-static void done_begin(struct lc_file_output *o, struct lc_record *const *recs, size_t n)
-{
-    size_t bytes = (n + 7) / 8;
-
-    if (o->done_n == n && recs[0]->seq == o->done_first && recs[n - 1]->seq == o->done_last) {
-        return;
-    }
-    if (bytes > o->done_cap) {
-        o->done = lc_xrealloc(o->done, bytes);
-        o->done_cap = bytes;
-    }
-    memset(o->done, 0, bytes);
-    o->done_n = n;
-    o->done_first = recs[0]->seq;
-    o->done_last = recs[n - 1]->seq;
 }
 
 /* Forgets the batch: releases large buffers and the entries whose files are closed. */
@@ -700,7 +667,6 @@ static enum lc_send_result file_send(void *state, struct lc_record *const *recs,
     if (n == 0) {
         return LC_OK;
     }
-    done_begin(o, recs, n);
     rc = encode(o, recs, n);
     if (rc != 0) {
         lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot encode a batch of %zu records", o->name, n);
@@ -709,7 +675,7 @@ static enum lc_send_result file_send(void *state, struct lc_record *const *recs,
         goto out;
     }
     for (struct lc_file_entry *e = o->touched; e != NULL; e = e->tnext) {
-        rc = entry_write(o, e);
+        rc = entry_write(o, e, rep);
         if (rc != 0) {
             lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot write %s/%s.log (will retry)", o->name,
                    o->cfg->path, e->base);
@@ -720,9 +686,6 @@ static enum lc_send_result file_send(void *state, struct lc_record *const *recs,
         }
     }
 out:
-    if (res != LC_RETRY) {
-        o->done_n = 0; /* the batch is over: its done bits must not match another */
-    }
     end_batch(o);
     return res;
 }
@@ -772,7 +735,6 @@ static void file_destroy(void *state)
         entry_free(o, e);
     }
     close(o->dirfd);
-    free(o->done);
     free(o);
 }
 

@@ -5,8 +5,9 @@
  * file, and every other file holds at most rotate_bytes (uncompressed), however the records
  * were batched. Rotation renames the file to <name>.log.1 (gzip-compressed to
  * <name>.log.1.gz when compress is on), older ones shift up by one, and at most max_files
- * rotated files are kept. A batch answered LC_RETRY and sent again lands exactly once. The
- * output owns its open files (a bounded cache of descriptors). */
+ * rotated files are kept. A batch answered LC_RETRY and sent again, without the records it
+ * marked done (output.h), lands exactly once. The output owns its open files (a bounded
+ * cache of descriptors). */
 #ifndef LC_OUTPUT_FILE_H
 #define LC_OUTPUT_FILE_H
 

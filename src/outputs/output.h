@@ -12,28 +12,44 @@
 
 enum lc_send_result {
     LC_OK = 0,     /* accepted, but for the records marked with lc_send_reject */
-    LC_RETRY = 1,  /* nothing certain: send the same batch again later */
-    LC_REJECT = 2, /* the destination will never take this batch (dead-letter it) */
+    LC_RETRY = 1,  /* failed: the batch comes again later, without its marked records */
+    LC_REJECT = 2, /* the destination will never take this batch (dead-letter its records not
+                      marked done) */
 };
 
-/* What an output says about a batch beyond its answer: the records it refused for good
- * (in an LC_OK answer) and why, and why a batch failed. The delivery engine owns it. */
+/* What an output says about a batch beyond its answer: the records it refused for good and
+ * why, the records it delivered for good although the batch failed, and why a batch failed.
+ * The delivery engine owns it; it is fresh for each call of send, its indexes are those of
+ * that call's records.
+ *
+ * The marks hold for the batch whatever the answer: the engine keeps them across retries
+ * and across restarts of the output (which destroy the state that made them), and sends
+ * again only the records that have none. So an output keeps no memory of a failed batch's
+ * partial progress in its own state: it says it here. A record is marked once; a later
+ * mark of the same record is ignored. */
 struct lc_send_report {
-    char **reasons; /* N entries; non-NULL: record i is refused for good (heap string) */
+    char **reasons;      /* N entries; non-NULL: record i is refused for good (heap string) */
+    unsigned char *done; /* N entries; non-zero: record i is delivered for good */
     size_t n;
     size_t n_rejected;
+    size_t n_done;
     char why[256]; /* LC_RETRY or LC_REJECT: what went wrong ("" when unknown) */
 };
 
-/* Marks record I of the batch as refused for good, with a reason. */
+/* Marks record I of the batch as refused for good, with a reason: it goes to the
+ * dead-letter file once the batch is done with. */
 void lc_send_reject(struct lc_send_report *rep, size_t i, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Marks record I of the batch as delivered for good, for an output that cannot take back
+ * what it delivered of a batch that then fails (the file output: records in files it
+ * rotated away). It is not sent again, whatever the answer. */
+void lc_send_done(struct lc_send_report *rep, size_t i);
 /* Says why the batch failed (LC_RETRY or LC_REJECT). */
 void lc_send_why(struct lc_send_report *rep, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Resets REP for a batch of N records (frees earlier reasons). */
+/* Resets REP for a batch of N records (frees earlier marks and reasons). */
 void lc_send_report_reset(struct lc_send_report *rep, size_t n);
-/* Frees the reasons. */
+/* Frees the marks and reasons. */
 void lc_send_report_close(struct lc_send_report *rep);
 
 struct lc_output_ops {
@@ -42,8 +58,10 @@ struct lc_output_ops {
      * errno (logged by the output, with its "[output:NAME]" prefix). */
     int (*init)(void **state, const struct lc_output_config *cfg);
     /* Writes N records in order. The records stay owned by the caller. A batch answered
-     * LC_RETRY comes again, with the same records (same seq), until it is accepted. REP
-     * is reset for the batch; the output may mark refused records and say why. */
+     * LC_RETRY comes again, with the same records (same seq) but those marked in REP so
+     * far, until it is accepted; what the output did of a failed batch must be either
+     * undone or marked done in REP, as the state may be destroyed and re-created between
+     * the tries. REP is fresh for this call; the output may mark records and say why. */
     enum lc_send_result (*send)(void *state, struct lc_record *const *recs, size_t n,
                                 struct lc_send_report *rep);
     /* Makes everything sent so far durable (fsync for files). Returns 0 or -errno. */
@@ -51,6 +69,17 @@ struct lc_output_ops {
     /* Flushes what it can and frees everything. NULL state is a no-op. */
     void (*destroy)(void *state);
 };
+
+/* Sends the records of RECS that BATCH has not marked yet through OPS with STATE, and adds
+ * the marks the output made to BATCH (mapped back to RECS); BATCH->why says why it failed.
+ * BATCH is the batch's report: reset once for the batch, then kept across its tries (and
+ * across restarts of the output), which is how a record is never sent again once it is
+ * marked. SCRATCH is reset and used when some records are left out. With nothing left to
+ * send, answers LC_OK without calling the output. */
+enum lc_send_result lc_output_send_rest(const struct lc_output_ops *ops, void *state,
+                                        struct lc_record *const *recs, size_t n,
+                                        struct lc_send_report *batch,
+                                        struct lc_send_report *scratch);
 
 /* Returns the ops for TYPE, or NULL when no output has that type. */
 const struct lc_output_ops *lc_output_find(const char *type);

@@ -15,19 +15,23 @@
 #include <ftw.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/deadletter.h"
 #include "core/delivery.h"
 #include "core/spool.h"
 #include "core/spool_reader.h"
 #include "core/util.h"
+#include "outputs/file.h"
 #include "outputs/output.h"
 #include "test.h"
 
@@ -61,6 +65,7 @@ struct fake {
     int retries;     /* answer LC_RETRY this many more times; -1: always */
     int rejects;     /* answer LC_REJECT this many more times */
     char refuse[32]; /* refuse the records whose message holds this ("": none) */
+    int partial;     /* next send: takes this many records, marks them done, LC_RETRY */
     int gate;        /* each send waits for a permit */
     int permits;
     int fail_init;
@@ -125,7 +130,16 @@ static enum lc_send_result fake_send(void *state, struct lc_record *const *recs,
     }
     f->waiting = 0;
     f->permits -= f->gate ? 1 : 0;
-    if (f->rejects > 0) {
+    if (f->partial > 0) {
+        size_t k = (size_t)f->partial < n ? (size_t)f->partial : n;
+        accept_records(f, s->gen, recs, k, rep);
+        for (size_t i = 0; i < k; i++) {
+            lc_send_done(rep, i);
+        }
+        f->partial = 0;
+        lc_send_why(rep, "the fake took part of it");
+        c.res = LC_RETRY;
+    } else if (f->rejects > 0) {
         f->rejects--;
         lc_send_why(rep, "rejected by the fake");
         c.res = LC_REJECT;
@@ -206,7 +220,7 @@ static void fake_free(struct fake *f)
 }
 
 /* Sets a behaviour under the fake's lock (and wakes a send waiting at the gate). */
-enum knob { RETRIES, REJECTS, GATE, PERMITS, FAIL_INIT };
+enum knob { RETRIES, REJECTS, PARTIAL, GATE, PERMITS, FAIL_INIT };
 
 static void fake_set(struct fake *f, enum knob k, int v)
 {
@@ -217,6 +231,9 @@ static void fake_set(struct fake *f, enum knob k, int v)
         break;
     case REJECTS:
         f->rejects = v;
+        break;
+    case PARTIAL:
+        f->partial = v;
         break;
     case GATE:
         f->gate = v;
@@ -345,6 +362,102 @@ static int replay_wait(struct lc_delivery *dl, size_t i, const char *want, uint6
         }
         nap();
     }
+}
+
+/* ---- the real file output, made to fail partway ---- */
+
+/* The file output, but its next FAIL_SENDS sends run with RLIMIT_FSIZE at LIMIT (a write
+ * past it is cut short, then fails: the file output answers LC_RETRY after whatever it did
+ * before, rotations included), and after each such failure the supervisor asks for a
+ * restart of the output, as it does for an output that stalls: the retry then meets a
+ * fresh state. */
+struct limited {
+    struct lc_output_config cfg; /* first: init finds its wrapper from the config */
+    struct lc_delivery *dl;
+    int fail_sends;
+    rlim_t limit;
+    int inits, restarts_asked;
+};
+
+struct lstate {
+    struct limited *l;
+    void *file;
+};
+
+static int limited_init(void **state, const struct lc_output_config *cfg)
+{
+    struct lstate *s = lc_xcalloc(1, sizeof(*s));
+    int rc;
+    s->l = (struct limited *)((char *)cfg - offsetof(struct limited, cfg));
+    rc = lc_output_file.init(&s->file, cfg);
+    if (rc != 0) {
+        free(s);
+        return rc;
+    }
+    s->l->inits++;
+    *state = s;
+    return 0;
+}
+
+static enum lc_send_result limited_send(void *state, struct lc_record *const *recs, size_t n,
+                                        struct lc_send_report *rep)
+{
+    struct lstate *s = state;
+    struct limited *l = s->l;
+    struct rlimit saved, lim;
+    enum lc_send_result res;
+    if (l->fail_sends == 0) {
+        return lc_output_file.send(s->file, recs, n, rep);
+    }
+    l->fail_sends--;
+    signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &saved);
+    lim = saved;
+    lim.rlim_cur = l->limit;
+    setrlimit(RLIMIT_FSIZE, &lim);
+    res = lc_output_file.send(s->file, recs, n, rep);
+    setrlimit(RLIMIT_FSIZE, &saved);
+    if (res == LC_RETRY) {
+        l->restarts_asked++;
+        lc_delivery_restart_output(l->dl, 0);
+    }
+    return res;
+}
+
+static int limited_flush(void *state)
+{
+    return lc_output_file.flush(((struct lstate *)state)->file);
+}
+
+static void limited_destroy(void *state)
+{
+    struct lstate *s = state;
+    if (s != NULL) {
+        lc_output_file.destroy(s->file);
+        free(s);
+    }
+}
+
+static const struct lc_output_ops limited_ops = {
+    .type = "file",
+    .init = limited_init,
+    .send = limited_send,
+    .flush = limited_flush,
+    .destroy = limited_destroy,
+};
+
+/* Appends DIR/NAME to B; returns 0 when it is missing. */
+static int add_file_to(struct lc_buf *b, const char *dir, const char *name)
+{
+    char path[300], *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (lc_read_file(path, 1 << 24, &text, &len) != 0) {
+        return 0;
+    }
+    lc_buf_add(b, text, len);
+    free(text);
+    return 1;
 }
 
 /* ---- the spool and the engine ---- */
@@ -805,6 +918,49 @@ TEST(refused_records_alone_go_to_the_dead_letter_file)
     fake_free(f);
 }
 
+/* An output that delivered part of a batch before it failed marks those records done: the
+ * retry sends only the rest, and a batch given up after max_attempts dead-letters only the
+ * records not delivered. */
+TEST(records_marked_done_are_not_sent_again)
+{
+    struct h h = {0};
+    struct fake *a = fake_create("a"), *b = fake_create("b");
+    char reason[300];
+    long num = -1;
+    b->cfg.retry.max_attempts = 2;
+    ASSERT_EQ(h_open(&h), 0);
+    ASSERT_EQ(lc_delivery_add_output(h.dl, &fake_ops, &a->cfg, NULL), 0);
+    ASSERT_EQ(lc_delivery_add_output(h.dl, &fake_ops, &b->cfg, NULL), 0);
+    fake_set(a, PARTIAL, 2);
+    fake_set(b, PARTIAL, 2);
+    fake_set(b, RETRIES, -1);
+    ASSERT_EQ(h_start(&h), 0);
+    h_append(&h, 5, 10, "");
+    ASSERT_TRUE(fake_wait(a, GOT, 5, WAIT_MS));
+    ASSERT_TRUE(snap_wait(h.dl, 1, SNAP(dead_lettered), 3, 1, WAIT_MS));
+    ASSERT_EQ(fake_count(a, CALLS), 2);
+    ASSERT_EQ(fake_call(a, 0).n, 5);
+    ASSERT_EQ(fake_call(a, 1).n, 3);
+    ASSERT_U64_EQ(fake_call(a, 1).first_seq, fake_call(a, 0).first_seq + 2);
+    ASSERT_TRUE(got_exactly(a, 0, 5));
+    ASSERT_TRUE(snap_wait(h.dl, 0, SNAP(records), 5, 1, WAIT_MS));
+    ASSERT_U64_EQ(snap_field(h.dl, 0, SNAP(retries)), 1);
+    ASSERT_EQ(fake_count(b, CALLS), 2);
+    ASSERT_EQ(fake_call(b, 1).n, 3);
+    ASSERT_TRUE(got_exactly(b, 0, 2));
+    ASSERT_EQ(dead_line(&h, "b", 0, &num, reason, sizeof(reason)), 3);
+    ASSERT_EQ(num, 2);
+    ASSERT_STR_EQ(reason, "gave up after 2 attempts: the fake is down");
+    ASSERT_EQ(dead_line(&h, "b", 2, &num, reason, sizeof(reason)), 3);
+    ASSERT_EQ(num, 4);
+    ASSERT_U64_EQ(snap_field(h.dl, 1, SNAP(records)), 2);
+    ASSERT_U64_EQ(snap_field(h.dl, 1, SNAP(rejected)), 0);
+    ASSERT_EQ(h_close(&h), 0);
+    h_free(&h);
+    fake_free(a);
+    fake_free(b);
+}
+
 /* ---- cursor and start_at ---- */
 
 /* The first engine delivers 0-9, then stops while 10-14 keep failing: a fresh engine on the
@@ -1010,6 +1166,73 @@ TEST(restart_output_makes_a_fresh_state)
     ASSERT_EQ(f->inits, f->destroys);
     h_free(&h);
     fake_free(f);
+}
+
+/* A batch whose first records went into files the output rotated away, and which then fails
+ * (the file output can cut back what is in a current file, not what was rotated), is
+ * retried after the supervisor restarted the output: the fresh state knows nothing of the
+ * old one, so what the batch already delivered must be known to the engine. Every record
+ * reaches the files exactly once. */
+TEST(restart_during_a_partly_delivered_batch_sends_each_record_once)
+{
+    struct h h = {0};
+    struct limited l;
+    struct lc_buf want, got;
+    char logs[80], name[64];
+    int ok;
+    memset(&l, 0, sizeof(l));
+    h.sync = LC_SYNC_ALWAYS;
+    ASSERT_EQ(h_open(&h), 0);
+    snprintf(logs, sizeof(logs), "%s/logs", h.dir);
+    l.cfg.type = "file";
+    l.cfg.name = "file";
+    l.cfg.path = logs;
+    l.cfg.format = LC_FORMAT_TEXT;
+    l.cfg.rotate_bytes = 1000;
+    l.cfg.max_files = 10;
+    l.cfg.batch.max_records = 100;
+    l.cfg.batch.max_bytes = 1 << 20;
+    l.cfg.batch.max_wait_ms = 10;
+    l.cfg.retry.backoff_min_ms = 20;
+    l.cfg.retry.backoff_max_ms = 80;
+    l.cfg.start_oldest = 1;
+    l.dl = h.dl;
+    l.fail_sends = 1;
+    l.limit = 2048;
+    ASSERT_EQ(lc_delivery_add_output(h.dl, &limited_ops, &l.cfg, NULL), 0);
+    /* One batch: 15 lines of 100 bytes, then one of 3001. The file rotates after lines 0-9
+     * and after 10-14; the big line, alone in a fresh file, is cut short at 2048 bytes. */
+    lc_buf_init(&want, 0);
+    for (int i = 0; i < 16; i++) {
+        char msg[16];
+        snprintf(msg, sizeof(msg), "r%06d", i);
+        h_add(&h, i < 15 ? 99 : 3000, "");
+        lc_buf_adds(&want, msg);
+        for (size_t k = strlen(msg); k < (i < 15 ? 99u : 3000u); k++) {
+            lc_buf_addc(&want, '.');
+        }
+        lc_buf_addc(&want, '\n');
+    }
+    lc_spool_commit(h.sp); /* one append: the engine reads it as one batch */
+    ASSERT_EQ(h_start(&h), 0);
+    ASSERT_TRUE(snap_wait(h.dl, 0, SNAP(records), 16, 1, WAIT_MS));
+    ASSERT_EQ(h_close(&h), 0);
+    ASSERT_EQ(l.restarts_asked, 1);
+    ASSERT_EQ(l.inits, 2);
+    lc_buf_init(&got, 0);
+    for (int k = 10; k >= 1; k--) {
+        snprintf(name, sizeof(name), "web-1.log.%d", k);
+        add_file_to(&got, logs, name);
+    }
+    add_file_to(&got, logs, "web-1.log");
+    ok = got.len == want.len && memcmp(got.data, want.data, got.len) == 0;
+    if (!ok) {
+        fprintf(stderr, "  the files hold %zu bytes, %zu expected\n", got.len, want.len);
+    }
+    lc_buf_close(&got);
+    lc_buf_close(&want);
+    ASSERT_TRUE(ok);
+    h_free(&h);
 }
 
 TEST(replay_sends_the_dead_letters_again)
@@ -1218,10 +1441,12 @@ TEST_MAIN(TEST_ENTRY(every_record_once_in_order), TEST_ENTRY(batch_max_records_a
           TEST_ENTRY(max_attempts_gives_up_to_the_dead_letter_file),
           TEST_ENTRY(reject_dead_letters_the_whole_batch),
           TEST_ENTRY(refused_records_alone_go_to_the_dead_letter_file),
+          TEST_ENTRY(records_marked_done_are_not_sent_again),
           TEST_ENTRY(cursor_survives_a_new_engine), TEST_ENTRY(start_at_end_unless_oldest),
           TEST_ENTRY(stuck_or_failing_output_holds_back_nobody_else),
           TEST_ENTRY(stop_drains_the_spool), TEST_ENTRY(stop_abandons_outputs_stuck_in_send),
           TEST_ENTRY(restart_output_makes_a_fresh_state),
+          TEST_ENTRY(restart_during_a_partly_delivered_batch_sends_each_record_once),
           TEST_ENTRY(replay_sends_the_dead_letters_again),
           TEST_ENTRY(backlog_moves_with_acknowledgements),
           TEST_ENTRY(backlog_counts_from_the_cursor_after_a_restart),

@@ -978,8 +978,22 @@ static size_t rotation_batch(struct lc_meta *web, struct lc_meta *api, struct lc
     return n;
 }
 
-/* Sends RECS with RLIMIT_FSIZE at LIMIT. */
-static enum lc_send_result send_limited(void *st, struct lc_record **recs, size_t n, rlim_t limit)
+/* Sends the records of RECS that BATCH (the batch's report, kept across its tries) has not
+ * marked, and keeps the output's marks in BATCH: what the delivery engine does with a batch
+ * sent again (lc_output_send_rest). */
+static enum lc_send_result send_unmarked(void *st, struct lc_record **recs, size_t n,
+                                         struct lc_send_report *batch)
+{
+    struct lc_send_report scratch = {0};
+    enum lc_send_result res = lc_output_send_rest(&lc_output_file, st, recs, n, batch, &scratch);
+
+    lc_send_report_close(&scratch);
+    return res;
+}
+
+/* send_unmarked with RLIMIT_FSIZE at LIMIT. */
+static enum lc_send_result send_limited(void *st, struct lc_record **recs, size_t n, rlim_t limit,
+                                        struct lc_send_report *batch)
 {
     struct rlimit saved, lim;
     enum lc_send_result res;
@@ -993,7 +1007,7 @@ static enum lc_send_result send_limited(void *st, struct lc_record **recs, size_
     if (setrlimit(RLIMIT_FSIZE, &lim) != 0) {
         return (enum lc_send_result) - 1;
     }
-    res = send_reported(st, recs, n);
+    res = send_unmarked(st, recs, n, batch);
     if (setrlimit(RLIMIT_FSIZE, &saved) != 0) {
         return (enum lc_send_result) - 1;
     }
@@ -1008,6 +1022,7 @@ static void check_retry_rotation(const char *dir, int *lc_test_failed)
     const char *msgs[X_N];
     struct lc_buf want_web, want_api, got;
     struct lc_record **recs;
+    struct lc_send_report batch = {0};
     char pre[100];
     void *st = NULL;
     size_t n;
@@ -1028,19 +1043,28 @@ static void check_retry_rotation(const char *dir, int *lc_test_failed)
     recs = make_recs(metas, msgs, n);
 
     /* web rotates before web-8, web-18 and the huge line, whose write into the fresh file
-     * then stops at 2048 bytes: twice, the second time without rotating again */
-    ASSERT_EQ(send_limited(st, recs, n, 2048), LC_RETRY);
+     * then stops at 2048 bytes: twice, the second time without rotating again. What went
+     * into rotated files (web-1 .. web-25) is marked done, and only that: it is not sent
+     * again; the rest was cut back. */
+    lc_send_report_reset(&batch, n);
+    ASSERT_EQ(send_limited(st, recs, n, 2048, &batch), LC_RETRY);
+    ASSERT_EQ(batch.n_done, 25);
     ASSERT_EQ(file_size(dir, "web.log"), 0);
     ASSERT_EQ(file_size(dir, "api.log"), 0);
     ASSERT_TRUE(exists(dir, "web.log.3.gz"));
     ASSERT_TRUE(!exists(dir, "web.log.4.gz"));
-    ASSERT_EQ(send_limited(st, recs, n, 2048), LC_RETRY);
+    ASSERT_EQ(send_limited(st, recs, n, 2048, &batch), LC_RETRY);
+    ASSERT_EQ(batch.n_done, 25);
     ASSERT_EQ(file_size(dir, "web.log"), 0);
     ASSERT_EQ(file_size(dir, "api.log"), 0);
     ASSERT_TRUE(!exists(dir, "web.log.4.gz"));
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_EQ(batch.done[i], strncmp(msgs[i], "web-", 4) == 0 && atoi(msgs[i] + 4) <= 25);
+    }
 
     /* the retry that succeeds writes only what is not in a rotated file yet */
-    ASSERT_EQ(send_reported(st, recs, n), LC_OK);
+    ASSERT_EQ(send_unmarked(st, recs, n, &batch), LC_OK);
+    lc_send_report_close(&batch);
     ASSERT_EQ(lc_output_file.flush(st), 0);
     lc_output_file.destroy(st);
     free_recs(recs, n);
