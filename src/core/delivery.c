@@ -66,6 +66,7 @@ int lc_delivery_add_output(struct lc_delivery *dl, const struct lc_output_ops *o
     o->reader = lc_spool_reader_create(dl->sp, &pos);
     lc_spool_reader_pos(o->reader, &pos, &index);
     lc_spool_consumer_ack(o->cons, &pos, index, 0, 0);
+    o->durable = pos; /* nothing taken yet */
     lc_dead_recover(dl->data_dir, cfg->name);
     o->st.dead_letter_records = lc_dead_count(dl->data_dir, cfg->name);
     o->batch = lc_xcalloc(cfg->batch.max_records, sizeof(*o->batch));
@@ -83,29 +84,59 @@ static int stopping(struct lc_delivery *dl)
 }
 
 /* ---- flushing and acknowledging ----------------------------------------------------------------
- */
+ *
+ * Design (issue 8, item 7): a failed flush means that what the output took since its last
+ * successful flush may be lost, and a second flush cannot tell: Linux reports a writeback
+ * error once, and the next fsync may claim success for data that never reached the disk.
+ * So the cursor must not stay past those records. The engine keeps DURABLE, the place before
+ * which everything the output took was flushed. After a failed flush the cursor file is
+ * written back to DURABLE (synced), the reader is re-created there, and what follows is sent
+ * again after a backoff: the destination may then hold some records twice, the price of
+ * losing none. With sync: always a batch is acknowledged only after its flush, so DURABLE is
+ * the cursor and the same batch is sent again. With sync: interval the cursor runs ahead of
+ * DURABLE between flushes, but never into another segment while records are unflushed (the
+ * flush comes first, once per segment): the writer deletes a segment only once every cursor
+ * is past it, so the records DURABLE points to are still in the spool. sync: never promises
+ * nothing for a power loss; a failed flush is logged and counted there, nothing more. */
 
-/* Makes what the output took durable (its flush). Returns 0 or -errno (logged, shown on
- * the task). */
-static int flush_data(struct lc_out *o)
+static void flush_failed(struct lc_out *o, int err)
+{
+    int again = o->dl->sync != LC_SYNC_NEVER;
+    lc_log(LC_LOG_ERROR, err, "[output:%s] flush failed%s", o->cfg->name,
+           again ? "; what it took since its last flush is sent again" : "");
+    if (o->task != NULL) {
+        lc_task_error(o->task, err, "flush failed%s",
+                      again ? "; what it took since its last flush is sent again" : "");
+    }
+    pthread_mutex_lock(&o->dl->lock);
+    o->st.flush_failures++;
+    pthread_mutex_unlock(&o->dl->lock);
+    o->rewind = again;
+}
+
+int lc_out_flush(struct lc_out *o)
 {
     int rc = o->state != NULL ? o->ops->flush(o->state) : 0;
     if (rc != 0) {
-        lc_log(LC_LOG_ERROR, rc, "[output:%s] flush failed", o->cfg->name);
-        if (o->task != NULL) {
-            lc_task_error(o->task, rc, "flush failed");
-        }
+        flush_failed(o, rc);
+        return rc;
     }
-    return rc;
+    o->sent = 0;
+    o->flush_backoff = 0;
+    return 0;
 }
 
-/* The output's data, then the cursor that points past it. */
+/* The output's data, then the cursor that points past it: the interval's sync, and the
+ * stop's. */
 static void flush_output(struct lc_out *o)
 {
+    struct lc_spool_pos pos;
     o->last_flush_ms = lc_now_ms();
     o->unflushed = 0;
-    if (flush_data(o) == 0) {
+    lc_spool_consumer_pos(o->cons, &pos);
+    if (lc_out_flush(o) == 0) {
         lc_spool_consumer_sync(o->cons);
+        o->durable = pos;
     }
 }
 
@@ -125,27 +156,46 @@ static void free_batch(struct lc_out *o)
     o->n = 0;
 }
 
-/* The batch is delivered: the cursor moves past it. With nothing read beyond the batch,
- * past the frames that follow its last record too (the positions of its append), where the
- * reader stands: ack_idle then has nothing to write again. */
-static void acknowledge(struct lc_out *o)
+/* Moves the cursor to POS (INDEX and OLDEST_TS as lc_spool_consumer_ack). With sync:
+ * always, the output is flushed first and the cursor synced; with sync: interval, a cursor
+ * about to leave DURABLE's segment while the output holds unflushed records flushes first
+ * (see above). Returns 0, or -EIO when that flush failed (the cursor did not move). */
+static int move_cursor(struct lc_out *o, const struct lc_spool_pos *pos, uint64_t index,
+                       int64_t oldest_ts)
 {
-    int sync = o->dl->sync == LC_SYNC_ALWAYS;
-    struct lc_spool_pos pos = o->end;
-    uint64_t index = o->batch[o->n - 1]->seq + 1;
+    enum lc_sync_mode mode = o->dl->sync;
+    int sync = mode == LC_SYNC_ALWAYS ||
+               (mode == LC_SYNC_INTERVAL && o->sent && pos->seg != o->durable.seg);
     int rc;
-    if (o->carry == NULL) {
-        lc_spool_reader_pos(o->reader, &pos, &index);
+    if (sync && o->sent && lc_out_flush(o) != 0) {
+        return -EIO;
     }
-    if (sync) {
-        flush_data(o); /* the data first, then the cursor that points past it */
-    }
-    rc = lc_spool_consumer_ack(o->cons, &pos, index, o->carry ? o->carry->ts_ns : 0, sync);
+    rc = lc_spool_consumer_ack(o->cons, pos, index, oldest_ts, sync);
     if (rc != 0) {
         lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot save its cursor", o->cfg->name);
     }
+    if (!o->sent) {
+        o->durable = *pos;
+    }
+    o->unflushed = !sync; /* synced: nothing left for the interval */
+    return 0;
+}
+
+/* The batch is delivered: the cursor moves past it. With nothing read beyond the batch,
+ * past the frames that follow its last record too (the positions of its append), where the
+ * reader stands: ack_idle then has nothing to write again. A batch whose flush failed is
+ * not acknowledged: it is sent again (rewind, at the next turn). */
+static void acknowledge(struct lc_out *o)
+{
+    struct lc_spool_pos pos = o->end;
+    uint64_t index = o->batch[o->n - 1]->seq + 1;
+    if (o->carry == NULL) {
+        lc_spool_reader_pos(o->reader, &pos, &index);
+    }
+    if (o->rewind || move_cursor(o, &pos, index, o->carry ? o->carry->ts_ns : 0) != 0) {
+        return;
+    }
     free_batch(o);
-    o->unflushed = !sync;
     maybe_flush(o);
 }
 
@@ -157,10 +207,42 @@ static void ack_idle(struct lc_out *o)
     uint64_t index;
     lc_spool_reader_pos(o->reader, &pos, &index);
     lc_spool_consumer_pos(o->cons, &acked);
-    if (pos.seg != acked.seg || pos.off != acked.off) {
-        lc_spool_consumer_ack(o->cons, &pos, index, 0, 0);
-        o->unflushed = 1;
+    if (!o->rewind && (pos.seg != acked.seg || pos.off != acked.off)) {
+        move_cursor(o, &pos, index, 0); /* a failed flush: rewind, at the next turn */
     }
+}
+
+/* After a failed flush: back to DURABLE (see above). The batch, the record carried over and
+ * the reader go; the cursor file says DURABLE again, synced, so a crash now also starts
+ * there; the records after it are read again, after a backoff when WAIT. Returns 0, or
+ * -ECANCELED when the stop aborted the wait. */
+static int rewind_to_durable(struct lc_out *o, int wait)
+{
+    const struct lc_output_config *c = o->cfg;
+    uint64_t backoff = o->flush_backoff > 0          ? o->flush_backoff
+                       : c->retry.backoff_min_ms > 0 ? c->retry.backoff_min_ms
+                                                     : 1;
+    struct lc_spool_pos pos;
+    uint64_t index;
+    int rc;
+    o->rewind = 0;
+    free_batch(o);
+    lc_record_destroy(o->carry);
+    o->carry = NULL;
+    lc_spool_reader_destroy(o->reader);
+    o->reader = lc_spool_reader_create(o->dl->sp, &o->durable);
+    lc_spool_reader_pos(o->reader, &pos, &index);
+    rc = lc_spool_consumer_ack(o->cons, &pos, index, 0, 1);
+    if (rc != 0) {
+        lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot write its cursor back", c->name);
+    }
+    o->durable = pos;
+    o->sent = 0;
+    o->unflushed = 0;
+    o->last_flush_ms = lc_now_ms();
+    o->flush_backoff =
+        backoff * 2 < c->retry.backoff_max_ms ? backoff * 2 : c->retry.backoff_max_ms;
+    return wait ? lc_out_sleep(o, backoff) : 0;
 }
 
 /* ---- dead-letter replay --------------------------------------------------------------------- */
@@ -176,6 +258,11 @@ static int replay_send(void *ud, struct lc_record **recs, size_t n)
     dead_before = o->st.dead_lettered;
     pthread_mutex_unlock(&o->dl->lock);
     rc = lc_out_send(o, recs, n);
+    /* durable before the replay file, which holds them, is removed; after a failed flush
+     * they go back to the dead-letter file (the destination may then hold them twice) */
+    if (rc == 0 && o->dl->sync != LC_SYNC_NEVER && lc_out_flush(o) != 0) {
+        rc = -EIO;
+    }
     pthread_mutex_lock(&o->dl->lock);
     dead_after = o->st.dead_lettered;
     if (rc == 0) {
@@ -265,7 +352,15 @@ static int fill_batch(struct lc_out *o)
     for (;;) {
         struct lc_record *r;
         struct lc_spool_pos end;
-        int rc = next_record(o, &r, &end);
+        int rc;
+        if (o->rewind) { /* a flush failed: what follows DURABLE goes again */
+            if (rewind_to_durable(o, 1) != 0) {
+                return 0;
+            }
+            bytes = 0;
+            continue;
+        }
+        rc = next_record(o, &r, &end);
         if (rc == 1 && o->n > 0 && bytes + r->len > c->batch.max_bytes) {
             o->carry = r;
             o->carry_end = end;
@@ -321,6 +416,9 @@ static void *output_main(void *arg)
     if (!lc_delivery_aborting(o->dl)) {
         ack_idle(o);
         flush_output(o);
+        if (o->rewind) {
+            rewind_to_durable(o, 0); /* the next start sends it again */
+        }
     }
     return NULL;
 }

@@ -36,7 +36,14 @@ struct lc_out {
     struct lc_send_report rep; /* the batch's marks, kept across tries and restarts */
     struct lc_send_report sub; /* the output's report on a try that left marked records out */
     uint64_t last_flush_ms;
-    int unflushed;
+    int unflushed; /* the cursor, or what the output took, waits for the interval's sync */
+    /* After a failed flush (see delivery.c): everything the output took before DURABLE was
+     * flushed; SENT: it took records since its last successful flush; REWIND: go back to
+     * DURABLE before anything else. */
+    struct lc_spool_pos durable;
+    int sent;
+    int rewind;
+    uint64_t flush_backoff; /* the wait before sending again after the next failed flush */
     unsigned seed;
     /* under dl->lock */
     struct lc_output_snap st;
@@ -60,6 +67,13 @@ struct lc_delivery {
     struct lc_out outs[LC_DELIVERY_MAX_OUTPUTS];
     size_t n_outs;
 };
+
+/* delivery.c */
+
+/* Flushes the output (makes what it took durable). Returns 0, or -errno: logged, shown on
+ * the task, counted, and the cursor goes back to the last durable place at the thread's
+ * next turn. */
+int lc_out_flush(struct lc_out *o);
 
 /* delivery_send.c */
 

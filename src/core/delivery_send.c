@@ -72,12 +72,17 @@ static uint64_t jitter(struct lc_out *o, uint64_t b)
 }
 
 /* The supervisor found this output stalled and restarted it: start from a fresh state (a
- * stuck connection or library state goes with the old one). */
+ * stuck connection or library state goes with the old one). The old state is flushed first:
+ * destroy flushes too, but its result is lost with the state, and a failed flush must send
+ * again what may be lost (delivery.c). */
 void lc_out_reinit_if_asked(struct lc_out *o)
 {
     int rc;
     if (!__atomic_exchange_n(&o->reinit, 0, __ATOMIC_ACQ_REL)) {
         return;
+    }
+    if (o->state != NULL && o->sent) {
+        lc_out_flush(o); /* a failure is logged and rewinds */
     }
     o->ops->destroy(o->state);
     o->state = NULL;
@@ -149,6 +154,7 @@ static enum lc_send_result send_once(struct lc_out *o, struct lc_record **recs, 
         lc_send_why(&o->rep, "the output could not be started");
         return LC_RETRY;
     }
+    o->sent = 1; /* the output takes records: they need a flush (delivery.c) */
     return lc_output_send_rest(o->ops, o->state, recs, n, &o->rep, &o->sub);
 }
 

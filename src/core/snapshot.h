@@ -66,6 +66,7 @@ struct lc_output_snap {
     uint64_t dead_lettered;       /* records written to the dead-letter file (refused, or given up
                                      after retry.max_attempts) */
     uint64_t dead_letter_records; /* records in data_dir/dead/<name>.jsonl now */
+    uint64_t flush_failures;      /* flushes that failed (what they covered was sent again) */
     uint64_t backlog_records;     /* in the spool after this output's cursor */
     uint64_t backlog_bytes;
     double oldest_age_s; /* now minus the timestamp of the oldest unacknowledged record; 0

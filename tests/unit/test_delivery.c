@@ -69,6 +69,7 @@ struct fake {
     int gate;        /* each send waits for a permit */
     int permits;
     int fail_init;
+    int flush_fails; /* fail this many more flushes (-EIO); a failing one closes the gate */
     /* what it saw */
     int waiting; /* a send waits at the gate */
     int inits, destroys, flushes;
@@ -163,14 +164,22 @@ static enum lc_send_result fake_send(void *state, struct lc_record *const *recs,
     return c.res;
 }
 
+/* A failing flush closes the gate, so that the test sees the engine before it sends again. */
 static int fake_flush(void *state)
 {
     struct fake *f = ((struct fstate *)state)->f;
+    int rc = 0;
     pthread_mutex_lock(&f->lock);
     f->flushes++;
+    if (f->flush_fails > 0) {
+        f->flush_fails--;
+        f->gate = 1;
+        f->permits = 0;
+        rc = -EIO;
+    }
     pthread_cond_broadcast(&f->cond);
     pthread_mutex_unlock(&f->lock);
-    return 0;
+    return rc;
 }
 
 static void fake_destroy(void *state)
@@ -220,7 +229,7 @@ static void fake_free(struct fake *f)
 }
 
 /* Sets a behaviour under the fake's lock (and wakes a send waiting at the gate). */
-enum knob { RETRIES, REJECTS, PARTIAL, GATE, PERMITS, FAIL_INIT };
+enum knob { RETRIES, REJECTS, PARTIAL, GATE, PERMITS, FAIL_INIT, FLUSH_FAILS };
 
 static void fake_set(struct fake *f, enum knob k, int v)
 {
@@ -243,6 +252,9 @@ static void fake_set(struct fake *f, enum knob k, int v)
         break;
     case FAIL_INIT:
         f->fail_init = v;
+        break;
+    case FLUSH_FAILS:
+        f->flush_fails = v;
         break;
     }
     pthread_cond_broadcast(&f->cond);
@@ -468,6 +480,7 @@ struct h {
     struct lc_delivery *dl;
     struct lc_meta *meta;
     enum lc_sync_mode sync;
+    uint64_t sync_ms;  /* sync_interval (0: 1000) */
     uint64_t next;     /* number of the next message */
     uint64_t want_end; /* spool index after everything appended */
 };
@@ -500,7 +513,7 @@ static int h_open(struct h *h)
         h->meta = lc_meta_create("0123456789ab0123456789ab0123456789ab0123456789ab0123456789ab0123",
                                  "web-1", "nginx", "host-a", NULL, NULL, NULL);
     }
-    h->dl = lc_delivery_create(h->sp, h->dir, h->sync, 1000);
+    h->dl = lc_delivery_create(h->sp, h->dir, h->sync, h->sync_ms > 0 ? h->sync_ms : 1000);
     return 0;
 }
 
@@ -575,6 +588,35 @@ static int h_written(struct h *h)
         }
         lc_spool_wait(h->sp, &end, 100); /* woken by the writer's next write */
     }
+}
+
+/* The place in output NAME's cursor file. */
+static struct lc_spool_pos h_cursor(struct h *h, const char *name)
+{
+    struct lc_spool_pos pos = {0, 0};
+    char spdir[80];
+    snprintf(spdir, sizeof(spdir), "%s/spool", h->dir);
+    lc_spool_cursor_load(spdir, name, &pos);
+    return pos;
+}
+
+static int pos_before(struct lc_spool_pos a, struct lc_spool_pos b)
+{
+    return a.seg < b.seg || (a.seg == b.seg && a.off < b.off);
+}
+
+/* The place just after the first record after FROM ({0, 0} when there is none): a cursor
+ * before it has not acknowledged that record. */
+static struct lc_spool_pos first_record_end(struct h *h, struct lc_spool_pos from)
+{
+    struct lc_spool_reader *r = lc_spool_reader_create(h->sp, &from);
+    struct lc_spool_pos end = {0, 0};
+    struct lc_record *rec = NULL;
+    if (lc_spool_reader_next(r, &rec, &end) == 1) {
+        lc_record_destroy(rec);
+    }
+    lc_spool_reader_destroy(r);
+    return end;
 }
 
 /* Message number of what the fake got at I, or -1. */
@@ -1381,6 +1423,107 @@ TEST(sync_always_flushes_before_every_acknowledgement)
     fake_free(f);
 }
 
+/* A flush that fails may have lost what the output took since its last successful flush
+ * (and a second one could claim success for it: Linux reports a writeback error once). With
+ * SYNC, 10 records in batches of 5 are sent, a flush fails: the cursor file must be at the
+ * place before them (sync: always: not moved; interval: written back there), and everything
+ * after it is sent again. Returns through the ASSERTs. */
+static void check_failed_flush(enum lc_sync_mode sync, int *lc_test_failed)
+{
+    struct h h = {0};
+    struct fake *f = fake_create("out");
+    struct lc_spool_pos start, at_resend, first_end, end;
+    size_t k, n_got;
+    uint64_t failures;
+    int resent, in_order = 1;
+    f->cfg.batch.max_records = 5;
+    h.sync = sync;
+    h.sync_ms = 50;
+    ASSERT_EQ(h_open(&h), 0);
+    ASSERT_EQ(lc_delivery_add_output(h.dl, &fake_ops, &f->cfg, NULL), 0);
+    fake_set(f, FLUSH_FAILS, 1);
+    ASSERT_EQ(h_start(&h), 0);
+    start = h_cursor(&h, "out");
+    h_append(&h, 10, 10, "");
+    /* the failed flush closed the gate: what is sent again waits there */
+    resent = fake_wait(f, WAITING, 1, WAIT_MS);
+    at_resend = h_cursor(&h, "out");
+    first_end = first_record_end(&h, start);
+    k = fake_count(f, GOT); /* 5 or 10, as the flush came after one batch or two */
+    fake_set(f, GATE, 0);
+    fake_wait(f, GOT, k + 10, resent ? WAIT_MS : 0);
+    lc_delivery_stop(h.dl, 1000); /* whatever happened, nothing runs past this test */
+    failures = snap_field(h.dl, 0, SNAP(flush_failures));
+    n_got = fake_count(f, GOT);
+    for (size_t i = 0; i < n_got; i++) {
+        in_order = in_order && got_number(f, i) == (long)(i < k ? i : i - k);
+    }
+    ASSERT_EQ(h_close(&h), 0);
+    end = h_cursor(&h, "out");
+    h_free(&h);
+    fake_free(f);
+    ASSERT_TRUE(resent);
+    ASSERT_TRUE(first_end.off > 0);
+    ASSERT_TRUE(pos_before(at_resend, first_end)); /* no record of it acknowledged */
+    ASSERT_TRUE(k == 5 || (k == 10 && sync == LC_SYNC_INTERVAL));
+    ASSERT_EQ(n_got, k + 10);
+    ASSERT_TRUE(in_order);
+    ASSERT_U64_EQ(failures, 1);
+    ASSERT_TRUE(pos_before(start, end));
+}
+
+TEST(sync_always_failed_flush_is_not_acknowledged)
+{
+    check_failed_flush(LC_SYNC_ALWAYS, lc_test_failed);
+}
+
+TEST(sync_interval_failed_flush_sends_again_from_the_last_durable_place)
+{
+    check_failed_flush(LC_SYNC_INTERVAL, lc_test_failed);
+}
+
+/* A restart of the output destroys its state, whose own flush result is lost with it: the
+ * engine flushes the old state first, and when that fails, what it covered is sent again
+ * (sync: interval, whose sync is an hour away here). */
+TEST(restart_flushes_the_old_state_first)
+{
+    struct h h = {0};
+    struct fake *f = fake_create("out");
+    struct lc_spool_pos start, at_resend, first_end;
+    uint64_t until;
+    int moved = 0, resent;
+    h.sync = LC_SYNC_INTERVAL;
+    h.sync_ms = 3600 * 1000;
+    ASSERT_EQ(h_open(&h), 0);
+    ASSERT_EQ(lc_delivery_add_output(h.dl, &fake_ops, &f->cfg, NULL), 0);
+    ASSERT_EQ(h_start(&h), 0);
+    start = h_cursor(&h, "out");
+    h_append(&h, 5, 10, "");
+    ASSERT_TRUE(fake_wait(f, GOT, 5, WAIT_MS));
+    for (until = lc_now_ms() + WAIT_MS; !moved && lc_now_ms() < until; nap()) {
+        moved = pos_before(start, h_cursor(&h, "out")); /* acknowledged, not synced */
+    }
+    fake_set(f, FLUSH_FAILS, 1);
+    lc_delivery_restart_output(h.dl, 0);
+    resent = fake_wait(f, WAITING, 1, WAIT_MS); /* the failing flush closed the gate */
+    at_resend = h_cursor(&h, "out");
+    first_end = first_record_end(&h, start);
+    fake_set(f, GATE, 0);
+    fake_wait(f, GOT, 10, resent ? WAIT_MS : 0);
+    ASSERT_EQ(h_close(&h), 0);
+    ASSERT_TRUE(moved);
+    ASSERT_TRUE(resent);
+    ASSERT_EQ(f->inits, 2);
+    ASSERT_TRUE(first_end.off > 0);
+    ASSERT_TRUE(pos_before(at_resend, first_end));
+    ASSERT_EQ(f->n_got, 10);
+    for (size_t i = 0; i < 10; i++) {
+        ASSERT_EQ(got_number(f, i), (long)(i % 5));
+    }
+    h_free(&h);
+    fake_free(f);
+}
+
 /* ---- the test fault switch ---- */
 
 TEST(fault_switch)
@@ -1450,4 +1593,7 @@ TEST_MAIN(TEST_ENTRY(every_record_once_in_order), TEST_ENTRY(batch_max_records_a
           TEST_ENTRY(replay_sends_the_dead_letters_again),
           TEST_ENTRY(backlog_moves_with_acknowledgements),
           TEST_ENTRY(backlog_counts_from_the_cursor_after_a_restart),
-          TEST_ENTRY(sync_always_flushes_before_every_acknowledgement), TEST_ENTRY(fault_switch))
+          TEST_ENTRY(sync_always_flushes_before_every_acknowledgement),
+          TEST_ENTRY(sync_always_failed_flush_is_not_acknowledged),
+          TEST_ENTRY(sync_interval_failed_flush_sends_again_from_the_last_durable_place),
+          TEST_ENTRY(restart_flushes_the_old_state_first), TEST_ENTRY(fault_switch))
