@@ -301,7 +301,9 @@ static const struct ffamily sfamilies[] = {
     {"logcap_backpressure_paused_seconds_total", "counter",
      "Total time the inputs were paused, in seconds.", SPF(paused_seconds), F_DOUBLE, 0},
     {"logcap_spool_corrupt_records_total", "counter",
-     "Damaged spool records skipped at recovery or when read.", SPF(corrupt_records), F_U64, 0},
+     "Damaged regions of the spool (runs of bad bytes, each maybe several records) skipped at "
+     "recovery.",
+     SPF(corrupt_records), F_U64, 0},
     {"logcap_spool_torn_bytes_total", "counter", "Bytes cut from torn segment tails at recovery.",
      SPF(torn_bytes), F_U64, 0},
     {"logcap_spool_appended_records_total", "counter", "Records appended to the spool.",

@@ -107,7 +107,7 @@ int lc_cmd_spool_inspect(const struct lc_config *cfg, FILE *out)
     lc_spool_each_segment(sp, print_segment, &p);
     if (rec.corrupt_records > 0 || rec.torn_bytes > 0) {
         fprintf(out,
-                "damage: %" PRIu64 " damaged records (%" PRIu64 " bytes) skipped, %" PRIu64
+                "damage: %" PRIu64 " damaged regions (%" PRIu64 " bytes) skipped, %" PRIu64
                 " bytes of torn tails (cut at the next start)\n",
                 rec.corrupt_records, rec.corrupt_bytes, rec.torn_bytes);
     }

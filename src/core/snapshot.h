@@ -87,7 +87,7 @@ struct lc_spool_snap {
     int full;                  /* inputs paused because the spool reached max_bytes */
     int paused;                /* inputs paused for any reason (full, or the writer behind) */
     double paused_seconds;     /* counter: total time the inputs were paused */
-    uint64_t corrupt_records;  /* damaged records skipped (recovery and reads) */
+    uint64_t corrupt_records;  /* damaged regions skipped at recovery */
     uint64_t torn_bytes;       /* bytes cut from torn tails at recovery */
     uint64_t appended_records; /* counter: records appended since start */
     uint64_t appended_bytes;

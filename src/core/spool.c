@@ -152,21 +152,28 @@ int lc_spool_apply_frame(json_t *metas, json_t *positions, const struct lc_spool
     return 0;
 }
 
-/* The checkpoint that starts a segment: every live metadata and position, one append. */
+/* The checkpoint that starts a segment: every live metadata and position, one append,
+ * and the run mark (LC_SPOOL_RUN_KEY): the segment this run began with and the size of
+ * the segment before this one (active_size: at open 0, at a rotation the old segment's),
+ * which recovery needs to tell a run's start from a rotation and a segment cut short. */
 static void checkpoint(struct lc_spool *sp, struct lc_buf *b)
 {
     const char *key;
     json_t *v;
-    long last = -1;
+    char mark[64];
+    int n = snprintf(mark, sizeof(mark), "{\"first\":%llu,\"prev_bytes\":%llu}",
+                     (unsigned long long)sp->run_first, (unsigned long long)sp->active_size);
+    long last;
     json_object_foreach(sp->metas, key, v)
     {
-        last = lc_spool_put_meta(b, (uint32_t)strtoul(key, NULL, 10), json_string_value(v),
-                                 json_string_length(v));
+        lc_spool_put_meta(b, (uint32_t)strtoul(key, NULL, 10), json_string_value(v),
+                          json_string_length(v));
     }
     json_object_foreach(sp->positions, key, v)
     {
-        last = lc_spool_put_pos(b, key, strlen(key), json_string_value(v), json_string_length(v));
+        lc_spool_put_pos(b, key, strlen(key), json_string_value(v), json_string_length(v));
     }
+    last = lc_spool_put_pos(b, LC_SPOOL_RUN_KEY, strlen(LC_SPOOL_RUN_KEY), mark, (size_t)n);
     if (last >= 0) {
         b->data[last + 3] |= LC_SPOOL_F_TXN_END;
     }

@@ -64,7 +64,7 @@ struct lc_spool_recovery {
     uint64_t segments;        /* segment files found */
     uint64_t records;         /* log records in them */
     uint64_t bytes;           /* their size after cutting torn tails */
-    uint64_t corrupt_records; /* damaged frames skipped */
+    uint64_t corrupt_records; /* damaged regions skipped (each one or more frames) */
     uint64_t corrupt_bytes;
     uint64_t torn_bytes; /* cut from the ends of segments (a write cut short by a crash) */
 };

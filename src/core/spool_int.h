@@ -10,6 +10,10 @@
 #include "core/spool.h"
 
 #define LC_SPOOL_MAX_CONSUMERS 64
+/* The spool's own key in every checkpoint: {"first":<id of the segment this run began
+ * with>,"prev_bytes":<size of the segment before>}. Recovery takes it out of the
+ * positions; inputs never use keys starting with "spool/" (spool_recover.c says why). */
+#define LC_SPOOL_RUN_KEY "spool/run"
 
 struct lc_seg {
     uint64_t id;
@@ -64,6 +68,8 @@ struct lc_spool {
     uint64_t active_size;
     json_t *metas;     /* meta id (decimal) -> JSON text */
     json_t *positions; /* key -> JSON text */
+    /* the segment this run began with (made at open) */
+    uint64_t run_first;
     int unsynced;
     uint64_t last_sync_ms;
     struct lc_buf wbuf;

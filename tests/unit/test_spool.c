@@ -1128,14 +1128,14 @@ FX_TEST(torn_tail_is_cut_to_the_last_whole_append)
 
 /* Builds 50 records in 5 appends, damages the K-th clean DATA frame with (OFF_IN_FRAME,
  * MASK) (OFF_IN_FRAME < 0: from the frame's end), reopens, and checks that only that
- * record is missing. */
+ * record is missing, and that the positions stop before its append. */
 static void damage_one_record(int *lc_test_failed, struct fx *fx, long off_in_frame, uint8_t mask)
 {
     uint64_t cuts[8];
     struct frame_at *fr = lc_xcalloc(MAX_FRAMES, sizeof(*fr));
     struct readback *rb = lc_xcalloc(1, sizeof(*rb));
     struct lc_spool_recovery rep;
-    char path[128], v[64];
+    char path[128], v[64], want[64];
     size_t nf;
     long i, data_before = 0;
     uint64_t victim, off;
@@ -1163,8 +1163,12 @@ static void damage_one_record(int *lc_test_failed, struct fx *fx, long off_in_fr
     ASSERT_U64_EQ(rep.torn_bytes, 0);
     ASSERT_U64_EQ(rep.records, 49);
     ASSERT_EQ(file_size(path), (long)cuts[4]);
+    /* The positions of the damaged append and of the appends after it are not applied
+     * (the lost record's container may have lines in them): c1 stays where the last whole
+     * append before the damage left it, and its lines are read again from the input. */
+    snprintf(want, sizeof(want), "{\"n\":%llu}", (unsigned long long)(victim / 10 * 10));
     position_of(fx->sp, "c1", v, sizeof(v));
-    ASSERT_STR_EQ(v, "{\"n\":50}");
+    ASSERT_STR_EQ(v, want);
     read_all(fx->sp, &OLDEST, 0, 0, rb);
     ASSERT_EQ(rb->bad, 0);
     ASSERT_EQ(rb->skipped, 1);
@@ -1202,11 +1206,14 @@ FX_TEST(damaged_meta_gives_unknown_metadata)
     ASSERT_EQ(k, 5);
     seg_path(fx, 1, path, sizeof(path));
     nf = frames_of(path, fr, MAX_FRAMES);
-    /* a fresh spool's checkpoint is empty: the first frame declares container 0 */
-    ASSERT_TRUE(nf > 2);
-    ASSERT_EQ(fr[0].type, LC_SPOOL_META);
+    /* a fresh spool's checkpoint holds only the run mark: the next frame declares
+     * container 0 */
+    ASSERT_TRUE(nf > 3);
+    ASSERT_EQ(fr[0].type, LC_SPOOL_POS);
+    ASSERT_EQ(fr[0].flags, LC_SPOOL_F_TXN_END);
     ASSERT_U64_EQ(fr[0].off, LC_SPOOL_SEG_HDR);
-    ASSERT_TRUE(flip_byte(path, fr[0].off + LC_SPOOL_HDR + 10, 0x01));
+    ASSERT_EQ(fr[1].type, LC_SPOOL_META);
+    ASSERT_TRUE(flip_byte(path, fr[1].off + LC_SPOOL_HDR + 10, 0x01));
 
     ASSERT_EQ(fx_open(fx, &BIG, &rep), 0);
     ASSERT_U64_EQ(rep.corrupt_records, 1);
@@ -1275,7 +1282,7 @@ FX_TEST(a_frame_inside_a_line_is_never_taken)
     ASSERT_U64_EQ(rep.records, 5);
     ASSERT_TRUE(rep.corrupt_records >= 1);
     position_of(fx->sp, "c1", v, sizeof(v));
-    ASSERT_STR_EQ(v, "{\"n\":6}");
+    ASSERT_STR_EQ(v, "{\"n\":5}"); /* the damaged append's position is not applied */
     position_of(fx->sp, "c9", v, sizeof(v));
     ASSERT_STR_EQ(v, ""); /* the container's frame was not taken */
     lc_buf_close(&evil);
