@@ -110,6 +110,21 @@ static int cursor_write(struct lc_spool_consumer *c, const struct lc_spool_pos *
     return 0;
 }
 
+/* Writes the place a consumer opens at. When the file held no slot (NEW: created now, or by
+ * a run that stopped before writing it), the directory is synced after it: a file is
+ * durable only with its directory entry, and a cursor that a power loss takes away makes
+ * the output start again at the end of the spool (start_at: end), skipping what it had not
+ * delivered. A cursor that exists needs no directory sync; sync: never makes none, as for
+ * segment files. Returns 0 or -errno. */
+static int cursor_first_write(struct lc_spool_consumer *c, const struct lc_spool_pos *pos, int new)
+{
+    int rc = cursor_write(c, pos, 1);
+    if (rc == 0 && new && c->sp->opt.sync != LC_SYNC_NEVER && fsync(c->sp->dirfd) != 0) {
+        rc = -errno;
+    }
+    return rc;
+}
+
 /* ---- consumers ----------------------------------------------------------------------------- */
 
 /* Moves a saved place to one that exists. Lock held; the spool has a segment. */
@@ -173,7 +188,7 @@ static int open_cursor_file(struct lc_spool_consumer *c, int start_oldest)
                "record of the spool (some records may be sent twice)",
                c->name);
     }
-    return cursor_write(c, &pos, 1);
+    return cursor_first_write(c, &pos, g == -1);
 }
 
 int lc_spool_consumer_open(struct lc_spool *sp, const char *name, int start_oldest,

@@ -14,12 +14,17 @@
  * of order), or zeroed from there to the end with the size kept (blocks never written).
  * After each: recovery, and the check above; then the input reads again from its
  * recovered positions, and after another restart every line must be in the spool and
- * every position must be the new run's (the damage of an earlier run holds nothing back). */
+ * every position must be the new run's (the damage of an earlier run holds nothing back).
+ *
+ * Also: a cursor file is made durable with its directory entry (fsync and fdatasync of
+ * this binary are wrapped to see the order in which files reach the disk). */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +46,78 @@
 #define MAX_FILES 64
 #define DEADLINE_MS 10000
 #define BASE_NS 1795350283000000000LL
+
+/* ---- fsync and fdatasync, logged ------------------------------------------------------ */
+
+/* The syncs of this process since sync_log_reset, in order: "fsync <path>" or
+ * "fdatasync <path>". The real calls are made; this only looks. */
+static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
+static char sync_log[64][300];
+static int sync_n;
+
+static void sync_note(const char *what, int fd)
+{
+    char link[64], path[256];
+    ssize_t n;
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    n = readlink(link, path, sizeof(path) - 1);
+    path[n > 0 ? n : 0] = '\0';
+    pthread_mutex_lock(&sync_lock);
+    if (sync_n < 64) {
+        snprintf(sync_log[sync_n++], sizeof(sync_log[0]), "%s %s", what, path);
+    }
+    pthread_mutex_unlock(&sync_lock);
+}
+
+static void sync_log_reset(void)
+{
+    pthread_mutex_lock(&sync_lock);
+    sync_n = 0;
+    pthread_mutex_unlock(&sync_lock);
+}
+
+/* Index of the first entry at or after FROM equal to WHAT, or -1. */
+static int sync_find(int from, const char *what)
+{
+    int found = -1;
+    pthread_mutex_lock(&sync_lock);
+    for (int i = from; i < sync_n && found < 0; i++) {
+        if (strcmp(sync_log[i], what) == 0) {
+            found = i;
+        }
+    }
+    pthread_mutex_unlock(&sync_lock);
+    return found;
+}
+
+static void sync_log_print(void)
+{
+    pthread_mutex_lock(&sync_lock);
+    for (int i = 0; i < sync_n; i++) {
+        fprintf(stderr, "    sync %d: %s\n", i, sync_log[i]);
+    }
+    pthread_mutex_unlock(&sync_lock);
+}
+
+int fsync(int fd)
+{
+    static int (*real)(int);
+    if (real == NULL) {
+        *(void **)&real = dlsym(RTLD_NEXT, "fsync");
+    }
+    sync_note("fsync", fd);
+    return real(fd);
+}
+
+int fdatasync(int fd)
+{
+    static int (*real)(int);
+    if (real == NULL) {
+        *(void **)&real = dlsym(RTLD_NEXT, "fdatasync");
+    }
+    sync_note("fdatasync", fd);
+    return real(fd);
+}
 
 /* ---- a directory, a spool, five containers ---------------------------------------------- */
 
@@ -560,4 +637,76 @@ TEST(power_loss_in_the_unsynced_tail)
     ASSERT_TRUE(cases >= 40);
 }
 
-TEST_MAIN(TEST_ENTRY(power_loss_in_the_unsynced_tail))
+/* A new cursor file is made durable with its directory entry: its first slot is synced,
+ * then the directory; without the directory sync a power loss can take the file away and
+ * the output would start again at the end of the spool (start_at: end), skipping what it
+ * had not delivered. A cursor that exists needs no directory sync; sync: never makes none
+ * (as for segment files). */
+TEST(a_new_cursor_is_synced_with_its_directory)
+{
+    struct world *w = lc_xcalloc(1, sizeof(*w));
+    struct lc_spool_consumer *c = NULL;
+    char dir[4096], want_file[4300], want_dir[4200], path[4300];
+    int i, j, ok;
+
+    world_init(w, LC_SYNC_INTERVAL);
+    ok = world_open(w, NULL) == 0 && realpath(w->spool, dir) != NULL;
+    snprintf(want_file, sizeof(want_file), "fdatasync %s/out.cursor", dir);
+    snprintf(want_dir, sizeof(want_dir), "fsync %s", dir);
+
+    /* created: the file's slot, then the directory */
+    sync_log_reset();
+    ok = ok && lc_spool_consumer_open(w->sp, "out", 1, &c) == 0;
+    i = sync_find(0, want_file);
+    j = i >= 0 ? sync_find(i + 1, want_dir) : -1;
+    if (!ok || i < 0 || j < 0) {
+        sync_log_print();
+    }
+    lc_spool_consumer_close(c);
+    c = NULL;
+    if (!ok || i < 0 || j < 0) {
+        world_done(w);
+        free(w);
+        LC_FAIL_("a new cursor file: no fdatasync of it followed by an fsync of %s", dir);
+    }
+
+    /* opened again: the file and its entry are on disk already */
+    sync_log_reset();
+    ok = lc_spool_consumer_open(w->sp, "out", 0, &c) == 0;
+    j = sync_find(0, want_dir);
+    lc_spool_consumer_close(c);
+    c = NULL;
+
+    /* an empty file (created by a run that stopped before writing it): synced as new */
+    snprintf(path, sizeof(path), "%s/empty.cursor", w->spool);
+    ok = ok && write_file(path, NULL, 0);
+    sync_log_reset();
+    ok = ok && lc_spool_consumer_open(w->sp, "empty", 0, &c) == 0;
+    snprintf(want_file, sizeof(want_file), "fdatasync %s/empty.cursor", dir);
+    i = sync_find(0, want_file);
+    i = i >= 0 ? sync_find(i + 1, want_dir) : -1;
+    lc_spool_consumer_close(c);
+    c = NULL;
+    world_close(w);
+    if (!ok || j >= 0 || i < 0) {
+        sync_log_print();
+        world_done(w);
+        free(w);
+        LC_FAIL_("reopened: directory synced at %d (expected none); empty file: at %d", j, i);
+    }
+
+    /* sync: never: no directory sync */
+    w->sync = LC_SYNC_NEVER;
+    ok = world_open(w, NULL) == 0;
+    sync_log_reset();
+    ok = ok && lc_spool_consumer_open(w->sp, "never", 0, &c) == 0;
+    j = sync_find(0, want_dir);
+    lc_spool_consumer_close(c);
+    world_done(w);
+    free(w);
+    ASSERT_TRUE(ok);
+    ASSERT_EQ(j, -1);
+}
+
+TEST_MAIN(TEST_ENTRY(power_loss_in_the_unsynced_tail),
+          TEST_ENTRY(a_new_cursor_is_synced_with_its_directory))
