@@ -105,5 +105,8 @@ static inline uint64_t lc_spool_consumer_seg(const struct lc_spool_consumer *c)
 }
 /* Path of segment ID in OUT. */
 void lc_spool_seg_path(const struct lc_spool *sp, uint64_t id, char *out, size_t cap);
+/* For tests: the metadata entries a reader holds, and the slots of its table. */
+struct lc_spool_reader;
+void lc_spool_reader_meta_stats(const struct lc_spool_reader *r, size_t *live, size_t *slots);
 
 #endif

@@ -304,10 +304,15 @@ void lc_spool_consumer_close(struct lc_spool_consumer *c)
 
 /* ---- the metadata a reader has met: open addressing on the meta id -------------------- */
 
+/* Linear probing with backward-shift deletion: a forgotten id leaves no tombstone, so the
+ * table holds only live entries, and it shrinks when mostly empty. With containers coming
+ * and going it stays the size of what is live, not of everything ever seen. */
 struct meta_slot {
     uint32_t id;       /* 0: empty (ids start at 1) */
-    struct lc_meta *m; /* NULL: deleted */
+    struct lc_meta *m; /* one reference */
 };
+
+#define META_MIN_SLOTS 64
 
 struct lc_spool_reader {
     struct lc_spool *sp;
@@ -322,47 +327,82 @@ struct lc_spool_reader {
     uint64_t limit;
     int finished;
     struct meta_slot *slots;
-    size_t cap, used;
+    size_t cap, used; /* slots (0 or a power of two >= META_MIN_SLOTS), live entries */
     struct lc_meta *unknown;
     uint64_t skipped;
 };
 
+static size_t home_of(const struct lc_spool_reader *r, uint32_t id)
+{
+    return (id * 2654435761u) & (r->cap - 1);
+}
+
+/* The slot holding ID, or the empty one where it would go. CAP > 0. */
 static struct meta_slot *slot_of(struct lc_spool_reader *r, uint32_t id)
 {
-    size_t i = (id * 2654435761u) & (r->cap - 1);
+    size_t i = home_of(r, id);
     while (r->slots[i].id != 0 && r->slots[i].id != id) {
         i = (i + 1) & (r->cap - 1);
     }
     return &r->slots[i];
 }
 
-static void meta_put(struct lc_spool_reader *r, uint32_t id, struct lc_meta *m);
-
-static void meta_grow(struct lc_spool_reader *r)
+static void meta_resize(struct lc_spool_reader *r, size_t cap)
 {
     struct meta_slot *old = r->slots;
-    size_t cap = r->cap;
-    r->cap = cap ? cap * 2 : 64;
-    r->slots = lc_xcalloc(r->cap, sizeof(*r->slots));
-    r->used = 0;
-    for (size_t i = 0; i < cap; i++) {
-        if (old[i].id != 0 && old[i].m != NULL) {
-            meta_put(r, old[i].id, old[i].m);
+    size_t n = r->cap;
+    r->cap = cap;
+    r->slots = lc_xcalloc(cap, sizeof(*r->slots));
+    for (size_t i = 0; i < n; i++) {
+        if (old[i].id != 0) {
+            *slot_of(r, old[i].id) = old[i];
         }
     }
     free(old);
 }
 
-/* Takes ownership of M (NULL: forget ID). */
+/* Forgets ID: the entries after it in its probe run move back into the hole (those whose
+ * home is not between the hole and themselves), so that no lookup needs a tombstone. */
+static void meta_del(struct lc_spool_reader *r, uint32_t id)
+{
+    size_t mask = r->cap - 1, i, j;
+    struct meta_slot *s = r->cap > 0 ? slot_of(r, id) : NULL;
+    if (s == NULL || s->id == 0) {
+        return;
+    }
+    lc_meta_unref(s->m);
+    i = j = (size_t)(s - r->slots);
+    for (;;) {
+        size_t k;
+        j = (j + 1) & mask;
+        if (r->slots[j].id == 0) {
+            break;
+        }
+        k = home_of(r, r->slots[j].id);
+        /* slot j may fill hole i unless its home lies cyclically in (i, j] */
+        if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+            r->slots[i] = r->slots[j];
+            i = j;
+        }
+    }
+    r->slots[i] = (struct meta_slot){0, NULL};
+    r->used--;
+    if (r->cap > META_MIN_SLOTS && r->used * 8 < r->cap) {
+        meta_resize(r, r->cap / 2);
+    }
+}
+
+/* Takes ownership of M (NULL: forget ID, or metadata that did not decode). */
 static void meta_put(struct lc_spool_reader *r, uint32_t id, struct lc_meta *m)
 {
     struct meta_slot *s;
-    if (id == 0) {
+    if (id == 0 || m == NULL) {
         lc_meta_unref(m);
+        meta_del(r, id);
         return;
     }
     if ((r->used + 1) * 2 > r->cap) {
-        meta_grow(r);
+        meta_resize(r, r->cap > 0 ? r->cap * 2 : META_MIN_SLOTS);
     }
     s = slot_of(r, id);
     if (s->id == 0) {
@@ -371,6 +411,23 @@ static void meta_put(struct lc_spool_reader *r, uint32_t id, struct lc_meta *m)
     }
     lc_meta_unref(s->m);
     s->m = m;
+}
+
+/* Drops every entry (a new segment: its checkpoint declares again what is live). */
+static void meta_clear(struct lc_spool_reader *r)
+{
+    for (size_t i = 0; i < r->cap; i++) {
+        lc_meta_unref(r->slots[i].m);
+    }
+    free(r->slots);
+    r->slots = NULL;
+    r->cap = r->used = 0;
+}
+
+void lc_spool_reader_meta_stats(const struct lc_spool_reader *r, size_t *live, size_t *slots)
+{
+    *live = r->used;
+    *slots = r->cap;
 }
 
 static void on_meta(struct lc_spool_reader *r, const struct lc_spool_frame *f)
@@ -626,10 +683,7 @@ void lc_spool_reader_destroy(struct lc_spool_reader *r)
     }
     close_seg(r);
     lc_spool_scan_close(&r->sc);
-    for (size_t i = 0; i < r->cap; i++) {
-        lc_meta_unref(r->slots[i].m);
-    }
-    free(r->slots);
+    meta_clear(r);
     lc_meta_unref(r->unknown);
     free(r);
 }

@@ -30,6 +30,7 @@
 #include "core/snapshot.h"
 #include "core/spool.h"
 #include "core/spool_format.h"
+#include "core/spool_int.h" /* lc_spool_reader_meta_stats */
 #include "core/spool_reader.h"
 #include "core/util.h"
 #include "test.h"
@@ -1711,6 +1712,81 @@ FX_TEST(reader_past_the_end_reads_nothing_old)
     lc_record_destroy(r);
 }
 
+/* ---- metadata that comes and goes -------------------------------------------------------- */
+
+/* A reader's table of metadata follows the live containers: 40,000 containers, each
+ * declared, used and forgotten while about 40 others live, in one segment: the table
+ * stays small, and every record still gets its own container's metadata (issue 8, item
+ * 14: forgotten ids stayed as tombstones and the table doubled to 65,536 slots). */
+FX_TEST(reader_table_follows_the_live_containers)
+{
+    const struct spool_cfg one_segment = {64u << 20, 1u << 30, LC_SYNC_INTERVAL, 1000, 0};
+    enum { CONTAINERS = 40000, LIVE = 40 };
+    struct lc_meta *live[LIVE];
+    uint32_t live_no[LIVE], rng = 7, no;
+    size_t n_live = 0, used, slots, most = 0;
+    uint64_t written = 0, n = 0, wrong = 0;
+    struct lc_record *r;
+    struct lc_spool_pos end;
+    char id[80], name[16], msg[32];
+    int rc, ok = 1;
+
+    ASSERT_EQ(fx_open(fx, &one_segment, NULL), 0);
+    ASSERT_EQ(lc_spool_start(fx->sp), 0);
+    for (uint32_t c = 0; c < CONTAINERS && ok; c++) {
+        size_t v;
+        int len;
+        snprintf(id, sizeof(id), "%064x", c);
+        snprintf(name, sizeof(name), "c%u", c);
+        if (n_live == LIVE) { /* one of the live ones goes, in no particular order */
+            rng = rng * 1103515245u + 12345u;
+            v = (rng >> 8) % LIVE;
+            lc_spool_forget_meta(fx->sp, live[v]);
+            lc_meta_unref(live[v]);
+            live[v] = live[--n_live];
+            live_no[v] = live_no[n_live];
+        }
+        live[n_live] = lc_meta_create(id, name, "img", "host", NULL, NULL, NULL);
+        live_no[n_live++] = c;
+        for (int k = 0; k < 2; k++) { /* the new one, and one of the others */
+            v = k == 0 ? n_live - 1 : (c * 7u) % n_live;
+            len = snprintf(msg, sizeof(msg), "m %u", live_no[v]);
+            lc_spool_add(fx->sp, live[v], LC_STREAM_STDOUT, rec_ts_ns(c), TS30, 30, msg,
+                         (size_t)len, 0);
+            written++;
+        }
+        if (c % 500 == 499) {
+            lc_spool_commit(fx->sp);
+            ok = wait_written(fx->sp, written);
+        }
+    }
+    for (size_t k = 0; k < n_live; k++) {
+        lc_spool_forget_meta(fx->sp, live[k]);
+        lc_meta_unref(live[k]);
+    }
+    lc_spool_commit(fx->sp);
+    ok = ok && wait_written(fx->sp, written);
+    ASSERT_TRUE(ok);
+
+    fx->rd = lc_spool_reader_create(fx->sp, &OLDEST);
+    while ((rc = lc_spool_reader_next(fx->rd, &r, &end)) == 1) {
+        snprintf(name, sizeof(name), "c%u", sscanf(r->msg, "m %u", &no) == 1 ? no : 0u);
+        wrong += strcmp(r->meta->name, name) != 0;
+        lc_record_destroy(r);
+        n++;
+        lc_spool_reader_meta_stats(fx->rd, &used, &slots);
+        most = slots > most ? slots : most;
+    }
+    lc_spool_reader_meta_stats(fx->rd, &used, &slots);
+    ASSERT_EQ(rc, 0);
+    ASSERT_U64_EQ(n, written);
+    ASSERT_U64_EQ(wrong, 0);
+    if (most > 128) {
+        LC_FAIL_("the table grew to %zu slots (%zu entries at the end)", most, used);
+    }
+    ASSERT_EQ(used, 0); /* all forgotten */
+}
+
 /* ---- full and room ------------------------------------------------------------------- */
 
 static int room_called(struct fx *fx, uint64_t n)
@@ -1979,6 +2055,7 @@ TEST_MAIN(TEST_ENTRY(frame_round_trip), TEST_ENTRY(frame_encode_limits), TEST_EN
           TEST_ENTRY(leftover_segments_go_after_a_reopen), TEST_ENTRY(passed_segments_go_at_start),
           TEST_ENTRY(reader_waits_for_a_segment_it_cannot_open),
           TEST_ENTRY(reader_past_the_end_reads_nothing_old),
+          TEST_ENTRY(reader_table_follows_the_live_containers),
           TEST_ENTRY(full_at_max_bytes_then_room), TEST_ENTRY(sync_modes_keep_every_record),
           TEST_ENTRY(interval_sync_happens_under_steady_load),
           TEST_ENTRY(readonly_open_changes_nothing), TEST_ENTRY(backlog_figures))
