@@ -306,7 +306,8 @@ void lc_spool_consumer_close(struct lc_spool_consumer *c)
 
 /* Linear probing with backward-shift deletion: a forgotten id leaves no tombstone, so the
  * table holds only live entries, and it shrinks when mostly empty. With containers coming
- * and going it stays the size of what is live, not of everything ever seen. */
+ * and going it stays the size of what is live, not of everything ever seen; and it holds
+ * only the current segment's metadata (open_seg clears it). */
 struct meta_slot {
     uint32_t id;       /* 0: empty (ids start at 1) */
     struct lc_meta *m; /* one reference */
@@ -473,6 +474,9 @@ static int open_seg(struct lc_spool_reader *r, const struct lc_seg *s)
     int rc;
     close_seg(r);
     lc_spool_scan_close(&r->sc);
+    /* The scan starts at the segment's checkpoint, which declares every metadata its
+     * records use (spool.h): what the reader held for the segment before goes. */
+    meta_clear(r);
     r->seg = s->id;
     r->index = s->first_index;
     r->limit = s->size;

@@ -2,9 +2,11 @@
  * a cursor file (data_dir/spool/<name>.cursor: two checksummed slots written in turn, so
  * a write cut short leaves the other one); the spool deletes a segment once every
  * consumer is past it. A reader walks the records from a place, on its own descriptor,
- * rebuilding the container metadata from the META frames (it starts at the beginning of
- * its first segment for that, whose checkpoint declares everything in use). A consumer and
- * its reader belong to one thread; the spool's lock guards what the writer looks at. */
+ * rebuilding the container metadata from the META frames: it reads every segment from its
+ * start, whose checkpoint declares everything in use, and keeps only the current
+ * segment's metadata (so what it holds follows the live containers, not all it ever met).
+ * A consumer and its reader belong to one thread; the spool's lock guards what the writer
+ * looks at. */
 #ifndef LC_SPOOL_READER_H
 #define LC_SPOOL_READER_H
 

@@ -26,7 +26,11 @@
  * random run id so that a rotation of a run whose first segment was lost is never taken
  * for a new run; and a rotation whose previous segment is missing or shorter than the
  * mark says shows appends lost at a segment's end (a cut that fell between two appends
- * looks whole). Segments of an older logcap have no mark and change nothing. */
+ * looks whole). Segments of an older logcap have no mark and change nothing.
+ *
+ * Metadata: every segment holds what its records use (its checkpoint declares the live
+ * metadata), and a new run gives every container a new id, so the recovered metadata is
+ * not carried into the new segment (ids still never repeat: next_meta_id is kept). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -445,6 +449,9 @@ int lc_spool_open(const struct lc_spool_options *opt, struct lc_spool **out,
     sp->recovered = json_deep_copy(sp->positions);
     if (!opt->readonly) {
         next = sp->n_segs > 0 ? sp->segs[sp->n_segs - 1].id + 1 : 1;
+        /* This run gives every container a new meta id: none of the recovered ones is used
+         * again, so the new segment's checkpoint does not carry them (see the top). */
+        json_object_clear(sp->metas);
         sp->run_first = next;
         rc = lc_spool_seg_create(sp, next);
         if (rc != 0) {

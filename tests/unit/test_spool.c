@@ -1024,8 +1024,10 @@ FX_TEST(positions_survive_when_only_checkpoints_are_left)
     seg_path(fx, 1, path, sizeof(path));
     ASSERT_TRUE(access(path, F_OK) != 0);
 
-    /* The newest segment's checkpoint holds every live position and metadata, and not
-     * the forgotten container. */
+    /* The newest segment's checkpoint holds every live position, and no metadata: it was
+     * made at open, and this run gives every container a new id, so no recovered one is
+     * live (issue 8, item 13; test_spool's metadata_does_not_pile_up_across_restarts
+     * checks the checkpoints of rotations). */
     seg_path(fx, segs->s[0].id, path, sizeof(path));
     nf = frames_of(path, fr, MAX_FRAMES);
     ASSERT_TRUE(nf >= 3);
@@ -1034,7 +1036,7 @@ FX_TEST(positions_survive_when_only_checkpoints_are_left)
         ASSERT_TRUE(fr[i].type != LC_SPOOL_DATA);
         ASSERT_EQ(fr[i].flags, i + 1 == nf ? LC_SPOOL_F_TXN_END : 0);
     }
-    ASSERT_EQ(metas, 1);
+    ASSERT_EQ(metas, 0);
     fx_close(fx);
 
     ASSERT_EQ(fx_open(fx, &SMALL, &rep), 0);
@@ -1714,6 +1716,77 @@ FX_TEST(reader_past_the_end_reads_nothing_old)
 
 /* ---- metadata that comes and goes -------------------------------------------------------- */
 
+/* META frames in the checkpoint (the first append) of segment file PATH. */
+static size_t checkpoint_metas(const char *path, struct frame_at *fr)
+{
+    size_t nf = frames_of(path, fr, MAX_FRAMES), metas = 0;
+    for (size_t i = 0; i < nf; i++) {
+        metas += fr[i].type == LC_SPOOL_META;
+        if (fr[i].flags & LC_SPOOL_F_TXN_END) {
+            break;
+        }
+    }
+    return metas;
+}
+
+/* Each run gives a container a new meta id. The ids of earlier runs are never used again,
+ * so no checkpoint carries them and no reader keeps them: with one container, every
+ * checkpoint holds at most its one metadata and a reader at most one entry, however many
+ * restarts (issue 8, item 13: they piled up, 1, 2, ... 6 after 6 restarts). */
+FX_TEST(metadata_does_not_pile_up_across_restarts)
+{
+    struct frame_at *fr = lc_xcalloc(MAX_FRAMES, sizeof(*fr));
+    struct seg_list *segs = lc_xcalloc(1, sizeof(*segs));
+    struct lc_record *r;
+    struct lc_spool_pos end;
+    char path[128], msg[256], ts[48];
+    size_t most = 0, live, slots, most_live = 0;
+    uint64_t i = 0, n = 0, rotations = 0;
+    int ok = 1, rc;
+
+    for (int run = 0; run < 6 && ok; run++) {
+        ASSERT_EQ(fx_open(fx, &SMALL, NULL), 0);
+        ASSERT_EQ(lc_spool_start(fx->sp), 0);
+        for (uint64_t k = 0; k < 100; k++, i++) {
+            size_t len = rec_msg(i, msg), tlen = rec_ts(i, ts);
+            lc_spool_add(fx->sp, fx->meta[0], LC_STREAM_STDOUT, rec_ts_ns(i), ts, tlen, msg, len,
+                         0);
+            if (k % 5 == 4) {
+                set_pos_n(fx, i + 1);
+                lc_spool_commit(fx->sp);
+            }
+        }
+        ok = wait_written(fx->sp, (uint64_t)(run + 1) * 100);
+        fx_close(fx);
+    }
+    ASSERT_TRUE(ok);
+    ASSERT_EQ(fx_open(fx, &SMALL, NULL), 0);
+    segs_of(fx->sp, segs);
+    for (size_t k = 0; k < segs->n; k++) {
+        size_t m;
+        seg_path(fx, segs->s[k].id, path, sizeof(path));
+        m = checkpoint_metas(path, fr);
+        most = m > most ? m : most;
+        rotations += m == 1;
+    }
+    fx->rd = lc_spool_reader_create(fx->sp, &OLDEST);
+    while ((rc = lc_spool_reader_next(fx->rd, &r, &end)) == 1) {
+        ok = ok && strcmp(r->meta->id, ID0) == 0 && rec_number(r) == n;
+        lc_record_destroy(r);
+        n++;
+        lc_spool_reader_meta_stats(fx->rd, &live, &slots);
+        most_live = live > most_live ? live : most_live;
+    }
+    free(fr);
+    free(segs);
+    ASSERT_EQ(rc, 0);
+    ASSERT_TRUE(ok);
+    ASSERT_U64_EQ(n, 600);
+    ASSERT_EQ(most, 1);
+    ASSERT_EQ(most_live, 1);
+    ASSERT_TRUE(rotations >= 6); /* the checkpoints of rotations were looked at */
+}
+
 /* A reader's table of metadata follows the live containers: 40,000 containers, each
  * declared, used and forgotten while about 40 others live, in one segment: the table
  * stays small, and every record still gets its own container's metadata (issue 8, item
@@ -2055,6 +2128,7 @@ TEST_MAIN(TEST_ENTRY(frame_round_trip), TEST_ENTRY(frame_encode_limits), TEST_EN
           TEST_ENTRY(leftover_segments_go_after_a_reopen), TEST_ENTRY(passed_segments_go_at_start),
           TEST_ENTRY(reader_waits_for_a_segment_it_cannot_open),
           TEST_ENTRY(reader_past_the_end_reads_nothing_old),
+          TEST_ENTRY(metadata_does_not_pile_up_across_restarts),
           TEST_ENTRY(reader_table_follows_the_live_containers),
           TEST_ENTRY(full_at_max_bytes_then_room), TEST_ENTRY(sync_modes_keep_every_record),
           TEST_ENTRY(interval_sync_happens_under_steady_load),
