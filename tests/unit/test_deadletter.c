@@ -664,14 +664,19 @@ TEST(append_syncs_the_directory_entries)
     char dir[] = "/tmp/lc_test_dead_XXXXXX";
     struct lc_meta *m = full_meta();
     struct lc_record *in = rec(m, "refused");
+    long parent, file;
+    int rc;
     ASSERT_TRUE(mkdtemp(dir) != NULL);
     n_syncs = 0;
-    ASSERT_EQ(lc_dead_append(dir, "out", &in, 1, NULL, "x", 1), 0);
-    ASSERT_TRUE(synced(0, dir, NULL, "dead", "") >= 0);
-    ASSERT_TRUE(synced(0, dir, "dead", "out.jsonl", "") >= 0);
+    rc = lc_dead_append(dir, "out", &in, 1, NULL, "x", 1);
+    parent = synced(0, dir, NULL, "dead", "");
+    file = synced(0, dir, "dead", "out.jsonl", "");
     lc_record_destroy(in);
     lc_meta_unref(m);
     rm_rf(dir);
+    ASSERT_EQ(rc, 0);
+    ASSERT_TRUE(parent >= 0);
+    ASSERT_TRUE(file >= 0);
 }
 
 /* A replay renames the file away (synced before a record goes out, so that a power loss
@@ -683,19 +688,21 @@ TEST(replay_syncs_its_renames_and_removals)
     struct sink s = {.dir = dir};
     struct lc_dead_replay_stats st;
     long renamed, bad, removed;
+    int rc;
     ASSERT_TRUE(mkdtemp(dir) != NULL);
     append_msgs(dir, 0, 3);
     add_file(dir, "", "not json\n");
     n_syncs = 0;
-    ASSERT_EQ(lc_dead_replay(dir, "out", 10, sink_send, &s, &st), 0);
-    ASSERT_EQ(s.n, 3);
+    rc = lc_dead_replay(dir, "out", 10, sink_send, &s, &st);
     renamed = synced(0, dir, "dead", "out.jsonl.replay", "out.jsonl");
     bad = synced(0, dir, "dead", "out.jsonl.replay out.jsonl.bad", "out.jsonl");
     removed = synced(0, dir, "dead", "out.jsonl.bad", "out.jsonl out.jsonl.replay");
+    rm_rf(dir);
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(s.n, 3);
     ASSERT_TRUE(renamed >= 0);
     ASSERT_TRUE(bad >= 0);
     ASSERT_TRUE(removed > bad);
-    rm_rf(dir);
 }
 
 /* A replay that stops midway puts the rest back into a new dead-letter file: that file's
@@ -706,25 +713,29 @@ TEST(put_back_syncs_the_new_file_before_removing_the_old)
     char dir[] = "/tmp/lc_test_dead_XXXXXX";
     struct sink s = {.dir = dir, .fail_at_call = 1};
     struct lc_dead_replay_stats st;
-    long both, gone;
+    long both[2], gone[2];
+    uint64_t count;
+    int rc[2];
     ASSERT_TRUE(mkdtemp(dir) != NULL);
     append_msgs(dir, 0, 3);
     n_syncs = 0;
-    ASSERT_EQ(lc_dead_replay(dir, "out", 10, sink_send, &s, &st), -EIO);
-    both = synced(0, dir, "dead", "out.jsonl out.jsonl.replay", "");
-    gone = synced(0, dir, "dead", "out.jsonl", "out.jsonl.replay");
-    ASSERT_TRUE(both >= 0);
-    ASSERT_TRUE(gone > both);
-    ASSERT_EQ(lc_dead_count(dir, "out"), 3);
-
+    rc[0] = lc_dead_replay(dir, "out", 10, sink_send, &s, &st);
+    both[0] = synced(0, dir, "dead", "out.jsonl out.jsonl.replay", "");
+    gone[0] = synced(0, dir, "dead", "out.jsonl", "out.jsonl.replay");
+    count = lc_dead_count(dir, "out");
     put_file(dir, ".replay", "old\n");
     n_syncs = 0;
-    ASSERT_EQ(lc_dead_recover(dir, "out"), 0);
-    both = synced(0, dir, "dead", "out.jsonl out.jsonl.replay", "");
-    gone = synced(0, dir, "dead", "out.jsonl", "out.jsonl.replay");
-    ASSERT_TRUE(both >= 0);
-    ASSERT_TRUE(gone > both);
+    rc[1] = lc_dead_recover(dir, "out");
+    both[1] = synced(0, dir, "dead", "out.jsonl out.jsonl.replay", "");
+    gone[1] = synced(0, dir, "dead", "out.jsonl", "out.jsonl.replay");
     rm_rf(dir);
+    ASSERT_EQ(rc[0], -EIO);
+    ASSERT_EQ(count, 3);
+    ASSERT_EQ(rc[1], 0);
+    for (int i = 0; i < 2; i++) {
+        ASSERT_TRUE(both[i] >= 0);
+        ASSERT_TRUE(gone[i] > both[i]);
+    }
 }
 
 TEST_MAIN(TEST_ENTRY(round_trip_keeps_every_field),
