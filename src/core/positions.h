@@ -1,25 +1,41 @@
 /* positions: where each container's capture stands, so a stream reopened with `since`
- * skips exactly what was already taken.
+ * skips exactly what was already taken and never hides a line not yet taken.
  *
  * Docker's `since` is inclusive to the nanosecond, and its timestamps are not monotonic in
  * file order: stdout and stderr are copied by two goroutines, so one stream's lines can
  * land in the file after the other's later-stamped lines (inversions of up to 8 ms were
- * measured). Within ONE stream they are monotonic: each copier stamps its messages in the
- * order it writes them. So a position is, per stream, the newest timestamp taken and how
- * many lines were taken at exactly that nanosecond. A resume asks for everything from
- * MARGIN before the newest line taken on any stream, and drops, per stream, every line
- * older than that stream's cutoff and the first COUNT lines at the cutoff itself. This is
- * exact, costs no hashing per line, and keeps O(1) state per container whatever the rate
- * (a fingerprint set for the margin grew with the write rate: 11 MB with 50 busy
- * containers).
+ * measured). Within ONE stream they are monotonic while the clock runs forward: each
+ * copier stamps its messages in the order it writes them. So a position is, per stream,
+ * the cut: the timestamp of the last line taken and how many lines were taken at exactly
+ * that nanosecond. A resume asks for everything from MARGIN before the newest cut, and
+ * drops, per stream, every line older than that stream's cut and the first COUNT lines at
+ * the cut itself. This is exact, costs no hashing per line, and keeps O(1) state per
+ * container whatever the rate.
  *
- * A window (one per container, owned by the container) also queues one small entry per
- * line not yet acknowledged by the outputs; an acknowledgement folds the entries up to its
- * sequence number into the committed position. Only committed state is saved, so a saved
- * position never runs ahead of what the outputs wrote.
+ * Three things can make a time-based resume hide a line; the window knows of each:
  *
- * The store is one JSON file in data_dir, replaced atomically. Pure module: no loop, no
- * threads. */
+ * - A line not yet whole (the pieces of a line over 16 KiB being joined) has the
+ *   timestamp of its first piece, while lines of the other stream taken meanwhile can be
+ *   newer by more than the margin. The window holds the oldest such timestamp (the hold)
+ *   and a resume never starts after it.
+ *
+ * - The clock stepping back (NTP, a VM restored): new lines are stamped before lines
+ *   already taken. A cut then follows the last line taken, not the newest, and keeps the
+ *   newest timestamp it ever took (max). Timestamps can no longer tell old lines from new
+ *   ones, but the file's order can: a stream whose max is past its cut, or past the
+ *   present, is replayed by order: everything up to its cut line is dropped, everything
+ *   after it is new (a line newer than max can only be new, which also ends the search if
+ *   the cut line is gone from Docker's log).
+ *
+ * - A resume `since` must not start after a line written once the clock stepped back.
+ *   Every line written after the last take is stamped no earlier than what the wall clock
+ *   read then, which is now minus the time elapsed since, measured on CLOCK_BOOTTIME (the
+ *   window keeps the boot-time of the last take, `at`). When that is unknown (another
+ *   boot) and the position is ahead of the present, the resume reads from the start.
+ *
+ * The window belongs to its container. The store file (positions.json) is the format of
+ * logcap before the spool; it is still read once, to take positions over. Pure module: no
+ * loop, no threads, no clock reads (callers pass the clocks). */
 #ifndef LC_POSITIONS_H
 #define LC_POSITIONS_H
 
@@ -31,84 +47,93 @@
 #define LC_POS_MARGIN_NS (50LL * 1000 * 1000)
 #define LC_POS_STREAMS 3 /* indexed by enum lc_stream (1 stdout, 2 stderr); 0 unused */
 
-/* Per stream: the newest timestamp taken (-1: none) and the lines taken at exactly it. */
+/* Per stream: the last line taken (-1: none), the lines taken at exactly its timestamp in a
+ * row, and the newest timestamp ever taken (above ts only after the clock stepped back). */
 struct lc_pos_cut {
     int64_t ts;
     uint32_t count;
-};
-
-struct lc_pos_entry {
-    uint64_t seq;
-    int64_t ts_ns;
-    uint8_t stream;
+    int64_t max;
 };
 
 struct lc_pos_window {
-    struct lc_pos_entry *ents; /* ring of lines taken but not yet committed */
-    size_t head, len, cap;
-    struct lc_pos_cut taken[LC_POS_STREAMS]; /* including uncommitted lines */
-    struct lc_pos_cut committed[LC_POS_STREAMS];
+    struct lc_pos_cut cut[LC_POS_STREAMS];
     int64_t margin_ns;
-    int64_t floor_ns; /* lines older than this are never taken (see set_floor) */
-    /* Replay after a reopen: the cut per stream and how many lines at it were seen. */
+    int64_t floor_ns; /* lines older than this are never taken in a replay (see set_floor) */
+    int64_t hold_ns;  /* the oldest line not yet whole; -1 when none */
+    int64_t at_ns;    /* CLOCK_BOOTTIME of the last take; 0 when unknown */
+    int64_t last_ns;  /* the line taken last, on any stream (-1: none); not saved */
+    /* Replay after a reopen: the cut per stream, how many lines at it were seen, and
+     * whether the stream is replayed by order (the clock stepped back) and is past it. */
     struct lc_pos_cut replay[LC_POS_STREAMS];
     uint32_t replay_seen[LC_POS_STREAMS];
+    uint8_t by_order[LC_POS_STREAMS];
+    uint8_t passed[LC_POS_STREAMS];
+    int replay_floor;
 };
 
 void lc_pos_window_init(struct lc_pos_window *w, int64_t margin_ns);
+/* Empties W (it stays usable). */
 void lc_pos_window_close(struct lc_pos_window *w);
 
-/* Records that a line of STREAM with SEQ and TS_NS was taken (handed to the pipeline). */
-void lc_pos_window_take(struct lc_pos_window *w, uint64_t seq, int64_t ts_ns, int stream);
+/* Records that a line of STREAM with TS_NS was taken (handed to the spool). */
+void lc_pos_window_take(struct lc_pos_window *w, int64_t ts_ns, int stream);
 
-/* Folds every line with a sequence number <= SEQ into the committed position. Returns 1
- * when the committed position moved (save it), else 0. */
-int lc_pos_window_commit(struct lc_pos_window *w, uint64_t seq);
+/* Records the CLOCK_BOOTTIME (ns) at which the last lines were taken. */
+void lc_pos_window_set_at(struct lc_pos_window *w, int64_t boot_ns);
+
+/* Sets the timestamp of the oldest line not yet whole (-1: none). Returns 1 when it
+ * changed (the position must be saved again), else 0. */
+int lc_pos_window_set_hold(struct lc_pos_window *w, int64_t ts_ns);
 
 /* True when anything was ever taken (or loaded). */
 int lc_pos_window_has_position(const struct lc_pos_window *w);
 
-/* Newest timestamp taken on any stream, -1 when none. */
+/* Timestamp of the last line taken, newest over the streams; -1 when none. */
 int64_t lc_pos_window_newest(const struct lc_pos_window *w);
 
-/* Newest committed timestamp on any stream, -1 when none. */
-int64_t lc_pos_window_committed_newest(const struct lc_pos_window *w);
+/* Timestamp of the line taken last, on any stream (after a load: the newest); -1 when
+ * none. The idle probe compares the daemon's newest line with it. */
+int64_t lc_pos_window_last(const struct lc_pos_window *w);
 
-/* The `since` (nanoseconds) to reopen with: margin before the newest line taken (>= 0). */
-int64_t lc_pos_window_since(const struct lc_pos_window *w);
+/* The `since` (nanoseconds, >= 0) to reopen with, given the wall clock now (WALL_NS) and
+ * CLOCK_BOOTTIME now (BOOT_NS): MARGIN before the newest cut, never after the hold, the
+ * cut of a stream replayed by order, or what the clock read at the last take; 0 when the
+ * position is ahead of the present and that reading is unknown. */
+int64_t lc_pos_window_since(const struct lc_pos_window *w, int64_t wall_ns, int64_t boot_ns);
 
-/* Lines with a timestamp below FLOOR_NS are never taken. A capture that began with
- * `tail=N` sets it to the first line it took, so a resume from a margin earlier does not
- * pick up the lines before the tail that the user chose to skip. */
+/* Lines with a timestamp below FLOOR_NS are never taken in a replay. A capture that began
+ * with `tail=N` sets it to the first line it took, so a resume from a margin earlier does
+ * not pick up the lines before the tail that the user chose to skip. */
 void lc_pos_window_set_floor(struct lc_pos_window *w, int64_t floor_ns);
 
-/* True when a line at TS_NS is below the floor. */
-int lc_pos_window_below_floor(const struct lc_pos_window *w, int64_t ts_ns);
-
 /* Prepares for a stream reopened at lc_pos_window_since(): what was taken up to now will
- * be sent again and must be recognised. */
-void lc_pos_window_begin_replay(struct lc_pos_window *w);
+ * be sent again and must be recognised. WALL_NS and BOOT_NS: the clocks now, which tell
+ * whether the wall clock stepped back since the lines were taken. */
+void lc_pos_window_begin_replay(struct lc_pos_window *w, int64_t wall_ns, int64_t boot_ns);
 
-/* During a replay: returns 1 when the line of STREAM at TS_NS was taken before (one of the
- * COUNT lines at a cut is consumed), 0 when it is new. */
+/* True when the replay begun last goes by the file's order (the clock stepped back). */
+int lc_pos_window_replay_by_order(const struct lc_pos_window *w);
+
+/* During a replay: returns 1 when the line of STREAM at TS_NS was taken before (or lies
+ * below the floor), 0 when it is new. Lines must come in the daemon's order. */
 int lc_pos_window_seen(struct lc_pos_window *w, int64_t ts_ns, int stream);
 
-/* Committed state as JSON {"stdout":[ts,count],"stderr":[ts,count][,"floor":ns]} (a
- * stream never taken is left out); new reference. */
+/* The state as JSON {"stdout":[ts,count(,max)],"stderr":[...],"floor":ns,"hold":ns,
+ * "at":ns} (a stream never taken and unset values are left out); new reference. */
 json_t *lc_pos_window_to_json(const struct lc_pos_window *w);
 
-/* The committed state as the JSON text of lc_pos_window_to_json, written into BUF (CAP
- * bytes) without building a jansson tree: it goes into the spool with every append of the
+/* The state as the JSON text of lc_pos_window_to_json, written into BUF (CAP bytes)
+ * without building a jansson tree: it goes into the spool with every append of the
  * container's lines. Returns its length, or 0 when CAP is too small (LC_POS_JSON_MAX
  * always suffices). */
-#define LC_POS_JSON_MAX 160
+#define LC_POS_JSON_MAX 256
 size_t lc_pos_window_format(const struct lc_pos_window *w, char *buf, size_t cap);
 
-/* Loads committed state saved by lc_pos_window_to_json into an empty window. Returns 0 or
- * -EINVAL on a malformed object (the window stays empty). */
+/* Loads state saved by lc_pos_window_to_json into an empty window. Returns 0 or -EINVAL
+ * on a malformed object (the window stays empty). */
 int lc_pos_window_from_json(struct lc_pos_window *w, const json_t *obj);
 
-/* ---- the store file --------------------------------------------------------------- */
+/* ---- the store file of older versions ------------------------------------------------ */
 
 /* Loads PATH: on success *OUT is {"version":1,"containers":{id: {...}}} (new reference).
  * A missing file gives -ENOENT; a damaged one -EINVAL (logged by the caller). */

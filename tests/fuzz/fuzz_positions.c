@@ -1,10 +1,10 @@
 /* fuzz_positions: the positions store on arbitrary bytes. A store that parses dumps and
  * parses back equal. Each container object is loaded into a window: a rejected one leaves
- * the window empty; an accepted one holds exactly the cuts it names, gives since = newest
- * - margin (not below 0), recognises in a replay every line below a cut and the first
- * COUNT at it (and nothing on a stream it does not name), and saves to JSON that loads
- * back with the same committed cuts and saves equal. Then one newer line is taken and
- * committed on top, and that saves and loads too. */
+ * the window empty; an accepted one holds exactly the cuts it names, gives a since no
+ * later than newest - margin and its hold (not below 0), recognises in a replay (with the
+ * clock well past every cut) every line below a cut and the first COUNT at it (and nothing
+ * on a stream it does not name), and saves to JSON that loads back with the same cuts and
+ * saves equal. Then one newer line is taken on top, and that saves and loads too. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -27,7 +27,7 @@ static void check(int ok)
 static int cuts_equal(const struct lc_pos_cut *a, const struct lc_pos_cut *b)
 {
     for (int s = 1; s < LC_POS_STREAMS; s++) {
-        if (a[s].ts != b[s].ts || a[s].count != b[s].count) {
+        if (a[s].ts != b[s].ts || a[s].count != b[s].count || a[s].max != b[s].max) {
             return 0;
         }
     }
@@ -37,8 +37,9 @@ static int cuts_equal(const struct lc_pos_cut *a, const struct lc_pos_cut *b)
 static void check_empty(struct lc_pos_window *w)
 {
     json_t *j = lc_pos_window_to_json(w);
-    check(!lc_pos_window_has_position(w) && lc_pos_window_since(w) == 0 && w->len == 0 &&
-          w->floor_ns == 0 && lc_pos_window_committed_newest(w) == -1 && json_object_size(j) == 0);
+    check(!lc_pos_window_has_position(w) && lc_pos_window_since(w, INT64_MAX, 0) == 0 &&
+          w->floor_ns == 0 && w->hold_ns == -1 && w->at_ns == 0 && lc_pos_window_newest(w) == -1 &&
+          json_object_size(j) == 0);
     json_decref(j);
 }
 
@@ -50,23 +51,43 @@ static void check_loaded(const struct lc_pos_window *w, const json_t *obj)
         const json_t *v = json_object_get(obj, keys[s]);
         int64_t ts = v != NULL ? json_integer_value(json_array_get(v, 0)) : -1;
         int64_t n = v != NULL ? json_integer_value(json_array_get(v, 1)) : 0;
-        check(w->committed[s].ts == ts && w->committed[s].count == n);
+        int64_t max =
+            v != NULL && json_array_size(v) == 3 ? json_integer_value(json_array_get(v, 2)) : ts;
+        check(w->cut[s].ts == ts && w->cut[s].count == n && w->cut[s].max == max);
+        check(max >= ts);
         newest = ts > newest ? ts : newest;
     }
-    check(cuts_equal(w->taken, w->committed));
-    check(lc_pos_window_newest(w) == newest && lc_pos_window_committed_newest(w) == newest);
+    check(lc_pos_window_newest(w) == newest && lc_pos_window_last(w) == newest);
     check(lc_pos_window_has_position(w) == (newest >= 0));
-    check(lc_pos_window_since(w) ==
-          (newest - LC_POS_MARGIN_NS > 0 ? newest - LC_POS_MARGIN_NS : 0));
+    if (newest >= 0) {
+        int64_t since = lc_pos_window_since(w, INT64_MAX, 0);
+        check(since >= 0 &&
+              since <= (newest - LC_POS_MARGIN_NS > 0 ? newest - LC_POS_MARGIN_NS : 0));
+        check(w->hold_ns < 0 || since <= w->hold_ns);
+    }
 }
 
+/* Replay with the clock past every cut and no boot-time: by time unless a stream's max is
+ * past its cut (the clock stepped back), then by order. */
 static void check_replay(struct lc_pos_window *w)
 {
-    lc_pos_window_begin_replay(w);
+    int by_order = 0;
     for (int s = 1; s < LC_POS_STREAMS; s++) {
-        struct lc_pos_cut cut = w->taken[s];
+        by_order |= w->cut[s].ts >= 0 && w->cut[s].max > w->cut[s].ts;
+    }
+    lc_pos_window_begin_replay(w, INT64_MAX, 0);
+    if (by_order) {
+        for (int s = 1; s < LC_POS_STREAMS; s++) {
+            check(w->by_order[s] == (w->cut[s].ts >= 0));
+        }
+        return;
+    }
+    for (int s = 1; s < LC_POS_STREAMS; s++) {
+        struct lc_pos_cut cut = w->cut[s];
         if (cut.ts < 0) {
-            check(!lc_pos_window_seen(w, 0, s) && !lc_pos_window_seen(w, INT64_MAX, s));
+            /* Only the floor, if any, holds lines back on a stream that took nothing. */
+            check(lc_pos_window_seen(w, 0, s) == (w->floor_ns > 0) &&
+                  !lc_pos_window_seen(w, INT64_MAX, s));
             continue;
         }
         check(cut.ts == 0 || lc_pos_window_seen(w, cut.ts - 1, s));
@@ -80,7 +101,7 @@ static void check_replay(struct lc_pos_window *w)
     check(!lc_pos_window_seen(w, 0, 0) && !lc_pos_window_seen(w, 0, LC_POS_STREAMS));
 }
 
-/* Saves W and loads the JSON into a fresh window: the same committed cuts, saved equal. */
+/* Saves W and loads the JSON into a fresh window: the same cuts, saved equal. */
 static void check_roundtrip(const struct lc_pos_window *w)
 {
     struct lc_pos_window w2;
@@ -88,7 +109,8 @@ static void check_roundtrip(const struct lc_pos_window *w)
 
     lc_pos_window_init(&w2, LC_POS_MARGIN_NS);
     check(json_is_object(saved) && lc_pos_window_from_json(&w2, saved) == 0);
-    check(cuts_equal(w2.committed, w->committed) && cuts_equal(w2.taken, w->committed));
+    check(cuts_equal(w2.cut, w->cut) && w2.hold_ns == w->hold_ns);
+    check(!lc_pos_window_has_position(w) || w2.at_ns == w->at_ns);
     check(json_object_get(saved, "floor") == NULL || w2.floor_ns == w->floor_ns);
     again = lc_pos_window_to_json(&w2);
     check(json_equal(saved, again));
@@ -118,11 +140,9 @@ static void check_window(const json_t *obj)
     newest = lc_pos_window_newest(&w);
     if (newest < INT64_MAX) {
         int stream = 1 + (int)(json_object_size(obj) & 1);
-        lc_pos_window_take(&w, 1, newest + 1, stream);
-        check(w.taken[stream].ts == newest + 1 && w.taken[stream].count == 1);
-        check(lc_pos_window_committed_newest(&w) == newest);
-        check(lc_pos_window_commit(&w, 1) == 1 && w.len == 0);
-        check(w.committed[stream].ts == newest + 1 && w.committed[stream].count == 1);
+        lc_pos_window_take(&w, newest + 1, stream);
+        check(w.cut[stream].ts == newest + 1 && w.cut[stream].count == 1);
+        check(lc_pos_window_newest(&w) == newest + 1 && lc_pos_window_last(&w) == newest + 1);
         check_roundtrip(&w);
     }
     lc_pos_window_close(&w);

@@ -4,6 +4,7 @@
  * optional fields, long names, and garbage; and lc_docker_id_valid. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "inputs/docker/events.h"
 #include "test.h"
@@ -17,9 +18,14 @@
     "\"Action\":\"" action "\",\"Actor\":{\"ID\":\"" id "\",\"Attributes\":{" attrs "}},"          \
     "\"scope\":\"local\",\"time\":1795350317,\"timeNano\":" nano "}"
 
+/* Parses LINE; the labels are checked by the test that asks for them (labels_of_start). */
 static int parse(const char *line, struct lc_docker_event *ev)
 {
-    return lc_docker_event_parse(line, strlen(line), ev);
+    int rc = lc_docker_event_parse(line, strlen(line), ev);
+    if (rc == 0) {
+        lc_docker_event_close(ev);
+    }
+    return rc;
 }
 
 TEST(start)
@@ -33,6 +39,33 @@ TEST(start)
     ASSERT_STR_EQ(ev.id, ID_A);
     ASSERT_STR_EQ(ev.name, "web-1");
     ASSERT_TRUE(ev.time_ns == INT64_C(1795350317317055337));
+}
+
+/* A start event carries the container's labels among its attributes, next to its name and
+ * image: enough to begin capturing at once. */
+TEST(labels_of_start)
+{
+    struct lc_docker_event ev;
+    const char *line = EVENT("start", ID_A,
+                             "\"com.docker.compose.project\":\"shop\",\"image\":\"nginx:1.25\","
+                             "\"name\":\"web-1\",\"tier\":\"front\",\"exitCode\":\"0\"",
+                             "1795350317317055337");
+    char *text;
+
+    ASSERT_EQ(lc_docker_event_parse(line, strlen(line), &ev), 0);
+    ASSERT_STR_EQ(ev.image, "nginx:1.25");
+    ASSERT_STR_EQ(ev.name, "web-1");
+    text = json_dumps(ev.labels, JSON_COMPACT | JSON_SORT_KEYS);
+    lc_docker_event_close(&ev);
+    ASSERT_TRUE(ev.labels == NULL);
+    ASSERT_STR_EQ(text, "{\"com.docker.compose.project\":\"shop\",\"tier\":\"front\"}");
+    free(text);
+    /* No attributes: no labels, but an object. */
+    line = EVENT("die", ID_A, "", "1");
+    ASSERT_EQ(lc_docker_event_parse(line, strlen(line), &ev), 0);
+    ASSERT_EQ(json_object_size(ev.labels), 0);
+    ASSERT_STR_EQ(ev.image, "");
+    lc_docker_event_close(&ev);
 }
 
 TEST(create_die_destroy)
@@ -195,6 +228,7 @@ TEST(respects_len)
     struct lc_docker_event ev;
 
     ASSERT_EQ(lc_docker_event_parse(line, strlen(line) - strlen("{garbage"), &ev), 0);
+    lc_docker_event_close(&ev);
     ASSERT_EQ(ev.action, LC_EVENT_START);
     ASSERT_EQ(ev.time_ns, 42);
     ASSERT_EQ(lc_docker_event_parse(line, strlen(line), &ev), -EINVAL);
@@ -318,8 +352,8 @@ TEST(id_valid)
         lc_docker_id_valid("ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff-f"), 0);
 }
 
-TEST_MAIN(TEST_ENTRY(start), TEST_ENTRY(create_die_destroy), TEST_ENTRY(rename),
-          TEST_ENTRY(without_legacy_fields), TEST_ENTRY(time_nano_exact), TEST_ENTRY(other_actions),
-          TEST_ENTRY(optional_fields_absent), TEST_ENTRY(long_name_cut), TEST_ENTRY(respects_len),
-          TEST_ENTRY(non_container_types_rejected), TEST_ENTRY(bad_ids_rejected),
-          TEST_ENTRY(garbage_rejected), TEST_ENTRY(id_valid))
+TEST_MAIN(TEST_ENTRY(start), TEST_ENTRY(labels_of_start), TEST_ENTRY(create_die_destroy),
+          TEST_ENTRY(rename), TEST_ENTRY(without_legacy_fields), TEST_ENTRY(time_nano_exact),
+          TEST_ENTRY(other_actions), TEST_ENTRY(optional_fields_absent), TEST_ENTRY(long_name_cut),
+          TEST_ENTRY(respects_len), TEST_ENTRY(non_container_types_rejected),
+          TEST_ENTRY(bad_ids_rejected), TEST_ENTRY(garbage_rejected), TEST_ENTRY(id_valid))

@@ -680,6 +680,181 @@ TEST(callback_stops_feed)
     }
 }
 
+/* Feeds BODY whole, in every chunk size up to 64, and split in two at every offset: each
+ * gives the serialised lines of the whole feed. Returns the mismatches. */
+static int split_mismatches(int tty, const struct lc_buf *b, const struct got *ref)
+{
+    int bad = 0;
+    for (size_t chunk = 1; chunk <= 64; chunk++) {
+        struct got g;
+        got_init(&g);
+        run(&g, tty, 1 << 20, b, chunk, 1, NULL);
+        bad += g.ser.len != ref->ser.len || memcmp(g.ser.data, ref->ser.data, g.ser.len) != 0;
+        got_close(&g);
+    }
+    for (size_t k = 0; k <= b->len; k++) {
+        struct got g;
+        struct lc_lines *l;
+        got_init(&g);
+        l = lc_lines_create(tty, 1 << 20, on_line, &g);
+        lc_lines_feed(l, b->data, k);
+        lc_lines_feed(l, b->data + k, b->len - k);
+        lc_lines_finish(l, 1);
+        bad += g.ser.len != ref->ser.len || memcmp(g.ser.data, ref->ser.data, g.ser.len) != 0;
+        lc_lines_destroy(l);
+        got_close(&g);
+    }
+    return bad;
+}
+
+/* A TTY run that ends without '\n' ("Password: ") and a next run appended to the same log:
+ * Docker sends the next message's header right after the last bytes, with no frame to
+ * tell them apart. Each run's lines stay apart whatever the feed boundaries. */
+TEST(tty_run_ending_without_newline)
+{
+    struct lc_buf b;
+    struct got g;
+    uint64_t errors;
+    lc_buf_init(&b, 0);
+    got_init(&g);
+    tty_msg(&b, TS1, "Password: ", 10);
+    tty_msg(&b, TS3, "second run line 1\r\n", 19);
+    tty_msg(&b, TS3, "ok\r\n", 4);
+    ASSERT_EQ(run(&g, 1, 1 << 20, &b, 0, 1, &errors), 0);
+    ASSERT_EQ(g.n, 3);
+    ASSERT_STR_EQ(g.items[0].msg, "Password: ");
+    ASSERT_EQ(g.items[0].ts_ns, TS1_NS);
+    ASSERT_STR_EQ(g.items[1].msg, "second run line 1");
+    ASSERT_EQ(g.items[1].ts_ns, TS3_NS);
+    ASSERT_STR_EQ(g.items[1].ts, TS3);
+    ASSERT_STR_EQ(g.items[2].msg, "ok");
+    ASSERT_U64_EQ(errors, 0);
+    ASSERT_EQ(split_mismatches(1, &b, &g), 0);
+    got_close(&g);
+
+    /* Three runs in a row end without '\n', the last one too. */
+    lc_buf_reset(&b);
+    got_init(&g);
+    tty_msg(&b, TS1, "a", 1);
+    tty_msg(&b, TS2, "b", 1);
+    tty_msg(&b, TS3, "c", 1);
+    ASSERT_EQ(run(&g, 1, 1 << 20, &b, 0, 1, NULL), 0);
+    ASSERT_EQ(g.n, 3);
+    ASSERT_STR_EQ(g.items[0].msg, "a");
+    ASSERT_STR_EQ(g.items[1].msg, "b");
+    ASSERT_EQ(g.items[1].ts_ns, TS2_NS);
+    ASSERT_STR_EQ(g.items[2].msg, "c");
+    ASSERT_EQ(split_mismatches(1, &b, &g), 0);
+    got_close(&g);
+    lc_buf_close(&b);
+}
+
+/* A run that ends in the middle of a long line: a full piece, then a shorter last piece
+ * without '\n', then the next run; and a next run whose header starts just before where a
+ * full piece would end. */
+TEST(tty_run_ending_inside_a_long_line)
+{
+    static const size_t firsts[] = {20000, 16384 + 16370, 16383, 16370};
+    for (size_t i = 0; i < sizeof(firsts) / sizeof(firsts[0]); i++) {
+        struct lc_buf b, line;
+        struct got g;
+        size_t n = firsts[i];
+        lc_buf_init(&b, 0);
+        lc_buf_init(&line, 0);
+        got_init(&g);
+        for (size_t k = 0; k < n; k++) {
+            lc_buf_addc(&line, pattern(k));
+        }
+        for (size_t off = 0; off < n; off += LC_DOCKER_PIECE) {
+            tty_msg(&b, TS1, line.data + off,
+                    n - off < LC_DOCKER_PIECE ? n - off : LC_DOCKER_PIECE);
+        }
+        tty_msg(&b, TS3, "next\r\n", 6);
+        ASSERT_EQ(run(&g, 1, 1 << 20, &b, 0, 1, NULL), 0);
+        ASSERT_EQ(g.n, 2);
+        ASSERT_EQ(g.items[0].len, n);
+        ASSERT_TRUE(is_pattern(g.items[0].msg, n));
+        ASSERT_STR_EQ(g.items[1].msg, "next");
+        ASSERT_EQ(g.items[1].ts_ns, TS3_NS);
+        for (size_t chunk = 1000; chunk < 20000; chunk += 3001) {
+            struct got h;
+            got_init(&h);
+            run(&h, 1, 1 << 20, &b, chunk, 1, NULL);
+            ASSERT_MEM_EQ(h.ser.data, h.ser.len, g.ser.data, g.ser.len);
+            got_close(&h);
+        }
+        got_close(&g);
+        lc_buf_close(&line);
+        lc_buf_close(&b);
+    }
+}
+
+/* Timestamps a program prints itself are content: one older than or equal to the line's
+ * own, or one at the very start of the content, never starts a new message. */
+TEST(tty_timestamp_in_content_stays_content)
+{
+    struct lc_buf b;
+    struct got g;
+    lc_buf_init(&b, 0);
+    got_init(&g);
+    tty_msg(&b, TS3, "app says " TS1 " hello\r\n", 9 + 30 + 8);
+    tty_msg(&b, TS1, "at " TS1 " same\r\n", 3 + 30 + 7);
+    tty_msg(&b, TS1, TS3 " first\r\n", 30 + 8);
+    tty_msg(&b, TS1, "no space " TS3 "x\r\n", 9 + 30 + 3);
+    ASSERT_EQ(run(&g, 1, 1 << 20, &b, 0, 1, NULL), 0);
+    ASSERT_EQ(g.n, 4);
+    ASSERT_STR_EQ(g.items[0].msg, "app says " TS1 " hello");
+    ASSERT_STR_EQ(g.items[1].msg, "at " TS1 " same");
+    ASSERT_STR_EQ(g.items[2].msg, TS3 " first");
+    ASSERT_STR_EQ(g.items[3].msg, "no space " TS3 "x");
+    ASSERT_EQ(split_mismatches(1, &b, &g), 0);
+    got_close(&g);
+    lc_buf_close(&b);
+}
+
+/* The timestamp of the oldest line not yet whole: a position must not pass it. */
+TEST(pending_timestamp)
+{
+    struct lc_buf b;
+    struct got g;
+    struct lc_lines *l;
+    char *piece = malloc(LC_DOCKER_PIECE);
+    memset(piece, 'x', LC_DOCKER_PIECE);
+    lc_buf_init(&b, 0);
+    got_init(&g);
+    l = lc_lines_create(0, 1 << 20, on_line, &g);
+    ASSERT_EQ(lc_lines_pending_ts(l), -1);
+    frame(&b, 1, TS1, piece, LC_DOCKER_PIECE);
+    ASSERT_EQ(lc_lines_feed(l, b.data, b.len), 0);
+    ASSERT_EQ(lc_lines_pending_ts(l), TS1_NS);
+    lc_buf_reset(&b);
+    frames(&b, 2, TS3, "newer on stderr\n");
+    frame(&b, 2, TS2, piece, LC_DOCKER_PIECE);
+    ASSERT_EQ(lc_lines_feed(l, b.data, b.len), 0);
+    ASSERT_EQ(g.n, 1);
+    ASSERT_EQ(lc_lines_pending_ts(l), TS1_NS);
+    lc_buf_reset(&b);
+    frames(&b, 1, TS1, "end\n");
+    ASSERT_EQ(lc_lines_feed(l, b.data, b.len), 0);
+    ASSERT_EQ(lc_lines_pending_ts(l), TS2_NS);
+    ASSERT_EQ(lc_lines_finish(l, 0), 0);
+    ASSERT_EQ(lc_lines_pending_ts(l), -1);
+    lc_lines_destroy(l);
+    /* TTY: a message whose end has not arrived. */
+    l = lc_lines_create(1, 1 << 20, on_line, &g);
+    lc_buf_reset(&b);
+    tty_msg(&b, TS2, "partial", 7);
+    ASSERT_EQ(lc_lines_feed(l, b.data, b.len), 0);
+    ASSERT_EQ(lc_lines_pending_ts(l), TS2_NS);
+    ASSERT_EQ(lc_lines_feed(l, " end\r\n", 6), 0);
+    ASSERT_EQ(lc_lines_pending_ts(l), -1);
+    ASSERT_STR_EQ(g.items[g.n - 1].msg, "partial end");
+    lc_lines_destroy(l);
+    free(piece);
+    got_close(&g);
+    lc_buf_close(&b);
+}
+
 TEST_MAIN(TEST_ENTRY(plain_lines_in_place), TEST_ENTRY(non_tty_keeps_cr), TEST_ENTRY(pieces_joined),
           TEST_ENTRY(exactly_one_piece_then_newline_message), TEST_ENTRY(interleaved_streams),
           TEST_ENTRY(truncation_2mib), TEST_ENTRY(truncation_edges),
@@ -687,4 +862,6 @@ TEST_MAIN(TEST_ENTRY(plain_lines_in_place), TEST_ENTRY(non_tty_keeps_cr), TEST_E
           TEST_ENTRY(new_timestamp_ends_pending_piece), TEST_ENTRY(messages_without_timestamp),
           TEST_ENTRY(bad_header), TEST_ENTRY(tty_body), TEST_ENTRY(tty_piece_boundaries),
           TEST_ENTRY(tty_without_timestamps), TEST_ENTRY(any_split_gives_same_lines),
-          TEST_ENTRY(callback_stops_feed))
+          TEST_ENTRY(callback_stops_feed), TEST_ENTRY(tty_run_ending_without_newline),
+          TEST_ENTRY(tty_run_ending_inside_a_long_line),
+          TEST_ENTRY(tty_timestamp_in_content_stays_content), TEST_ENTRY(pending_timestamp))

@@ -69,8 +69,14 @@ static void handle_event(struct lc_docker *d, const struct lc_docker_event *ev)
     }
     switch (ev->action) {
     case LC_EVENT_START:
-        if (c == NULL) {
-            list(d); /* a new container: the list brings its name, image and labels */
+        if (c == NULL && ev->name[0] != '\0') {
+            /* A new container: the event brings its name, image and labels, so its logs
+             * are asked for at once; a container that exits within milliseconds (and with
+             * --rm is removed) is gone before a list could name it. */
+            c = lc_docker_add(d, ev->id, ev->name, ev->image, ev->labels, 1);
+            lc_stream_begin(c);
+        } else if (c == NULL) {
+            list(d); /* an event without attributes: the list names it */
         } else if (!c->ignored) {
             lc_stream_on_start(c);
         }
@@ -89,8 +95,9 @@ static void handle_event(struct lc_docker *d, const struct lc_docker_event *ev)
         }
         break;
     case LC_EVENT_RENAME:
-        if (c != NULL && !c->ignored && ev->name[0] != '\0') {
-            list(d); /* the list refreshes the name (and the filters) */
+        if (c != NULL && ev->name[0] != '\0') {
+            /* Captured or not: the filters are applied to the new name. */
+            lc_docker_update(d, c, ev->name, ev->image, ev->labels);
         }
         break;
     default:
@@ -110,6 +117,7 @@ static void events_timer_cb(uv_timer_t *t)
         struct lc_docker_event ev;
         if (lc_docker_event_parse(d->events_buf.data, n, &ev) == 0) {
             handle_event(d, &ev);
+            lc_docker_event_close(&ev);
         }
         lc_buf_consume(&d->events_buf, n + 1);
     }
@@ -175,13 +183,9 @@ static void reconcile_one(struct lc_docker *d, json_t *item)
         return;
     }
     c = lc_docker_find(d, id);
-    if (c != NULL && c->meta != NULL && name != NULL && strcmp(c->meta->name, name + 1) != 0) {
-        /* Renamed: start over with fresh metadata and filters, keeping the position. */
-        struct lc_meta *old = c->meta;
-        c->meta = lc_meta_create(id, name + 1, old->image, old->host, old->labels_json,
-                                 old->compose_project, old->compose_service);
-        lc_spool_forget_meta(d->spool, old);
-        lc_meta_unref(old);
+    if (c != NULL && name != NULL) {
+        /* A rename or labels not known from an event: filters and metadata again. */
+        lc_docker_update(d, c, name, image != NULL ? image : "", json_object_get(item, "Labels"));
     }
     if (c == NULL) {
         c = lc_docker_add(d, id, name != NULL ? name : id, image != NULL ? image : "",
@@ -209,6 +213,9 @@ static void remove_missing(struct lc_docker *d, json_t *items)
         json_t *item;
         int found = 0;
         next = c->next;
+        if (c->added_ms >= d->list_started_ms) {
+            continue; /* added (from an event) after this list was asked for */
+        }
         json_array_foreach(items, i, item)
         {
             const char *id = json_string_value(json_object_get(item, "Id"));
@@ -300,6 +307,7 @@ static void list(struct lc_docker *d)
     if (d->stopping) {
         return;
     }
+    d->list_started_ms = uv_now(d->loop);
     d->list_req = lc_docker_get_json(d->client, "/containers/json?all=1", 0,
                                      d->dc->request_timeout_ms, list_done, d);
     d->list_in_flight = d->list_req != NULL;

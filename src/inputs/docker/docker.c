@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/filter.h"
 #include "core/log.h"
@@ -16,6 +17,8 @@
 #define LABELS_MAX 256
 #define KEY_PREFIX "docker/"
 #define KEY_LISTED "docker/.listed" /* the first container list was taken */
+/* The boot the positions' boot-times ("at") belong to: /proc/sys/kernel/random/boot_id. */
+#define KEY_BOOT "docker/.boot"
 
 /* ---- own container ---------------------------------------------------------------- */
 
@@ -39,6 +42,29 @@ static void find_self(char out[65])
         }
     }
     free(text);
+}
+
+/* The kernel's id of this boot ("" when unknown): a position's boot-time means something
+ * only on the boot that wrote it. */
+static void read_boot_id(char out[40])
+{
+    char *text = NULL;
+    size_t len = 0;
+    out[0] = '\0';
+    if (lc_read_file("/proc/sys/kernel/random/boot_id", 4096, &text, &len) == 0) {
+        while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' ')) {
+            len--;
+        }
+        snprintf(out, 40, "%.*s", (int)len, text);
+    }
+    free(text);
+}
+
+int64_t lc_docker_boot_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /* ---- container table -------------------------------------------------------------- */
@@ -94,16 +120,63 @@ static void adopt_position(struct lc_docker *d, struct lc_container *c)
     if (lc_pos_window_from_json(&c->win, saved) != 0) {
         lc_log(LC_LOG_WARN, 0, "[docker:%s] saved position is malformed; reading from start",
                c->meta != NULL ? c->meta->name : c->id);
+    } else if (d->positions_other_boot) {
+        /* Its boot-time is of another boot: it says nothing of this one's clocks. */
+        lc_pos_window_set_at(&c->win, 0);
+        lc_docker_mark_dirty(d, c);
     }
     json_object_del(d->pending, c->id);
+}
+
+/* Whether a container of NAME and LABELS is captured. */
+static int wanted(struct lc_docker *d, const char *id, const char *name, json_t *labels)
+{
+    struct lc_kv kv[LABELS_MAX];
+    int n = labels_collect(labels, kv, LABELS_MAX);
+    return strcmp(id, d->self_id) != 0 && lc_filter_match(d->dc, name, kv, (size_t)n);
+}
+
+/* C becomes captured: its task, metadata and saved position. */
+static void capture_begin(struct lc_docker *d, struct lc_container *c, const char *name,
+                          const char *image, json_t *labels)
+{
+    static const struct lc_task_ops ops = {.restart = lc_stream_restart};
+    char task_id[32];
+    snprintf(task_id, sizeof(task_id), "container_%.12s", c->id);
+    c->ignored = 0;
+    c->task = lc_task_create(d->sup, task_id, "container", &ops, c);
+    lc_task_set_name(c->task, name);
+    c->meta = meta_from(d, c->id, name, image, labels);
+    adopt_position(d, c);
+    lc_log(LC_LOG_INFO, 0, "[docker:%s] capturing %.12s (%s)", name, c->id,
+           c->running ? "running" : "stopped");
+}
+
+static void position_key(const char *id, char *out, size_t cap)
+{
+    snprintf(out, cap, KEY_PREFIX "%s", id);
+}
+
+/* C is no longer captured: what it took goes into the spool, its position is dropped and
+ * its metadata leaves the checkpoints. */
+static void capture_end(struct lc_docker *d, struct lc_container *c)
+{
+    char key[80];
+    lc_task_destroy(c->task);
+    c->task = NULL;
+    if (c->ignored) {
+        return;
+    }
+    lc_docker_commit(d); /* its last lines and position first: it leaves the dirty list */
+    position_key(c->id, key, sizeof(key));
+    lc_spool_set_position(d->spool, key, NULL, 0);
+    lc_spool_forget_meta(d->spool, c->meta);
 }
 
 struct lc_container *lc_docker_add(struct lc_docker *d, const char *id, const char *name,
                                    const char *image, json_t *labels, int running)
 {
     struct lc_container *c = lc_xcalloc(1, sizeof(*c));
-    struct lc_kv kv[LABELS_MAX];
-    int n = labels_collect(labels, kv, LABELS_MAX);
 
     if (name[0] == '/') {
         name++;
@@ -111,23 +184,72 @@ struct lc_container *lc_docker_add(struct lc_docker *d, const char *id, const ch
     c->d = d;
     snprintf(c->id, sizeof(c->id), "%s", id);
     c->running = running;
+    c->added_ms = uv_now(d->loop);
     lc_stream_init(c);
-    c->ignored = strcmp(id, d->self_id) == 0 || !lc_filter_match(d->dc, name, kv, (size_t)n);
-    if (!c->ignored) {
-        static const struct lc_task_ops ops = {.restart = lc_stream_restart};
-        char task_id[32];
-        snprintf(task_id, sizeof(task_id), "container_%.12s", id);
-        c->task = lc_task_create(d->sup, task_id, "container", &ops, c);
-        lc_task_set_name(c->task, name);
-        c->meta = meta_from(d, id, name, image, labels);
-        adopt_position(d, c);
-        lc_log(LC_LOG_INFO, 0, "[docker:%s] capturing %.12s (%s)", name, id,
-               running ? "running" : "stopped");
+    c->ignored = 1;
+    if (wanted(d, id, name, labels)) {
+        capture_begin(d, c, name, image, labels);
     }
     c->next = d->containers;
     d->containers = c;
     d->n_containers++;
     return c;
+}
+
+/* The labels as the metadata keeps them: sorted compact JSON, or NULL for none. */
+static char *labels_text(json_t *labels)
+{
+    if (!json_is_object(labels) || json_object_size(labels) == 0) {
+        return NULL;
+    }
+    return json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+static int same_text(const char *a, const char *b)
+{
+    return (a == NULL || a[0] == '\0') ? (b == NULL || b[0] == '\0')
+                                       : b != NULL && strcmp(a, b) == 0;
+}
+
+void lc_docker_update(struct lc_docker *d, struct lc_container *c, const char *name,
+                      const char *image, json_t *labels)
+{
+    struct lc_meta *old = c->meta;
+    char *text;
+    if (name[0] == '/') {
+        name++;
+    }
+    if (!wanted(d, c->id, name, labels)) {
+        if (!c->ignored) {
+            lc_log(LC_LOG_INFO, 0,
+                   "[docker:%s] no longer matches the filters (now %s); capture stopped", old->name,
+                   name);
+            lc_stream_reset(c);
+            capture_end(d, c);
+            lc_meta_unref(c->meta);
+            c->meta = NULL;
+            lc_pos_window_close(&c->win);
+            c->ignored = 1;
+        }
+        return;
+    }
+    if (c->ignored) {
+        /* Renamed into the filters: captured like a container first seen now, from its
+         * first line (the design's rule for a container logcap meets while running). */
+        capture_begin(d, c, name, image, labels);
+        lc_stream_begin(c);
+        return;
+    }
+    text = labels_text(labels);
+    if (strcmp(old->name, name) != 0 || !same_text(old->labels_json, text)) {
+        /* Fresh metadata, keeping the position (the image is kept from the first sight: the
+         * list may name it by its id once its tag moved). */
+        c->meta = meta_from(d, c->id, name, old->image, labels);
+        lc_task_set_name(c->task, name);
+        lc_spool_forget_meta(d->spool, old);
+        lc_meta_unref(old);
+    }
+    free(text);
 }
 
 static void container_freed(uv_handle_t *h)
@@ -138,15 +260,9 @@ static void container_freed(uv_handle_t *h)
     free(c);
 }
 
-static void position_key(const char *id, char *out, size_t cap)
-{
-    snprintf(out, cap, KEY_PREFIX "%s", id);
-}
-
 void lc_docker_remove(struct lc_docker *d, struct lc_container *c)
 {
     struct lc_container **pp = &d->containers;
-    char key[80];
     while (*pp != NULL && *pp != c) {
         pp = &(*pp)->next;
     }
@@ -154,14 +270,7 @@ void lc_docker_remove(struct lc_docker *d, struct lc_container *c)
         *pp = c->next;
         d->n_containers--;
     }
-    lc_task_destroy(c->task);
-    c->task = NULL;
-    if (!c->ignored) {
-        lc_docker_commit(d); /* its last lines and position first: it leaves the dirty list */
-        position_key(c->id, key, sizeof(key));
-        lc_spool_set_position(d->spool, key, NULL, 0); /* destroyed and read to the end */
-        lc_spool_forget_meta(d->spool, c->meta);
-    }
+    capture_end(d, c); /* destroyed and read to the end */
     lc_stream_close(c, container_freed);
 }
 
@@ -215,6 +324,15 @@ void lc_docker_on_resume(struct lc_docker *d)
 
 /* ---- lines and positions ------------------------------------------------------------ */
 
+void lc_docker_mark_dirty(struct lc_docker *d, struct lc_container *c)
+{
+    if (!c->pos_dirty && !c->ignored) {
+        c->pos_dirty = 1;
+        c->dirty_next = d->dirty;
+        d->dirty = c;
+    }
+}
+
 void lc_docker_take(struct lc_docker *d, struct lc_container *c, const struct lc_line *l)
 {
     if (lc_spool_add(d->spool, c->meta, l->stream, l->ts_ns, l->ts, l->ts_len, l->msg, l->len,
@@ -222,14 +340,9 @@ void lc_docker_take(struct lc_docker *d, struct lc_container *c, const struct lc
         c->stats.errors++; /* longer than any max_line_bytes allows: cannot happen */
         return;
     }
-    d->seq++;
-    lc_pos_window_take(&c->win, d->seq, l->ts_ns, l->stream);
-    lc_pos_window_commit(&c->win, d->seq); /* in the spool with this append */
-    if (!c->pos_dirty) {
-        c->pos_dirty = 1;
-        c->dirty_next = d->dirty;
-        d->dirty = c;
-    }
+    lc_pos_window_take(&c->win, l->ts_ns, l->stream); /* in the spool with this append */
+    c->taken_since_commit = 1;
+    lc_docker_mark_dirty(d, c);
     if (lc_spool_txn_bytes(d->spool) >= LC_SPOOL_TXN_SOFT_MAX) {
         lc_docker_commit(d); /* a burst: do not wait for the end of the loop turn */
     }
@@ -238,14 +351,21 @@ void lc_docker_take(struct lc_docker *d, struct lc_container *c, const struct lc
 void lc_docker_commit(struct lc_docker *d)
 {
     int64_t now = d->dirty != NULL ? lc_wall_ns() : 0;
+    int64_t boot = d->dirty != NULL ? lc_docker_boot_ns() : 0;
     char key[80], pos[LC_POS_JSON_MAX];
     while (d->dirty != NULL) {
         struct lc_container *c = d->dirty;
-        size_t n = lc_pos_window_format(&c->win, pos, sizeof(pos));
+        size_t n;
+        if (c->taken_since_commit) {
+            /* Lines were taken in this turn, before now: what the clocks read after them. */
+            lc_pos_window_set_at(&c->win, boot);
+            c->taken_since_commit = 0;
+            c->lag_s = (double)(now - lc_pos_window_last(&c->win)) / 1e9;
+        }
+        n = lc_pos_window_format(&c->win, pos, sizeof(pos));
         d->dirty = c->dirty_next;
         c->dirty_next = NULL;
         c->pos_dirty = 0;
-        c->lag_s = (double)(now - lc_pos_window_newest(&c->win)) / 1e9;
         position_key(c->id, key, sizeof(key));
         lc_spool_set_position(d->spool, key, pos, n);
     }
@@ -275,6 +395,7 @@ void lc_docker_first_list_done(struct lc_docker *d)
     }
     json_object_clear(d->pending);
     lc_spool_set_position(d->spool, KEY_LISTED, "true", 4);
+    lc_spool_set_position(d->spool, KEY_BOOT, d->boot_id, strlen(d->boot_id));
     lc_docker_commit(d);
     if (d->legacy_path != NULL) {
         char moved[4200];
@@ -310,17 +431,20 @@ static void load_legacy(struct lc_docker *d)
     d->legacy_path = path;
 }
 
-/* The positions recovered from the spool become the pending ones. */
+/* The positions recovered from the spool become the pending ones. Keys of the input's
+ * own (docker/.listed, docker/.boot) start with a dot, which no container id does. */
 static void load_positions(struct lc_docker *d)
 {
     json_t *all = lc_spool_positions(d->spool), *v;
-    const char *key;
+    const char *key, *boot = json_string_value(json_object_get(all, KEY_BOOT));
     d->pending = json_object();
     d->first_start = json_object_get(all, KEY_LISTED) == NULL;
+    d->positions_other_boot =
+        boot == NULL || d->boot_id[0] == '\0' || strcmp(boot, d->boot_id) != 0;
     json_object_foreach(all, key, v)
     {
         json_t *pos;
-        if (strncmp(key, KEY_PREFIX, strlen(KEY_PREFIX)) != 0 || strcmp(key, KEY_LISTED) == 0) {
+        if (strncmp(key, KEY_PREFIX, strlen(KEY_PREFIX)) != 0 || key[strlen(KEY_PREFIX)] == '.') {
             continue;
         }
         pos = json_loads(json_string_value(v), 0, NULL);
@@ -348,7 +472,7 @@ static void fill_container(const struct lc_container *c, struct lc_container_sna
     cs->truncated = c->stats.truncated;
     cs->decode_errors = c->stats.decode_errors;
     cs->errors = c->stats.errors;
-    cs->position_ns = lc_pos_window_newest(&c->win);
+    cs->position_ns = lc_pos_window_last(&c->win);
     cs->lag_s = c->lag_s;
 }
 
@@ -407,6 +531,7 @@ struct lc_docker *lc_docker_create(uv_loop_t *loop, const struct lc_config *cfg,
     d->spool = spool;
     d->backoff_ms = d->dc->reconnect_min_ms;
     find_self(d->self_id);
+    read_boot_id(d->boot_id);
     load_positions(d);
     lc_buf_init(&d->events_buf, 1u << 20);
     d->client = lc_docker_client_create(loop, d->dc->socket, d->dc->request_timeout_ms);

@@ -34,6 +34,7 @@ struct lc_cstats {
     uint64_t truncated;
     uint64_t decode_errors;
     uint64_t errors;
+    uint64_t drains; /* follow=0 requests (each one a rescan of the log file by dockerd) */
 };
 
 struct lc_container {
@@ -44,6 +45,7 @@ struct lc_container {
     int ignored;          /* filtered out: never streamed */
     int destroyed;        /* the daemon destroyed it: remove once read */
     int running;
+    uint64_t added_ms; /* loop time it was added: a list asked for before knows nothing of it */
     enum lc_cstate state;
     long tail;                 /* >= 0: first open takes only the last TAIL lines */
     int64_t floor_since_ns;    /* since for a container whose tail request brought nothing */
@@ -51,20 +53,23 @@ struct lc_container {
     struct lc_docker_req *probe;
     struct lc_buf probe_body;
     struct lc_lines *lines; /* created at the first byte (TTY is told by it) */
+    struct lc_lines *stash; /* the ended follow stream's, while a line in it is not whole */
+    int drained;            /* the inspect in flight follows a drain */
+    unsigned drains_in_row; /* drains since the container was last followed or read out */
     uv_timer_t timer;       /* idle deadline, or backoff */
     uint64_t last_data_ms;
     uint64_t backoff_ms;
-    uint64_t retry_at_ms; /* LC_C_WAIT: when to try again */
-    uint64_t drain_new;
+    uint64_t retry_at_ms;     /* LC_C_WAIT: when to try again */
     int64_t drain_started_ns; /* wall clock when the last logs request started */
     int tail_floor_pending;   /* the next line taken is the first of a tail request */
     int replaying;
     int paused;
     struct lc_pos_window win;
     struct lc_cstats stats;
-    struct lc_task *task; /* the supervisor's record of this capture */
-    double lag_s;         /* spool append time minus the newest line's ts */
-    int pos_dirty;        /* lines taken since its position last went into the spool */
+    struct lc_task *task;   /* the supervisor's record of this capture */
+    double lag_s;           /* spool append time minus the newest line's ts */
+    int pos_dirty;          /* its position must go into the next append */
+    int taken_since_commit; /* lines taken since its position last went into the spool */
     struct lc_container *dirty_next;
 };
 
@@ -100,6 +105,7 @@ struct lc_docker {
     int64_t last_event_ns;
     int list_in_flight;
     int list_from_timer;
+    uint64_t list_started_ms; /* loop time the list in flight was asked for */
     struct lc_docker_req *list_req;
     struct lc_docker_req *version_req;
     unsigned missed_events; /* starts found by the last list but not by events */
@@ -109,7 +115,8 @@ struct lc_docker {
     int first_start;            /* no container list was ever taken: initial_tail applies */
     json_t *pending;            /* positions of containers not seen yet: id -> position object */
     struct lc_container *dirty; /* containers whose position must go into the next append */
-    uint64_t seq;               /* lines taken (the position window's sequence) */
+    char boot_id[40];           /* this boot's id, "" when unknown */
+    int positions_other_boot;   /* the saved positions' boot-times are of another boot */
     char *legacy_path;          /* positions.json of an older logcap, moved into the spool */
     uv_check_t commit_check;    /* commits each loop turn's lines with their positions */
     int destroyed;
@@ -121,7 +128,15 @@ struct lc_container *lc_docker_find(struct lc_docker *d, const char *id);
 struct lc_container *lc_docker_add(struct lc_docker *d, const char *id, const char *name,
                                    const char *image, json_t *labels, int running);
 void lc_docker_remove(struct lc_docker *d, struct lc_container *c);
+/* The daemon names C anew (a rename, or labels learnt from the list): the filters are
+ * applied again (C starts or stops being captured) and its metadata is refreshed. */
+void lc_docker_update(struct lc_docker *d, struct lc_container *c, const char *name,
+                      const char *image, json_t *labels);
 void lc_docker_request_pause(struct lc_docker *d);
+/* C's position must go into the next append (it moved, or its hold changed). */
+void lc_docker_mark_dirty(struct lc_docker *d, struct lc_container *c);
+/* CLOCK_BOOTTIME in nanoseconds: a position's boot-time of its last take. */
+int64_t lc_docker_boot_ns(void);
 /* Takes one line of C: appends it to the spool and moves C's position. */
 void lc_docker_take(struct lc_docker *d, struct lc_container *c, const struct lc_line *l);
 /* Hands this turn's lines and the positions they moved to the spool. */
@@ -151,6 +166,9 @@ void lc_stream_kick(struct lc_container *c);
  * lc_docker_remove once the timer is closed. */
 void lc_stream_close(struct lc_container *c, uv_close_cb freed);
 void lc_stream_cancel(struct lc_container *c);
+/* Stops capturing C: everything in flight is cancelled, what is pending dropped, and C is
+ * idle. */
+void lc_stream_reset(struct lc_container *c);
 /* The supervisor's restart: tear everything down and begin again from the position. */
 void lc_stream_restart(void *container);
 /* Test hook: stop working and beating until the supervisor restarts the task. */

@@ -35,12 +35,44 @@ static enum lc_event_action parse_action(const char *s)
     return LC_EVENT_OTHER;
 }
 
+/* The attributes Docker adds to an event that are not labels. A label of one of these
+ * names is shadowed in the event; the container list brings it right. */
+static int not_a_label(const char *key)
+{
+    static const char *const keys[] = {"name", "image", "oldName", "exitCode", "signal"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strcmp(key, keys[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static json_t *labels_of(json_t *attrs)
+{
+    json_t *labels = json_object(), *v;
+    const char *key;
+    json_object_foreach(attrs, key, v)
+    {
+        if (json_is_string(v) && !not_a_label(key)) {
+            json_object_set(labels, key, v);
+        }
+    }
+    return labels;
+}
+
+void lc_docker_event_close(struct lc_docker_event *ev)
+{
+    json_decref(ev->labels);
+    ev->labels = NULL;
+}
+
 int lc_docker_event_parse(const char *line, size_t len, struct lc_docker_event *ev)
 {
     json_error_t err;
     json_t *root = json_loadb(line, len, 0, &err);
-    const char *type, *action, *id, *name;
-    json_t *actor, *t;
+    const char *type, *action, *id, *name, *image;
+    json_t *actor, *attrs, *t;
     int rc = -EINVAL;
 
     memset(ev, 0, sizeof(*ev));
@@ -57,10 +89,16 @@ int lc_docker_event_parse(const char *line, size_t len, struct lc_docker_event *
     }
     ev->action = parse_action(action);
     snprintf(ev->id, sizeof(ev->id), "%s", id);
-    name = json_string_value(json_object_get(json_object_get(actor, "Attributes"), "name"));
+    attrs = json_object_get(actor, "Attributes");
+    name = json_string_value(json_object_get(attrs, "name"));
+    image = json_string_value(json_object_get(attrs, "image"));
     if (name != NULL) {
         snprintf(ev->name, sizeof(ev->name), "%s", name);
     }
+    if (image != NULL) {
+        snprintf(ev->image, sizeof(ev->image), "%s", image);
+    }
+    ev->labels = labels_of(attrs);
     t = json_object_get(root, "timeNano");
     if (json_is_integer(t)) {
         ev->time_ns = json_integer_value(t);

@@ -29,6 +29,9 @@
 #define HEAD_MAX 36
 #define TS_MAX 40
 #define KEEP_BYTES (256 * 1024)
+#define HDR_FIXED 31 /* Docker's own header: "2026-11-22T12:24:43.463703600Z " */
+/* TTY content bytes that always decide where a message ends (see tty_find_end). */
+#define SCAN_MAX (LC_DOCKER_PIECE + HDR_FIXED - 1)
 
 /* The line being joined on one stream, and the last timestamp seen on it. */
 struct joiner {
@@ -53,9 +56,12 @@ struct lc_lines {
     uint64_t errors;
     struct lc_frame_decoder fd;
     struct joiner j[3]; /* by stream; [0] is unused */
-    /* TTY mode: where the body is within the current message. */
+    /* TTY mode: the content of a message whose end has not arrived (its timestamp is the
+     * stdout joiner's last one), how much of it was searched for its end, and the first
+     * bytes of a message header split between feeds. */
     int in_body;
-    size_t body_count; /* content bytes of the current message so far */
+    struct lc_buf body;
+    size_t scanned;
     size_t head_len;
     char head[HEAD_MAX];
 };
@@ -229,39 +235,107 @@ static int head_decide(const char *p, size_t n, int at_end, size_t *ts_len, int6
     return -1;
 }
 
-/* TTY: the content of a message runs to its '\n' or to LC_DOCKER_PIECE bytes. Starts the
- * content at DATA (LEN bytes, M's timestamp set); delivers in place when it is whole. */
-static int tty_content(struct lc_lines *l, struct msg *m, const char *data, size_t len,
-                       size_t *used)
+/* True when the HDR_FIXED bytes at P are a message header as Docker writes it with
+ * timestamps=1: 9 fraction digits, "Z" and a space. Stores its time in *NS. */
+static int fixed_header(const char *p, int64_t *ns)
 {
-    size_t scan = len < LC_DOCKER_PIECE ? len : LC_DOCKER_PIECE;
-    const char *nl = memchr(data, '\n', scan);
-    int rc;
-    m->text = data;
-    if (nl != NULL) {
-        m->len = (size_t)(nl - data);
-        *used = m->len + 1;
-        return on_message(l, LC_FRAME_STDOUT, m, 1);
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddddddddZ ";
+    for (size_t i = 0; i < HDR_FIXED; i++) {
+        int digit = p[i] >= '0' && p[i] <= '9';
+        if (shape[i] == 'd' ? !digit : p[i] != shape[i]) {
+            return 0;
+        }
     }
-    m->len = scan;
-    *used = scan;
-    rc = on_message(l, LC_FRAME_STDOUT, m, 0);
-    if (rc == 0 && scan < LC_DOCKER_PIECE) {
-        l->in_body = 1;
-        l->body_count = scan;
-    }
-    return rc;
+    return lc_time_parse_rfc3339(p, HDR_FIXED - 1, ns) == HDR_FIXED - 1;
 }
 
-/* TTY: DATA starts a message. */
+/* Where a TTY message ends. */
+enum tty_end {
+    END_MORE = 0, /* not known yet: more bytes are needed */
+    END_NEWLINE,  /* at its '\n' */
+    END_HEADER,   /* where the next message's header begins (a run ended without '\n') */
+    END_PIECE,    /* at LC_DOCKER_PIECE content bytes, or at the end of the body */
+};
+
+/* Where the TTY message whose content starts at C ends (N bytes at hand, the first FROM of
+ * them searched before; AT_END: no more come). *AT is its content length.
+ *
+ * A raw TTY body has no frames: a message is a timestamp, a space and content up to a
+ * '\n' or a full 16,384-byte piece. Docker's copier emits a message without '\n' that is
+ * shorter than a piece only at the process's exit, so such a message is the last of its
+ * run, and when the container runs again the next run's header follows its last byte
+ * directly. That header is recognised by its shape (Docker's fixed 31-byte form), at
+ * content offset 1 or later, with a time later than the message's own (AFTER_NS): a
+ * program's own timestamps in its output are never later than Docker's reading of that
+ * output, so they stay content. Deciding needs HDR_FIXED - 1 bytes past a piece. */
+static enum tty_end tty_find_end(const char *c, size_t n, size_t from, int64_t after_ns, int at_end,
+                                 size_t *at)
+{
+    size_t lim = n < LC_DOCKER_PIECE ? n : LC_DOCKER_PIECE;
+    const char *nl = from < lim ? memchr(c + from, '\n', lim - from) : NULL;
+    size_t stop = nl != NULL ? (size_t)(nl - c) : lim;
+    /* A header at K >= 1 has its 'Z' at K + 29 and its space after it. */
+    size_t z = from > HDR_FIXED - 1 ? from - 1 : HDR_FIXED - 1;
+    size_t zend = stop + HDR_FIXED - 2 < n - 1 ? stop + HDR_FIXED - 2 : n - 1;
+    int64_t ns;
+    while (n > 0 && z < zend) {
+        const char *q = memchr(c + z, 'Z', zend - z);
+        if (q == NULL) {
+            break;
+        }
+        z = (size_t)(q - c);
+        if (c[z + 1] == ' ' && fixed_header(c + z - (HDR_FIXED - 2), &ns) && ns > after_ns) {
+            *at = z - (HDR_FIXED - 2);
+            return END_HEADER;
+        }
+        z++;
+    }
+    if (nl != NULL) {
+        *at = stop;
+        return END_NEWLINE;
+    }
+    if (lim == LC_DOCKER_PIECE && (n >= SCAN_MAX || at_end)) {
+        *at = LC_DOCKER_PIECE;
+        return END_PIECE;
+    }
+    *at = n;
+    return at_end ? END_PIECE : END_MORE;
+}
+
+/* The time after which a header ends the current TTY message. */
+static int64_t tty_after(const struct msg *m)
+{
+    return m->ts_len > 0 ? m->ts_ns : INT64_MIN;
+}
+
+/* The current TTY message, whose timestamp is the stdout joiner's last one. */
+static void tty_current(struct lc_lines *l, struct msg *m)
+{
+    const struct joiner *j = &l->j[LC_FRAME_STDOUT];
+    m->ts = j->has_last ? j->last : "";
+    m->ts_len = j->has_last ? j->last_len : 0;
+    m->ts_ns = j->has_last ? j->last_ns : 0;
+}
+
+/* Hands the message M (content C, AT bytes) on; it is a whole line only when it ended at
+ * its '\n'. */
+static int tty_deliver(struct lc_lines *l, struct msg *m, const char *c, size_t at, enum tty_end e)
+{
+    m->text = c;
+    m->len = at;
+    return on_message(l, LC_FRAME_STDOUT, m, e == END_NEWLINE);
+}
+
+/* TTY: DATA starts a message. It is handled in place when its end is in DATA; otherwise
+ * its content so far goes into BODY. */
 static int tty_message(struct lc_lines *l, const char *data, size_t len, size_t *used)
 {
     struct joiner *j = &l->j[LC_FRAME_STDOUT];
     struct msg m;
-    size_t ts_len = 0, rest;
+    size_t ts_len = 0, at = 0;
     int64_t ns = 0;
     int hl = head_decide(data, len, 0, &ts_len, &ns);
-    int rc;
+    enum tty_end e;
     if (hl < 0) {
         /* A timestamp split between feeds (LEN < HEAD_MAX). */
         memcpy(l->head, data, len);
@@ -274,19 +348,28 @@ static int tty_message(struct lc_lines *l, const char *data, size_t len, size_t 
     } else {
         set_last_ts(l, j, &m);
     }
-    rc = tty_content(l, &m, data + hl, len - (size_t)hl, &rest);
-    *used = (size_t)hl + rest;
-    return rc;
+    e = tty_find_end(data + hl, len - (size_t)hl, 0, tty_after(&m), 0, &at);
+    if (e == END_MORE) {
+        /* Cannot fail: fewer than SCAN_MAX bytes are undecided. */
+        (void)lc_buf_add(&l->body, data + hl, len - (size_t)hl);
+        l->scanned = l->body.len;
+        l->in_body = 1;
+        *used = len;
+        return 0;
+    }
+    *used = (size_t)hl + at + (e == END_NEWLINE);
+    return tty_deliver(l, &m, data + hl, at, e);
 }
 
-/* TTY: a message whose first bytes were kept in HEAD. Completes the header from DATA. */
+/* TTY: a message whose first bytes were kept in HEAD. Completes the header from DATA; the
+ * content then goes to BODY. */
 static int tty_head(struct lc_lines *l, const char *data, size_t len, size_t *used)
 {
     struct joiner *j = &l->j[LC_FRAME_STDOUT];
     size_t old = l->head_len, take = HEAD_MAX - old, ts_len = 0;
     struct msg m;
     int64_t ns = 0;
-    int hl, rc;
+    int hl;
     take = take < len ? take : len;
     memcpy(l->head + old, data, take);
     hl = head_decide(l->head, old + take, 0, &ts_len, &ns);
@@ -296,50 +379,52 @@ static int tty_head(struct lc_lines *l, const char *data, size_t len, size_t *us
         return 0;
     }
     l->head_len = 0;
+    l->in_body = 1;
+    l->scanned = 0;
     if (hl > 0) {
         /* OLD bytes did not decide, so the header ends in the bytes just taken. */
         assert((size_t)hl > old);
         set_ts(j, &m, l->head, ts_len, ns);
-        m.text = "";
-        m.len = 0;
         *used = (size_t)hl - old;
     } else {
         /* No timestamp: the kept bytes are content, DATA is read again as content. */
         set_last_ts(l, j, &m);
-        m.text = l->head;
-        m.len = old;
+        (void)lc_buf_add(&l->body, l->head, old);
         *used = 0;
     }
-    rc = on_message(l, LC_FRAME_STDOUT, &m, 0);
-    if (rc == 0) {
-        l->in_body = 1;
-        l->body_count = m.len;
-    }
-    return rc;
+    return 0;
 }
 
-/* TTY: more content of the current message, which is open in the stdout joiner. */
+/* TTY: more content of the message in BODY. When its end lies in bytes buffered before
+ * (the next message's header began there), those bytes go back to HEAD and DATA is read
+ * again from its start. */
 static int tty_body(struct lc_lines *l, const char *data, size_t len, size_t *used)
 {
-    struct joiner *j = &l->j[LC_FRAME_STDOUT];
-    size_t room = LC_DOCKER_PIECE - l->body_count;
-    size_t scan = len < room ? len : room;
-    const char *nl = memchr(data, '\n', scan);
-    assert(j->open);
-    if (nl != NULL) {
-        append(l, j, data, (size_t)(nl - data));
-        *used = (size_t)(nl - data) + 1;
-        l->in_body = 0;
-        return flush(l, LC_FRAME_STDOUT, 1);
+    size_t old = l->body.len, take = SCAN_MAX - old, at = 0, end;
+    struct msg m;
+    enum tty_end e;
+    take = take < len ? take : len;
+    (void)lc_buf_add(&l->body, data, take); /* cannot fail: BODY holds SCAN_MAX */
+    tty_current(l, &m);
+    e = tty_find_end(l->body.data, l->body.len, l->scanned, tty_after(&m), 0, &at);
+    if (e == END_MORE) {
+        l->scanned = l->body.len;
+        *used = take;
+        return 0;
     }
-    append(l, j, data, scan);
-    *used = scan;
-    l->body_count += scan;
-    if (l->body_count == LC_DOCKER_PIECE) {
-        /* A whole piece: the line goes on in the next message. */
-        l->in_body = 0;
+    end = at + (e == END_NEWLINE);
+    l->in_body = 0;
+    l->scanned = 0;
+    if (end >= old) {
+        *used = end - old;
+    } else {
+        assert(old - end < HEAD_MAX);
+        memcpy(l->head, l->body.data + end, old - end);
+        l->head_len = old - end;
+        *used = 0;
     }
-    return 0;
+    l->body.len = 0; /* the bytes stay in place for the callback */
+    return tty_deliver(l, &m, l->body.data, at, e);
 }
 
 static int tty_feed(struct lc_lines *l, const char *data, size_t len)
@@ -395,6 +480,39 @@ static int tty_head_end(struct lc_lines *l)
     return on_message(l, LC_FRAME_STDOUT, &m, 0);
 }
 
+/* TTY: the body ended inside a message whose content is in BODY: it holds that message's
+ * last bytes, and maybe the next runs' messages after them. */
+static int tty_body_end(struct lc_lines *l)
+{
+    struct joiner *j = &l->j[LC_FRAME_STDOUT];
+    const char *c = l->body.data;
+    size_t n = l->body.len;
+    struct msg m;
+    int rc;
+    tty_current(l, &m);
+    for (;;) {
+        size_t at = 0, ts_len = 0, used;
+        int64_t ns = 0;
+        enum tty_end e = tty_find_end(c, n, 0, tty_after(&m), 1, &at);
+        int hl;
+        rc = tty_deliver(l, &m, c, at, e);
+        used = at + (e == END_NEWLINE);
+        if (rc != 0 || used == n) {
+            return rc;
+        }
+        c += used;
+        n -= used;
+        hl = head_decide(c, n, 1, &ts_len, &ns);
+        if (hl > 0) {
+            set_ts(j, &m, c, ts_len, ns);
+        } else {
+            set_last_ts(l, j, &m);
+        }
+        c += hl;
+        n -= (size_t)hl;
+    }
+}
+
 static void joiner_reset(struct joiner *j)
 {
     j->open = 0;
@@ -410,6 +528,8 @@ int lc_lines_finish(struct lc_lines *l, int emit_partial)
     int rc = 0;
     if (emit_partial && l->tty && l->head_len > 0) {
         rc = tty_head_end(l);
+    } else if (emit_partial && l->tty && l->in_body) {
+        rc = tty_body_end(l);
     }
     if (emit_partial && !l->tty && lc_frame_pending(&l->fd)) {
         l->errors++; /* the daemon said it was done in the middle of a frame */
@@ -425,7 +545,8 @@ int lc_lines_finish(struct lc_lines *l, int emit_partial)
         joiner_reset(&l->j[order[i]]);
     }
     l->in_body = 0;
-    l->body_count = 0;
+    l->body.len = 0;
+    l->scanned = 0;
     l->head_len = 0;
     lc_frame_reset(&l->fd);
     return rc;
@@ -440,6 +561,7 @@ struct lc_lines *lc_lines_create(int tty, size_t max_line_bytes, lc_line_cb cb, 
     l->cb = cb;
     l->ud = ud;
     lc_frame_init(&l->fd);
+    lc_buf_init(&l->body, SCAN_MAX);
     for (int i = 0; i < 3; i++) {
         lc_buf_init(&l->j[i].buf, l->limit);
     }
@@ -452,6 +574,7 @@ void lc_lines_destroy(struct lc_lines *l)
         return;
     }
     lc_frame_close(&l->fd);
+    lc_buf_close(&l->body);
     for (int i = 0; i < 3; i++) {
         lc_buf_close(&l->j[i].buf);
     }
@@ -461,4 +584,19 @@ void lc_lines_destroy(struct lc_lines *l)
 uint64_t lc_lines_decode_errors(const struct lc_lines *l)
 {
     return l->errors;
+}
+
+int64_t lc_lines_pending_ts(const struct lc_lines *l)
+{
+    const struct joiner *out = &l->j[LC_FRAME_STDOUT];
+    int64_t p = -1;
+    for (int s = LC_FRAME_STDOUT; s <= LC_FRAME_STDERR; s++) {
+        if (l->j[s].open && (p < 0 || l->j[s].ts_ns < p)) {
+            p = l->j[s].ts_ns;
+        }
+    }
+    if (l->tty && l->in_body && out->has_last && (p < 0 || out->last_ns < p)) {
+        p = out->last_ns; /* the TTY message whose end has not arrived */
+    }
+    return p;
 }

@@ -57,6 +57,10 @@ int lc_lines_feed(struct lc_lines *l, const char *data, size_t len);
  * callback's value. */
 int lc_lines_finish(struct lc_lines *l, int emit_partial);
 
+/* The timestamp of the oldest line not yet whole (pieces being joined, or a TTY message
+ * whose end has not arrived), or -1 when none: a resume must not start after it. */
+int64_t lc_lines_pending_ts(const struct lc_lines *l);
+
 /* Messages that could not be decoded (no timestamp, SYSTEMERR frames, bad headers). */
 uint64_t lc_lines_decode_errors(const struct lc_lines *l);
 

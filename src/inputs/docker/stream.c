@@ -1,12 +1,20 @@
 /* stream: one container's log capture. A container is followed with one request
- * (`follow=1&timestamps=1&since=<position>`); when that request ends for any reason, what
- * the daemon holds is drained with `follow=0` (a follow stream can end early and lose
- * lines), then the container is asked whether it runs: if it does it is followed again,
- * otherwise it waits for its next start. A stream quiet for idle_timeout is checked with a
- * cheap `tail=1` probe and reopened only when the daemon holds a newer line or the probe
- * itself misses its deadline: `since` makes dockerd rescan the whole log file, so nothing
- * is ever reopened on a blind timer. The container owns its request, probe, timer, line
- * assembler and position window. */
+ * (`follow=1&timestamps=1&since=<position>`). When that request ends for any reason, the
+ * container is asked whether it runs: if it does, it is followed again from its position
+ * (which also brings what the ended stream missed); if not, what the daemon holds is
+ * drained with `follow=0` (a follow stream can end early and lose lines), and asked again:
+ * a container that ran after the drain began is drained once more, a few times in a row
+ * at most and then after a backoff, otherwise it waits for its next start. Every request
+ * with `since` makes dockerd rescan the whole log file, so a running container never gets
+ * a drain, and nothing is reopened on a blind timer: a stream quiet for idle_timeout is
+ * checked with a cheap `tail=1` probe and reopened only when the daemon holds a newer line
+ * or the probe itself misses its deadline.
+ *
+ * A line not yet whole when a stream ends is read again by the next request (the
+ * position's hold keeps the resume point at or before it), except when that request finds
+ * the container gone: then the pieces the ended stream brought are all there is, and the
+ * stash keeps them for that case. The container owns its request, probe, timer, line
+ * assembler, stash and position window. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,9 +28,13 @@
 #include "inputs/docker/frame.h"
 
 #define PROBE_BODY_MAX (64u << 10)
+/* Drains in a row of a container that keeps running during them; more wait a backoff. */
+#define DRAIN_BURST 3
 
 static void follow(struct lc_container *c);
 static void drain(struct lc_container *c);
+static void inspect(struct lc_container *c, int after_drain);
+static void hold_sync(struct lc_container *c, int64_t ts);
 static void arm_idle(struct lc_container *c, uint64_t ms);
 
 static const char *cname(const struct lc_container *c)
@@ -41,12 +53,10 @@ static int on_line(void *ud, const struct lc_line *l)
         c->tail_floor_pending = 0;
         lc_pos_window_set_floor(&c->win, l->ts_ns);
     }
-    if (lc_pos_window_below_floor(&c->win, l->ts_ns) ||
-        (c->replaying && lc_pos_window_seen(&c->win, l->ts_ns, l->stream))) {
+    if (c->replaying && lc_pos_window_seen(&c->win, l->ts_ns, l->stream)) {
         return 0;
     }
     lc_docker_take(d, c, l);
-    c->drain_new++;
     c->stats.lines[l->stream == LC_STREAM_STDERR ? 2 : 1]++;
     c->stats.bytes[l->stream == LC_STREAM_STDERR ? 2 : 1] += l->len;
     c->stats.truncated += l->truncated ? 1 : 0;
@@ -68,6 +78,7 @@ static int on_data(void *ud, const char *data, size_t len)
         c->lines = lc_lines_create(tty, c->d->dc->max_line_bytes, on_line, c);
     }
     rc = lc_lines_feed(c->lines, data, len);
+    hold_sync(c, lc_lines_pending_ts(c->lines));
     if (rc != 0) {
         lc_log(LC_LOG_WARN, rc, "[docker:%s] undecodable log stream; reopening", cname(c));
         c->stats.decode_errors++;
@@ -75,16 +86,55 @@ static int on_data(void *ud, const char *data, size_t len)
     return rc;
 }
 
+/* The oldest line not yet whole is at TS (-1: none): the position must not pass it, and
+ * says so in the next append when it changed. */
+static void hold_sync(struct lc_container *c, int64_t ts)
+{
+    if (lc_pos_window_set_hold(&c->win, ts)) {
+        lc_docker_mark_dirty(c->d, c);
+    }
+}
+
+static void assembler_end(struct lc_container *c, struct lc_lines *l, int emit_partial)
+{
+    uint64_t before = lc_lines_decode_errors(l);
+    lc_lines_finish(l, emit_partial);
+    c->stats.decode_errors += lc_lines_decode_errors(l) - before;
+    lc_lines_destroy(l);
+}
+
+/* The response ended. With EMIT_PARTIAL, pending pieces are whole lines now (the
+ * container stopped, or is gone); without, they are dropped, to be read again (the hold
+ * stays). */
 static void lines_end(struct lc_container *c, int emit_partial)
 {
     if (c->lines != NULL) {
-        uint64_t before = lc_lines_decode_errors(c->lines);
-        lc_lines_finish(c->lines, emit_partial);
-        c->stats.decode_errors += lc_lines_decode_errors(c->lines) - before;
-        lc_lines_destroy(c->lines);
+        assembler_end(c, c->lines, emit_partial);
         c->lines = NULL;
     }
+    if (emit_partial) {
+        hold_sync(c, -1);
+    }
     c->replaying = 0;
+}
+
+/* The follow stream ended with pieces of a line pending: kept until the next request
+ * tells whether the daemon still holds them. */
+static void stash_take(struct lc_container *c)
+{
+    lc_lines_destroy(c->stash);
+    c->stash = c->lines;
+    c->lines = NULL;
+    c->replaying = 0;
+}
+
+/* The daemon holds the stashed pieces again (a new request reads them): dropped. */
+static void stash_drop(struct lc_container *c)
+{
+    if (c->stash != NULL) {
+        lc_lines_destroy(c->stash);
+        c->stash = NULL;
+    }
 }
 
 /* ---- timers ------------------------------------------------------------------------- */
@@ -105,7 +155,7 @@ static void retry_cb(uv_timer_t *t)
         uv_timer_start(&c->timer, retry_cb, left < tick ? left : tick, 0);
         return;
     }
-    drain(c);
+    inspect(c, 0); /* running: follow; not: drain */
 }
 
 static void retry_later(struct lc_container *c, int err, const char *what)
@@ -135,8 +185,24 @@ static int no_such_container(const struct lc_container *c, int result, long stat
            strstr(lc_docker_client_error_text(c->d->client), "No such container") != NULL;
 }
 
+/* The daemon answers that the container is being removed (or is dead): its logs can no
+ * longer be read, and a 404 follows. */
+static int being_removed(const struct lc_container *c, int result, long status)
+{
+    return result == 0 && status == 409 &&
+           strstr(lc_docker_client_error_text(c->d->client), "marked for removal") != NULL;
+}
+
+/* The container is gone: what the last stream brought of a line without its end is all
+ * there will ever be of it, and is kept. */
 static void gone(struct lc_container *c)
 {
+    if (c->stash != NULL) {
+        c->replaying = 0;
+        assembler_end(c, c->stash, 1);
+        c->stash = NULL;
+    }
+    lines_end(c, 1);
     lc_log(LC_LOG_INFO, 0, "[docker:%s] container removed; capture finished", cname(c));
     lc_docker_remove(c->d, c);
 }
@@ -149,6 +215,7 @@ static void reopen(struct lc_container *c, const char *why)
     lc_task_error(c->task, 0, "stream reopened: %s", why);
     lc_stream_cancel(c);
     lines_end(c, 0);
+    stash_drop(c);
     follow(c);
 }
 
@@ -184,7 +251,7 @@ static int64_t probe_ts(const struct lc_buf *b)
  * purpose and must not look "newer" to the idle probe. */
 static int64_t newest_taken(const struct lc_container *c)
 {
-    int64_t n = lc_pos_window_newest(&c->win);
+    int64_t n = lc_pos_window_last(&c->win);
     if (n < 0 && c->floor_since_ns > 0) {
         n = c->floor_since_ns + LC_POS_MARGIN_NS;
     }
@@ -274,13 +341,44 @@ static int finished_after(json_t *body, int64_t ns)
     return fin_ns >= ns - LC_POS_MARGIN_NS;
 }
 
+/* The daemon said all it holds of a stopped container: a last line without '\n' is whole
+ * now. */
+static void read_to_end(struct lc_container *c)
+{
+    lines_end(c, 1);
+    c->state = LC_C_IDLE;
+    c->drains_in_row = 0;
+    lc_task_set_state(c->task, LC_TASK_STOPPED);
+    uv_timer_stop(&c->timer);
+    if (c->destroyed) {
+        gone(c);
+    }
+}
+
+/* Another drain of a container that ran while the last one read: at once a few times in a
+ * row, then after a backoff, so a container that keeps starting and stopping cannot make
+ * logcap ask dockerd to rescan its log file back to back. */
+static void drain_again(struct lc_container *c)
+{
+    lines_end(c, 0);
+    if (c->drains_in_row < DRAIN_BURST) {
+        drain(c);
+        return;
+    }
+    c->state = LC_C_WAIT;
+    c->retry_at_ms = uv_now(c->d->loop) + c->backoff_ms;
+    uv_timer_start(&c->timer, retry_cb, 0, 0);
+    c->backoff_ms = c->backoff_ms * 2 > c->d->dc->reconnect_max_ms ? c->d->dc->reconnect_max_ms
+                                                                   : c->backoff_ms * 2;
+}
+
 static void inspect_done(void *ud, int result, long status, json_t *body)
 {
     struct lc_container *c = ud;
     json_t *running;
+    int after_drain = c->drained;
     c->req = NULL;
     if (no_such_container(c, result, status)) {
-        lines_end(c, 1);
         gone(c);
         return;
     }
@@ -294,32 +392,29 @@ static void inspect_done(void *ud, int result, long status, json_t *body)
     c->running = json_is_true(running);
     c->backoff_ms = c->d->dc->reconnect_min_ms;
     if (c->running) {
+        /* Followed again from the position: that brings what the ended stream missed, with
+         * no drain (each one a rescan of the log file by dockerd). */
         lines_end(c, 0);
+        stash_drop(c);
+        c->drains_in_row = 0;
         follow(c);
         return;
     }
-    if (finished_after(body, c->drain_started_ns)) {
-        /* It ran after the drain began (it may have been only created then): what it
-         * wrote after that point was not in the drain. */
-        lines_end(c, 0);
-        drain(c);
+    if (!after_drain || finished_after(body, c->drain_started_ns)) {
+        /* Not read since it stopped, or it ran after the drain began (it may have been only
+         * created then): what it wrote after that point was not in the drain. */
+        after_drain ? drain_again(c) : drain(c);
         return;
     }
-    /* Stopped and read to its end: a last line without '\n' is whole now. */
-    lines_end(c, 1);
-    c->state = LC_C_IDLE;
-    lc_task_set_state(c->task, LC_TASK_STOPPED);
-    uv_timer_stop(&c->timer);
-    if (c->destroyed) {
-        gone(c);
-    }
+    read_to_end(c);
 }
 
-static void inspect(struct lc_container *c)
+static void inspect(struct lc_container *c, int after_drain)
 {
     char path[120];
     snprintf(path, sizeof(path), "/containers/%s/json", c->id);
     c->state = LC_C_INSPECT;
+    c->drained = after_drain;
     uv_timer_stop(&c->timer);
     c->req =
         lc_docker_get_json(c->d->client, path, 0, c->d->dc->request_timeout_ms, inspect_done, c);
@@ -333,8 +428,7 @@ static void drain_done(void *ud, int result, long status)
     struct lc_container *c = ud;
     c->req = NULL;
     uv_timer_stop(&c->timer);
-    if (no_such_container(c, result, status)) {
-        lines_end(c, 1);
+    if (no_such_container(c, result, status) || being_removed(c, result, status)) {
         gone(c);
         return;
     }
@@ -345,13 +439,8 @@ static void drain_done(void *ud, int result, long status)
         return;
     }
     c->backoff_ms = c->d->dc->reconnect_min_ms;
-    if (c->drain_new > 0) {
-        /* It held more than the stream gave: read again until it holds nothing new. */
-        lines_end(c, 0);
-        drain(c);
-        return;
-    }
-    inspect(c); /* the pending partial line is resolved once we know if it runs */
+    stash_drop(c); /* the drain read the position's lines again */
+    inspect(c, 1); /* the pending partial line is resolved once we know if it runs */
 }
 
 static void follow_done(void *ud, int result, long status)
@@ -363,8 +452,8 @@ static void follow_done(void *ud, int result, long status)
         c->probe = NULL;
     }
     uv_timer_stop(&c->timer);
-    lines_end(c, 0);
-    if (no_such_container(c, result, status)) {
+    stash_take(c);
+    if (no_such_container(c, result, status) || being_removed(c, result, status)) {
         gone(c);
         return;
     }
@@ -374,7 +463,7 @@ static void follow_done(void *ud, int result, long status)
         retry_later(c, result ? result : -EPROTO, "log stream");
         return;
     }
-    drain(c);
+    inspect(c, 0);
 }
 
 /* Builds the query of a logs request from the position. */
@@ -394,9 +483,16 @@ static void logs_path(struct lc_container *c, int follow_mode, char *path, size_
     }
     if (lc_pos_window_has_position(&c->win)) {
         char since[40];
-        lc_time_format_since(lc_pos_window_since(&c->win), since, sizeof(since));
+        int64_t wall = lc_wall_ns(), boot = lc_docker_boot_ns();
+        lc_pos_window_begin_replay(&c->win, wall, boot);
+        if (lc_pos_window_replay_by_order(&c->win)) {
+            lc_log(LC_LOG_INFO, 0,
+                   "[docker:%s] the clock stepped back since lines were taken: resuming "
+                   "earlier and telling old lines from new ones by their order",
+                   cname(c));
+        }
+        lc_time_format_since(lc_pos_window_since(&c->win, wall, boot), since, sizeof(since));
         snprintf(path + n, cap - (size_t)n, "&since=%s", since);
-        lc_pos_window_begin_replay(&c->win);
         c->replaying = 1;
     } else if (c->floor_since_ns > 0) {
         char since[40];
@@ -409,8 +505,11 @@ static void open_logs(struct lc_container *c, int follow_mode)
 {
     struct lc_docker *d = c->d;
     char path[256];
+    if (!follow_mode) {
+        c->stats.drains++;
+        c->drains_in_row++;
+    }
     logs_path(c, follow_mode, path, sizeof(path));
-    c->drain_new = 0;
     c->drain_started_ns = lc_wall_ns();
     c->state = follow_mode ? LC_C_FOLLOW : LC_C_DRAIN;
     c->last_data_ms = uv_now(d->loop);
@@ -471,12 +570,13 @@ void lc_stream_on_start(struct lc_container *c)
     lc_stream_begin(c);
 }
 
+/* The daemon is back: ask again at once whether it runs (follow) or not (drain). */
 void lc_stream_kick(struct lc_container *c)
 {
     if (c->state == LC_C_WAIT) {
         uv_timer_stop(&c->timer);
         c->backoff_ms = c->d->dc->reconnect_min_ms;
-        drain(c);
+        inspect(c, 0);
     }
 }
 
@@ -497,11 +597,21 @@ void lc_stream_cancel(struct lc_container *c)
     uv_timer_stop(&c->timer);
 }
 
+void lc_stream_reset(struct lc_container *c)
+{
+    lc_stream_cancel(c);
+    lines_end(c, 0);
+    stash_drop(c);
+    c->state = LC_C_IDLE;
+    c->drains_in_row = 0;
+}
+
 void lc_stream_restart(void *ud)
 {
     struct lc_container *c = ud;
     lc_stream_cancel(c);
     lines_end(c, 0);
+    stash_drop(c);
     c->paused = c->d->paused;
     c->state = LC_C_IDLE;
     c->backoff_ms = c->d->dc->reconnect_min_ms;
@@ -522,6 +632,7 @@ void lc_stream_close(struct lc_container *c, uv_close_cb freed)
 {
     lc_stream_cancel(c);
     lines_end(c, 0);
+    stash_drop(c);
     lc_buf_close(&c->probe_body);
     uv_close((uv_handle_t *)&c->timer, freed);
 }
