@@ -209,6 +209,12 @@ static void run_mark(struct lc_spool *sp, struct run_state *run, const struct se
     } else if (run->have_prev &&
                (run->prev_id + 1 != ss->id || run->prev_end < (uint64_t)json_integer_value(prev))) {
         /* A rotation: the segment before it is missing, or lost appends at its end. */
+        lc_log(LC_LOG_WARN, 0,
+               "[spool] segment %016llx follows segment %016llx of %lld bytes, but segment "
+               "%016llx ends at %llu: the appends after that were lost",
+               (unsigned long long)ss->id, (unsigned long long)(ss->id - 1),
+               (long long)json_integer_value(prev), (unsigned long long)run->prev_id,
+               (unsigned long long)run->prev_end);
         hold(run, run->prev_id, run->prev_end);
     }
     json_decref(m);

@@ -11,7 +11,12 @@
  *    segment 1 returns the same records after that place, with the same seq, and knows its
  *    index before reading;
  *  - a read-write open (sync never) cuts torn tails and writes a checkpoint; a readonly
- *    open after it finds the same positions and records and no torn tail.
+ *    open after it finds the same positions and records and no torn tail (the new
+ *    checkpoint starts a run: whatever damage held positions back before, it gives back
+ *    exactly the positions the read-write open recovered); the spool's own key
+ *    (LC_SPOOL_RUN_KEY) is never among the positions handed to inputs;
+ *  - a reader's metadata table is a power of two of at least 64 slots (or none), at most
+ *    half full, and above 64 slots at least one eighth full (deletes shrink it).
  * The directory is created once per process and emptied after each input. */
 #include <dirent.h>
 #include <jansson.h>
@@ -25,6 +30,7 @@
 #include "core/record.h"
 #include "core/spool.h"
 #include "core/spool_format.h"
+#include "core/spool_int.h" /* LC_SPOOL_RUN_KEY, lc_spool_reader_meta_stats */
 #include "core/spool_reader.h"
 #include "core/util.h"
 
@@ -159,6 +165,18 @@ struct seen {
     struct lc_spool_pos end[MAX_READ];
 };
 
+/* The shape of a reader's metadata table: none, or a power of two of at least 64 slots, at
+ * most half full (it grows before passing half) and, above 64 slots, at least one eighth
+ * full (a delete that leaves less shrinks it). */
+static void check_meta_table(const struct lc_spool_reader *r)
+{
+    size_t live, slots;
+    lc_spool_reader_meta_stats(r, &live, &slots);
+    check(slots == 0 || (slots >= 64 && (slots & (slots - 1)) == 0));
+    check(live * 2 <= slots || (slots == 0 && live == 0));
+    check(slots <= 64 || live * 8 >= slots);
+}
+
 /* Reads every record from POS into S (seq and end of each). */
 static void read_from(struct lc_spool *sp, const struct lc_spool_pos *pos, struct seen *s,
                       uint64_t *first_index)
@@ -178,6 +196,7 @@ static void read_from(struct lc_spool *sp, const struct lc_spool_pos *pos, struc
         s->end[s->n] = end;
         s->n++;
         lc_record_destroy(rec);
+        check_meta_table(r);
     }
     lc_spool_reader_destroy(r);
 }
@@ -274,6 +293,7 @@ static void run(const uint8_t *data, size_t size)
     check(rep2.records == rep.records && rep2.torn_bytes == rep.torn_bytes &&
           rep2.corrupt_records == rep.corrupt_records);
     pos1 = lc_spool_positions(sp);
+    check(json_object_get(pos1, LC_SPOOL_RUN_KEY) == NULL);
     lc_spool_close(sp);
     check(open_spool(1, &sp, &rep2) == 0);
     pos2 = lc_spool_positions(sp);
