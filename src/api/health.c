@@ -63,7 +63,8 @@ int lc_health_loop_stalled(const struct lc_health_input *in)
     if (in->loop_stalled) {
         return 1;
     }
-    return in->loop_last_turn_ns > 0 && in->now_ns - in->loop_last_turn_ns > loop_stall_ns(in);
+    return in->loop_last_turn_mono_ns > 0 &&
+           in->now_mono_ns - in->loop_last_turn_mono_ns > loop_stall_ns(in);
 }
 
 /* Returns why logcap is unhealthy, or NULL. */
@@ -73,17 +74,18 @@ static const char *unhealthy_why(const struct lc_health_input *in)
     if (in->loop_stalled) {
         return "the event loop is stalled";
     }
-    if (in->loop_last_turn_ns > 0 && in->now_ns - in->loop_last_turn_ns > loop_stall_ns(in)) {
+    if (in->loop_last_turn_mono_ns > 0 &&
+        in->now_mono_ns - in->loop_last_turn_mono_ns > loop_stall_ns(in)) {
         return "the event loop has not turned for longer than loop_stall_timeout";
     }
     if (s == NULL) {
-        if (in->now_ns - in->api_started_ns > LC_HEALTH_FIRST_SNAPSHOT_NS) {
+        if (in->now_mono_ns - in->api_started_mono_ns > LC_HEALTH_FIRST_SNAPSHOT_NS) {
             return "no state snapshot was published since start";
         }
         return NULL;
     }
-    if (s->docker_enabled && s->docker_unreachable_since_ns > 0 &&
-        in->now_ns - s->docker_unreachable_since_ns > task_timeout_ns(in)) {
+    if (s->docker_enabled && s->docker_unreachable_mono_ns > 0 &&
+        in->now_mono_ns - s->docker_unreachable_mono_ns > task_timeout_ns(in)) {
         return "the Docker daemon has been unreachable for longer than task_timeout";
     }
     return NULL;
@@ -110,7 +112,8 @@ static const char *degraded_why(const struct lc_health_input *in)
             return "a task is stalled, restarting or failed";
         }
     }
-    if (s->last_restart_ns > 0 && in->now_ns - s->last_restart_ns < LC_HEALTH_RECENT_RESTART_NS) {
+    if (s->last_restart_mono_ns > 0 &&
+        in->now_mono_ns - s->last_restart_mono_ns < LC_HEALTH_RECENT_RESTART_NS) {
         return "a task restarted in the last five minutes";
     }
     return NULL;
@@ -251,13 +254,18 @@ static json_t *tasks_json(const struct lc_snapshot *snap)
     return a;
 }
 
-static json_t *docker_json(const struct lc_snapshot *s, int64_t now_ns)
+/* "unreachable_s" is measured on the monotonic clock, "unreachable_since" is the wall-clock
+ * time the input lost the daemon (null while connected). */
+static json_t *docker_json(const struct lc_snapshot *s, int64_t now_mono_ns)
 {
     json_t *o = json_object();
-    int64_t since = s->docker_unreachable_since_ns;
+    int64_t since = s->docker_unreachable_mono_ns;
     json_object_set_new(o, "enabled", json_boolean(s->docker_enabled));
     json_object_set_new(o, "connected", json_boolean(s->docker_connected));
-    json_object_set_new(o, "unreachable_s", since > 0 ? jage(now_ns, since) : json_real(0));
+    json_object_set_new(o, "unreachable_s", since > 0 ? jage(now_mono_ns, since) : json_real(0));
+    json_object_set_new(o, "unreachable_since",
+                        s->docker_connected ? json_null()
+                                            : jtime_ms(s->docker_unreachable_since_ns));
     return o;
 }
 
@@ -282,8 +290,9 @@ static json_t *loop_json(const struct lc_health_input *in)
     json_t *o = json_object();
     json_object_set_new(o, "stalled", json_boolean(lc_health_loop_stalled(in)));
     json_object_set_new(o, "last_turn_age_s",
-                        in->loop_last_turn_ns > 0 ? jage(in->now_ns, in->loop_last_turn_ns)
-                                                  : json_null());
+                        in->loop_last_turn_mono_ns > 0
+                            ? jage(in->now_mono_ns, in->loop_last_turn_mono_ns)
+                            : json_null());
     return o;
 }
 
@@ -301,14 +310,15 @@ char *lc_health_render(const struct lc_health_input *in, int brief, int *out_htt
     }
     json_object_set_new(o, "reason", reason != NULL ? json_string(reason) : json_null());
     json_object_set_new(o, "version", json_string(lc_health_version(s)));
-    json_object_set_new(o, "uptime_s",
-                        jage(in->now_ns, s != NULL ? s->started_ns : in->api_started_ns));
-    json_object_set_new(o, "docker", s != NULL ? docker_json(s, in->now_ns) : json_null());
+    json_object_set_new(
+        o, "uptime_s",
+        jage(in->now_mono_ns, s != NULL ? s->started_mono_ns : in->api_started_mono_ns));
+    json_object_set_new(o, "docker", s != NULL ? docker_json(s, in->now_mono_ns) : json_null());
     json_object_set_new(o, "loop", loop_json(in));
     json_object_set_new(o, "spool", spool_health_json(s));
     json_object_set_new(o, "tasks", tasks_json(s));
     json_object_set_new(o, "snapshot_age_s",
-                        s != NULL ? jage(in->now_ns, s->taken_ns) : json_null());
+                        s != NULL ? jage(in->now_mono_ns, s->taken_mono_ns) : json_null());
     return lc_health_body(o);
 }
 

@@ -24,14 +24,15 @@ enum lc_health_status {
 #define LC_HEALTH_DEFAULT_TASK_TIMEOUT_MS 300000u
 #define LC_HEALTH_DEFAULT_LOOP_STALL_MS 10000u
 
-/* Everything the verdict and the bodies depend on. Times are wall-clock ns since the
- * epoch (the clock struct lc_live and the snapshots use). */
+/* Everything the verdict and the bodies depend on. Every age and duration is judged on
+ * CLOCK_MONOTONIC ns (lc_mono_ns, the *_mono_ns fields of the snapshot): a step of the wall
+ * clock changes no verdict. Wall-clock times appear only as timestamps in the bodies. */
 struct lc_health_input {
     const struct lc_snapshot *snap; /* NULL before the first snapshot */
     int loop_stalled;               /* struct lc_live */
-    int64_t loop_last_turn_ns;      /* struct lc_live; 0 = the loop never turned */
-    int64_t now_ns;
-    int64_t api_started_ns;         /* start of the grace period for the first snapshot */
+    int64_t loop_last_turn_mono_ns; /* struct lc_live; 0 = the loop never turned */
+    int64_t now_mono_ns;
+    int64_t api_started_mono_ns;    /* start of the grace period for the first snapshot */
     uint64_t task_timeout_ms;       /* 0: the snapshot's, else the default */
     uint64_t loop_stall_timeout_ms; /* 0: the default */
 };

@@ -37,7 +37,7 @@ struct lc_api {
     uint64_t loop_stall_timeout_ms;
     int test_hooks;
     struct lc_api_hooks hooks;
-    int64_t started_ns;
+    int64_t started_mono_ns;
     int starting;        /* MHD messages are kept for the start error, not logged */
     char start_err[256]; /* the last message libmicrohttpd logged while starting */
 };
@@ -199,9 +199,10 @@ static void health_input(const struct lc_api *api, struct lc_health_input *in)
     memset(in, 0, sizeof(*in));
     in->snap = lc_snapshot_get(api->box);
     in->loop_stalled = __atomic_load_n(&api->box->live.loop_stalled, __ATOMIC_RELAXED);
-    in->loop_last_turn_ns = __atomic_load_n(&api->box->live.loop_last_turn_ns, __ATOMIC_RELAXED);
-    in->now_ns = lc_wall_ns();
-    in->api_started_ns = api->started_ns;
+    in->loop_last_turn_mono_ns =
+        __atomic_load_n(&api->box->live.loop_last_turn_mono_ns, __ATOMIC_RELAXED);
+    in->now_mono_ns = lc_mono_ns();
+    in->api_started_mono_ns = api->started_mono_ns;
     in->task_timeout_ms = api->task_timeout_ms;
     in->loop_stall_timeout_ms = api->loop_stall_timeout_ms;
 }
@@ -231,7 +232,7 @@ static enum MHD_Result on_metrics(struct lc_api *api, struct MHD_Connection *c)
     char *text;
     health_input(api, &in);
     lc_metrics_proc_read(&proc); /* what could not be read is left out */
-    text = lc_metrics_render(in.snap, lc_health_loop_stalled(&in), &proc, in.now_ns, &len);
+    text = lc_metrics_render(in.snap, lc_health_loop_stalled(&in), &proc, in.now_mono_ns, &len);
     lc_snapshot_put((struct lc_snapshot *)in.snap);
     if (text == NULL) {
         lc_log(LC_LOG_ERROR, -E2BIG, "[api] /metrics: the exposition passed its size cap");
@@ -522,7 +523,7 @@ struct lc_api *lc_api_start(const struct lc_api_config *cfg, struct lc_snapshot_
     if (hooks != NULL) {
         api->hooks = *hooks;
     }
-    api->started_ns = lc_wall_ns();
+    api->started_mono_ns = lc_mono_ns();
     api->starting = 1;
     api->mhd = start_mhd(api, &ss,
                          cfg->max_connections ? cfg->max_connections : API_DEFAULT_MAX_CONNECTIONS);

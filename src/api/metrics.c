@@ -442,7 +442,7 @@ static uint64_t type_count(const struct lc_snapshot *s, const char *type, int fa
     return 0;
 }
 
-static void task_families(struct out *o, const struct lc_snapshot *s, int64_t now_ns)
+static void task_families(struct out *o, const struct lc_snapshot *s, int64_t now_mono_ns)
 {
     static const char *const names[2] = {"logcap_task_restarts_total",
                                          "logcap_task_failures_total"};
@@ -470,9 +470,10 @@ static void task_families(struct out *o, const struct lc_snapshot *s, int64_t no
            "Seconds since a task's last heartbeat (tasks not stopped).");
     for (size_t i = 0; s != NULL && i < s->n_tasks; i++) {
         const struct lc_task_snap *t = &s->tasks[i];
-        int64_t age = t->last_heartbeat_ns > 0 ? now_ns - t->last_heartbeat_ns : -1;
+        int64_t beat = t->last_heartbeat_mono_ns;
+        int64_t age = beat > 0 ? now_mono_ns - beat : -1;
         if (age < 0 || t->state == LC_TASK_STOPPED) {
-            /* Never beat (or clock skew), or stopped on purpose (a container that exited):
+            /* Never beat, or stopped on purpose (a container that exited):
              * no sample rather than one that grows forever and trips heartbeat alerts. */
             continue;
         }
@@ -545,7 +546,7 @@ static void proc_families(struct out *o, const struct lc_proc_stats *p)
 }
 
 char *lc_metrics_render(const struct lc_snapshot *snap, int loop_stalled,
-                        const struct lc_proc_stats *proc, int64_t now_ns, size_t *out_len)
+                        const struct lc_proc_stats *proc, int64_t now_mono_ns, size_t *out_len)
 {
     struct out o;
     char *text;
@@ -555,7 +556,7 @@ char *lc_metrics_render(const struct lc_snapshot *snap, int loop_stalled,
     container_families(&o, snap);
     spool_families(&o, snap);
     output_families(&o, snap);
-    task_families(&o, snap, now_ns);
+    task_families(&o, snap, now_mono_ns);
     proc_families(&o, proc);
     if (o.err != 0) {
         lc_buf_close(&o.buf);

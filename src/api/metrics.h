@@ -30,15 +30,16 @@ struct lc_proc_stats {
  * first negative errno met (the fields that could be read are still filled in). */
 int lc_metrics_proc_read(struct lc_proc_stats *out);
 
-/* Renders the exposition. SNAP may be NULL (before the first snapshot: only logcap_up,
- * the loop and process figures have samples). The spool families and the per-output
+/* Renders the exposition. NOW_MONO_NS is lc_mono_ns() (ages are judged on the monotonic
+ * clock, as the snapshot's *_mono_ns fields). SNAP may be NULL (before the first snapshot: only
+ * logcap_up, the loop and process figures have samples). The spool families and the per-output
  * backlog families are written only when SNAP has a spool (spool.enabled). PROC may be
  * NULL. LOOP_STALLED is the loop verdict (the watchdog's flag or a last turn older than
  * loop_stall_timeout). Returns a heap string the caller frees with free() and its length
  * in *OUT_LEN, or NULL when the text would pass LC_METRICS_MAX_BYTES. */
 #define LC_METRICS_MAX_BYTES (64u << 20)
 char *lc_metrics_render(const struct lc_snapshot *snap, int loop_stalled,
-                        const struct lc_proc_stats *proc, int64_t now_ns, size_t *out_len);
+                        const struct lc_proc_stats *proc, int64_t now_mono_ns, size_t *out_len);
 
 /* Appends VALUE to OUT as a label value: escapes \, " and newline as the format wants, and
  * replaces bytes that are not UTF-8 with '?'. Writes at most CAP-1 bytes and a NUL; a value

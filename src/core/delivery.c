@@ -31,7 +31,7 @@ struct lc_delivery *lc_delivery_create(struct lc_spool *sp, const char *data_dir
     dl->sync = sync;
     dl->sync_interval_ms = sync_interval_ms;
     pthread_mutex_init(&dl->lock, NULL);
-    pthread_cond_init(&dl->cond, NULL);
+    lc_cond_init(&dl->cond);
     return dl;
 }
 
@@ -499,14 +499,16 @@ int lc_delivery_replay_state(struct lc_delivery *dl, size_t i, const char **stat
 
 /* Joins T by the lc_now_ms() time DEADLINE, waking the threads every JOIN_STEP_MS: a
  * thread that looked at the stop flags just before they changed may be on its way into
- * lc_spool_wait, where the one wake-up of the stop would be lost. Returns 1 when joined. */
+ * lc_spool_wait, where the one wake-up of the stop would be lost. Returns 1 when joined.
+ * pthread_clockjoin_np on CLOCK_MONOTONIC (glibc 2.34): pthread_timedjoin_np measures its
+ * deadline on the wall clock, which a step moves. */
 static int join_by(struct lc_delivery *dl, pthread_t t, uint64_t deadline)
 {
     for (;;) {
         struct timespec ts;
         uint64_t now = lc_now_ms(), left = deadline > now ? deadline - now : 0;
         lc_deadline_in(&ts, left < JOIN_STEP_MS ? left : JOIN_STEP_MS);
-        if (pthread_timedjoin_np(t, NULL, &ts) == 0) {
+        if (pthread_clockjoin_np(t, NULL, CLOCK_MONOTONIC, &ts) == 0) {
             return 1;
         }
         if (lc_now_ms() >= deadline) {

@@ -69,7 +69,7 @@ static long rate_check(const char *fmt, time_t now)
 void lc_log(enum lc_log_level level, int err, const char *fmt, ...)
 {
     char msg[1024], stamp[32];
-    struct timespec ts;
+    struct timespec ts, mono;
     struct tm tm;
     va_list ap;
     long suppressed;
@@ -77,7 +77,9 @@ void lc_log(enum lc_log_level level, int err, const char *fmt, ...)
     if (level > lc_log_get_level()) {
         return;
     }
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_REALTIME, &ts);    /* the timestamp people read */
+    clock_gettime(CLOCK_MONOTONIC, &mono); /* the rate window: a backward step of the wall
+                                              clock would silence a call site that long */
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
     va_start(ap, fmt);
@@ -85,7 +87,7 @@ void lc_log(enum lc_log_level level, int err, const char *fmt, ...)
     va_end(ap);
 
     pthread_mutex_lock(&log_lock);
-    suppressed = rate_check(fmt, ts.tv_sec);
+    suppressed = rate_check(fmt, mono.tv_sec);
     if (suppressed >= 0) {
         if (suppressed > 0) {
             fprintf(stderr, "%s.%03ldZ %s (%ld similar lines suppressed)\n", stamp,

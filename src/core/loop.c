@@ -37,7 +37,8 @@ struct output_task {
 struct lc_daemon {
     uv_loop_t loop;
     const struct lc_config *cfg;
-    int64_t started_ns;
+    int64_t started_mono_ns;
+    int64_t docker_down_mono_ns; /* first snapshot that saw Docker unreachable; 0: connected */
     struct lc_snapshot_box box;
     struct lc_supervisor *sup;
     struct lc_spool *spool;
@@ -116,16 +117,32 @@ static void fill_outputs(struct lc_daemon *d, struct lc_snapshot *snap)
     }
 }
 
+/* How long Docker has been unreachable is judged on the monotonic clock (/health turns
+ * unhealthy past task_timeout). The input keeps the wall-clock time it lost the daemon, for
+ * showing; the publisher notes the monotonic time of the first snapshot that saw it
+ * unreachable (at most one snapshot interval late, against limits of minutes), so a step of
+ * the wall clock neither fires nor hides that verdict. */
+static void note_docker_down(struct lc_daemon *d, struct lc_snapshot *snap)
+{
+    if (!snap->docker_enabled || snap->docker_connected) {
+        d->docker_down_mono_ns = 0;
+    } else if (d->docker_down_mono_ns == 0) {
+        d->docker_down_mono_ns = snap->taken_mono_ns;
+    }
+    snap->docker_unreachable_mono_ns = d->docker_down_mono_ns;
+}
+
 static void publish_snapshot(struct lc_daemon *d)
 {
     struct lc_snapshot *snap = lc_snapshot_create(0, 0, 0, 0);
-    snap->taken_ns = lc_wall_ns();
-    snap->started_ns = d->started_ns;
+    snap->taken_mono_ns = lc_mono_ns();
+    snap->started_mono_ns = d->started_mono_ns;
     snap->version = LOGCAP_VERSION;
     snap->task_timeout_ms = d->cfg->supervisor.task_timeout_ms;
     lc_supervisor_fill(d->sup, snap);
     if (d->docker != NULL) {
         lc_docker_fill(d->docker, snap);
+        note_docker_down(d, snap);
     }
     fill_outputs(d, snap);
     lc_snapshot_publish(&d->box, snap);
@@ -411,7 +428,7 @@ int lc_loop_run(const struct lc_config *cfg)
 
     memset(&d, 0, sizeof(d));
     d.cfg = cfg;
-    d.started_ns = lc_wall_ns();
+    d.started_mono_ns = lc_mono_ns();
     signal(SIGPIPE, SIG_IGN);
     lc_snapshot_box_init(&d.box);
     pthread_mutex_init(&d.wedge_lock, NULL);

@@ -30,7 +30,7 @@ void lc_snapshot_box_init(struct lc_snapshot_box *b)
 {
     pthread_mutex_init(&b->lock, NULL);
     b->current = NULL;
-    __atomic_store_n(&b->live.loop_last_turn_ns, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&b->live.loop_last_turn_mono_ns, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&b->live.loop_stalled, 0, __ATOMIC_RELAXED);
 }
 

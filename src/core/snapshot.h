@@ -4,7 +4,12 @@
  * A snapshot is immutable once published and freed when its last reference drops.
  *
  * What must stay true even when the loop is stuck (and so stops publishing) is not in the
- * snapshot but in struct lc_live, written atomically by the loop and the watchdog thread. */
+ * snapshot but in struct lc_live, written atomically by the loop and the watchdog thread.
+ *
+ * Times: a *_ns field is wall-clock ns since the epoch, for showing as a timestamp; a
+ * *_mono_ns field is CLOCK_MONOTONIC ns (lc_mono_ns), and every age or duration that is
+ * judged (a stall, a staleness, a timeout) is computed from those alone, so that a step of
+ * the wall clock changes no verdict. */
 #ifndef LC_SNAPSHOT_H
 #define LC_SNAPSHOT_H
 
@@ -36,6 +41,7 @@ struct lc_task_snap {
     int64_t started_at_ns; /* wall clock, ns since the epoch; 0 = never */
     int64_t last_heartbeat_ns;
     int64_t last_progress_ns;
+    int64_t last_heartbeat_mono_ns; /* the heartbeat's age is judged on this; 0 = never */
     uint64_t restarts;
     char last_error[LC_SNAP_ERROR_MAX];    /* "" = none */
     char container_name[LC_SNAP_NAME_MAX]; /* "" unless type is container */
@@ -110,13 +116,15 @@ struct lc_task_type_counts {
 };
 
 struct lc_snapshot {
-    int refs; /* atomic */
-    int64_t taken_ns;
-    int64_t started_ns; /* process start */
+    int refs;                /* atomic */
+    int64_t taken_mono_ns;   /* the snapshot's age */
+    int64_t started_mono_ns; /* process start (uptime) */
     const char *version;
     int docker_enabled;
     int docker_connected;
-    int64_t docker_unreachable_since_ns; /* 0 while connected */
+    int64_t docker_unreachable_since_ns; /* wall clock, shown; 0 while connected */
+    int64_t docker_unreachable_mono_ns;  /* since when the publisher has seen Docker
+                                            unreachable (judged); 0 while connected */
     uint64_t task_timeout_ms;
     struct lc_task_snap *tasks;
     size_t n_tasks;
@@ -128,13 +136,13 @@ struct lc_snapshot {
     struct lc_task_type_counts *type_counts;
     size_t n_type_counts;
     struct lc_api_errors api_errors;
-    int64_t last_restart_ns; /* newest task restart (for "recently restarted") */
+    int64_t last_restart_mono_ns; /* newest task restart (for "recently restarted"); 0 none */
 };
 
 /* Live facts that hold even when the loop is stuck. Written with __atomic stores. */
 struct lc_live {
-    int64_t loop_last_turn_ns; /* the loop's heartbeat, written by a loop timer */
-    int loop_stalled;          /* set by the watchdog thread */
+    int64_t loop_last_turn_mono_ns; /* the loop's heartbeat, written by a loop timer */
+    int loop_stalled;               /* set by the watchdog thread */
 };
 
 /* The exchange point between the loop (publisher) and the API (reader). */

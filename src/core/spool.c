@@ -272,7 +272,7 @@ static int room_again(struct lc_spool *sp)
     }
     sp->full = 0;
     sp->full_disk = 0;
-    sp->paused_ns += lc_wall_ns() - sp->full_since_ns;
+    sp->paused_ns += lc_mono_ns() - sp->full_since_ns;
     return 1;
 }
 
@@ -598,7 +598,7 @@ int lc_spool_commit(struct lc_spool *sp)
     }
     if (!sp->full && (used >= sp->opt.max_bytes || pending >= sp->opt.queue_max)) {
         sp->full = 1;
-        sp->full_since_ns = lc_wall_ns();
+        sp->full_since_ns = lc_mono_ns();
     }
     full = sp->full;
     pthread_mutex_unlock(&sp->lock);
@@ -667,7 +667,7 @@ void lc_spool_fill(struct lc_spool *sp, struct lc_spool_snap *out)
     out->full = sp->full && sp->full_disk;
     out->paused = sp->full;
     out->paused_seconds =
-        (double)(sp->paused_ns + (sp->full ? lc_wall_ns() - sp->full_since_ns : 0)) / 1e9;
+        (double)(sp->paused_ns + (sp->full ? lc_mono_ns() - sp->full_since_ns : 0)) / 1e9;
     out->corrupt_records = sp->rec.corrupt_records;
     out->torn_bytes = sp->rec.torn_bytes;
     out->appended_records = sp->appended_records;

@@ -51,6 +51,7 @@ struct lc_spool {
     struct lc_buf queue; /* committed appends the writer has not taken yet */
     int full;
     int full_disk; /* full because of max_bytes (not only a slow writer) */
+    /* full_since_ns is monotonic (lc_mono_ns): the paused time is a duration */
     int64_t full_since_ns;
     int64_t paused_ns;
     int stopping;

@@ -427,8 +427,8 @@ static struct lc_spool *spool_new(const struct lc_spool_options *opt)
     sp->metas = json_object();
     sp->positions = json_object();
     pthread_mutex_init(&sp->lock, NULL);
-    pthread_cond_init(&sp->wcond, NULL);
-    pthread_cond_init(&sp->rcond, NULL);
+    lc_cond_init(&sp->wcond);
+    lc_cond_init(&sp->rcond);
     lc_buf_init(&sp->queue, 0);
     lc_buf_init(&sp->wbuf, 0);
     lc_buf_init(&sp->txn, 0);

@@ -320,10 +320,13 @@ static void check_cb(uv_timer_t *h)
 
 /* ---- the loop's own heartbeat and its watchdog thread ------------------------------ */
 
+/* The loop's turns are measured on the monotonic clock: on the wall clock a forward step
+ * (NTP, a resumed VM) of more than twice loop_stall_timeout looked like a stuck loop and
+ * aborted logcap, and a backward one hid a real stall. */
 static void loop_beat_cb(uv_timer_t *h)
 {
     struct lc_supervisor *s = h->data;
-    __atomic_store_n(&s->box->live.loop_last_turn_ns, lc_wall_ns(), __ATOMIC_RELAXED);
+    __atomic_store_n(&s->box->live.loop_last_turn_mono_ns, lc_mono_ns(), __ATOMIC_RELAXED);
 }
 
 /* Logs what the watchdog knows without touching loop-owned objects: the last snapshot. */
@@ -345,13 +348,35 @@ static void log_stall(struct lc_supervisor *s, int64_t age_ms)
     lc_snapshot_put(snap);
 }
 
+/* The time from which the loop's silence counts at NOW: its last turn, or the end of a
+ * freeze of the whole process. A watchdog poll that comes far later than asked (more than
+ * half the stall limit) means every thread was frozen, not the loop alone: SIGSTOP, a
+ * paused VM whose monotonic clock jumps on resume. The loop then gets its normal time to
+ * turn again before it is judged, instead of an abort for a pause it did not cause. */
+static int64_t silence_from(struct lc_supervisor *s, int64_t now, int64_t *prev, int64_t *resumed)
+{
+    int64_t last = __atomic_load_n(&s->box->live.loop_last_turn_mono_ns, __ATOMIC_RELAXED);
+    int64_t gap_ms = (now - *prev) / 1000000;
+    int64_t frozen_ms = (int64_t)s->cfg.loop_stall_timeout_ms / 2;
+    if (gap_ms > frozen_ms && gap_ms > 4 * WATCHDOG_POLL_MS) {
+        lc_log(LC_LOG_WARN, 0,
+               "[supervisor] logcap was frozen for %lld ms (stopped or suspended); the loop "
+               "watchdog counts from now",
+               (long long)gap_ms);
+        *resumed = now;
+    }
+    *prev = now;
+    return last > *resumed ? last : *resumed;
+}
+
 static void *watchdog_main(void *arg)
 {
     struct lc_supervisor *s = arg;
     int64_t limit = (int64_t)s->cfg.loop_stall_timeout_ms;
+    int64_t prev = lc_mono_ns(), resumed = 0;
     while (!__atomic_load_n(&s->stopping, __ATOMIC_RELAXED)) {
-        int64_t last = __atomic_load_n(&s->box->live.loop_last_turn_ns, __ATOMIC_RELAXED);
-        int64_t age = (lc_wall_ns() - last) / 1000000;
+        int64_t now = lc_mono_ns();
+        int64_t age = (now - silence_from(s, now, &prev, &resumed)) / 1000000;
         int stalled = __atomic_load_n(&s->box->live.loop_stalled, __ATOMIC_RELAXED);
         if (age > 2 * limit) {
             log_stall(s, age);
@@ -470,6 +495,8 @@ void lc_supervisor_fill(struct lc_supervisor *s, struct lc_snapshot *snap)
             to_wall(__atomic_load_n(&t->last_beat_ms, __ATOMIC_RELAXED), now, wall);
         ts->last_progress_ns =
             to_wall(__atomic_load_n(&t->last_progress_ms, __ATOMIC_RELAXED), now, wall);
+        ts->last_heartbeat_mono_ns =
+            (int64_t)__atomic_load_n(&t->last_beat_ms, __ATOMIC_RELAXED) * 1000000LL;
         ts->restarts = t->restarts;
         snprintf(ts->last_error, sizeof(ts->last_error), "%s", t->last_error);
         snprintf(ts->container_name, sizeof(ts->container_name), "%s", t->name);
@@ -484,6 +511,6 @@ void lc_supervisor_fill(struct lc_supervisor *s, struct lc_snapshot *snap)
         snap->type_counts[i].failures = s->types[i].failures;
     }
     snap->n_type_counts = s->n_types;
-    snap->last_restart_ns = to_wall(s->last_restart_ms, now, wall);
+    snap->last_restart_mono_ns = (int64_t)s->last_restart_ms * 1000000LL;
     pthread_mutex_unlock(&s->lock);
 }

@@ -141,6 +141,13 @@ uint64_t lc_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+int64_t lc_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 int64_t lc_wall_ns(void)
 {
     struct timespec ts;
@@ -148,9 +155,27 @@ int64_t lc_wall_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+void lc_cond_init(pthread_cond_t *c)
+{
+    pthread_condattr_t attr;
+    int rc = pthread_condattr_init(&attr);
+    if (rc == 0) {
+        rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    }
+    if (rc == 0) {
+        rc = pthread_cond_init(c, &attr);
+    }
+    pthread_condattr_destroy(&attr);
+    if (rc != 0) {
+        fprintf(stderr, "logcap: cannot make a condition variable on CLOCK_MONOTONIC: %s\n",
+                strerror(rc));
+        abort();
+    }
+}
+
 void lc_deadline_in(struct timespec *ts, uint64_t ms)
 {
-    clock_gettime(CLOCK_REALTIME, ts);
+    clock_gettime(CLOCK_MONOTONIC, ts);
     ts->tv_sec += (time_t)(ms / 1000);
     ts->tv_nsec += (long)(ms % 1000) * 1000000L;
     if (ts->tv_nsec >= 1000000000L) {

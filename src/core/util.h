@@ -3,6 +3,7 @@
 #ifndef LC_UTIL_H
 #define LC_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,8 +22,13 @@ int lc_parse_duration_ms(const char *s, uint64_t *out_ms);
  * accepted as powers of 1000. Returns 0, -EINVAL or -ERANGE. */
 int lc_parse_size(const char *s, uint64_t *out_bytes);
 
-/* Monotonic milliseconds and wall-clock nanoseconds since the epoch. */
+/* Monotonic milliseconds and nanoseconds, and wall-clock nanoseconds since the epoch.
+ * Whatever measures elapsed time (a deadline, an age, a timeout, a timed wait) uses the
+ * monotonic clock: the wall clock steps (NTP, a resumed VM) and would stretch, cut short
+ * or fire such a measure. The wall clock is for timestamps people read and for comparing
+ * with other hosts' timestamps (Docker's). */
 uint64_t lc_now_ms(void);
+int64_t lc_mono_ns(void);
 int64_t lc_wall_ns(void);
 
 /* Writes all LEN bytes (retrying short writes and EINTR), at the file offset or, for
@@ -30,7 +36,14 @@ int64_t lc_wall_ns(void);
 int lc_write_all(int fd, const void *data, size_t len);
 int lc_pwrite_all(int fd, const void *data, size_t len, uint64_t off);
 
-/* Fills TS with the CLOCK_REALTIME time MS from now: a pthread_cond_timedwait deadline. */
+/* Initialises C to measure pthread_cond_timedwait deadlines on CLOCK_MONOTONIC. Every
+ * condition variable of logcap is made with it. Aborts if the system refuses (it cannot:
+ * a condition variable on the wall clock would silently stretch its waits). */
+void lc_cond_init(pthread_cond_t *c);
+
+/* Fills TS with the CLOCK_MONOTONIC time MS from now: the deadline of a
+ * pthread_cond_timedwait on a condition variable made by lc_cond_init, or of
+ * pthread_clockjoin_np(..., CLOCK_MONOTONIC, ...). */
 struct timespec;
 void lc_deadline_in(struct timespec *ts, uint64_t ms);
 

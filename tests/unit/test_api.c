@@ -55,11 +55,13 @@ static int free_port(void)
     return port;
 }
 
+/* NOW is monotonic (what ages are judged on); the tasks' timestamps are wall-clock. */
 static struct lc_snapshot *snap_new(int64_t now, enum lc_task_state st)
 {
     struct lc_snapshot *s = lc_snapshot_create(2, 1, 1, 1);
-    s->taken_ns = now;
-    s->started_ns = now - 30 * SEC;
+    int64_t wall = lc_wall_ns();
+    s->taken_mono_ns = now;
+    s->started_mono_ns = now - 30 * SEC;
     s->version = "0.0.0-test";
     s->docker_enabled = 1;
     s->docker_connected = 1;
@@ -67,8 +69,9 @@ static struct lc_snapshot *snap_new(int64_t now, enum lc_task_state st)
     strcpy(s->tasks[0].type, "container");
     strcpy(s->tasks[0].container_name, "web-1");
     s->tasks[0].state = LC_TASK_RUNNING;
-    s->tasks[0].started_at_ns = now - 20 * SEC;
-    s->tasks[0].last_heartbeat_ns = now;
+    s->tasks[0].started_at_ns = wall - 20 * SEC;
+    s->tasks[0].last_heartbeat_ns = wall;
+    s->tasks[0].last_heartbeat_mono_ns = now;
     strcpy(s->tasks[1].id, "docker_events");
     strcpy(s->tasks[1].type, "docker_events");
     s->tasks[1].state = st;
@@ -121,9 +124,9 @@ static void server_stop(struct server *sv)
 /* Publishes a fresh snapshot and marks the loop as having just turned. */
 static void publish(struct server *sv, enum lc_task_state st)
 {
-    int64_t now = lc_wall_ns();
+    int64_t now = lc_mono_ns();
     lc_snapshot_publish(&sv->box, snap_new(now, st));
-    __atomic_store_n(&sv->box.live.loop_last_turn_ns, now, __ATOMIC_RELAXED);
+    __atomic_store_n(&sv->box.live.loop_last_turn_mono_ns, now, __ATOMIC_RELAXED);
 }
 
 /* ---- a libcurl client --------------------------------------------------------------- */
@@ -316,7 +319,8 @@ TEST(health_by_state)
     ASSERT_TRUE(strstr(r.body, "\"stalled\":true") != NULL);
     /* The loop stopped turning 11 s ago and nobody flagged it yet: unhealthy too. */
     __atomic_store_n(&sv.box.live.loop_stalled, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&sv.box.live.loop_last_turn_ns, lc_wall_ns() - 11 * SEC, __ATOMIC_RELAXED);
+    __atomic_store_n(&sv.box.live.loop_last_turn_mono_ns, lc_mono_ns() - 11 * SEC,
+                     __ATOMIC_RELAXED);
     ASSERT_EQ(http(&sv, "GET", "/health?brief=1", NULL, &r), 503);
     ASSERT_EQ(http(&sv, "HEAD", "/health", NULL, &r), 503);
     ASSERT_EQ(r.len, 0);

@@ -18,8 +18,8 @@
 static struct lc_snapshot *snap_new(size_t n_tasks)
 {
     struct lc_snapshot *s = lc_snapshot_create(n_tasks, 0, 0, 0);
-    s->taken_ns = NOW - SEC / 2;
-    s->started_ns = NOW - 100 * SEC;
+    s->taken_mono_ns = NOW - SEC / 2;
+    s->started_mono_ns = NOW - 100 * SEC;
     s->version = "9.9.9";
     s->docker_enabled = 1;
     s->docker_connected = 1;
@@ -40,9 +40,9 @@ static struct lc_health_input input(const struct lc_snapshot *s)
     struct lc_health_input in;
     memset(&in, 0, sizeof(in));
     in.snap = s;
-    in.loop_last_turn_ns = NOW - SEC / 10;
-    in.now_ns = NOW;
-    in.api_started_ns = NOW - 60 * SEC;
+    in.loop_last_turn_mono_ns = NOW - SEC / 10;
+    in.now_mono_ns = NOW;
+    in.api_started_mono_ns = NOW - 60 * SEC;
     in.task_timeout_ms = 60000;
     in.loop_stall_timeout_ms = 10000;
     return in;
@@ -81,18 +81,18 @@ TEST(unhealthy_loop_last_turn_old)
 {
     struct lc_snapshot *s = snap_new(1);
     struct lc_health_input in = input(s);
-    in.loop_last_turn_ns = NOW - 10 * SEC; /* exactly the timeout: not yet */
+    in.loop_last_turn_mono_ns = NOW - 10 * SEC; /* exactly the timeout: not yet */
     ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
     ASSERT_EQ(lc_health_loop_stalled(&in), 0);
-    in.loop_last_turn_ns = NOW - 10 * SEC - 1;
+    in.loop_last_turn_mono_ns = NOW - 10 * SEC - 1;
     ASSERT_EQ(decide(&in), LC_HEALTH_UNHEALTHY);
     ASSERT_EQ(lc_health_loop_stalled(&in), 1);
-    in.loop_last_turn_ns = 0; /* never turned: not judged by this rule */
+    in.loop_last_turn_mono_ns = 0; /* never turned: not judged by this rule */
     ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
-    in.loop_last_turn_ns = NOW - 5 * SEC;
+    in.loop_last_turn_mono_ns = NOW - 5 * SEC;
     in.loop_stall_timeout_ms = 0; /* default 10 s */
     ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
-    in.loop_last_turn_ns = NOW - 11 * SEC;
+    in.loop_last_turn_mono_ns = NOW - 11 * SEC;
     ASSERT_EQ(decide(&in), LC_HEALTH_UNHEALTHY);
     lc_snapshot_put(s);
 }
@@ -102,12 +102,29 @@ TEST(unhealthy_docker_unreachable)
     struct lc_snapshot *s = snap_new(1);
     struct lc_health_input in = input(s);
     s->docker_connected = 0;
-    s->docker_unreachable_since_ns = NOW - 60 * SEC; /* exactly task_timeout */
+    s->docker_unreachable_mono_ns = NOW - 60 * SEC; /* exactly task_timeout */
     ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
-    s->docker_unreachable_since_ns = NOW - 60 * SEC - 1;
+    s->docker_unreachable_mono_ns = NOW - 60 * SEC - 1;
     ASSERT_EQ(decide(&in), LC_HEALTH_UNHEALTHY);
     s->docker_enabled = 0; /* no Docker input configured: not a reason */
     ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
+    lc_snapshot_put(s);
+}
+
+/* Every age is judged on the monotonic fields: wall-clock values a step moved far (an hour
+ * either way) change no verdict. */
+TEST(verdict_ignores_the_wall_clock)
+{
+    struct lc_snapshot *s = snap_new(1);
+    struct lc_health_input in = input(s);
+    s->docker_connected = 0;
+    s->docker_unreachable_mono_ns = NOW - SEC;
+    s->docker_unreachable_since_ns = NOW - 3600 * SEC; /* wall: lost an hour ago? */
+    s->tasks[0].last_heartbeat_ns = NOW - 3600 * SEC;
+    ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
+    s->docker_unreachable_mono_ns = NOW - 61 * SEC;
+    s->docker_unreachable_since_ns = NOW + 3600 * SEC; /* wall: in the future */
+    ASSERT_EQ(decide(&in), LC_HEALTH_UNHEALTHY);
     lc_snapshot_put(s);
 }
 
@@ -116,13 +133,13 @@ TEST(task_timeout_fallbacks)
     struct lc_snapshot *s = snap_new(1);
     struct lc_health_input in = input(s);
     s->docker_connected = 0;
-    s->docker_unreachable_since_ns = NOW - 120 * SEC;
+    s->docker_unreachable_mono_ns = NOW - 120 * SEC;
     in.task_timeout_ms = 0;
     s->task_timeout_ms = 180000; /* the snapshot's limit when the config gives none */
     ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
     s->task_timeout_ms = 0; /* then the default, 5 minutes */
     ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
-    s->docker_unreachable_since_ns = NOW - 301 * SEC;
+    s->docker_unreachable_mono_ns = NOW - 301 * SEC;
     ASSERT_EQ(decide(&in), LC_HEALTH_UNHEALTHY);
     lc_snapshot_put(s);
 }
@@ -131,12 +148,12 @@ TEST(no_snapshot)
 {
     struct lc_health_input in = input(NULL);
     const char *why = NULL;
-    in.api_started_ns = NOW - 5 * SEC;
+    in.api_started_mono_ns = NOW - 5 * SEC;
     ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_DEGRADED);
     ASSERT_TRUE(why != NULL && strstr(why, "first") != NULL);
-    in.api_started_ns = NOW - 10 * SEC;
+    in.api_started_mono_ns = NOW - 10 * SEC;
     ASSERT_EQ(decide(&in), LC_HEALTH_DEGRADED);
-    in.api_started_ns = NOW - 10 * SEC - 1;
+    in.api_started_mono_ns = NOW - 10 * SEC - 1;
     ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_UNHEALTHY);
     ASSERT_TRUE(why != NULL && strstr(why, "snapshot") != NULL);
 }
@@ -164,11 +181,11 @@ TEST(degraded_recent_restart)
 {
     struct lc_snapshot *s = snap_new(1);
     struct lc_health_input in = input(s);
-    s->last_restart_ns = NOW - 299 * SEC;
+    s->last_restart_mono_ns = NOW - 299 * SEC;
     ASSERT_EQ(decide(&in), LC_HEALTH_DEGRADED);
-    s->last_restart_ns = NOW - 300 * SEC; /* five minutes ago: no longer recent */
+    s->last_restart_mono_ns = NOW - 300 * SEC; /* five minutes ago: no longer recent */
     ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
-    s->last_restart_ns = 0;
+    s->last_restart_mono_ns = 0;
     ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
     lc_snapshot_put(s);
 }
@@ -201,7 +218,7 @@ TEST(spool_full_rule_order)
     s->spool.enabled = 1;
     s->spool.full = 1;
     s->tasks[0].state = LC_TASK_FAILED;
-    s->last_restart_ns = NOW - SEC;
+    s->last_restart_mono_ns = NOW - SEC;
     ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_DEGRADED);
     ASSERT_STR_EQ(why, SPOOL_FULL);
     s->spool.full = 0;
@@ -209,7 +226,7 @@ TEST(spool_full_rule_order)
     ASSERT_STR_EQ(why, "a task is stalled, restarting or failed");
     s->spool.full = 1;
     s->docker_connected = 0;
-    s->docker_unreachable_since_ns = NOW - 61 * SEC;
+    s->docker_unreachable_mono_ns = NOW - 61 * SEC;
     ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_UNHEALTHY);
     ASSERT_TRUE(why != NULL && strstr(why, "Docker") != NULL);
     lc_snapshot_put(s);
@@ -220,7 +237,7 @@ TEST(unhealthy_wins_over_degraded)
     struct lc_snapshot *s = snap_new(1);
     struct lc_health_input in = input(s);
     s->tasks[0].state = LC_TASK_FAILED;
-    s->last_restart_ns = NOW - SEC;
+    s->last_restart_mono_ns = NOW - SEC;
     in.loop_stalled = 1;
     ASSERT_EQ(decide(&in), LC_HEALTH_UNHEALTHY);
     lc_snapshot_put(s);
@@ -300,6 +317,7 @@ TEST(render_health)
     ASSERT_TRUE(json_is_true(json_object_get(json_object_get(j, "docker"), "enabled")));
     ASSERT_TRUE(json_is_true(json_object_get(json_object_get(j, "docker"), "connected")));
     ASSERT_TRUE(num(j, "docker", "unreachable_s") == 0.0);
+    ASSERT_TRUE(json_is_null(json_object_get(json_object_get(j, "docker"), "unreachable_since")));
     ASSERT_TRUE(json_is_false(json_object_get(json_object_get(j, "loop"), "stalled")));
     ASSERT_TRUE(num(j, "loop", "last_turn_age_s") == 0.1);
     ASSERT_TRUE(num(j, "snapshot_age_s", NULL) == 0.5);
@@ -375,12 +393,12 @@ TEST(render_health_unhealthy_and_brief)
     int http = 0;
     char *body;
     s->docker_connected = 0;
-    s->docker_unreachable_since_ns = NOW - 90 * SEC;
+    s->docker_unreachable_mono_ns = NOW - 90 * SEC;
     body = lc_health_render(&in, 1, &http);
     ASSERT_EQ(http, 503);
     ASSERT_STR_EQ(body, "{\"status\":\"unhealthy\"}\n");
     free(body);
-    s->docker_unreachable_since_ns = 0;
+    s->docker_unreachable_mono_ns = 0;
     s->tasks[0].state = LC_TASK_STALLED;
     body = lc_health_render(&in, 1, &http);
     ASSERT_EQ(http, 200);
@@ -396,7 +414,8 @@ TEST(render_health_docker_down)
     int http = 0, ok;
     json_t *j;
     s->docker_connected = 0;
-    s->docker_unreachable_since_ns = NOW - 90 * SEC;
+    s->docker_unreachable_mono_ns = NOW - 90 * SEC;
+    s->docker_unreachable_since_ns = 1795350227LL * SEC; /* 2026-11-22T12:23:47Z */
     j = parse(lc_health_render(&in, 0, &http), &ok);
     ASSERT_TRUE(ok);
     ASSERT_EQ(http, 503);
@@ -404,6 +423,9 @@ TEST(render_health_docker_down)
     ASSERT_TRUE(json_is_string(json_object_get(j, "reason")));
     ASSERT_TRUE(json_is_false(json_object_get(json_object_get(j, "docker"), "connected")));
     ASSERT_TRUE(num(j, "docker", "unreachable_s") == 90.0);
+    ASSERT_STR_EQ(
+        json_string_value(json_object_get(json_object_get(j, "docker"), "unreachable_since")),
+        "2026-11-22T12:23:47.000Z");
     json_decref(j);
     lc_snapshot_put(s);
 }
@@ -413,8 +435,8 @@ TEST(render_health_without_snapshot)
     struct lc_health_input in = input(NULL);
     int http = 0, ok;
     json_t *j;
-    in.loop_last_turn_ns = 0;
-    in.api_started_ns = NOW - SEC;
+    in.loop_last_turn_mono_ns = 0;
+    in.api_started_mono_ns = NOW - SEC;
     j = parse(lc_health_render(&in, 0, &http), &ok);
     ASSERT_TRUE(ok);
     ASSERT_EQ(http, 200);
@@ -663,12 +685,12 @@ TEST(box_publisher_races_readers)
 
 TEST_MAIN(TEST_ENTRY(healthy), TEST_ENTRY(unhealthy_loop_flag),
           TEST_ENTRY(unhealthy_loop_last_turn_old), TEST_ENTRY(unhealthy_docker_unreachable),
-          TEST_ENTRY(task_timeout_fallbacks), TEST_ENTRY(no_snapshot),
-          TEST_ENTRY(degraded_task_states), TEST_ENTRY(degraded_recent_restart),
-          TEST_ENTRY(degraded_spool_full), TEST_ENTRY(spool_full_rule_order),
-          TEST_ENTRY(unhealthy_wins_over_degraded), TEST_ENTRY(names), TEST_ENTRY(render_health),
-          TEST_ENTRY(render_health_spool), TEST_ENTRY(render_health_unhealthy_and_brief),
-          TEST_ENTRY(render_health_docker_down), TEST_ENTRY(render_health_without_snapshot),
-          TEST_ENTRY(render_tasks), TEST_ENTRY(render_stats), TEST_ENTRY(render_stats_spool),
-          TEST_ENTRY(render_version), TEST_ENTRY(box_publish_get_put),
-          TEST_ENTRY(box_publisher_races_readers))
+          TEST_ENTRY(verdict_ignores_the_wall_clock), TEST_ENTRY(task_timeout_fallbacks),
+          TEST_ENTRY(no_snapshot), TEST_ENTRY(degraded_task_states),
+          TEST_ENTRY(degraded_recent_restart), TEST_ENTRY(degraded_spool_full),
+          TEST_ENTRY(spool_full_rule_order), TEST_ENTRY(unhealthy_wins_over_degraded),
+          TEST_ENTRY(names), TEST_ENTRY(render_health), TEST_ENTRY(render_health_spool),
+          TEST_ENTRY(render_health_unhealthy_and_brief), TEST_ENTRY(render_health_docker_down),
+          TEST_ENTRY(render_health_without_snapshot), TEST_ENTRY(render_tasks),
+          TEST_ENTRY(render_stats), TEST_ENTRY(render_stats_spool), TEST_ENTRY(render_version),
+          TEST_ENTRY(box_publish_get_put), TEST_ENTRY(box_publisher_races_readers))

@@ -25,7 +25,7 @@ static struct lc_snapshot *sample(void)
     /* cumulative: 2 syncs took at most 0.5 ms, ... 37 at most 2.5 s, and one took longer */
     static const uint64_t cum[LC_SYNC_BUCKETS] = {2, 5, 9, 14, 20, 27, 30, 33, 35, 36, 36, 37};
     struct lc_snapshot *s = lc_snapshot_create(3, 2, 1, 2);
-    s->taken_ns = NOW;
+    s->taken_mono_ns = NOW;
     s->docker_connected = 1;
     strcpy(s->containers[0].id, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
     strcpy(s->containers[0].name, "web-1");
@@ -70,11 +70,12 @@ static struct lc_snapshot *sample(void)
     strcpy(s->tasks[0].id, "container_0123456789ab");
     strcpy(s->tasks[0].type, "container");
     s->tasks[0].state = LC_TASK_RUNNING;
-    s->tasks[0].last_heartbeat_ns = NOW - 2500 * 1000000LL;
+    s->tasks[0].last_heartbeat_mono_ns = NOW - 2500 * 1000000LL;
+    s->tasks[0].last_heartbeat_ns = NOW + 3600 * SEC; /* the wall clock stepped: not the age */
     strcpy(s->tasks[1].id, "container_fedcba987654");
     strcpy(s->tasks[1].type, "container");
     s->tasks[1].state = LC_TASK_STALLED;
-    s->tasks[1].last_heartbeat_ns = NOW - 400 * SEC;
+    s->tasks[1].last_heartbeat_mono_ns = NOW - 400 * SEC;
     strcpy(s->tasks[2].id, "output_files");
     strcpy(s->tasks[2].type, "output");
     s->tasks[2].state = LC_TASK_RUNNING; /* no heartbeat yet: no age sample */

@@ -132,7 +132,7 @@ TEST(repeated_stalls_fail_and_retry_at_max_backoff)
     ASSERT_U64_EQ(snap->type_counts[0].failures, LC_TASK_FAILED_AFTER + 1);
     ASSERT_U64_EQ(snap->type_counts[0].restarts, LC_TASK_FAILED_AFTER + 1);
     ASSERT_TRUE(strstr(find(snap, "output_local")->last_error, "no heartbeat") != NULL);
-    ASSERT_TRUE(snap->last_restart_ns > 0);
+    ASSERT_TRUE(snap->last_restart_mono_ns > 0);
     lc_snapshot_put(snap);
     lc_task_destroy(f.task);
     ASSERT_EQ(h_close(&h), 0);

@@ -159,7 +159,7 @@ static void open_events(struct lc_docker *d)
         snprintf(path + n, sizeof(path) - (size_t)n, "&since=%s", since);
     }
     lc_buf_reset(&d->events_buf);
-    d->events_since_ns = lc_wall_ns();
+    d->events_since_ns = lc_mono_ns(); /* judged as a duration: monotonic */
     d->events_req = lc_docker_req_start(d->client, path, 0, 0, events_data, events_done, d);
     if (d->events_req == NULL) {
         lc_discovery_lost(d, "cannot open the event stream");
@@ -238,7 +238,7 @@ static void remove_missing(struct lc_docker *d, json_t *items)
  * with `since`, so nothing in between is missed. */
 static void check_missed_events(struct lc_docker *d)
 {
-    int64_t open_for = lc_wall_ns() - d->events_since_ns;
+    int64_t open_for = lc_mono_ns() - d->events_since_ns;
     if (d->missed_events == 0 || d->events_req == NULL || !d->listed_once ||
         open_for < (int64_t)d->dc->request_timeout_ms * 1000000LL) {
         return;
