@@ -87,6 +87,28 @@ def test_tty_container(containers, logcap):
         assert "\r" not in r["message"]
 
 
+def test_tty_run_ending_without_newline(containers, logcap):
+    """A TTY run that ends without a newline ("Password: ") and a next run of the same
+    container: a raw TTY body has no frames, and the next run's first line must not be
+    glued onto the last one. Read in one response (both runs before logcap starts), then
+    followed (a third run while logcap runs)."""
+    script = ('r=$(cat /tmp/r 2>/dev/null || echo 0); r=$((r+1)); echo $r > /tmp/r; '
+              'if [ $r = 1 ]; then printf "Password: "; else echo "run $r line 1"; fi')
+    name = containers.run("ttyrun", script, tty=True)
+    containers.wait_exited(name)
+    h.docker("start", name)
+    containers.wait_exited(name)
+    lc = logcap().start()
+    lc.wait_messages(name, 2)
+    h.docker("start", name)
+    containers.wait_exited(name)
+    lc.wait_messages(name, 3)
+    lc.wait_caught_up(containers, name)
+    lc.stop()
+    assert h.messages(lc.records(name, complete=True)) == [
+        "Password: ", "run 2 line 1", "run 3 line 1"]
+
+
 def test_long_lines_joined_and_truncated(containers, logcap):
     """(c) Lines Docker splits into 16 KiB pieces are joined; one over max_line_bytes is
     cut to exactly max_line_bytes and marked truncated; the next line is intact."""
@@ -157,8 +179,12 @@ def test_binary_and_invalid_utf8(containers, logcap):
 
 
 def test_container_with_rm(containers, logcap):
-    """(g) A --rm container that prints and exits at once: its lines are captured."""
+    """(g) A --rm container that prints and exits at once: its lines are captured. logcap
+    follows it from its start event (a list would come after it is gone); run it in a loop
+    to see a race: tests/run -k test_container_with_rm, or LCT_RM_RUNS=50."""
     lc = logcap().start()
+    lc.wait_task("docker_events", lambda t: t["state"] == "running", 20,
+                 "the event stream to be open")
     name = containers.run("rm", 'echo "rm line 1"; echo "rm line 2" >&2; echo "rm line 3"',
                           rm=True)
     h.wait_for(lambda: not containers.exists(name), 30, "the --rm container to be removed")

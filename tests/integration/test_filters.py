@@ -61,3 +61,35 @@ def test_filters(case, prefix, containers, logcap):
     assert lc.files() == want, "files: %s, expected %s" % (sorted(lc.files()), sorted(want))
     for suffix in expected:
         assert h.messages(lc.records(names[suffix], complete=True)) == ["%s line" % suffix]
+
+
+def test_rename_into_and_out_of_the_filter(prefix, containers, logcap):
+    """A container renamed into include_names is captured from then on, from its first
+    line (like any container logcap meets while running); one renamed out of it is no
+    longer captured."""
+    lc = logcap({"docker": {"include_names": [prefix + "in-*"]}}).start()
+    api = lc.wait_api()
+    lc.wait_task("docker_events", lambda t: t["state"] == "running", 20, "the event stream")
+    out = containers.run("out-1", h.counter_script(interval="0.05"))
+    leaving = containers.run("in-2", h.counter_script(interval="0.05"))
+    # Started after the others: once its line is in, logcap has handled their starts.
+    sentinel = containers.run("in-sentinel", "echo sentinel")
+    lc.wait_messages(sentinel, 1)
+    lc.wait_messages(leaving, 5)
+    assert out not in lc.files()
+
+    new = prefix + "in-1"
+    h.docker("rename", out, new)
+    lc.wait_messages(new, 5)
+    h.docker("rename", leaving, prefix + "out-2")
+    task = "container_" + containers.inspect(prefix + "out-2")["Id"][:12]
+    lc.wait_for(lambda: task not in api.tasks(), 15, "the capture of the renamed-out container to end")
+    containers.stop(new, prefix + "out-2")
+    lines = lc.wait_caught_up(containers, new)
+    lc.stop()
+    recs = lc.records(new, complete=True)
+    h.check_exactly_once([(r["stream"], r["message"]) for r in recs],
+                         [(s, m) for _, s, m in lines], new)
+    assert lc.files() == {new, leaving, sentinel}, sorted(lc.files())
+    kept = set(h.messages(lc.records(leaving, complete=True)))
+    assert kept <= {m for _, _, m in containers.logs(prefix + "out-2")}

@@ -134,3 +134,32 @@ def test_dockerd_restart(containers, logcap, record_property):
     if dups:
         warnings.warn("%d duplicated lines after a dockerd restart (DESIGN promises none "
                       "for reconnects)" % dups)
+
+
+def test_docker_restart_of_a_chatty_container_no_drain_storm(containers, logcap, stallproxy):
+    """A follow stream that ends while its container runs again (docker restart) is
+    followed again, not drained over and over: every follow=0 request makes dockerd
+    rescan the whole log file (the earlier code made ~100 in 5 s for a chatty
+    container). Counted on the requests dockerd served; and every line exactly once."""
+    lc = logcap({"docker": {"socket": stallproxy.path}}).start()
+    # About 5000 lines a second: bursts of 50 between 10 ms sleeps.
+    name = containers.run("chatty", 'trap "exit 0" TERM; r=$RANDOM$RANDOM$RANDOM; i=0; '
+                          'while true; do i=$((i+1)); echo "$r $i"; '
+                          'if [ $((i % 50)) = 0 ]; then sleep 0.01; fi; done')
+    cid = containers.inspect(name)["Id"]
+    first = set(h.runs_of(h.messages(lc.wait_messages(name, 2000))))
+    h.docker("restart", "-t", "1", name)
+
+    def second_run_far():
+        runs = h.runs_of(h.messages(lc.records(name)))
+        return any(max(c) >= 20000 for rid, c in runs.items() if rid not in first)
+    lc.wait_for(second_run_far, 90, "20000 lines of the second run of %s" % name)
+    drains = stallproxy.requests(r"/containers/%s/logs\?follow=0" % cid)
+    containers.stop(name)
+    lines = lc.wait_caught_up(containers, name)
+    lc.stop()
+    recs = lc.records(name, complete=True)
+    h.check_exactly_once(got_pairs(recs), docker_pairs(lines), name)
+    print("drains while the container ran again: %d" % len(drains))
+    assert len(drains) <= 1, "%d drains while the container ran again: %s" % (
+        len(drains), [r.line for r in drains[:5]])
