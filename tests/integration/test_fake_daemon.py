@@ -156,3 +156,69 @@ def test_new_container_opened_from_its_start_event(fake, prefix, logcap):
     recs = lc.wait_messages(c.name, 1)
     assert recs[0]["image"] == "quick:2" and recs[0]["labels"] == {"team": "a"}
     assert len(fake.requests(lambda r: r["path"] == "/containers/json")) == lists_before
+
+
+def clocked(fake, workdir):
+    """A wall clock shared by fakedocker (its timestamps) and logcap (the clock shim): on
+    one host both read the same clock, and a step moves both."""
+    wc = h.WallClock(os.path.join(workdir, "wallclock"))
+    fake.clock = lambda: time.time_ns() + wc.offset_ns
+    return wc
+
+
+def write_lines(fake, c, tag, n):
+    out = []
+    for i in range(n):
+        stream = "stdout" if i % 2 == 0 else "stderr"
+        fake.write(c, stream, "%s %d\n" % (tag, i))
+        out.append("%s %d" % (tag, i))
+    return out
+
+
+@pytest.mark.parametrize("cut", ["stream", "kill"])
+def test_clock_step_back_hides_no_line(fake, prefix, logcap, workdir, cut):
+    """Item 5: the clock steps back 5 s while a container logs: the lines after the step
+    are stamped before those taken already. A reopen (a cut stream, or logcap killed and
+    started again) must neither hide them until the clock catches up nor take old ones
+    again."""
+    wc = clocked(fake, workdir)
+    c = fake.add(prefix + "clk")
+    lc = logcap({"docker": {"socket": fake.path, "idle_timeout": "30s"}})
+    lc.clock = wc
+    lc.start()
+    fake.wait_streams(c)
+    want = write_lines(fake, c, "before", 6)
+    messages(lc, c.name, 6)
+    wc.step(-5 * 10**9)
+    want += write_lines(fake, c, "after", 6)
+    messages(lc, c.name, 12)
+    if cut == "stream":
+        fake.break_streams(c)
+    else:
+        lc.stop(kill=True)
+        lc.start()
+    wait_follows(lc, fake, c, 2)
+    want += write_lines(fake, c, "later", 6)
+    got = messages(lc, c.name, 18)
+    h.check_exactly_once(got, want, "records of %s" % c.name)
+
+
+def test_clock_step_back_while_logcap_is_down(fake, prefix, logcap, workdir):
+    """Item 5: logcap stops, the clock steps back 5 s, the container logs on, logcap starts
+    again: its saved position is ahead of the present; what was written meanwhile is read,
+    nothing twice."""
+    wc = clocked(fake, workdir)
+    c = fake.add(prefix + "clk")
+    lc = logcap({"docker": {"socket": fake.path, "idle_timeout": "30s"}})
+    lc.clock = wc
+    lc.start()
+    fake.wait_streams(c)
+    want = write_lines(fake, c, "before", 6)
+    messages(lc, c.name, 6)
+    lc.stop()
+    wc.step(-5 * 10**9)
+    want += write_lines(fake, c, "meanwhile", 6)
+    lc.start()
+    want += write_lines(fake, c, "after", 6)
+    got = messages(lc, c.name, 18)
+    h.check_exactly_once(got, want, "records of %s" % c.name)
