@@ -27,32 +27,14 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-# shellcheck source=../tests/env/common.sh
-. tests/env/common.sh
+# shellcheck source=common.sh
+. bench/common.sh
 
 MINUTES=${1:-${SOAK_MINUTES:-60}}
 case "$MINUTES" in '' | *[!0-9.]*) echo "usage: $0 [MINUTES]" >&2; exit 2 ;; esac
 
-BIN=${LOGCAP_BIN:-build/logcap}
-case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
-if [ ! -x "$BIN" ]; then
-    echo "soak: $BIN not found; build it: cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build build -j2" >&2
-    exit 1
-fi
-
-STARTED_DOCKER=0
-cleanup() {
-    if [ "$STARTED_DOCKER" = 1 ]; then
-        tests/env/docker-down || true
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if ! tests/env/docker-up --status 2>/dev/null; then
-    STARTED_DOCKER=1
-fi
-tests/env/docker-up
+bench_binary
+bench_docker_up
 
 LOGCAP_BIN="$BIN" SOAK_MINUTES="$MINUTES" /usr/bin/python3 - <<'EOF'
 import os

@@ -166,6 +166,20 @@ def clocked(fake, workdir):
     return wc
 
 
+def clocked_logcap(fake, logcap, workdir, prefix):
+    """A container of fakedocker and a logcap following it, both on one shifted clock.
+    Returns (wall clock, container, logcap, the lines written before any step)."""
+    wc = clocked(fake, workdir)
+    c = fake.add(prefix + "clk")
+    lc = logcap({"docker": {"socket": fake.path, "idle_timeout": "30s"}})
+    lc.clock = wc
+    lc.start()
+    fake.wait_streams(c)
+    want = write_lines(fake, c, "before", 6)
+    messages(lc, c.name, 6)
+    return wc, c, lc, want
+
+
 def write_lines(fake, c, tag, n):
     out = []
     for i in range(n):
@@ -181,14 +195,7 @@ def test_clock_step_back_hides_no_line(fake, prefix, logcap, workdir, cut):
     are stamped before those taken already. A reopen (a cut stream, or logcap killed and
     started again) must neither hide them until the clock catches up nor take old ones
     again."""
-    wc = clocked(fake, workdir)
-    c = fake.add(prefix + "clk")
-    lc = logcap({"docker": {"socket": fake.path, "idle_timeout": "30s"}})
-    lc.clock = wc
-    lc.start()
-    fake.wait_streams(c)
-    want = write_lines(fake, c, "before", 6)
-    messages(lc, c.name, 6)
+    wc, c, lc, want = clocked_logcap(fake, logcap, workdir, prefix)
     wc.step(-5 * 10**9)
     want += write_lines(fake, c, "after", 6)
     messages(lc, c.name, 12)
@@ -207,14 +214,7 @@ def test_clock_step_back_while_logcap_is_down(fake, prefix, logcap, workdir):
     """Item 5: logcap stops, the clock steps back 5 s, the container logs on, logcap starts
     again: its saved position is ahead of the present; what was written meanwhile is read,
     nothing twice."""
-    wc = clocked(fake, workdir)
-    c = fake.add(prefix + "clk")
-    lc = logcap({"docker": {"socket": fake.path, "idle_timeout": "30s"}})
-    lc.clock = wc
-    lc.start()
-    fake.wait_streams(c)
-    want = write_lines(fake, c, "before", 6)
-    messages(lc, c.name, 6)
+    wc, c, lc, want = clocked_logcap(fake, logcap, workdir, prefix)
     lc.stop()
     wc.step(-5 * 10**9)
     want += write_lines(fake, c, "meanwhile", 6)
