@@ -67,6 +67,39 @@ int lc_health_loop_stalled(const struct lc_health_input *in)
            in->now_mono_ns - in->loop_last_turn_mono_ns > loop_stall_ns(in);
 }
 
+/* 1 when the supervisor shows the spool writer's task stalled: silent past task_timeout
+ * (a write hung in the kernel); it cannot be restarted. */
+static int spool_writer_stalled(const struct lc_snapshot *s)
+{
+    for (size_t i = 0; i < s->n_tasks; i++) {
+        if (strncmp(s->tasks[i].type, "spool", sizeof(s->tasks[i].type)) == 0 &&
+            s->tasks[i].state == LC_TASK_STALLED) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Returns why the spool writer makes logcap unhealthy, or NULL. A writer that cannot write
+ * (or is hung) captures nothing more: its queue fills and the inputs pause, and a restart
+ * of logcap would not help either, so this is as bad as a stuck loop. The sentence of a
+ * failing writer, with its errno, lives in the snapshot. */
+static const char *spool_writer_why(const struct lc_snapshot *s)
+{
+    if (!s->spool.enabled) {
+        return NULL;
+    }
+    if (s->spool.writer_failing) {
+        return s->spool.writer_error[0] != '\0' ? s->spool.writer_error
+                                                : "spool writer: cannot write to the spool";
+    }
+    if (spool_writer_stalled(s)) {
+        return "the spool writer is stalled (no heartbeat for longer than task_timeout): "
+               "nothing new reaches the spool";
+    }
+    return NULL;
+}
+
 /* Returns why logcap is unhealthy, or NULL. */
 static const char *unhealthy_why(const struct lc_health_input *in)
 {
@@ -88,7 +121,7 @@ static const char *unhealthy_why(const struct lc_health_input *in)
         in->now_mono_ns - s->docker_unreachable_mono_ns > task_timeout_ns(in)) {
         return "the Docker daemon has been unreachable for longer than task_timeout";
     }
-    return NULL;
+    return spool_writer_why(s);
 }
 
 /* Returns why logcap is degraded, or NULL. */
@@ -105,6 +138,11 @@ static const char *degraded_why(const struct lc_health_input *in)
      * reason would say only "a task is ...", hiding that capture is paused. */
     if (s->spool.enabled && s->spool.full) {
         return "the spool is full: inputs are paused until the outputs catch up";
+    }
+    /* Paused without being full: the writer's queue is full (a failing writer was judged
+     * unhealthy already). Capture has stopped all the same, so it is said, not hidden. */
+    if (s->spool.enabled && s->spool.paused) {
+        return "the inputs are paused: the spool writer is behind";
     }
     for (size_t i = 0; i < s->n_tasks; i++) {
         enum lc_task_state st = s->tasks[i].state;
@@ -269,6 +307,19 @@ static json_t *docker_json(const struct lc_snapshot *s, int64_t now_mono_ns)
     return o;
 }
 
+/* The writer's failure state into O; with COUNT its error counter too. */
+static void writer_json(json_t *o, const struct lc_spool_snap *sp, int count)
+{
+    json_object_set_new(o, "writer_failing", json_boolean(sp->writer_failing));
+    if (count) {
+        json_object_set_new(o, "writer_errors", jcount(sp->writer_errors));
+    }
+    json_object_set_new(o, "writer_error",
+                        sp->writer_error[0] != '\0'
+                            ? jstr(sp->writer_error, sizeof(sp->writer_error))
+                            : json_null());
+}
+
 /* The spool's fill and pause state, or null without a spool. */
 static json_t *spool_health_json(const struct lc_snapshot *s)
 {
@@ -282,6 +333,7 @@ static json_t *spool_health_json(const struct lc_snapshot *s)
     json_object_set_new(o, "records", jcount(s->spool.records));
     json_object_set_new(o, "full", json_boolean(s->spool.full));
     json_object_set_new(o, "paused", json_boolean(s->spool.paused));
+    writer_json(o, &s->spool, 0);
     return o;
 }
 
@@ -398,6 +450,7 @@ static json_t *spool_stats_json(const struct lc_snapshot *s)
     json_object_set_new(o, "torn_bytes", jcount(sp->torn_bytes));
     json_object_set_new(o, "appended_records", jcount(sp->appended_records));
     json_object_set_new(o, "appended_bytes", jcount(sp->appended_bytes));
+    writer_json(o, sp, 1);
     json_object_set_new(sync, "count", jcount(sp->sync_count));
     json_object_set_new(sync, "seconds_sum", jsecs(sp->sync_seconds_sum));
     json_object_set_new(o, "sync", sync);

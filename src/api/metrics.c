@@ -310,6 +310,12 @@ static const struct ffamily sfamilies[] = {
      SPF(appended_records), F_U64, 0},
     {"logcap_spool_appended_bytes_total", "counter", "Bytes appended to the spool.",
      SPF(appended_bytes), F_U64, 0},
+    {"logcap_spool_writer_failing", "gauge",
+     "1 while the spool writer cannot write (its last write or sync failed; it retries, and "
+     "the inputs pause once its queue is full).",
+     SPF(writer_failing), F_FLAG, 0},
+    {"logcap_spool_writer_errors_total", "counter",
+     "Failed writes, syncs and segment starts of the spool writer.", SPF(writer_errors), F_U64, 0},
 };
 
 /* Writes the figure of F in the struct at BASE, closing a label set when BRACES. */

@@ -43,6 +43,7 @@ struct lc_daemon {
     struct lc_supervisor *sup;
     struct lc_spool *spool;
     struct lc_task *spool_task;
+    int spool_failing; /* atomic: the writer's task shows a write failure */
     struct lc_delivery *delivery;
     struct lc_docker *docker;
     struct lc_api *api;
@@ -75,13 +76,20 @@ static void spool_room(void *ud)
     uv_async_send(&d->room_async);
 }
 
+/* The writer's task is failed while its writes fail (it beats all the while: it retries
+ * every second), with the errno as last_error, and running again after the first write
+ * that works. /health judges the writer from the spool's figures, not from this. */
 static void spool_beat(void *ud, int progress)
 {
     struct lc_daemon *d = ud;
-    if (progress) {
-        lc_task_progress(d->spool_task);
-    } else {
+    if (!progress) {
         lc_task_beat(d->spool_task);
+        return;
+    }
+    lc_task_progress(d->spool_task);
+    if (__atomic_exchange_n(&d->spool_failing, 0, __ATOMIC_ACQ_REL)) {
+        lc_task_ok(d->spool_task);
+        lc_task_set_state(d->spool_task, LC_TASK_RUNNING);
     }
 }
 
@@ -89,6 +97,8 @@ static void spool_error(void *ud, int err, const char *what)
 {
     struct lc_daemon *d = ud;
     lc_task_error(d->spool_task, err, "%s", what);
+    lc_task_set_state(d->spool_task, LC_TASK_FAILED);
+    __atomic_store_n(&d->spool_failing, 1, __ATOMIC_RELEASE);
 }
 
 static void close_handles(struct lc_daemon *d)

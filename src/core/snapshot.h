@@ -102,6 +102,12 @@ struct lc_spool_snap {
     uint64_t sync_buckets[LC_SYNC_BUCKETS];
     uint64_t sync_count;
     double sync_seconds_sum;
+    /* The spool writer cannot write: its last write or sync failed (it retries; the inputs
+     * pause once its queue is full). WRITER_ERROR is then "spool writer: <what>: <errno
+     * text>", else "". WRITER_ERRORS counts failed writes, syncs and segment starts. */
+    int writer_failing;
+    uint64_t writer_errors;
+    char writer_error[LC_SNAP_ERROR_MAX];
 };
 
 /* Counters that outlive containers and tasks (bounded label sets). */

@@ -230,12 +230,42 @@ int lc_spool_seg_create(struct lc_spool *sp, uint64_t id)
     return 0;
 }
 
-/* A write, sync or segment start failed: logged, and shown on the writer's task. */
-static void writer_error(struct lc_spool *sp, int err, const char *what)
+enum writer_op { OP_WRITE, OP_SYNC, OP_SEGMENT };
+
+static const char WRITE_FAILED[] = "cannot write to the spool";
+static const char SYNC_FAILED[] = "cannot sync the spool";
+
+/* A write, sync or segment start failed: logged (with HOW: what happens next), counted,
+ * and shown on the writer's task. A failed write or sync also makes the writer "failing"
+ * in lc_spool_fill until one of the same kind works again: the inputs pause once its
+ * queue is full, so /health must say why (unhealthy, with the errno), not stay healthy
+ * while nothing reaches the disk. A segment that cannot be started is only counted: the
+ * writer goes on in the old one. Called without the lock. */
+static void writer_error(struct lc_spool *sp, enum writer_op op, int err, const char *what,
+                         const char *how)
 {
-    lc_log(LC_LOG_ERROR, err, "[spool] %s", what);
+    lc_log(LC_LOG_ERROR, err, "[spool] %s%s", what, how);
+    pthread_mutex_lock(&sp->lock);
+    sp->writer_errors++;
+    if (op == OP_WRITE) {
+        sp->write_err = err;
+    } else if (op == OP_SYNC) {
+        sp->sync_err = err;
+    }
+    pthread_mutex_unlock(&sp->lock);
     if (sp->opt.hooks.error != NULL) {
         sp->opt.hooks.error(sp->opt.hooks.ud, err, what);
+    }
+}
+
+/* A sync worked: a failed one no longer counts. (Only the writer writes sync_err, so it
+ * may read it without the lock.) */
+static void sync_worked(struct lc_spool *sp)
+{
+    if (sp->sync_err != 0) {
+        pthread_mutex_lock(&sp->lock);
+        sp->sync_err = 0;
+        pthread_mutex_unlock(&sp->lock);
     }
 }
 
@@ -248,13 +278,15 @@ static void rotate(struct lc_spool *sp)
     if (sp->opt.sync != LC_SYNC_NEVER && sp->unsynced) {
         rc = seg_sync(sp, old);
         if (rc != 0) {
-            lc_log(LC_LOG_ERROR, rc, "[spool] cannot sync segment %016llx",
-                   (unsigned long long)(id - 1));
+            writer_error(sp, OP_SYNC, rc, SYNC_FAILED, " (the segment before a new one)");
+        } else {
+            sync_worked(sp);
         }
     }
     rc = lc_spool_seg_create(sp, id);
     if (rc != 0) {
-        writer_error(sp, rc, "cannot start a new segment; writing on in the old one");
+        writer_error(sp, OP_SEGMENT, rc, "cannot start a new segment",
+                     "; writing on in the old one");
         sp->fd = old;
         return;
     }
@@ -308,6 +340,7 @@ static int write_chunk(struct lc_spool *sp)
     sp->end_index += records;
     sp->appended_records += records;
     sp->appended_bytes += len;
+    sp->write_err = 0;
     lc_buf_reset(&sp->wbuf);
     if (sp->wbuf.cap > KEEP_BUF) {
         lc_buf_close(&sp->wbuf); /* under the lock: lc_spool_commit reads wbuf.len */
@@ -382,8 +415,9 @@ static void beat(struct lc_spool *sp, int progress)
     }
 }
 
-/* Writes what is queued; on failure waits and tries again (the queue grows meanwhile and
- * pauses the inputs). Lock held on entry and exit. Returns 0 or the last error. */
+/* Writes what is queued. A failure is tried again RETRY_MS later (the queue grows meanwhile
+ * and pauses the inputs): not at the next commit, which would hammer a full or failing
+ * disk with a write per commit. Lock held on entry and exit. Returns 0 or the error. */
 static int write_queued(struct lc_spool *sp)
 {
     struct lc_buf tmp;
@@ -397,12 +431,10 @@ static int write_queued(struct lc_spool *sp)
     rc = write_chunk(sp);
     beat(sp, rc == 0);
     if (rc != 0) {
-        writer_error(sp, rc, "cannot write to the spool (will retry)");
+        writer_error(sp, OP_WRITE, rc, WRITE_FAILED, " (will retry every second)");
     }
     pthread_mutex_lock(&sp->lock);
-    if (rc != 0 && !sp->stopping) {
-        wait_ms(sp, RETRY_MS);
-    }
+    sp->retry_at_ms = rc != 0 ? lc_now_ms() + RETRY_MS : 0;
     return rc;
 }
 
@@ -413,7 +445,9 @@ static void sync_now(struct lc_spool *sp)
     sp->last_sync_ms = lc_now_ms();
     rc = seg_sync(sp, sp->fd);
     if (rc != 0) {
-        writer_error(sp, rc, "cannot sync the spool");
+        writer_error(sp, OP_SYNC, rc, SYNC_FAILED, "");
+    } else {
+        sync_worked(sp);
     }
 }
 
@@ -431,7 +465,8 @@ static void *writer_main(void *arg)
             pthread_mutex_unlock(&sp->lock);
             sync_now(sp);
             pthread_mutex_lock(&sp->lock);
-        } else if (sp->queue.len > 0 || sp->wbuf.len > 0) {
+        } else if ((sp->queue.len > 0 || sp->wbuf.len > 0) &&
+                   (sp->stopping || now >= sp->retry_at_ms)) {
             failures = write_queued(sp) != 0 ? failures + 1 : 0;
             if (sp->stopping && failures >= STOP_WRITE_ATTEMPTS) {
                 lc_log(LC_LOG_ERROR, 0,
@@ -447,6 +482,9 @@ static void *writer_main(void *arg)
             uint64_t ms = BEAT_MS;
             if (sp->unsynced && sp->opt.sync == LC_SYNC_INTERVAL && due - now < ms) {
                 ms = due - now;
+            }
+            if (sp->retry_at_ms > now && sp->retry_at_ms - now < ms) {
+                ms = sp->retry_at_ms - now;
             }
             wait_ms(sp, ms);
             pthread_mutex_unlock(&sp->lock);
@@ -652,6 +690,18 @@ void lc_spool_backlog(struct lc_spool *sp, const struct lc_spool_pos *pos, uint6
     pthread_mutex_unlock(&sp->lock);
 }
 
+/* "spool writer: <what>: <errno text>" of a failing writer in OUT, or "". Lock held. */
+static void writer_failure(const struct lc_spool *sp, char *out, size_t cap)
+{
+    char buf[128];
+    int err = sp->write_err != 0 ? sp->write_err : sp->sync_err;
+    out[0] = '\0';
+    if (err != 0) {
+        snprintf(out, cap, "spool writer: %s: %s", sp->write_err != 0 ? WRITE_FAILED : SYNC_FAILED,
+                 strerror_r(err < 0 ? -err : err, buf, sizeof(buf)));
+    }
+}
+
 void lc_spool_fill(struct lc_spool *sp, struct lc_spool_snap *out)
 {
     uint64_t records = 0;
@@ -675,6 +725,9 @@ void lc_spool_fill(struct lc_spool *sp, struct lc_spool_snap *out)
     memcpy(out->sync_buckets, sp->sync_buckets, sizeof(out->sync_buckets));
     out->sync_count = sp->sync_count;
     out->sync_seconds_sum = sp->sync_sum;
+    out->writer_failing = sp->write_err != 0 || sp->sync_err != 0;
+    out->writer_errors = sp->writer_errors;
+    writer_failure(sp, out->writer_error, sizeof(out->writer_error));
     pthread_mutex_unlock(&sp->lock);
 }
 

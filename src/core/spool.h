@@ -37,7 +37,9 @@ struct lc_spool_hooks {
     void (*room)(void *ud);
     /* Writer thread: alive (PROGRESS: it wrote something). */
     void (*beat)(void *ud, int progress);
-    /* Writer thread: a write, sync or delete failed (ERR negative errno); it is retried. */
+    /* Writer thread: a write, sync or segment start failed (ERR negative errno, WHAT e.g.
+     * "cannot write to the spool"). A write is retried every second; the next beat with
+     * PROGRESS says a write worked again. */
     void (*error)(void *ud, int err, const char *what);
     void *ud;
 };
@@ -120,7 +122,7 @@ int lc_spool_fresh(const struct lc_spool *sp);
 /* The end readers may read up to, and the index of the next record to be appended. */
 void lc_spool_end(struct lc_spool *sp, struct lc_spool_pos *end, uint64_t *end_index);
 
-/* Fills the spool part of a snapshot. */
+/* Fills the spool part of a snapshot, the writer's failure state included. */
 void lc_spool_fill(struct lc_spool *sp, struct lc_spool_snap *out);
 
 /* Records and bytes after POS (INDEX: the index of the first record after POS). */

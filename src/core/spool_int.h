@@ -62,6 +62,11 @@ struct lc_spool {
     uint64_t appended_records, appended_bytes;
     uint64_t sync_buckets[LC_SYNC_BUCKETS], sync_count;
     double sync_sum;
+    /* The writer's failures (written by the writer, under the lock): -errno of the last
+     * write and of the last sync while they fail (0 once one works again), and a count of
+     * failed writes, syncs and segment starts. lc_spool_fill shows them. */
+    int write_err, sync_err;
+    uint64_t writer_errors;
 
     /* --- writer thread (and open, before it starts) --- */
     int fd;        /* active segment, -1 when readonly */
@@ -73,6 +78,7 @@ struct lc_spool {
     uint64_t run_first;
     int unsynced;
     uint64_t last_sync_ms;
+    uint64_t retry_at_ms; /* after a failed write: when to try again (lc_now_ms) */
     struct lc_buf wbuf;
     pthread_t writer;
     int writer_running;

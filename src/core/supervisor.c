@@ -37,10 +37,11 @@ struct lc_task {
     uint64_t last_beat_ms;     /* atomic */
     uint64_t last_progress_ms; /* atomic; 0 = never */
     uint64_t restarts;
-    unsigned consecutive;   /* failures without progress since */
-    uint64_t restart_at_ms; /* while stalled, restarting or failed */
-    uint64_t timeout_ms;    /* 0: the supervisor's task_timeout */
-    int wedged;             /* atomic: beats are ignored */
+    unsigned consecutive;     /* failures without progress since */
+    uint64_t restart_at_ms;   /* while stalled, restarting or failed */
+    uint64_t stalled_beat_ms; /* no restart op: the beat a stall was judged on; 0 = none */
+    uint64_t timeout_ms;      /* 0: the supervisor's task_timeout */
+    int wedged;               /* atomic: beats are ignored */
     char last_error[LC_SNAP_ERROR_MAX];
 };
 
@@ -153,6 +154,7 @@ void lc_task_set_state(struct lc_task *t, enum lc_task_state state)
         /* Coming back to life: the silence before does not count. */
         lc_task_beat(t);
     }
+    t->stalled_beat_ms = 0; /* the owner's verdict replaces the watchdog's */
     if (state == LC_TASK_RESTARTING && t->consecutive >= LC_TASK_FAILED_AFTER) {
         state = LC_TASK_FAILED;
     }
@@ -240,18 +242,44 @@ static uint64_t backoff_for(const struct lc_supervisor *s, unsigned failures)
     return b < s->cfg.backoff_max_ms ? b : s->cfg.backoff_max_ms;
 }
 
-static void stall(struct lc_supervisor *s, struct lc_task *t, uint64_t now, uint64_t silent)
+/* Marks T stalled (or failed), counted and logged. A task with a restart op is restarted
+ * after the backoff; one without (the spool writer: nothing can unblock a write stuck in
+ * the kernel) is only shown, until it beats again. BEAT is the heartbeat it was judged on. */
+static void stall(struct lc_supervisor *s, struct lc_task *t, uint64_t now, uint64_t beat)
 {
+    uint64_t silent = now - beat;
     t->consecutive++;
     type_of(s, t->type)->failures++;
+    t->state = t->consecutive >= LC_TASK_FAILED_AFTER ? LC_TASK_FAILED : LC_TASK_STALLED;
+    if (t->ops == NULL) {
+        snprintf(t->last_error, sizeof(t->last_error), "no heartbeat for %llu s",
+                 (unsigned long long)(silent / 1000));
+        t->stalled_beat_ms = beat;
+        lc_log(LC_LOG_ERROR, 0,
+               "[supervisor] task %s stalled (no heartbeat for %llu ms); it cannot be "
+               "restarted: shown %s until it beats again",
+               t->id, (unsigned long long)silent, lc_task_state_name(t->state));
+        return;
+    }
     snprintf(t->last_error, sizeof(t->last_error), "no heartbeat for %llu s; restarted",
              (unsigned long long)(silent / 1000));
-    t->state = t->consecutive >= LC_TASK_FAILED_AFTER ? LC_TASK_FAILED : LC_TASK_STALLED;
     t->restart_at_ms = now + backoff_for(s, t->consecutive);
     lc_log(LC_LOG_ERROR, 0,
            "[supervisor] task %s stalled (no heartbeat for %llu ms); "
            "restarting in %llu ms",
            t->id, (unsigned long long)silent, (unsigned long long)(t->restart_at_ms - now));
+}
+
+/* A task without a restart op that the watchdog found stalled runs again once it beats
+ * again (a write that hung in the kernel returned). */
+static void unstall_if_beating(struct lc_task *t, uint64_t beat)
+{
+    if (t->stalled_beat_ms != 0 && beat > t->stalled_beat_ms &&
+        (t->state == LC_TASK_STALLED || t->state == LC_TASK_FAILED)) {
+        t->stalled_beat_ms = 0;
+        t->state = LC_TASK_RUNNING;
+        lc_log(LC_LOG_WARN, 0, "[supervisor] task %s beats again", t->id);
+    }
 }
 
 static void restart(struct lc_supervisor *s, struct lc_task *t, uint64_t now)
@@ -279,14 +307,14 @@ static int check_task(struct lc_supervisor *s, struct lc_task *t, uint64_t now_m
     uint64_t progress = __atomic_load_n(&t->last_progress_ms, __ATOMIC_RELAXED);
     uint64_t limit = t->timeout_ms ? t->timeout_ms : s->cfg.task_timeout_ms;
     if (t->ops == NULL) {
-        return 0;
+        unstall_if_beating(t, beat);
     }
     if (t->consecutive > 0 && t->state == LC_TASK_RUNNING && progress > t->started_ms) {
         t->consecutive = 0; /* it moved data since its last (re)start: healthy again */
     }
     if ((t->state == LC_TASK_STARTING || t->state == LC_TASK_RUNNING) && now_ms > beat &&
         now_ms - beat > limit) {
-        stall(s, t, now_ms, now_ms - beat);
+        stall(s, t, now_ms, beat);
         return 0;
     }
     if ((t->state == LC_TASK_STALLED || t->state == LC_TASK_FAILED) && t->restart_at_ms != 0 &&

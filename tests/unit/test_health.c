@@ -191,6 +191,11 @@ TEST(degraded_recent_restart)
 }
 
 #define SPOOL_FULL "the spool is full: inputs are paused until the outputs catch up"
+#define WRITER_BEHIND "the inputs are paused: the spool writer is behind"
+#define WRITER_ENOSPC "spool writer: cannot write to the spool: No space left on device"
+#define WRITER_STALLED                                                                             \
+    "the spool writer is stalled (no heartbeat for longer than task_timeout): nothing new "        \
+    "reaches the spool"
 
 TEST(degraded_spool_full)
 {
@@ -198,8 +203,9 @@ TEST(degraded_spool_full)
     struct lc_health_input in = input(s);
     const char *why = NULL;
     s->spool.enabled = 1;
-    s->spool.paused = 1; /* paused alone (the writer behind) is not a reason */
-    ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
+    s->spool.paused = 1; /* paused without being full: the writer is behind */
+    ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_DEGRADED);
+    ASSERT_STR_EQ(why, WRITER_BEHIND);
     s->spool.full = 1;
     ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_DEGRADED);
     ASSERT_STR_EQ(why, SPOOL_FULL);
@@ -229,6 +235,57 @@ TEST(spool_full_rule_order)
     s->docker_unreachable_mono_ns = NOW - 61 * SEC;
     ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_UNHEALTHY);
     ASSERT_TRUE(why != NULL && strstr(why, "Docker") != NULL);
+    lc_snapshot_put(s);
+}
+
+/* A writer that cannot write is unhealthy with its errno, whatever else holds (the inputs
+ * are paused and nothing new reaches the spool); it goes back with the failure. */
+TEST(unhealthy_spool_writer_failing)
+{
+    struct lc_snapshot *s = snap_new(1);
+    struct lc_health_input in = input(s);
+    const char *why = NULL;
+    s->spool.enabled = 1;
+    s->spool.writer_failing = 1;
+    snprintf(s->spool.writer_error, sizeof(s->spool.writer_error), "%s", WRITER_ENOSPC);
+    ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_UNHEALTHY);
+    ASSERT_STR_EQ(why, WRITER_ENOSPC);
+    s->spool.paused = 1;
+    s->spool.full = 1;
+    s->tasks[0].state = LC_TASK_FAILED;
+    ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_UNHEALTHY);
+    ASSERT_STR_EQ(why, WRITER_ENOSPC);
+    s->spool.writer_error[0] = '\0'; /* failing without a text: still named */
+    ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_UNHEALTHY);
+    ASSERT_TRUE(why != NULL && strstr(why, "spool writer") != NULL);
+    s->spool.writer_failing = 0;
+    s->spool.full = 0;
+    s->tasks[0].state = LC_TASK_RUNNING;
+    ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_DEGRADED);
+    ASSERT_STR_EQ(why, WRITER_BEHIND);
+    s->spool.paused = 0;
+    ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
+    lc_snapshot_put(s);
+}
+
+/* A silent writer (a write hung in the kernel) is shown stalled by the supervisor; with
+ * nothing reaching the spool that is unhealthy too. Other stalled tasks stay degraded. */
+TEST(unhealthy_spool_writer_stalled)
+{
+    struct lc_snapshot *s = snap_new(2);
+    struct lc_health_input in = input(s);
+    const char *why = NULL;
+    s->spool.enabled = 1;
+    strcpy(s->tasks[1].id, "spool_writer");
+    strcpy(s->tasks[1].type, "spool");
+    s->tasks[0].state = LC_TASK_STALLED;
+    ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_DEGRADED);
+    s->tasks[0].state = LC_TASK_RUNNING;
+    s->tasks[1].state = LC_TASK_STALLED;
+    ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_UNHEALTHY);
+    ASSERT_STR_EQ(why, WRITER_STALLED);
+    s->tasks[1].state = LC_TASK_RUNNING;
+    ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
     lc_snapshot_put(s);
 }
 
@@ -363,7 +420,9 @@ TEST(render_health_spool)
     ASSERT_STR_EQ(json_string_value(json_object_get(j, "reason")), SPOOL_FULL);
     sp = json_object_get(j, "spool");
     ASSERT_TRUE(json_is_object(sp));
-    ASSERT_EQ(json_object_size(sp), 5);
+    ASSERT_EQ(json_object_size(sp), 7);
+    ASSERT_TRUE(json_is_false(json_object_get(sp, "writer_failing")));
+    ASSERT_TRUE(json_is_null(json_object_get(sp, "writer_error")));
     ASSERT_EQ(json_integer_value(json_object_get(sp, "bytes")), 1073741824);
     ASSERT_EQ(json_integer_value(json_object_get(sp, "max_bytes")), 1073741824);
     ASSERT_EQ(json_integer_value(json_object_get(sp, "records")), 4000000);
@@ -383,6 +442,18 @@ TEST(render_health_spool)
     body = lc_health_render(&in, 1, &http);
     ASSERT_STR_EQ(body, "{\"status\":\"degraded\"}\n");
     free(body);
+    /* A failing writer: 503, the reason and the spool's fields say why. */
+    s->spool.writer_failing = 1;
+    snprintf(s->spool.writer_error, sizeof(s->spool.writer_error), "%s", WRITER_ENOSPC);
+    j = parse(lc_health_render(&in, 0, &http), &ok);
+    ASSERT_TRUE(ok);
+    ASSERT_EQ(http, 503);
+    ASSERT_STR_EQ(json_string_value(json_object_get(j, "status")), "unhealthy");
+    ASSERT_STR_EQ(json_string_value(json_object_get(j, "reason")), WRITER_ENOSPC);
+    sp = json_object_get(j, "spool");
+    ASSERT_TRUE(json_is_true(json_object_get(sp, "writer_failing")));
+    ASSERT_STR_EQ(json_string_value(json_object_get(sp, "writer_error")), WRITER_ENOSPC);
+    json_decref(j);
     lc_snapshot_put(s);
 }
 
@@ -531,19 +602,11 @@ TEST(render_stats)
 
 TEST(render_stats_spool)
 {
-    static const char *const keys[] = {"enabled",
-                                       "bytes",
-                                       "max_bytes",
-                                       "records",
-                                       "segments",
-                                       "full",
-                                       "paused",
-                                       "paused_s",
-                                       "corrupt_records",
-                                       "torn_bytes",
-                                       "appended_records",
-                                       "appended_bytes",
-                                       "sync"};
+    static const char *const keys[] = {
+        "enabled",         "bytes",         "max_bytes",        "records",
+        "segments",        "full",          "paused",           "paused_s",
+        "corrupt_records", "torn_bytes",    "appended_records", "appended_bytes",
+        "writer_failing",  "writer_errors", "writer_error",     "sync"};
     struct lc_snapshot *s = lc_snapshot_create(0, 0, 1, 0);
     int ok;
     json_t *j, *o0, *sp;
@@ -569,6 +632,7 @@ TEST(render_stats_spool)
     s->spool.sync_buckets[LC_SYNC_BUCKETS - 1] = 37;
     s->spool.sync_count = 38;
     s->spool.sync_seconds_sum = 7.125;
+    s->spool.writer_errors = 9;
     j = parse(lc_health_render_stats(s), &ok);
     ASSERT_TRUE(ok);
     o0 = json_array_get(json_object_get(j, "outputs"), 0);
@@ -595,6 +659,9 @@ TEST(render_stats_spool)
     ASSERT_EQ(json_integer_value(json_object_get(sp, "torn_bytes")), 117);
     ASSERT_EQ(json_integer_value(json_object_get(sp, "appended_records")), 2000000);
     ASSERT_EQ(json_integer_value(json_object_get(sp, "appended_bytes")), 900000000);
+    ASSERT_TRUE(json_is_false(json_object_get(sp, "writer_failing")));
+    ASSERT_EQ(json_integer_value(json_object_get(sp, "writer_errors")), 9);
+    ASSERT_TRUE(json_is_null(json_object_get(sp, "writer_error")));
     ASSERT_EQ(json_object_size(json_object_get(sp, "sync")), 2);
     ASSERT_EQ(json_integer_value(json_object_get(json_object_get(sp, "sync"), "count")), 38);
     ASSERT_TRUE(num(sp, "sync", "seconds_sum") == 7.125);
@@ -688,7 +755,8 @@ TEST_MAIN(TEST_ENTRY(healthy), TEST_ENTRY(unhealthy_loop_flag),
           TEST_ENTRY(verdict_ignores_the_wall_clock), TEST_ENTRY(task_timeout_fallbacks),
           TEST_ENTRY(no_snapshot), TEST_ENTRY(degraded_task_states),
           TEST_ENTRY(degraded_recent_restart), TEST_ENTRY(degraded_spool_full),
-          TEST_ENTRY(spool_full_rule_order), TEST_ENTRY(unhealthy_wins_over_degraded),
+          TEST_ENTRY(spool_full_rule_order), TEST_ENTRY(unhealthy_spool_writer_failing),
+          TEST_ENTRY(unhealthy_spool_writer_stalled), TEST_ENTRY(unhealthy_wins_over_degraded),
           TEST_ENTRY(names), TEST_ENTRY(render_health), TEST_ENTRY(render_health_spool),
           TEST_ENTRY(render_health_unhealthy_and_brief), TEST_ENTRY(render_health_docker_down),
           TEST_ENTRY(render_health_without_snapshot), TEST_ENTRY(render_tasks),

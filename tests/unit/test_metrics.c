@@ -64,6 +64,8 @@ static struct lc_snapshot *sample(void)
     s->spool.torn_bytes = 117;
     s->spool.appended_records = 2000000;
     s->spool.appended_bytes = 900000000;
+    s->spool.writer_failing = 1;
+    s->spool.writer_errors = 7;
     memcpy(s->spool.sync_buckets, cum, sizeof(cum));
     s->spool.sync_count = 38;
     s->spool.sync_seconds_sum = 7.125;
@@ -177,6 +179,8 @@ static const char *const want[] = {
     "logcap_spool_torn_bytes_total 117",
     "logcap_spool_appended_records_total 2000000",
     "logcap_spool_appended_bytes_total 900000000",
+    "logcap_spool_writer_failing 1",
+    "logcap_spool_writer_errors_total 7",
     "logcap_spool_sync_seconds_bucket{le=\"0.0005\"} 2",
     "logcap_spool_sync_seconds_bucket{le=\"0.001\"} 5",
     "logcap_spool_sync_seconds_bucket{le=\"0.0025\"} 9",
@@ -221,6 +225,8 @@ static const char *const want[] = {
     "# TYPE process_cpu_seconds_total counter",
     "# TYPE logcap_spool_bytes gauge",
     "# TYPE logcap_spool_full gauge",
+    "# TYPE logcap_spool_writer_failing gauge",
+    "# TYPE logcap_spool_writer_errors_total counter",
     "# TYPE logcap_backpressure_paused_seconds_total counter",
     "# TYPE logcap_spool_sync_seconds histogram",
     "# TYPE logcap_output_permanent_failures_total counter",
@@ -299,9 +305,9 @@ TEST(families_well_formed)
         family_of(line, current_type, name, sizeof(name));
         ASSERT_STR_EQ(name, current);
     }
-    /* 27 before the spool, 11 spool families and the sync histogram, 5 new per output
-     * (permanent_failures_total replaced rejected_total). */
-    ASSERT_EQ(families, 44);
+    /* 27 before the spool, 13 spool families (the writer's two among them) and the sync
+     * histogram, 5 new per output (permanent_failures_total replaced rejected_total). */
+    ASSERT_EQ(families, 46);
     free(t);
     lc_snapshot_put(s);
 }

@@ -190,15 +190,78 @@ TEST(errors_show_and_stopped_tasks_are_left_alone)
     ASSERT_EQ(h_close(&h), 0);
 }
 
-TEST(task_without_ops_is_only_reported)
+/* The last heartbeat of task ID (monotonic ms), as the snapshot has it. */
+static uint64_t beat_ms(struct lc_supervisor *sup, const char *id)
+{
+    struct lc_snapshot *snap = lc_snapshot_create(0, 0, 0, 0);
+    uint64_t ms;
+    lc_supervisor_fill(sup, snap);
+    ms = find(snap, id) != NULL ? (uint64_t)(find(snap, id)->last_heartbeat_mono_ns / 1000000) : 0;
+    lc_snapshot_put(snap);
+    return ms;
+}
+
+/* A task that cannot be restarted (the spool writer: nothing can unblock a write stuck in
+ * the kernel) is still judged on its silence: shown stalled with the reason and counted,
+ * never restarted, and running again as soon as it beats again. */
+TEST(silent_task_without_restart_is_shown_stalled)
+{
+    struct h h;
+    struct lc_task *t;
+    struct lc_snapshot *snap;
+    struct lc_task_snap *ts;
+    uint64_t b0, b1;
+    h_init(&h);
+    t = lc_task_create(h.s, "spool_writer", "spool", NULL, NULL);
+    lc_task_set_state(t, LC_TASK_RUNNING);
+    b0 = beat_ms(h.s, "spool_writer");
+    lc_supervisor_check(h.s, b0 + 1000); /* task_timeout, not past it */
+    ASSERT_EQ(lc_task_state(t), LC_TASK_RUNNING);
+    lc_supervisor_check(h.s, b0 + 1001);
+    ASSERT_EQ(lc_task_state(t), LC_TASK_STALLED);
+    lc_supervisor_check(h.s, b0 + 1001); /* no restart comes, and no second count */
+    ASSERT_EQ(lc_task_state(t), LC_TASK_STALLED);
+    snap = lc_snapshot_create(0, 0, 0, 0);
+    lc_supervisor_fill(h.s, snap);
+    ts = find(snap, "spool_writer");
+    ASSERT_TRUE(ts != NULL);
+    ASSERT_STR_EQ(ts->last_error, "no heartbeat for 1 s");
+    ASSERT_U64_EQ(ts->restarts, 0);
+    ASSERT_U64_EQ(snap->type_counts[0].failures, 1);
+    ASSERT_U64_EQ(snap->type_counts[0].restarts, 0);
+    ASSERT_EQ(snap->last_restart_mono_ns, 0);
+    lc_snapshot_put(snap);
+    /* It beats again: a heartbeat newer than the one it was judged on. */
+    while (lc_now_ms() <= b0) {
+    }
+    lc_task_beat(t);
+    b1 = beat_ms(h.s, "spool_writer");
+    ASSERT_TRUE(b1 > b0);
+    lc_supervisor_check(h.s, b1 + 1000);
+    ASSERT_EQ(lc_task_state(t), LC_TASK_RUNNING);
+    /* Silent again: stalled again. */
+    lc_supervisor_check(h.s, b1 + 1001);
+    ASSERT_EQ(lc_task_state(t), LC_TASK_STALLED);
+    lc_task_destroy(t);
+    ASSERT_EQ(h_close(&h), 0);
+}
+
+/* The owner's own verdict on a task that cannot be restarted (the writer failing, then
+ * writing again) is not overridden by the watchdog's recovery. */
+TEST(owner_state_of_task_without_restart_stands)
 {
     struct h h;
     uint64_t now = lc_now_ms();
     struct lc_task *t;
     h_init(&h);
-    t = lc_task_create(h.s, "other", "other", NULL, NULL);
+    t = lc_task_create(h.s, "spool_writer", "spool", NULL, NULL);
     lc_task_set_state(t, LC_TASK_RUNNING);
-    lc_supervisor_check(h.s, now + 10000);
+    lc_task_error(t, -ENOSPC, "cannot write to the spool");
+    lc_task_set_state(t, LC_TASK_FAILED);
+    lc_task_beat(t); /* a failing writer still beats: it retries */
+    lc_supervisor_check(h.s, now + 500);
+    ASSERT_EQ(lc_task_state(t), LC_TASK_FAILED);
+    lc_task_set_state(t, LC_TASK_RUNNING);
     ASSERT_EQ(lc_task_state(t), LC_TASK_RUNNING);
     lc_task_destroy(t);
     ASSERT_EQ(h_close(&h), 0);
@@ -209,4 +272,5 @@ TEST_MAIN(TEST_ENTRY(beating_task_is_never_stalled),
           TEST_ENTRY(repeated_stalls_fail_and_retry_at_max_backoff),
           TEST_ENTRY(wedged_task_ignores_beats_until_restarted),
           TEST_ENTRY(errors_show_and_stopped_tasks_are_left_alone),
-          TEST_ENTRY(task_without_ops_is_only_reported))
+          TEST_ENTRY(silent_task_without_restart_is_shown_stalled),
+          TEST_ENTRY(owner_state_of_task_without_restart_stands))
