@@ -215,7 +215,7 @@ static struct fake *fake_create(const char *name)
     f->cfg.retry.backoff_max_ms = 80;
     f->cfg.start_oldest = 1;
     pthread_mutex_init(&f->lock, NULL);
-    pthread_cond_init(&f->cond, NULL);
+    lc_cond_init(&f->cond); /* fake_wait's deadlines are lc_deadline_in's: monotonic */
     return f;
 }
 
