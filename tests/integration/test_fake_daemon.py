@@ -222,3 +222,24 @@ def test_clock_step_back_while_logcap_is_down(fake, prefix, logcap, workdir):
     want += write_lines(fake, c, "after", 6)
     got = messages(lc, c.name, 18)
     h.check_exactly_once(got, want, "records of %s" % c.name)
+
+
+def test_stopped_container_drained_once(fake, prefix, logcap):
+    """Item 10: a container that stops is read to its end with one drain: a drain made
+    within the margin of FinishedAt would count as the container having run during it,
+    so the drain waits for that point instead of being made again and again."""
+    c = fake.add(prefix + "stop")
+    lc = start_logcap(logcap, fake)
+    api = lc.wait_api()
+    fake.wait_streams(c)
+    for i in range(5):
+        fake.write(c, "stdout", "line %d\n" % i)
+    fake.write(c, "stdout", "no newline")
+    fake.stop_container(c)
+    got = messages(lc, c.name, 6)
+    assert got == ["line %d" % i for i in range(5)] + ["no newline"]
+    task = "container_" + c.id[:12]
+    lc.wait_task(task, lambda t: t["state"] == "stopped", 10, "stopped", api=api)
+    assert len(fake.log_requests(c, follow=False)) == 1
+    stats = {x["id"]: x for x in api.stats()["containers"]}
+    assert stats[c.id]["drains"] == 1

@@ -227,7 +227,7 @@ static void remove_missing(struct lc_docker *d, json_t *items)
         if (!found) {
             c->destroyed = 1;
             if (c->ignored || c->state == LC_C_IDLE || c->state == LC_C_WAIT) {
-                lc_docker_remove(d, c);
+                lc_stream_gone(c);
             }
         }
     }

@@ -56,6 +56,7 @@ struct lc_container {
     struct lc_lines *stash; /* the ended follow stream's, while a line in it is not whole */
     int drained;            /* the inspect in flight follows a drain */
     unsigned drains_in_row; /* drains since the container was last followed or read out */
+    int wait_then_drain;    /* LC_C_WAIT ends in a drain (not in an inspect) */
     uv_timer_t timer;       /* idle deadline, or backoff */
     uint64_t last_data_ms;
     uint64_t backoff_ms;
@@ -169,6 +170,9 @@ void lc_stream_cancel(struct lc_container *c);
 /* Stops capturing C: everything in flight is cancelled, what is pending dropped, and C is
  * idle. */
 void lc_stream_reset(struct lc_container *c);
+/* The daemon no longer has C: what its last stream brought of an unfinished line is
+ * delivered, and C is removed. */
+void lc_stream_gone(struct lc_container *c);
 /* The supervisor's restart: tear everything down and begin again from the position. */
 void lc_stream_restart(void *container);
 /* Test hook: stop working and beating until the supervisor restarts the task. */

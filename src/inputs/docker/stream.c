@@ -34,7 +34,6 @@
 static void follow(struct lc_container *c);
 static void drain(struct lc_container *c);
 static void inspect(struct lc_container *c, int after_drain);
-static void hold_sync(struct lc_container *c, int64_t ts);
 static void arm_idle(struct lc_container *c, uint64_t ms);
 
 static const char *cname(const struct lc_container *c)
@@ -43,48 +42,6 @@ static const char *cname(const struct lc_container *c)
 }
 
 /* ---- lines -------------------------------------------------------------------------- */
-
-static int on_line(void *ud, const struct lc_line *l)
-{
-    struct lc_container *c = ud;
-    struct lc_docker *d = c->d;
-
-    if (c->tail_floor_pending) {
-        c->tail_floor_pending = 0;
-        lc_pos_window_set_floor(&c->win, l->ts_ns);
-    }
-    if (c->replaying && lc_pos_window_seen(&c->win, l->ts_ns, l->stream)) {
-        return 0;
-    }
-    lc_docker_take(d, c, l);
-    c->stats.lines[l->stream == LC_STREAM_STDERR ? 2 : 1]++;
-    c->stats.bytes[l->stream == LC_STREAM_STDERR ? 2 : 1] += l->len;
-    c->stats.truncated += l->truncated ? 1 : 0;
-    return 0;
-}
-
-/* TTY bodies are raw text starting with a timestamp digit; multiplexed ones start with a
- * stream byte of 0-3. With timestamps=1 the first byte tells them apart, which saves an
- * inspect request per container. */
-static int on_data(void *ud, const char *data, size_t len)
-{
-    struct lc_container *c = ud;
-    int rc;
-    c->last_data_ms = uv_now(c->d->loop);
-    c->backoff_ms = c->d->dc->reconnect_min_ms; /* the daemon answers again */
-    lc_task_progress(c->task);
-    if (c->lines == NULL) {
-        int tty = (unsigned char)data[0] > LC_FRAME_SYSTEMERR;
-        c->lines = lc_lines_create(tty, c->d->dc->max_line_bytes, on_line, c);
-    }
-    rc = lc_lines_feed(c->lines, data, len);
-    hold_sync(c, lc_lines_pending_ts(c->lines));
-    if (rc != 0) {
-        lc_log(LC_LOG_WARN, rc, "[docker:%s] undecodable log stream; reopening", cname(c));
-        c->stats.decode_errors++;
-    }
-    return rc;
-}
 
 /* The oldest line not yet whole is at TS (-1: none): the position must not pass it, and
  * says so in the next append when it changed. */
@@ -118,17 +75,21 @@ static void lines_end(struct lc_container *c, int emit_partial)
     c->replaying = 0;
 }
 
-/* The follow stream ended with pieces of a line pending: kept until the next request
- * tells whether the daemon still holds them. */
+/* The follow stream ended with pieces of a line pending: kept until a request tells
+ * whether the daemon still holds them. A stream that brought nothing leaves the stash of
+ * the one before. */
 static void stash_take(struct lc_container *c)
 {
-    lc_lines_destroy(c->stash);
-    c->stash = c->lines;
-    c->lines = NULL;
+    if (c->lines != NULL) {
+        lc_lines_destroy(c->stash);
+        c->stash = c->lines;
+        c->lines = NULL;
+    }
     c->replaying = 0;
 }
 
-/* The daemon holds the stashed pieces again (a new request reads them): dropped. */
+/* The daemon answers with the container's log again (it reads the stashed pieces anew
+ * from the position): dropped. */
 static void stash_drop(struct lc_container *c)
 {
     if (c->stash != NULL) {
@@ -155,7 +116,12 @@ static void retry_cb(uv_timer_t *t)
         uv_timer_start(&c->timer, retry_cb, left < tick ? left : tick, 0);
         return;
     }
-    inspect(c, 0); /* running: follow; not: drain */
+    if (c->wait_then_drain) {
+        c->wait_then_drain = 0;
+        drain(c);
+    } else {
+        inspect(c, 0); /* running: follow; not: drain */
+    }
 }
 
 static void retry_later(struct lc_container *c, int err, const char *what)
@@ -169,6 +135,7 @@ static void retry_later(struct lc_container *c, int err, const char *what)
     lc_log(LC_LOG_WARN, err, "[docker:%s] %s failed; retrying in %" PRIu64 " ms", cname(c), what,
            c->backoff_ms);
     c->state = LC_C_WAIT;
+    c->wait_then_drain = 0;
     c->retry_at_ms = uv_now(d->loop) + c->backoff_ms;
     uv_timer_start(&c->timer, retry_cb, 0, 0);
     c->backoff_ms *= 2;
@@ -215,7 +182,6 @@ static void reopen(struct lc_container *c, const char *why)
     lc_task_error(c->task, 0, "stream reopened: %s", why);
     lc_stream_cancel(c);
     lines_end(c, 0);
-    stash_drop(c);
     follow(c);
 }
 
@@ -326,19 +292,70 @@ static void arm_idle(struct lc_container *c, uint64_t ms)
     uv_timer_start(&c->timer, idle_cb, ms ? ms : 1, 0);
 }
 
+static int on_line(void *ud, const struct lc_line *l)
+{
+    struct lc_container *c = ud;
+    struct lc_docker *d = c->d;
+
+    if (c->tail_floor_pending) {
+        c->tail_floor_pending = 0;
+        lc_pos_window_set_floor(&c->win, l->ts_ns);
+    }
+    if (c->replaying && lc_pos_window_seen(&c->win, l->ts_ns, l->stream)) {
+        return 0;
+    }
+    lc_docker_take(d, c, l);
+    c->stats.lines[l->stream == LC_STREAM_STDERR ? 2 : 1]++;
+    c->stats.bytes[l->stream == LC_STREAM_STDERR ? 2 : 1] += l->len;
+    c->stats.truncated += l->truncated ? 1 : 0;
+    return 0;
+}
+
+/* TTY bodies are raw text starting with a timestamp digit; multiplexed ones start with a
+ * stream byte of 0-3. With timestamps=1 the first byte tells them apart, which saves an
+ * inspect request per container. */
+static int on_data(void *ud, const char *data, size_t len)
+{
+    struct lc_container *c = ud;
+    int rc;
+    c->last_data_ms = uv_now(c->d->loop);
+    c->backoff_ms = c->d->dc->reconnect_min_ms; /* the daemon answers again */
+    lc_task_progress(c->task);
+    stash_drop(c);
+    if (c->lines == NULL) {
+        int tty = (unsigned char)data[0] > LC_FRAME_SYSTEMERR;
+        c->lines = lc_lines_create(tty, c->d->dc->max_line_bytes, on_line, c);
+    }
+    rc = lc_lines_feed(c->lines, data, len);
+    hold_sync(c, lc_lines_pending_ts(c->lines));
+    if (rc != 0) {
+        lc_log(LC_LOG_WARN, rc, "[docker:%s] undecodable log stream; reopening", cname(c));
+        c->stats.decode_errors++;
+    }
+    return rc;
+}
+
 /* ---- requests ----------------------------------------------------------------------- */
 
-/* True when the container's State.FinishedAt is not before NS (minus a little slack for
- * the daemon's and our clocks' reading order). */
-static int finished_after(json_t *body, int64_t ns)
+/* The container's State.FinishedAt, or -1 when it never ran ("0001-01-01T00:00:00Z"). */
+static int64_t finished_ns(json_t *body)
 {
     const char *fin =
         json_string_value(json_object_get(json_object_get(body, "State"), "FinishedAt"));
-    int64_t fin_ns;
-    if (fin == NULL || lc_time_parse_rfc3339(fin, strlen(fin), &fin_ns) <= 0) {
-        return 0; /* "0001-01-01T00:00:00Z": never ran */
+    int64_t ns;
+    if (fin == NULL || lc_time_parse_rfc3339(fin, strlen(fin), &ns) <= 0 || ns <= 0) {
+        return -1;
     }
-    return fin_ns >= ns - LC_POS_MARGIN_NS;
+    return ns;
+}
+
+/* True when the container finished after NS, give or take LC_POS_MARGIN_NS: dockerd's
+ * copier may still be writing its last lines just after FinishedAt, and the two clock
+ * readings are not ordered more finely than that. */
+static int finished_after(json_t *body, int64_t ns)
+{
+    int64_t fin = finished_ns(body);
+    return fin >= 0 && fin >= ns - LC_POS_MARGIN_NS;
 }
 
 /* The daemon said all it holds of a stopped container: a last line without '\n' is whole
@@ -355,21 +372,29 @@ static void read_to_end(struct lc_container *c)
     }
 }
 
-/* Another drain of a container that ran while the last one read: at once a few times in a
- * row, then after a backoff, so a container that keeps starting and stopping cannot make
- * logcap ask dockerd to rescan its log file back to back. */
-static void drain_again(struct lc_container *c)
+/* Drains the stopped container once the drain's start can no longer be within the margin
+ * of its FinishedAt (or it would count as having run during the drain, and be drained
+ * again). A container that ran during its drains gets a few in a row, then backoff, so
+ * one that keeps starting and stopping cannot make logcap ask dockerd to rescan its log
+ * file back to back. */
+static void drain_settled(struct lc_container *c, json_t *body)
 {
+    int64_t wait_ns = finished_ns(body) + LC_POS_MARGIN_NS - lc_wall_ns();
+    uint64_t ms = wait_ns > 0 ? (uint64_t)(wait_ns / 1000000) + 1 : 0;
     lines_end(c, 0);
-    if (c->drains_in_row < DRAIN_BURST) {
+    if (c->drains_in_row >= DRAIN_BURST) {
+        ms = ms > c->backoff_ms ? ms : c->backoff_ms;
+        c->backoff_ms = c->backoff_ms * 2 > c->d->dc->reconnect_max_ms ? c->d->dc->reconnect_max_ms
+                                                                       : c->backoff_ms * 2;
+    }
+    if (ms == 0) {
         drain(c);
         return;
     }
     c->state = LC_C_WAIT;
-    c->retry_at_ms = uv_now(c->d->loop) + c->backoff_ms;
+    c->wait_then_drain = 1; /* a wait that beats, like a retry's */
+    c->retry_at_ms = uv_now(c->d->loop) + ms;
     uv_timer_start(&c->timer, retry_cb, 0, 0);
-    c->backoff_ms = c->backoff_ms * 2 > c->d->dc->reconnect_max_ms ? c->d->dc->reconnect_max_ms
-                                                                   : c->backoff_ms * 2;
 }
 
 static void inspect_done(void *ud, int result, long status, json_t *body)
@@ -395,7 +420,6 @@ static void inspect_done(void *ud, int result, long status, json_t *body)
         /* Followed again from the position: that brings what the ended stream missed, with
          * no drain (each one a rescan of the log file by dockerd). */
         lines_end(c, 0);
-        stash_drop(c);
         c->drains_in_row = 0;
         follow(c);
         return;
@@ -403,7 +427,7 @@ static void inspect_done(void *ud, int result, long status, json_t *body)
     if (!after_drain || finished_after(body, c->drain_started_ns)) {
         /* Not read since it stopped, or it ran after the drain began (it may have been only
          * created then): what it wrote after that point was not in the drain. */
-        after_drain ? drain_again(c) : drain(c);
+        drain_settled(c, body);
         return;
     }
     read_to_end(c);
@@ -565,6 +589,7 @@ void lc_stream_on_start(struct lc_container *c)
     c->running = 1;
     if (c->state == LC_C_WAIT) {
         uv_timer_stop(&c->timer);
+        c->wait_then_drain = 0;
         c->state = LC_C_IDLE;
     }
     lc_stream_begin(c);
@@ -575,9 +600,15 @@ void lc_stream_kick(struct lc_container *c)
 {
     if (c->state == LC_C_WAIT) {
         uv_timer_stop(&c->timer);
+        c->wait_then_drain = 0;
         c->backoff_ms = c->d->dc->reconnect_min_ms;
         inspect(c, 0);
     }
+}
+
+void lc_stream_gone(struct lc_container *c)
+{
+    gone(c);
 }
 
 void lc_stream_pause(struct lc_container *c, int pause)
@@ -611,7 +642,6 @@ void lc_stream_restart(void *ud)
     struct lc_container *c = ud;
     lc_stream_cancel(c);
     lines_end(c, 0);
-    stash_drop(c);
     c->paused = c->d->paused;
     c->state = LC_C_IDLE;
     c->backoff_ms = c->d->dc->reconnect_min_ms;
