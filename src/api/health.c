@@ -400,6 +400,7 @@ static json_t *container_json(const struct lc_container_snap *c)
     json_object_set_new(o, "bytes", by_stream(c->bytes));
     json_object_set_new(o, "reconnects", jcount(c->reconnects));
     json_object_set_new(o, "rotations", jcount(c->rotations));
+    json_object_set_new(o, "drains", jcount(c->drains));
     json_object_set_new(o, "truncated", jcount(c->truncated));
     json_object_set_new(o, "decode_errors", jcount(c->decode_errors));
     json_object_set_new(o, "errors", jcount(c->errors));
@@ -424,6 +425,9 @@ static json_t *output_json(const struct lc_output_snap *out, int spool)
     json_object_set_new(o, "backlog_bytes", spool ? jcount(out->backlog_bytes) : json_null());
     json_object_set_new(o, "oldest_unacked_age_s", spool ? jsecs(out->oldest_age_s) : json_null());
     json_object_set_new(o, "lag_s", jsecs(out->lag_s));
+    json_object_set_new(o, "flush_failures", jcount(out->flush_failures));
+    json_object_set_new(o, "reader_meta_slots",
+                        spool ? jcount(out->reader_meta_slots) : json_null());
     return o;
 }
 
@@ -450,6 +454,8 @@ static json_t *spool_stats_json(const struct lc_snapshot *s)
     json_object_set_new(o, "torn_bytes", jcount(sp->torn_bytes));
     json_object_set_new(o, "appended_records", jcount(sp->appended_records));
     json_object_set_new(o, "appended_bytes", jcount(sp->appended_bytes));
+    json_object_set_new(o, "metadata", jcount(sp->metadata));
+    json_object_set_new(o, "checkpoint_bytes", jcount(sp->checkpoint_bytes));
     writer_json(o, sp, 1);
     json_object_set_new(sync, "count", jcount(sp->sync_count));
     json_object_set_new(sync, "seconds_sum", jsecs(sp->sync_seconds_sum));

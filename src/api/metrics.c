@@ -188,7 +188,7 @@ static void container_by_stream(struct out *o, const struct lc_snapshot *s, cons
 }
 
 /* Which per-container counter a family shows. */
-enum ccounter { C_RECONNECTS, C_ROTATIONS, C_TRUNCATED, C_DECODE_ERRORS, C_ERRORS };
+enum ccounter { C_RECONNECTS, C_ROTATIONS, C_DRAINS, C_TRUNCATED, C_DECODE_ERRORS, C_ERRORS };
 
 static uint64_t ccounter_of(const struct lc_container_snap *c, enum ccounter which)
 {
@@ -197,6 +197,8 @@ static uint64_t ccounter_of(const struct lc_container_snap *c, enum ccounter whi
         return c->reconnects;
     case C_ROTATIONS:
         return c->rotations;
+    case C_DRAINS:
+        return c->drains;
     case C_TRUNCATED:
         return c->truncated;
     case C_DECODE_ERRORS:
@@ -234,6 +236,10 @@ static void container_families(struct out *o, const struct lc_snapshot *s)
     containers_family(o, s, "logcap_stream_rotations_total",
                       "Log streams of a container reopened after an idle check found them stuck.",
                       C_ROTATIONS);
+    containers_family(o, s, "logcap_container_drains_total",
+                      "follow=0 requests for a stopped container's remaining lines (each one "
+                      "makes dockerd rescan the container's log file).",
+                      C_DRAINS);
     containers_family(o, s, "logcap_truncated_lines_total",
                       "Lines cut at max_line_bytes and marked truncated.", C_TRUNCATED);
     containers_family(o, s, "logcap_decode_errors_total",
@@ -281,6 +287,9 @@ static const struct ffamily ofamilies[] = {
     {"logcap_output_oldest_unacked_age_seconds", "gauge",
      "Age of the oldest record an output has not delivered yet; 0 when caught up.",
      OUTF(oldest_age_s), F_DOUBLE, 1},
+    {"logcap_output_flush_failures_total", "counter",
+     "Flushes of an output that failed; what they covered was sent again.", OUTF(flush_failures),
+     F_U64, 0},
     {"logcap_delivery_lag_seconds", "gauge",
      "Delivery time minus the timestamp of the newest line an output wrote.", OUTF(lag_s), F_DOUBLE,
      0},
@@ -310,6 +319,12 @@ static const struct ffamily sfamilies[] = {
      SPF(appended_records), F_U64, 0},
     {"logcap_spool_appended_bytes_total", "counter", "Bytes appended to the spool.",
      SPF(appended_bytes), F_U64, 0},
+    {"logcap_spool_metadata", "gauge",
+     "Metadata entries (one per container being captured) that every spool checkpoint carries.",
+     SPF(metadata), F_U64, 0},
+    {"logcap_spool_checkpoint_bytes", "gauge",
+     "Size of the checkpoint (metadata and positions) that starts the active spool segment.",
+     SPF(checkpoint_bytes), F_U64, 0},
     {"logcap_spool_writer_failing", "gauge",
      "1 while the spool writer cannot write (its last write or sync failed; it retries, and "
      "the inputs pause once its queue is full).",

@@ -227,6 +227,7 @@ static void account(struct lc_out *o, struct lc_record **recs, size_t n, int all
     }
     o->st.records += records;
     o->st.bytes += bytes;
+    o->st.reader_meta_slots = lc_spool_reader_meta_slots(o->reader);
     pthread_mutex_unlock(&dl->lock);
 }
 

@@ -58,6 +58,7 @@ struct lc_container_snap {
     uint64_t truncated;
     uint64_t decode_errors;
     uint64_t errors;
+    uint64_t drains;     /* follow=0 requests: each makes dockerd rescan the log file */
     int64_t position_ns; /* newest committed line's timestamp; -1 none */
     double lag_s;        /* delivery time minus line timestamp, last batch */
 };
@@ -73,6 +74,7 @@ struct lc_output_snap {
                                      after retry.max_attempts) */
     uint64_t dead_letter_records; /* records in data_dir/dead/<name>.jsonl now */
     uint64_t flush_failures;      /* flushes that failed (what they covered was sent again) */
+    uint64_t reader_meta_slots;   /* slots of its spool reader's metadata table */
     uint64_t backlog_records;     /* in the spool after this output's cursor */
     uint64_t backlog_bytes;
     double oldest_age_s; /* now minus the timestamp of the oldest unacknowledged record; 0
@@ -105,6 +107,8 @@ struct lc_spool_snap {
     /* The spool writer cannot write: its last write or sync failed (it retries; the inputs
      * pause once its queue is full). WRITER_ERROR is then "spool writer: <what>: <errno
      * text>", else "". WRITER_ERRORS counts failed writes, syncs and segment starts. */
+    uint64_t metadata;         /* live metadata entries: what every checkpoint carries */
+    uint64_t checkpoint_bytes; /* size of the checkpoint that starts the active segment */
     int writer_failing;
     uint64_t writer_errors;
     char writer_error[LC_SNAP_ERROR_MAX];

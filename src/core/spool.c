@@ -220,6 +220,8 @@ int lc_spool_seg_create(struct lc_spool *sp, uint64_t id)
     }
     pthread_mutex_lock(&sp->lock);
     lc_spool_seg_push(sp, id, b.len, 0);
+    sp->checkpoint_bytes = b.len - LC_SPOOL_SEG_HDR;
+    sp->n_metas = json_object_size(sp->metas);
     pthread_cond_broadcast(&sp->rcond);
     pthread_mutex_unlock(&sp->lock);
     sp->fd = fd;
@@ -340,6 +342,7 @@ static int write_chunk(struct lc_spool *sp)
     sp->end_index += records;
     sp->appended_records += records;
     sp->appended_bytes += len;
+    sp->n_metas = json_object_size(sp->metas); /* the writer's map: read here, under the lock */
     sp->write_err = 0;
     lc_buf_reset(&sp->wbuf);
     if (sp->wbuf.cap > KEEP_BUF) {
@@ -727,6 +730,8 @@ void lc_spool_fill(struct lc_spool *sp, struct lc_spool_snap *out)
     out->sync_seconds_sum = sp->sync_sum;
     out->writer_failing = sp->write_err != 0 || sp->sync_err != 0;
     out->writer_errors = sp->writer_errors;
+    out->metadata = sp->n_metas;
+    out->checkpoint_bytes = sp->checkpoint_bytes;
     writer_failure(sp, out->writer_error, sizeof(out->writer_error));
     pthread_mutex_unlock(&sp->lock);
 }

@@ -60,6 +60,8 @@ struct lc_spool {
     size_t n_consumers;
     struct lc_spool_recovery rec;
     uint64_t appended_records, appended_bytes;
+    uint64_t n_metas;          /* live metadata entries (the writer's map), for the figures */
+    uint64_t checkpoint_bytes; /* of the active segment */
     uint64_t sync_buckets[LC_SYNC_BUCKETS], sync_count;
     double sync_sum;
     /* The writer's failures (written by the writer, under the lock): -errno of the last

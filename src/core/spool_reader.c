@@ -425,6 +425,11 @@ static void meta_clear(struct lc_spool_reader *r)
     r->cap = r->used = 0;
 }
 
+size_t lc_spool_reader_meta_slots(const struct lc_spool_reader *r)
+{
+    return r->cap;
+}
+
 void lc_spool_reader_meta_stats(const struct lc_spool_reader *r, size_t *live, size_t *slots)
 {
     *live = r->used;

@@ -68,6 +68,10 @@ void lc_spool_reader_pos(const struct lc_spool_reader *r, struct lc_spool_pos *p
                          uint64_t *index);
 
 /* Damaged frames this reader skipped. */
+/* Slots of the reader's metadata table (for the figures: it follows the containers alive,
+ * not those ever seen). */
+size_t lc_spool_reader_meta_slots(const struct lc_spool_reader *r);
+
 uint64_t lc_spool_reader_skipped(const struct lc_spool_reader *r);
 
 void lc_spool_reader_destroy(struct lc_spool_reader *r);

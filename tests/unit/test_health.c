@@ -555,6 +555,7 @@ TEST(render_stats)
     s->containers[0].truncated = 6;
     s->containers[0].decode_errors = 7;
     s->containers[0].errors = 8;
+    s->containers[0].drains = 2;
     s->containers[0].position_ns = 1795350283LL * SEC + 463703600LL;
     s->containers[0].lag_s = 0.25;
     strcpy(s->outputs[0].name, "files");
@@ -565,7 +566,9 @@ TEST(render_stats)
     s->outputs[0].rejected = 2;
     s->outputs[0].dead_lettered = 5;
     s->outputs[0].dead_letter_records = 4;
-    s->outputs[0].backlog_records = 99; /* not shown without a spool */
+    s->outputs[0].backlog_records = 99;   /* not shown without a spool */
+    s->outputs[0].reader_meta_slots = 64; /* nor is this */
+    s->outputs[0].flush_failures = 3;
     s->outputs[0].lag_s = 1.5;
     j = parse(lc_health_render_stats(s), &ok);
     ASSERT_TRUE(ok);
@@ -579,6 +582,7 @@ TEST(render_stats)
     ASSERT_TRUE(num(c0, "reconnects", NULL) == 4 && num(c0, "rotations", NULL) == 5);
     ASSERT_TRUE(num(c0, "truncated", NULL) == 6 && num(c0, "decode_errors", NULL) == 7);
     ASSERT_TRUE(num(c0, "errors", NULL) == 8 && num(c0, "lag_s", NULL) == 0.25);
+    ASSERT_TRUE(num(c0, "drains", NULL) == 2);
     ASSERT_STR_EQ(json_string_value(json_object_get(c0, "position")),
                   "2026-11-22T12:24:43.463703600Z");
     ASSERT_TRUE(json_is_null(json_object_get(c1, "position")));
@@ -593,7 +597,9 @@ TEST(render_stats)
     ASSERT_TRUE(json_is_null(json_object_get(o0, "backlog_records")));
     ASSERT_TRUE(json_is_null(json_object_get(o0, "backlog_bytes")));
     ASSERT_TRUE(json_is_null(json_object_get(o0, "oldest_unacked_age_s")));
-    ASSERT_EQ(json_object_size(o0), 12);
+    ASSERT_TRUE(json_is_null(json_object_get(o0, "reader_meta_slots")));
+    ASSERT_TRUE(num(o0, "flush_failures", NULL) == 3);
+    ASSERT_EQ(json_object_size(o0), 14);
     ASSERT_TRUE(json_is_null(json_object_get(j, "spool")));
     ASSERT_EQ(json_object_size(j), 3);
     json_decref(j);
@@ -602,11 +608,15 @@ TEST(render_stats)
 
 TEST(render_stats_spool)
 {
-    static const char *const keys[] = {
-        "enabled",         "bytes",         "max_bytes",        "records",
-        "segments",        "full",          "paused",           "paused_s",
-        "corrupt_records", "torn_bytes",    "appended_records", "appended_bytes",
-        "writer_failing",  "writer_errors", "writer_error",     "sync"};
+    static const char *const keys[] = {"enabled",          "bytes",
+                                       "max_bytes",        "records",
+                                       "segments",         "full",
+                                       "paused",           "paused_s",
+                                       "corrupt_records",  "torn_bytes",
+                                       "appended_records", "appended_bytes",
+                                       "metadata",         "checkpoint_bytes",
+                                       "writer_failing",   "writer_errors",
+                                       "writer_error",     "sync"};
     struct lc_snapshot *s = lc_snapshot_create(0, 0, 1, 0);
     int ok;
     json_t *j, *o0, *sp;
@@ -633,6 +643,9 @@ TEST(render_stats_spool)
     s->spool.sync_count = 38;
     s->spool.sync_seconds_sum = 7.125;
     s->spool.writer_errors = 9;
+    s->spool.metadata = 40;
+    s->spool.checkpoint_bytes = 12345;
+    s->outputs[0].reader_meta_slots = 128;
     j = parse(lc_health_render_stats(s), &ok);
     ASSERT_TRUE(ok);
     o0 = json_array_get(json_object_get(j, "outputs"), 0);
@@ -641,6 +654,7 @@ TEST(render_stats_spool)
     ASSERT_EQ(json_integer_value(json_object_get(o0, "backlog_records")), 120);
     ASSERT_EQ(json_integer_value(json_object_get(o0, "backlog_bytes")), 65536);
     ASSERT_TRUE(num(o0, "oldest_unacked_age_s", NULL) == 42.25);
+    ASSERT_TRUE(num(o0, "reader_meta_slots", NULL) == 128);
     sp = json_object_get(j, "spool");
     ASSERT_TRUE(json_is_object(sp));
     ASSERT_EQ(json_object_size(sp), sizeof(keys) / sizeof(keys[0]));
@@ -661,6 +675,8 @@ TEST(render_stats_spool)
     ASSERT_EQ(json_integer_value(json_object_get(sp, "appended_bytes")), 900000000);
     ASSERT_TRUE(json_is_false(json_object_get(sp, "writer_failing")));
     ASSERT_EQ(json_integer_value(json_object_get(sp, "writer_errors")), 9);
+    ASSERT_EQ(json_integer_value(json_object_get(sp, "metadata")), 40);
+    ASSERT_EQ(json_integer_value(json_object_get(sp, "checkpoint_bytes")), 12345);
     ASSERT_TRUE(json_is_null(json_object_get(sp, "writer_error")));
     ASSERT_EQ(json_object_size(json_object_get(sp, "sync")), 2);
     ASSERT_EQ(json_integer_value(json_object_get(json_object_get(sp, "sync"), "count")), 38);

@@ -38,6 +38,7 @@ static struct lc_snapshot *sample(void)
     s->containers[0].truncated = 6;
     s->containers[0].decode_errors = 7;
     s->containers[0].errors = 8;
+    s->containers[0].drains = 11;
     strcpy(s->containers[1].id, "fedcba9876543210");
     strcpy(s->containers[1].name, "we\"ird\\name\nx\xff");
     strcpy(s->outputs[0].name, "files");
@@ -52,6 +53,7 @@ static struct lc_snapshot *sample(void)
     s->outputs[0].backlog_bytes = 65536;
     s->outputs[0].oldest_age_s = 42.25;
     s->outputs[0].lag_s = 1.5;
+    s->outputs[0].flush_failures = 2;
     s->spool.enabled = 1;
     s->spool.bytes = 805306368;
     s->spool.max_bytes = 1073741824;
@@ -66,6 +68,8 @@ static struct lc_snapshot *sample(void)
     s->spool.appended_bytes = 900000000;
     s->spool.writer_failing = 1;
     s->spool.writer_errors = 7;
+    s->spool.metadata = 41;
+    s->spool.checkpoint_bytes = 9000;
     memcpy(s->spool.sync_buckets, cum, sizeof(cum));
     s->spool.sync_count = 38;
     s->spool.sync_seconds_sum = 7.125;
@@ -153,6 +157,7 @@ static const char *const want[] = {
     "stream=\"stderr\"} 300",
     "logcap_stream_reconnects_total{container=\"web-1\",container_id=\"0123456789ab\"} 4",
     "logcap_stream_rotations_total{container=\"web-1\",container_id=\"0123456789ab\"} 5",
+    "logcap_container_drains_total{container=\"web-1\",container_id=\"0123456789ab\"} 11",
     "logcap_truncated_lines_total{container=\"web-1\",container_id=\"0123456789ab\"} 6",
     "logcap_decode_errors_total{container=\"web-1\",container_id=\"0123456789ab\"} 7",
     "logcap_container_errors_total{container=\"web-1\",container_id=\"0123456789ab\"} 8",
@@ -167,6 +172,7 @@ static const char *const want[] = {
     "logcap_output_backlog_records{output=\"files\"} 120",
     "logcap_output_backlog_bytes{output=\"files\"} 65536",
     "logcap_output_oldest_unacked_age_seconds{output=\"files\"} 42.25",
+    "logcap_output_flush_failures_total{output=\"files\"} 2",
     "logcap_delivery_lag_seconds{output=\"files\"} 1.5",
     "logcap_spool_bytes 805306368",
     "logcap_spool_max_bytes 1073741824",
@@ -179,6 +185,8 @@ static const char *const want[] = {
     "logcap_spool_torn_bytes_total 117",
     "logcap_spool_appended_records_total 2000000",
     "logcap_spool_appended_bytes_total 900000000",
+    "logcap_spool_metadata 41",
+    "logcap_spool_checkpoint_bytes 9000",
     "logcap_spool_writer_failing 1",
     "logcap_spool_writer_errors_total 7",
     "logcap_spool_sync_seconds_bucket{le=\"0.0005\"} 2",
@@ -306,8 +314,9 @@ TEST(families_well_formed)
         ASSERT_STR_EQ(name, current);
     }
     /* 27 before the spool, 13 spool families (the writer's two among them) and the sync
-     * histogram, 5 new per output (permanent_failures_total replaced rejected_total). */
-    ASSERT_EQ(families, 46);
+     * histogram, 5 new per output (permanent_failures_total replaced rejected_total); then
+     * container drains, output flush failures, spool metadata and checkpoint size. */
+    ASSERT_EQ(families, 50);
     free(t);
     lc_snapshot_put(s);
 }

@@ -472,6 +472,7 @@ static void fill_container(const struct lc_container *c, struct lc_container_sna
     cs->truncated = c->stats.truncated;
     cs->decode_errors = c->stats.decode_errors;
     cs->errors = c->stats.errors;
+    cs->drains = c->stats.drains;
     cs->position_ns = lc_pos_window_last(&c->win);
     cs->lag_s = c->lag_s;
 }
