@@ -140,11 +140,13 @@ static int apply_fault(struct lc_out *o, struct lc_record **recs, size_t n,
  * Refused records are left out the same way: one filter for every mark, in every build. */
 static enum lc_send_result send_once(struct lc_out *o, struct lc_record **recs, size_t n)
 {
-    enum lc_send_result res = LC_RETRY;
     o->rep.why[0] = '\0';
 #ifdef LOGCAP_TEST_HOOKS
-    if (apply_fault(o, recs, n, &res)) {
-        return res;
+    {
+        enum lc_send_result res = LC_RETRY;
+        if (apply_fault(o, recs, n, &res)) {
+            return res;
+        }
     }
 #endif
     if (o->rep.n_done + o->rep.n_rejected == n) {
