@@ -190,7 +190,7 @@ static void reconcile_one(struct lc_docker *d, json_t *item)
     if (c == NULL) {
         c = lc_docker_add(d, id, name != NULL ? name : id, image != NULL ? image : "",
                           json_object_get(item, "Labels"), running);
-        if (d->listed_once) {
+        if (d->listed_once && running) {
             d->missed_events++; /* its start event should have brought it already */
         }
         if (!d->listed_once && d->first_start && !c->ignored) {
