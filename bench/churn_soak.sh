@@ -6,7 +6,9 @@
 # what it keeps per container over time: the metadata its spool carries in every
 # checkpoint, the size of the last checkpoint, and the slots of each output's reader
 # table. After the warm-up these must be flat: bounded by the containers alive, not by the
-# containers ever seen. And no line is lost: before a container is removed logcap must
+# containers ever seen. File descriptors are judged apart from those of the file output's
+# log files, a cache of at most 128 open files that keeps those of renamed and removed
+# containers until newer ones push them out. And no line is lost: before a container is removed logcap must
 # have its last line, and every container's records are compared with `docker logs`.
 #
 #   bench/churn_soak.sh [MINUTES]     (default 30; `bench/churn_soak.sh 4` for a quick run)
@@ -57,7 +59,10 @@ rng = random.Random(int(os.environ.get("CHURN_SEED", str(int(time.time())))))
 prefix = "lct-churn%s-" % os.urandom(3).hex()
 workdir = h.make_workdir()
 cs = h.Containers(prefix)
-lc = h.Logcap(workdir, prefix, label="churn", config={"log_level": "warn"})
+# Small segments: a checkpoint (every container's metadata and position) starts each one,
+# so rotations every few seconds show whether it stays the size of the live set.
+lc = h.Logcap(workdir, prefix, label="churn",
+              config={"log_level": "warn", "spool": {"segment_bytes": "64KiB"}})
 LONG = ('trap "exit 0" TERM; r=$RANDOM$RANDOM$RANDOM; i=0; while true; do i=$((i+1)); '
         'echo "$r $i"; if [ $((i % 3)) = 0 ]; then echo "$r $i err" >&2; fi; sleep 0.2; done')
 SHORT = 'for i in 1 2 3 4 5 6 7 8 9 10; do echo "quick $i"; done; echo "quick err" >&2'
@@ -84,11 +89,17 @@ def cid_of(name):
 
 
 def retire(name):
-    """Stops NAME, waits until logcap holds its last lines, keeps docker's view of its
-    lines, and removes it."""
+    """Stops NAME, waits until logcap has read it to its end (its task is stopped) and
+    delivered what it read, keeps docker's view of its lines, and removes it. (Its records
+    may be in the files of several names: it may have been renamed.)"""
+    cid = live.pop(name)
     cs.stop(name)
-    lines = lc.wait_caught_up(cs, name, timeout=120)
-    expected[live.pop(name)] = [(s, m) for _, s, m in lines]
+    api = lc.api
+    lc.wait_task("container_" + cid[:12], lambda t: t["state"] == "stopped", 120,
+                 "%s read to its end" % name, api=api)
+    lc.wait_for(lambda: all(o["backlog_records"] == 0 for o in api.stats()["outputs"]), 120,
+                "the outputs to deliver what was read")
+    expected[cid] = [(s, m) for _, s, m in cs.logs(name)]
     h.docker("rm", "-f", name)
     counts["removed"] += 1
 
@@ -115,13 +126,27 @@ def step():
         retire(rng.choice(sorted(live)))
 
 
+def output_files():
+    """logcap's descriptors open on files of its file output: its cache of log files (at
+    most 128, the least recently written closed first), which keeps files of renamed and
+    removed containers until they are pushed out."""
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % lc.pid):
+        try:
+            n += os.readlink("/proc/%d/fd/%s" % (lc.pid, fd)).startswith(lc.logs_dir + "/")
+        except OSError:
+            pass
+    return n
+
+
 def sample(t0):
     api = lc.api
     st = api.stats()
     sp = st.get("spool", {})
     readers = [o.get("reader_meta_slots", 0) for o in st.get("outputs", [])]
     return {
-        "t": time.monotonic() - t0, "fds": lc.fds(), "threads": lc.threads(),
+        "t": time.monotonic() - t0, "fds": lc.fds(), "files": output_files(),
+        "threads": lc.threads(),
         "rss_kib": lc.rss_kib(), "containers": len(st.get("containers", [])),
         "live": len(live) + 1, "metadata": sp.get("metadata", -1),
         "checkpoint": sp.get("checkpoint_bytes", -1),
@@ -129,14 +154,15 @@ def sample(t0):
     }
 
 
-HEAD = "%6s %5s %7s %8s %10s %9s %9s %10s %7s %8s" % (
-    "min", "fds", "threads", "rss_MiB", "followed", "alive", "metadata", "ckpt_B", "reader",
-    "created")
+HEAD = "%6s %5s %6s %7s %8s %10s %9s %9s %10s %7s %8s" % (
+    "min", "fds", "files", "threads", "rss_MiB", "followed", "alive", "metadata", "ckpt_B",
+    "reader", "created")
 
 
 def row(s):
-    return "%6.1f %5d %7d %8.1f %10d %9d %9d %10d %7d %8d" % (
-        s["t"] / 60, s["fds"], s["threads"], s["rss_kib"] / 1024, s["containers"], s["live"],
+    return "%6.1f %5d %6d %7d %8.1f %10d %9d %9d %10d %7d %8d" % (
+        s["t"] / 60, s["fds"], s["files"], s["threads"], s["rss_kib"] / 1024, s["containers"],
+        s["live"],
         s["metadata"], s["checkpoint"], s["reader"], counts["created"] + counts["rm_created"])
 
 
@@ -203,13 +229,16 @@ try:
         fail("too few samples after the warm-up")
         flat = samples
     rng_of = lambda k: (min(s[k] for s in flat), max(s[k] for s in flat))  # noqa: E731
-    fds, thr, meta, ckpt, rdr = (rng_of(k) for k in
-                                 ("fds", "threads", "metadata", "checkpoint", "reader"))
+    fds, files, thr, meta, ckpt, rdr = (rng_of(k) for k in ("fds", "files", "threads",
+                                                             "metadata", "checkpoint", "reader"))
+    other = (min(s["fds"] - s["files"] for s in flat), max(s["fds"] - s["files"] for s in flat))
     alive_max = max(s["live"] for s in flat)
     rss_growth = flat[-1]["rss_kib"] - flat[0]["rss_kib"]
-    print("churn soak: after %.0f min: fds %d..%d, threads %d..%d, RSS %.1f -> %.1f MiB, "
+    print("churn soak: after %.0f min: fds %d..%d (%d..%d on the file output's log files, "
+          "%d..%d others), threads %d..%d, RSS %.1f -> %.1f MiB, "
           "metadata %d..%d (containers alive <= %d), checkpoint %d..%d B, reader slots "
-          "%d..%d" % (warmup / 60, fds[0], fds[1], thr[0], thr[1], flat[0]["rss_kib"] / 1024,
+          "%d..%d" % (warmup / 60, fds[0], fds[1], files[0], files[1], other[0], other[1],
+                      thr[0], thr[1], flat[0]["rss_kib"] / 1024,
                       flat[-1]["rss_kib"] / 1024, meta[0], meta[1], alive_max, ckpt[0],
                       ckpt[1], rdr[0], rdr[1]), flush=True)
     if meta[0] < 0 or rdr[0] < 0 or ckpt[0] < 0:
@@ -221,18 +250,22 @@ try:
         fail("a reader table grew to %d slots" % rdr[1])
     if ckpt[1] > 2 * max(ckpt[0], 1) + 8192:
         fail("checkpoint grew from %d to %d bytes" % (ckpt[0], ckpt[1]))
-    if fds[1] - fds[0] > alive_max + 4:
-        fail("fds %d..%d with at most %d containers alive" % (fds[0], fds[1], alive_max))
+    if files[1] > 128:
+        fail("the file output held %d log files open (its cache keeps 128)" % files[1])
+    if other[1] - other[0] > alive_max + 4:
+        fail("fds other than log files %d..%d with at most %d containers alive" % (
+            other[0], other[1], alive_max))
     if rss_growth > flat[0]["rss_kib"] * 0.05 + rss_slack:
         fail("RSS grew by %.1f MiB after the warm-up" % (rss_growth / 1024))
     print("RESULT minutes=%g created=%d rm_created=%d renamed=%d restarted=%d removed=%d "
           "logcap_restarts=%d lines=%d lost_containers=%d duplicates=%d fds_min=%d fds_max=%d "
+          "log_files_max=%d other_fds_min=%d other_fds_max=%d "
           "threads_min=%d threads_max=%d rss_start_kib=%d rss_end_kib=%d metadata_max=%d "
           "alive_max=%d checkpoint_min=%d checkpoint_max=%d reader_slots_max=%d ok=%d" % (
               minutes, counts["created"], counts["rm_created"], counts["renamed"],
               counts["restarted"], counts["removed"], restarts, total, lost, dup, fds[0],
-              fds[1], thr[0], thr[1], flat[0]["rss_kib"], flat[-1]["rss_kib"], meta[1],
-              alive_max, ckpt[0], ckpt[1], rdr[1], 0 if failures else 1), flush=True)
+              fds[1], files[1], other[0], other[1], thr[0], thr[1], flat[0]["rss_kib"],
+              flat[-1]["rss_kib"], meta[1], alive_max, ckpt[0], ckpt[1], rdr[1], 0 if failures else 1), flush=True)
 except BaseException as e:
     fail("%s: %s" % (type(e).__name__, e))
     print("logcap stderr (tail):\n" + lc.stderr_tail(5000), file=sys.stderr)
