@@ -52,12 +52,13 @@ struct lc_container {
     struct lc_docker_req *req; /* follow, drain or inspect request */
     struct lc_docker_req *probe;
     struct lc_buf probe_body;
-    struct lc_lines *lines; /* created at the first byte (TTY is told by it) */
-    struct lc_lines *stash; /* the ended follow stream's, while a line in it is not whole */
-    int drained;            /* the inspect in flight follows a drain */
-    unsigned drains_in_row; /* drains since the container was last followed or read out */
-    int wait_then_drain;    /* LC_C_WAIT ends in a drain (not in an inspect) */
-    uv_timer_t timer;       /* idle deadline, or backoff */
+    struct lc_lines *lines;      /* created at the first byte (TTY is told by it) */
+    struct lc_lines *stash;      /* the ended follow stream's, while a line in it is not whole */
+    int drained;                 /* the inspect in flight follows a drain */
+    unsigned drains_in_row;      /* drains since the container was last followed or read out */
+    int wait_then_drain;         /* LC_C_WAIT ends in a drain (not in an inspect) ... */
+    int64_t drain_not_before_ns; /* ... made no earlier than this (wall clock) */
+    uv_timer_t timer;            /* idle deadline, or backoff */
     uint64_t last_data_ms;
     uint64_t backoff_ms;
     uint64_t retry_at_ms;     /* LC_C_WAIT: when to try again */

@@ -117,6 +117,13 @@ static void retry_cb(uv_timer_t *t)
         return;
     }
     if (c->wait_then_drain) {
+        /* The loop's timers run on its cached clock, which may lag: the drain must not
+         * begin before this point of the wall clock (see drain_settled). */
+        int64_t left = c->drain_not_before_ns - lc_wall_ns();
+        if (left > 0) {
+            uv_timer_start(&c->timer, retry_cb, (uint64_t)(left / 1000000) + 1, 0);
+            return;
+        }
         c->wait_then_drain = 0;
         drain(c);
     } else {
@@ -379,7 +386,9 @@ static void read_to_end(struct lc_container *c)
  * file back to back. */
 static void drain_settled(struct lc_container *c, json_t *body)
 {
-    int64_t wait_ns = finished_ns(body) + LC_POS_MARGIN_NS - lc_wall_ns();
+    int64_t wait_ns;
+    c->drain_not_before_ns = finished_ns(body) + LC_POS_MARGIN_NS;
+    wait_ns = c->drain_not_before_ns - lc_wall_ns();
     uint64_t ms = wait_ns > 0 ? (uint64_t)(wait_ns / 1000000) + 1 : 0;
     lines_end(c, 0);
     if (c->drains_in_row >= DRAIN_BURST) {
