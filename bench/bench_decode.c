@@ -3,8 +3,8 @@
  * lc_json_add_record into a batch buffer. Not built by CMake; build by hand:
  *
  *   gcc -O2 -std=c11 -D_GNU_SOURCE -Isrc bench/bench_decode.c src/inputs/docker/lines.c \
- *       src/inputs/docker/frame.c src/core/timefmt.c src/core/json.c src/core/record.c \
- *       src/core/buf.c src/core/util.c src/core/log.c -o bench_decode && ./bench_decode
+ *       src/inputs/docker/frame.c src/base/timefmt.c src/core/json.c src/core/record.c \
+ *       src/base/buf.c src/base/util.c src/base/log.c -o bench_decode && ./bench_decode
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/buf.h"
+#include "base/buf.h"
 #include "core/json.h"
 #include "core/record.h"
 #include "inputs/docker/lines.h"

@@ -22,12 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "core/record.h"
 #include "core/snapshot.h"
-#include "core/spool.h"
-#include "core/spool_reader.h"
-#include "core/util.h"
+#include "spool/spool.h"
+#include "spool/spool_reader.h"
+#include "base/util.h"
 
 #define LINE_LEN 100 /* message bytes, '\n' included, as Docker hands them over */
 #define COMMIT_EVERY 100

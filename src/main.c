@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "core/config.h"
-#include "core/log.h"
-#include "core/loop.h"
-#include "core/util.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "daemon/loop.h"
+#include "base/util.h"
 
 #define EXIT_FATAL 1
 #define EXIT_USAGE 2

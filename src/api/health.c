@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/timefmt.h"
-#include "core/util.h"
+#include "base/timefmt.h"
+#include "base/util.h"
 
 #ifndef LOGCAP_VERSION
 #define LOGCAP_VERSION "unknown"

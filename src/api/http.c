@@ -20,8 +20,8 @@
 
 #include "api/health.h"
 #include "api/metrics.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 #define API_MEMORY_LIMIT (32u * 1024u) /* per connection: request line and headers */
 #define API_CONNECTION_TIMEOUT_S 10u

@@ -16,8 +16,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "core/buf.h"
-#include "core/util.h"
+#include "base/buf.h"
+#include "base/util.h"
 
 #define LABEL_MAX 1024 /* an escaped snapshot string: 256 bytes at most doubled */
 

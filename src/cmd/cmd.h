@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "core/config.h"
+#include "config/config.h"
 
 /* Prints the spool's segments, each output's cursor and backlog to OUT. Reads only: safe
  * while logcap runs. */

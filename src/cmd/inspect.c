@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
-#include "core/spool.h"
-#include "core/spool_reader.h"
-#include "core/util.h"
+#include "spool/spool.h"
+#include "spool/spool_reader.h"
+#include "base/util.h"
 
 struct seg_print {
     FILE *out;

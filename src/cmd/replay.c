@@ -15,11 +15,11 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "core/buf.h"
-#include "core/deadletter.h"
-#include "core/log.h"
-#include "core/util.h"
-#include "outputs/output.h"
+#include "base/buf.h"
+#include "delivery/deadletter.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "outputs/registry.h"
 
 #define POLL_MS 200
 #define REPLAY_TIMEOUT_MS (30u * 60u * 1000u)

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "core/buf.h"
+#include "base/buf.h"
 #include "core/record.h"
 
 /* Appends S (N bytes, any bytes at all) as a quoted JSON string. '"' and '\\' are escaped,

@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-#include "core/util.h"
+#include "base/util.h"
 
 static const char *const state_names[LC_TASK_STATES] = {
     [LC_TASK_STARTING] = "starting", [LC_TASK_RUNNING] = "running",

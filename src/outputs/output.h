@@ -1,13 +1,13 @@
-/* output: the interface every output implements, and the registry of output types.
- * init runs on the loop thread before the delivery thread starts, send and flush on the
- * output's own delivery thread, destroy on the loop thread after it was joined. send may
- * block on I/O (with its own timeouts). */
+/* output: the interface every output implements (the registry of output types is in
+ * registry.h). init runs on the loop thread before the delivery thread starts, send and flush on
+ * the output's own delivery thread, destroy on the loop thread after it was joined. send may block
+ * on I/O (with its own timeouts). */
 #ifndef LC_OUTPUT_H
 #define LC_OUTPUT_H
 
 #include <stddef.h>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "core/record.h"
 
 enum lc_send_result {
@@ -80,11 +80,5 @@ enum lc_send_result lc_output_send_rest(const struct lc_output_ops *ops, void *s
                                         struct lc_record *const *recs, size_t n,
                                         struct lc_send_report *batch,
                                         struct lc_send_report *scratch);
-
-/* Returns the ops for TYPE, or NULL when no output has that type. */
-const struct lc_output_ops *lc_output_find(const char *type);
-
-/* NULL-terminated list of known type names, for error messages and docs. */
-extern const char *const lc_output_types[];
 
 #endif

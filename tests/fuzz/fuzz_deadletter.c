@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/buf.h"
-#include "core/deadletter.h"
+#include "base/buf.h"
+#include "delivery/deadletter.h"
 #include "core/record.h"
 
 static void check(int ok)

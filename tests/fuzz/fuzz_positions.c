@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/positions.h"
+#include "inputs/docker/positions.h"
 
 #define COUNT_CHECKED 64 /* a count can be 4 billion: walk only small ones to the end */
 
-static const char *const keys[LC_POS_STREAMS] = {NULL, "stdout", "stderr"};
+static const char *const keys[LC_DOCKER_POS_STREAMS] = {NULL, "stdout", "stderr"};
 
 static void check(int ok)
 {
@@ -24,9 +24,9 @@ static void check(int ok)
     }
 }
 
-static int cuts_equal(const struct lc_pos_cut *a, const struct lc_pos_cut *b)
+static int cuts_equal(const struct lc_docker_pos_cut *a, const struct lc_docker_pos_cut *b)
 {
-    for (int s = 1; s < LC_POS_STREAMS; s++) {
+    for (int s = 1; s < LC_DOCKER_POS_STREAMS; s++) {
         if (a[s].ts != b[s].ts || a[s].count != b[s].count || a[s].max != b[s].max) {
             return 0;
         }
@@ -34,20 +34,20 @@ static int cuts_equal(const struct lc_pos_cut *a, const struct lc_pos_cut *b)
     return 1;
 }
 
-static void check_empty(struct lc_pos_window *w)
+static void check_empty(struct lc_docker_pos *w)
 {
-    json_t *j = lc_pos_window_to_json(w);
-    check(!lc_pos_window_has_position(w) && lc_pos_window_since(w, INT64_MAX, 0) == 0 &&
-          w->floor_ns == 0 && w->hold_ns == -1 && w->at_ns == 0 && lc_pos_window_newest(w) == -1 &&
+    json_t *j = lc_docker_pos_to_json(w);
+    check(!lc_docker_pos_has_position(w) && lc_docker_pos_since(w, INT64_MAX, 0) == 0 &&
+          w->floor_ns == 0 && w->hold_ns == -1 && w->at_ns == 0 && lc_docker_pos_newest(w) == -1 &&
           json_object_size(j) == 0);
     json_decref(j);
 }
 
 /* The cuts loaded from OBJ are those it names; -1 for a stream it leaves out. */
-static void check_loaded(const struct lc_pos_window *w, const json_t *obj)
+static void check_loaded(const struct lc_docker_pos *w, const json_t *obj)
 {
     int64_t newest = -1;
-    for (int s = 1; s < LC_POS_STREAMS; s++) {
+    for (int s = 1; s < LC_DOCKER_POS_STREAMS; s++) {
         const json_t *v = json_object_get(obj, keys[s]);
         int64_t ts = v != NULL ? json_integer_value(json_array_get(v, 0)) : -1;
         int64_t n = v != NULL ? json_integer_value(json_array_get(v, 1)) : 0;
@@ -57,95 +57,96 @@ static void check_loaded(const struct lc_pos_window *w, const json_t *obj)
         check(max >= ts);
         newest = ts > newest ? ts : newest;
     }
-    check(lc_pos_window_newest(w) == newest && lc_pos_window_last(w) == newest);
-    check(lc_pos_window_has_position(w) == (newest >= 0));
+    check(lc_docker_pos_newest(w) == newest && lc_docker_pos_last(w) == newest);
+    check(lc_docker_pos_has_position(w) == (newest >= 0));
     if (newest >= 0) {
-        int64_t since = lc_pos_window_since(w, INT64_MAX, 0);
+        int64_t since = lc_docker_pos_since(w, INT64_MAX, 0);
         check(since >= 0 &&
-              since <= (newest - LC_POS_MARGIN_NS > 0 ? newest - LC_POS_MARGIN_NS : 0));
+              since <=
+                  (newest - LC_DOCKER_POS_MARGIN_NS > 0 ? newest - LC_DOCKER_POS_MARGIN_NS : 0));
         check(w->hold_ns < 0 || since <= w->hold_ns);
     }
 }
 
 /* Replay with the clock past every cut and no boot-time: by time unless a stream's max is
  * past its cut (the clock stepped back), then by order. */
-static void check_replay(struct lc_pos_window *w)
+static void check_replay(struct lc_docker_pos *w)
 {
     int by_order = 0;
-    for (int s = 1; s < LC_POS_STREAMS; s++) {
+    for (int s = 1; s < LC_DOCKER_POS_STREAMS; s++) {
         by_order |= w->cut[s].ts >= 0 && w->cut[s].max > w->cut[s].ts;
     }
-    lc_pos_window_begin_replay(w, INT64_MAX, 0);
+    lc_docker_pos_begin_replay(w, INT64_MAX, 0);
     if (by_order) {
-        for (int s = 1; s < LC_POS_STREAMS; s++) {
+        for (int s = 1; s < LC_DOCKER_POS_STREAMS; s++) {
             check(w->by_order[s] == (w->cut[s].ts >= 0));
         }
         return;
     }
-    for (int s = 1; s < LC_POS_STREAMS; s++) {
-        struct lc_pos_cut cut = w->cut[s];
+    for (int s = 1; s < LC_DOCKER_POS_STREAMS; s++) {
+        struct lc_docker_pos_cut cut = w->cut[s];
         if (cut.ts < 0) {
             /* Only the floor, if any, holds lines back on a stream that took nothing. */
-            check(lc_pos_window_seen(w, 0, s) == (w->floor_ns > 0) &&
-                  !lc_pos_window_seen(w, INT64_MAX, s));
+            check(lc_docker_pos_seen(w, 0, s) == (w->floor_ns > 0) &&
+                  !lc_docker_pos_seen(w, INT64_MAX, s));
             continue;
         }
-        check(cut.ts == 0 || lc_pos_window_seen(w, cut.ts - 1, s));
-        check(cut.ts == 0 || lc_pos_window_seen(w, 0, s));
-        check(cut.ts == INT64_MAX || !lc_pos_window_seen(w, cut.ts + 1, s));
+        check(cut.ts == 0 || lc_docker_pos_seen(w, cut.ts - 1, s));
+        check(cut.ts == 0 || lc_docker_pos_seen(w, 0, s));
+        check(cut.ts == INT64_MAX || !lc_docker_pos_seen(w, cut.ts + 1, s));
         for (uint32_t i = 0; i < cut.count && i < COUNT_CHECKED; i++) {
-            check(lc_pos_window_seen(w, cut.ts, s));
+            check(lc_docker_pos_seen(w, cut.ts, s));
         }
-        check(cut.count > COUNT_CHECKED || !lc_pos_window_seen(w, cut.ts, s));
+        check(cut.count > COUNT_CHECKED || !lc_docker_pos_seen(w, cut.ts, s));
     }
-    check(!lc_pos_window_seen(w, 0, 0) && !lc_pos_window_seen(w, 0, LC_POS_STREAMS));
+    check(!lc_docker_pos_seen(w, 0, 0) && !lc_docker_pos_seen(w, 0, LC_DOCKER_POS_STREAMS));
 }
 
 /* Saves W and loads the JSON into a fresh window: the same cuts, saved equal. */
-static void check_roundtrip(const struct lc_pos_window *w)
+static void check_roundtrip(const struct lc_docker_pos *w)
 {
-    struct lc_pos_window w2;
-    json_t *saved = lc_pos_window_to_json(w), *again;
+    struct lc_docker_pos w2;
+    json_t *saved = lc_docker_pos_to_json(w), *again;
 
-    lc_pos_window_init(&w2, LC_POS_MARGIN_NS);
-    check(json_is_object(saved) && lc_pos_window_from_json(&w2, saved) == 0);
+    lc_docker_pos_init(&w2, LC_DOCKER_POS_MARGIN_NS);
+    check(json_is_object(saved) && lc_docker_pos_from_json(&w2, saved) == 0);
     check(cuts_equal(w2.cut, w->cut) && w2.hold_ns == w->hold_ns);
-    check(!lc_pos_window_has_position(w) || w2.at_ns == w->at_ns);
+    check(!lc_docker_pos_has_position(w) || w2.at_ns == w->at_ns);
     check(json_object_get(saved, "floor") == NULL || w2.floor_ns == w->floor_ns);
-    again = lc_pos_window_to_json(&w2);
+    again = lc_docker_pos_to_json(&w2);
     check(json_equal(saved, again));
     json_decref(again);
     json_decref(saved);
-    lc_pos_window_close(&w2);
+    lc_docker_pos_close(&w2);
 }
 
 static void check_window(const json_t *obj)
 {
-    struct lc_pos_window w;
+    struct lc_docker_pos w;
     int64_t newest;
     int rc;
 
-    lc_pos_window_init(&w, LC_POS_MARGIN_NS);
-    rc = lc_pos_window_from_json(&w, obj);
+    lc_docker_pos_init(&w, LC_DOCKER_POS_MARGIN_NS);
+    rc = lc_docker_pos_from_json(&w, obj);
     if (rc != 0) {
         check(rc == -EINVAL);
         check_empty(&w);
-        lc_pos_window_close(&w);
+        lc_docker_pos_close(&w);
         return;
     }
     check_loaded(&w, obj);
     check_roundtrip(&w);
     check_replay(&w);
 
-    newest = lc_pos_window_newest(&w);
+    newest = lc_docker_pos_newest(&w);
     if (newest < INT64_MAX) {
         int stream = 1 + (int)(json_object_size(obj) & 1);
-        lc_pos_window_take(&w, newest + 1, stream);
+        lc_docker_pos_take(&w, newest + 1, stream);
         check(w.cut[stream].ts == newest + 1 && w.cut[stream].count == 1);
-        check(lc_pos_window_newest(&w) == newest + 1 && lc_pos_window_last(&w) == newest + 1);
+        check(lc_docker_pos_newest(&w) == newest + 1 && lc_docker_pos_last(&w) == newest + 1);
         check_roundtrip(&w);
     }
-    lc_pos_window_close(&w);
+    lc_docker_pos_close(&w);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -155,13 +156,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text;
     size_t len;
 
-    if (lc_positions_parse((const char *)data, size, &doc) != 0) {
+    if (lc_docker_positions_parse((const char *)data, size, &doc) != 0) {
         return 0;
     }
     containers = json_object_get(doc, "containers");
     check(json_is_object(containers));
-    text = lc_positions_dump(doc, &len);
-    check(lc_positions_parse(text, len, &again) == 0 && json_equal(doc, again));
+    text = lc_docker_positions_dump(doc, &len);
+    check(lc_docker_positions_parse(text, len, &again) == 0 && json_equal(doc, again));
     json_object_foreach(containers, key, obj)
     {
         check_window(obj);

@@ -26,13 +26,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "core/record.h"
-#include "core/spool.h"
-#include "core/spool_format.h"
-#include "core/spool_int.h" /* LC_SPOOL_RUN_KEY, lc_spool_reader_meta_stats */
-#include "core/spool_reader.h"
-#include "core/util.h"
+#include "spool/spool.h"
+#include "spool/spool_format.h"
+#include "spool/spool_int.h" /* LC_SPOOL_RUN_KEY, lc_spool_reader_meta_stats */
+#include "spool/spool_reader.h"
+#include "base/util.h"
 
 /* The seed of the header given to inputs that have none, and of frames walked raw. */
 #define FUZZ_SEED 0x0badf00du

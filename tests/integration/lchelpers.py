@@ -1001,7 +1001,7 @@ def run_cli(*args, timeout=120, env=None):
 
 # ----------------------------------------------------------------------------- spool
 
-# The bytes of a segment file (src/core/spool_format.h): a 24-byte header ("LCSPOOL1", the
+# The bytes of a segment file (src/spool/spool_format.h): a 24-byte header ("LCSPOOL1", the
 # segment id, a random u32 seed and its complement) then frames of a 12-byte header ('L'
 # 'C', type, flags, u32 payload length, u32 CRC-32 started from the seed over header bytes
 # 2..7 and the payload) and the payload. (Builds before the seed had a 16-byte header and

@@ -54,7 +54,7 @@ def test_rotation_and_gzip(containers, logcap):
 
 
 def test_rotated_files_stay_within_rotate_bytes(containers, logcap):
-    """outputs/file.h: "When a file would pass rotate_bytes it is renamed": no file, current
+    """outputs/file/file.h: "When a file would pass rotate_bytes it is renamed": no file, current
     or rotated, holds more than rotate_bytes (uncompressed)."""
     lc, name = rotate_scenario(containers, logcap)
     sizes = {}

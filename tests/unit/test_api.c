@@ -21,9 +21,9 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "core/log.h"
+#include "base/log.h"
 #include "core/snapshot.h"
-#include "core/util.h"
+#include "base/util.h"
 #include "test.h"
 
 #define SEC 1000000000LL

@@ -1,6 +1,6 @@
 /* test_config: the built-in defaults, a file with every key, and the exact error line of
  * every kind of problem the loader reports (run under ASan to prove it frees everything). */
-#include "core/config.h"
+#include "config/config.h"
 
 #include <errno.h>
 #include <stdlib.h>

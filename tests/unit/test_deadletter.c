@@ -23,9 +23,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "core/deadletter.h"
+#include "delivery/deadletter.h"
 #include "core/record.h"
-#include "core/util.h"
+#include "base/util.h"
 #include "test.h"
 
 #define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"

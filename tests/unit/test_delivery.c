@@ -25,13 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/buf.h"
-#include "core/deadletter.h"
-#include "core/delivery.h"
-#include "core/spool.h"
-#include "core/spool_reader.h"
-#include "core/util.h"
-#include "outputs/file.h"
+#include "base/buf.h"
+#include "delivery/deadletter.h"
+#include "delivery/delivery.h"
+#include "spool/spool.h"
+#include "spool/spool_reader.h"
+#include "base/util.h"
+#include "outputs/file/file.h"
 #include "outputs/output.h"
 #include "test.h"
 

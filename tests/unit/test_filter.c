@@ -1,5 +1,5 @@
 /* test_filter: include/exclude by name glob and by label, alone and combined. */
-#include "core/filter.h"
+#include "inputs/docker/filter.h"
 
 #include "test.h"
 
@@ -21,27 +21,27 @@ static const struct lc_kv tier_prod[] = {{"tier", "prod"}};
 TEST(empty_filter_passes_everything)
 {
     struct lc_docker_config dc = {0};
-    ASSERT_EQ(lc_filter_match(&dc, "anything", NULL, 0), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "", NULL, 0), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "web-1", payments_prod, 2), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "anything", NULL, 0), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "", NULL, 0), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "web-1", payments_prod, 2), 1);
 }
 
 TEST(include_names_globs)
 {
     struct lc_docker_config dc = {.include_names = web_globs, .n_include_names = 2};
-    ASSERT_EQ(lc_filter_match(&dc, "web-1", NULL, 0), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "web-", NULL, 0), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "api", NULL, 0), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "api-2", NULL, 0), 0);
-    ASSERT_EQ(lc_filter_match(&dc, "db", NULL, 0), 0);
-    ASSERT_EQ(lc_filter_match(&dc, "my-web-1", NULL, 0), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "web-1", NULL, 0), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "web-", NULL, 0), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "api", NULL, 0), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "api-2", NULL, 0), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "db", NULL, 0), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "my-web-1", NULL, 0), 0);
 }
 
 TEST(exclude_names_globs)
 {
     struct lc_docker_config dc = {.exclude_names = excl_globs, .n_exclude_names = 1};
-    ASSERT_EQ(lc_filter_match(&dc, "web-1", NULL, 0), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "web-debug", NULL, 0), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "web-1", NULL, 0), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "web-debug", NULL, 0), 0);
 }
 
 TEST(exclude_wins_over_include)
@@ -50,51 +50,51 @@ TEST(exclude_wins_over_include)
                                   .n_include_names = 2,
                                   .exclude_names = excl_globs,
                                   .n_exclude_names = 1};
-    ASSERT_EQ(lc_filter_match(&dc, "web-1", NULL, 0), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "web-1-debug", NULL, 0), 0);
-    ASSERT_EQ(lc_filter_match(&dc, "db-debug", NULL, 0), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "web-1", NULL, 0), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "web-1-debug", NULL, 0), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "db-debug", NULL, 0), 0);
 }
 
 TEST(leading_slash_is_ignored)
 {
     struct lc_docker_config dc = {.include_names = web_globs, .n_include_names = 2};
-    ASSERT_EQ(lc_filter_match(&dc, "/web-1", NULL, 0), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "/db", NULL, 0), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "/web-1", NULL, 0), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "/db", NULL, 0), 0);
 }
 
 TEST(include_label_exact_value)
 {
     struct lc_docker_config dc = {.include_labels = team_label, .n_include_labels = 1};
-    ASSERT_EQ(lc_filter_match(&dc, "x", payments_prod, 2), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "x", search_prod, 2), 0);
-    ASSERT_EQ(lc_filter_match(&dc, "x", NULL, 0), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "x", payments_prod, 2), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "x", search_prod, 2), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "x", NULL, 0), 0);
 }
 
 TEST(include_label_any_value)
 {
     struct lc_docker_config dc = {.include_labels = any_env, .n_include_labels = 1};
-    ASSERT_EQ(lc_filter_match(&dc, "x", payments_prod, 2), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "x", search_prod, 2), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "x", payments_only, 1), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "x", payments_prod, 2), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "x", search_prod, 2), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "x", payments_only, 1), 0);
 }
 
 TEST(include_labels_all_must_match)
 {
     struct lc_docker_config dc = {.include_labels = two_labels, .n_include_labels = 2};
-    ASSERT_EQ(lc_filter_match(&dc, "x", payments_prod, 2), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "x", payments_only, 1), 0);
-    ASSERT_EQ(lc_filter_match(&dc, "x", search_prod, 2), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "x", payments_prod, 2), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "x", payments_only, 1), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "x", search_prod, 2), 0);
 }
 
 TEST(exclude_labels_any_match_excludes)
 {
     struct lc_docker_config dc = {.exclude_labels = skip_label, .n_exclude_labels = 1};
-    ASSERT_EQ(lc_filter_match(&dc, "x", payments_prod, 2), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "x", skipped, 2), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "x", payments_prod, 2), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "x", skipped, 2), 0);
     dc.exclude_labels = exact_skip;
-    ASSERT_EQ(lc_filter_match(&dc, "x", tier_test, 1), 0);
-    ASSERT_EQ(lc_filter_match(&dc, "x", tier_prod, 1), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "x", NULL, 0), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "x", tier_test, 1), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "x", tier_prod, 1), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "x", NULL, 0), 1);
 }
 
 TEST(names_and_labels_combined)
@@ -105,20 +105,20 @@ TEST(names_and_labels_combined)
                                   .n_include_labels = 1,
                                   .exclude_labels = skip_label,
                                   .n_exclude_labels = 1};
-    ASSERT_EQ(lc_filter_match(&dc, "web-1", payments_prod, 2), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "db", payments_prod, 2), 0);
-    ASSERT_EQ(lc_filter_match(&dc, "web-1", search_prod, 2), 0);
-    ASSERT_EQ(lc_filter_match(&dc, "web-1", skipped, 2), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "web-1", payments_prod, 2), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "db", payments_prod, 2), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "web-1", search_prod, 2), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "web-1", skipped, 2), 0);
 }
 
 TEST(glob_classes_and_question_mark)
 {
     char *globs[] = {"db-[0-9]", "cache-?"};
     struct lc_docker_config dc = {.include_names = globs, .n_include_names = 2};
-    ASSERT_EQ(lc_filter_match(&dc, "db-3", NULL, 0), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "db-x", NULL, 0), 0);
-    ASSERT_EQ(lc_filter_match(&dc, "cache-a", NULL, 0), 1);
-    ASSERT_EQ(lc_filter_match(&dc, "cache-ab", NULL, 0), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "db-3", NULL, 0), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "db-x", NULL, 0), 0);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "cache-a", NULL, 0), 1);
+    ASSERT_EQ(lc_docker_filter_match(&dc, "cache-ab", NULL, 0), 0);
 }
 
 TEST_MAIN(TEST_ENTRY(empty_filter_passes_everything), TEST_ENTRY(include_names_globs),

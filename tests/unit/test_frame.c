@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 
-#include "core/buf.h"
+#include "base/buf.h"
 #include "inputs/docker/frame.h"
 #include "test.h"
 

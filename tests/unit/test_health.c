@@ -9,7 +9,7 @@
 
 #include "api/health.h"
 #include "core/snapshot.h"
-#include "core/util.h"
+#include "base/util.h"
 #include "test.h"
 
 #define SEC 1000000000LL

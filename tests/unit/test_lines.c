@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <stdint.h>
 
-#include "core/buf.h"
+#include "base/buf.h"
 #include "inputs/docker/frame.h"
 #include "inputs/docker/lines.h"
 #include "test.h"

@@ -14,7 +14,7 @@
 
 #include "api/metrics.h"
 #include "core/snapshot.h"
-#include "core/util.h"
+#include "base/util.h"
 #include "test.h"
 
 #define SEC 1000000000LL

@@ -18,11 +18,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "core/buf.h"
-#include "core/log.h"
+#include "base/buf.h"
+#include "base/log.h"
 #include "core/record.h"
-#include "core/util.h"
-#include "outputs/file.h"
+#include "base/util.h"
+#include "outputs/file/file.h"
 #include "test.h"
 
 #define MAX_FILE (64 * 1024 * 1024)

@@ -12,12 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/positions.h"
-#include "core/util.h"
+#include "inputs/docker/positions.h"
+#include "base/util.h"
 #include "test.h"
 
 #define MS (1000LL * 1000)
-#define MARGIN LC_POS_MARGIN_NS
+#define MARGIN LC_DOCKER_POS_MARGIN_NS
 /* 2026-11-22T12:24:43Z in nanoseconds: a realistic base for timestamps. */
 #define BASE (1795350283LL * 1000 * MS)
 #define OUT 1
@@ -26,9 +26,9 @@
 #define ERR 2
 
 /* W's state as compact JSON with sorted keys, copied into BUF. */
-static void json_text(const struct lc_pos_window *w, char *buf, size_t cap)
+static void json_text(const struct lc_docker_pos *w, char *buf, size_t cap)
 {
-    json_t *j = lc_pos_window_to_json(w);
+    json_t *j = lc_docker_pos_to_json(w);
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
     snprintf(buf, cap, "%s", s != NULL ? s : "(null)");
     free(s);
@@ -36,7 +36,7 @@ static void json_text(const struct lc_pos_window *w, char *buf, size_t cap)
 }
 
 /* Parses TEXT (any JSON value) and loads it into the empty window W. */
-static int load_text(struct lc_pos_window *w, const char *text)
+static int load_text(struct lc_docker_pos *w, const char *text)
 {
     json_error_t err;
     json_t *j = json_loads(text, JSON_DECODE_ANY, &err);
@@ -45,31 +45,31 @@ static int load_text(struct lc_pos_window *w, const char *text)
         fprintf(stderr, "  bad test JSON: %s\n", text);
         abort();
     }
-    rc = lc_pos_window_from_json(w, j);
+    rc = lc_docker_pos_from_json(w, j);
     json_decref(j);
     return rc;
 }
 
 /* Saves W, serialises and parses the text, and loads it into a fresh window OUT. */
-static int reload(const struct lc_pos_window *w, struct lc_pos_window *out)
+static int reload(const struct lc_docker_pos *w, struct lc_docker_pos *out)
 {
-    json_t *j = lc_pos_window_to_json(w);
+    json_t *j = lc_docker_pos_to_json(w);
     char *s = json_dumps(j, JSON_COMPACT);
     int rc;
     json_decref(j);
-    lc_pos_window_init(out, w->margin_ns);
+    lc_docker_pos_init(out, w->margin_ns);
     rc = load_text(out, s);
     free(s);
     return rc;
 }
 
 /* Cuts compared field by field (a struct's padding is not compared). */
-static int cut_eq(const struct lc_pos_cut *a, const struct lc_pos_cut *b)
+static int cut_eq(const struct lc_docker_pos_cut *a, const struct lc_docker_pos_cut *b)
 {
     return a->ts == b->ts && a->count == b->count;
 }
 
-static int cuts_eq(const struct lc_pos_cut *a, const struct lc_pos_cut *b)
+static int cuts_eq(const struct lc_docker_pos_cut *a, const struct lc_docker_pos_cut *b)
 {
     for (int s = OUT; s <= ERR; s++) {
         if (!cut_eq(&a[s], &b[s])) {
@@ -79,7 +79,7 @@ static int cuts_eq(const struct lc_pos_cut *a, const struct lc_pos_cut *b)
     return 1;
 }
 
-static int cut_is(const struct lc_pos_cut *c, int64_t ts, uint32_t count)
+static int cut_is(const struct lc_docker_pos_cut *c, int64_t ts, uint32_t count)
 {
     if (c->ts != ts || c->count != count) {
         fprintf(stderr, "  cut [%lld,%u], expected [%lld,%u]\n", (long long)c->ts, c->count,
@@ -91,84 +91,84 @@ static int cut_is(const struct lc_pos_cut *c, int64_t ts, uint32_t count)
 
 TEST(empty_window)
 {
-    struct lc_pos_window w;
+    struct lc_docker_pos w;
     char text[256];
 
-    lc_pos_window_init(&w, MARGIN);
-    ASSERT_EQ(lc_pos_window_has_position(&w), 0);
-    ASSERT_EQ(lc_pos_window_newest(&w), -1);
-    ASSERT_EQ(lc_pos_window_newest(&w), -1);
-    ASSERT_EQ(lc_pos_window_since(&w, NOW, 0), 0);
-    lc_pos_window_begin_replay(&w, NOW, 0);
-    ASSERT_EQ(lc_pos_window_seen(&w, 0, OUT), 0);
-    ASSERT_EQ(lc_pos_window_seen(&w, BASE, ERR), 0);
+    lc_docker_pos_init(&w, MARGIN);
+    ASSERT_EQ(lc_docker_pos_has_position(&w), 0);
+    ASSERT_EQ(lc_docker_pos_newest(&w), -1);
+    ASSERT_EQ(lc_docker_pos_newest(&w), -1);
+    ASSERT_EQ(lc_docker_pos_since(&w, NOW, 0), 0);
+    lc_docker_pos_begin_replay(&w, NOW, 0);
+    ASSERT_EQ(lc_docker_pos_seen(&w, 0, OUT), 0);
+    ASSERT_EQ(lc_docker_pos_seen(&w, BASE, ERR), 0);
     json_text(&w, text, sizeof(text));
     ASSERT_STR_EQ(text, "{}");
     /* Lines of no known stream are ignored. */
-    lc_pos_window_take(&w, BASE, 0);
-    lc_pos_window_take(&w, BASE, 3);
-    ASSERT_EQ(lc_pos_window_has_position(&w), 0);
-    lc_pos_window_close(&w);
+    lc_docker_pos_take(&w, BASE, 0);
+    lc_docker_pos_take(&w, BASE, 3);
+    ASSERT_EQ(lc_docker_pos_has_position(&w), 0);
+    lc_docker_pos_close(&w);
     /* A closed window is empty and reusable; closing twice is harmless. */
-    lc_pos_window_take(&w, BASE, OUT);
-    ASSERT_EQ(lc_pos_window_has_position(&w), 1);
-    ASSERT_EQ(lc_pos_window_since(&w, NOW, 0), BASE - MARGIN);
-    lc_pos_window_close(&w);
-    ASSERT_EQ(lc_pos_window_has_position(&w), 0);
+    lc_docker_pos_take(&w, BASE, OUT);
+    ASSERT_EQ(lc_docker_pos_has_position(&w), 1);
+    ASSERT_EQ(lc_docker_pos_since(&w, NOW, 0), BASE - MARGIN);
+    lc_docker_pos_close(&w);
+    ASSERT_EQ(lc_docker_pos_has_position(&w), 0);
     ASSERT_EQ(w.margin_ns, MARGIN);
-    lc_pos_window_close(&w);
+    lc_docker_pos_close(&w);
 }
 
 /* Lines at one nanosecond are counted per stream; a newer line restarts the count. */
 TEST(counts_at_one_nanosecond)
 {
-    struct lc_pos_window w;
+    struct lc_docker_pos w;
 
-    lc_pos_window_init(&w, MARGIN);
+    lc_docker_pos_init(&w, MARGIN);
     for (uint64_t s = 1; s <= 3; s++) {
-        lc_pos_window_take(&w, BASE, OUT);
+        lc_docker_pos_take(&w, BASE, OUT);
     }
-    lc_pos_window_take(&w, BASE, ERR);
-    lc_pos_window_take(&w, BASE, ERR);
+    lc_docker_pos_take(&w, BASE, ERR);
+    lc_docker_pos_take(&w, BASE, ERR);
     ASSERT_TRUE(cut_is(&w.cut[OUT], BASE, 3));
     ASSERT_TRUE(cut_is(&w.cut[ERR], BASE, 2));
-    lc_pos_window_take(&w, BASE + 1, OUT);
+    lc_docker_pos_take(&w, BASE + 1, OUT);
     ASSERT_TRUE(cut_is(&w.cut[OUT], BASE + 1, 1));
     ASSERT_TRUE(cut_is(&w.cut[ERR], BASE, 2));
-    lc_pos_window_close(&w);
+    lc_docker_pos_close(&w);
 }
 
 /* since = the newest line taken on any stream minus the margin, never below 0, and 0 when
  * nothing was taken. */
 TEST(since)
 {
-    struct lc_pos_window w;
+    struct lc_docker_pos w;
 
-    lc_pos_window_init(&w, MARGIN);
-    ASSERT_EQ(lc_pos_window_since(&w, NOW, 0), 0);
-    lc_pos_window_take(&w, BASE, OUT);
-    ASSERT_EQ(lc_pos_window_since(&w, NOW, 0), BASE - MARGIN);
-    lc_pos_window_take(&w, BASE + 7 * MS, ERR);
-    ASSERT_EQ(lc_pos_window_since(&w, NOW, 0), BASE + 7 * MS - MARGIN);
-    lc_pos_window_take(&w, BASE + 2 * MS, OUT); /* older than stderr's: no change */
-    ASSERT_EQ(lc_pos_window_since(&w, NOW, 0), BASE + 7 * MS - MARGIN);
-    ASSERT_EQ(lc_pos_window_newest(&w), BASE + 7 * MS);
-    lc_pos_window_close(&w);
+    lc_docker_pos_init(&w, MARGIN);
+    ASSERT_EQ(lc_docker_pos_since(&w, NOW, 0), 0);
+    lc_docker_pos_take(&w, BASE, OUT);
+    ASSERT_EQ(lc_docker_pos_since(&w, NOW, 0), BASE - MARGIN);
+    lc_docker_pos_take(&w, BASE + 7 * MS, ERR);
+    ASSERT_EQ(lc_docker_pos_since(&w, NOW, 0), BASE + 7 * MS - MARGIN);
+    lc_docker_pos_take(&w, BASE + 2 * MS, OUT); /* older than stderr's: no change */
+    ASSERT_EQ(lc_docker_pos_since(&w, NOW, 0), BASE + 7 * MS - MARGIN);
+    ASSERT_EQ(lc_docker_pos_newest(&w), BASE + 7 * MS);
+    lc_docker_pos_close(&w);
 
-    lc_pos_window_init(&w, MARGIN);
-    lc_pos_window_take(&w, 0, ERR);
-    ASSERT_EQ(lc_pos_window_has_position(&w), 1);
-    ASSERT_EQ(lc_pos_window_since(&w, NOW, 0), 0);
-    lc_pos_window_take(&w, MARGIN - 1, OUT);
-    ASSERT_EQ(lc_pos_window_since(&w, NOW, 0), 0);
-    lc_pos_window_take(&w, MARGIN + 1, OUT);
-    ASSERT_EQ(lc_pos_window_since(&w, NOW, 0), 1);
-    lc_pos_window_close(&w);
+    lc_docker_pos_init(&w, MARGIN);
+    lc_docker_pos_take(&w, 0, ERR);
+    ASSERT_EQ(lc_docker_pos_has_position(&w), 1);
+    ASSERT_EQ(lc_docker_pos_since(&w, NOW, 0), 0);
+    lc_docker_pos_take(&w, MARGIN - 1, OUT);
+    ASSERT_EQ(lc_docker_pos_since(&w, NOW, 0), 0);
+    lc_docker_pos_take(&w, MARGIN + 1, OUT);
+    ASSERT_EQ(lc_docker_pos_since(&w, NOW, 0), 1);
+    lc_docker_pos_close(&w);
 
-    lc_pos_window_init(&w, 0);
-    lc_pos_window_take(&w, BASE, OUT);
-    ASSERT_EQ(lc_pos_window_since(&w, NOW, 0), BASE);
-    lc_pos_window_close(&w);
+    lc_docker_pos_init(&w, 0);
+    lc_docker_pos_take(&w, BASE, OUT);
+    ASSERT_EQ(lc_docker_pos_since(&w, NOW, 0), BASE);
+    lc_docker_pos_close(&w);
 }
 
 /* Lines in file order: stdout at +10, +11; then stderr at +2, +3 landed late (older than
@@ -197,12 +197,12 @@ static const struct {
 
 /* Replays inversion_file through W with stdout and stderr interleaved by the bits of MIX
  * (each stream keeps its order), taking the new lines. Returns the lines misjudged. */
-static int replay_inversions(struct lc_pos_window *w, unsigned mix)
+static int replay_inversions(struct lc_docker_pos *w, unsigned mix)
 {
-    size_t next[LC_POS_STREAMS] = {0, 0, 0};
+    size_t next[LC_DOCKER_POS_STREAMS] = {0, 0, 0};
     int errors = 0;
 
-    lc_pos_window_begin_replay(w, NOW, 0);
+    lc_docker_pos_begin_replay(w, NOW, 0);
     for (size_t done = 0; done < INVERSION_LINES; done++) {
         int s = (mix >> (done % 32)) & 1 ? OUT : ERR;
         size_t i;
@@ -216,12 +216,12 @@ static int replay_inversions(struct lc_pos_window *w, unsigned mix)
             s = s == OUT ? ERR : OUT;
         }
         i = next[s]++;
-        if (lc_pos_window_seen(w, inversion_file[i].ts, s) != (i < INVERSION_TAKEN)) {
+        if (lc_docker_pos_seen(w, inversion_file[i].ts, s) != (i < INVERSION_TAKEN)) {
             fprintf(stderr, "  mix %x: line %zu (%s) misjudged\n", mix, i,
                     s == OUT ? "stdout" : "stderr");
             errors++;
         } else if (i >= INVERSION_TAKEN) {
-            lc_pos_window_take(w, inversion_file[i].ts, s);
+            lc_docker_pos_take(w, inversion_file[i].ts, s);
         }
     }
     return errors;
@@ -234,18 +234,18 @@ static int replay_inversions(struct lc_pos_window *w, unsigned mix)
 TEST(replay_inversions)
 {
     static const unsigned mixes[] = {0, ~0u, 0x55555555u, 0x0f0f0f0fu, 0x12345678u, 0xfedcba98u};
-    struct lc_pos_window w, loaded, again;
+    struct lc_docker_pos w, loaded, again;
     int errors = 0;
     uint64_t seq;
 
     for (size_t m = 0; m < sizeof(mixes) / sizeof(mixes[0]); m++) {
-        lc_pos_window_init(&w, MARGIN);
+        lc_docker_pos_init(&w, MARGIN);
         for (seq = 0; seq < INVERSION_TAKEN; seq++) {
-            lc_pos_window_take(&w, inversion_file[seq].ts, inversion_file[seq].stream);
+            lc_docker_pos_take(&w, inversion_file[seq].ts, inversion_file[seq].stream);
         }
         ASSERT_TRUE(cut_is(&w.cut[OUT], BASE + 12 * MS, 2));
         ASSERT_TRUE(cut_is(&w.cut[ERR], BASE + 3 * MS, 2));
-        ASSERT_EQ(lc_pos_window_since(&w, NOW, 0), BASE + 12 * MS - MARGIN);
+        ASSERT_EQ(lc_docker_pos_since(&w, NOW, 0), BASE + 12 * MS - MARGIN);
         ASSERT_EQ(reload(&w, &loaded), 0);
 
         errors += replay_inversions(&w, mixes[m]);
@@ -255,18 +255,18 @@ TEST(replay_inversions)
         ASSERT_TRUE(cut_is(&w.cut[ERR], BASE + 12 * MS, 1));
         ASSERT_TRUE(cuts_eq(w.cut, loaded.cut));
         /* A second break: everything is recognised now. */
-        lc_pos_window_begin_replay(&w, NOW, 0);
+        lc_docker_pos_begin_replay(&w, NOW, 0);
         for (size_t i = 0; i < INVERSION_LINES; i++) {
-            errors += !lc_pos_window_seen(&w, inversion_file[i].ts, inversion_file[i].stream);
+            errors += !lc_docker_pos_seen(&w, inversion_file[i].ts, inversion_file[i].stream);
         }
-        ASSERT_EQ(lc_pos_window_seen(&w, BASE + 13 * MS, OUT), 0);
-        ASSERT_EQ(lc_pos_window_seen(&w, BASE + 12 * MS, ERR), 0);
-        ASSERT_EQ(lc_pos_window_seen(&w, BASE + 5 * MS, ERR), 1);
+        ASSERT_EQ(lc_docker_pos_seen(&w, BASE + 13 * MS, OUT), 0);
+        ASSERT_EQ(lc_docker_pos_seen(&w, BASE + 12 * MS, ERR), 0);
+        ASSERT_EQ(lc_docker_pos_seen(&w, BASE + 5 * MS, ERR), 1);
         ASSERT_EQ(reload(&w, &again), 0);
         ASSERT_TRUE(cuts_eq(again.cut, w.cut));
-        lc_pos_window_close(&again);
-        lc_pos_window_close(&loaded);
-        lc_pos_window_close(&w);
+        lc_docker_pos_close(&again);
+        lc_docker_pos_close(&loaded);
+        lc_docker_pos_close(&w);
     }
     ASSERT_EQ(errors, 0);
 }
@@ -275,50 +275,50 @@ TEST(replay_inversions)
  * are recognised, after it none. begin_replay starts the count over. */
 TEST(replay_count_at_cut)
 {
-    struct lc_pos_window w;
+    struct lc_docker_pos w;
 
-    lc_pos_window_init(&w, MARGIN);
-    lc_pos_window_take(&w, BASE - 5, OUT);
-    lc_pos_window_take(&w, BASE, OUT);
-    lc_pos_window_take(&w, BASE, OUT);
+    lc_docker_pos_init(&w, MARGIN);
+    lc_docker_pos_take(&w, BASE - 5, OUT);
+    lc_docker_pos_take(&w, BASE, OUT);
+    lc_docker_pos_take(&w, BASE, OUT);
     for (int round = 0; round < 2; round++) {
-        lc_pos_window_begin_replay(&w, NOW, 0);
-        ASSERT_EQ(lc_pos_window_seen(&w, BASE - 5, OUT), 1);
-        ASSERT_EQ(lc_pos_window_seen(&w, BASE - 1, OUT), 1); /* below the cut */
-        ASSERT_EQ(lc_pos_window_seen(&w, BASE, OUT), 1);
-        ASSERT_EQ(lc_pos_window_seen(&w, BASE, OUT), 1);
-        ASSERT_EQ(lc_pos_window_seen(&w, BASE, OUT), 0);
-        ASSERT_EQ(lc_pos_window_seen(&w, BASE, OUT), 0);
-        ASSERT_EQ(lc_pos_window_seen(&w, BASE + 1, OUT), 0);
+        lc_docker_pos_begin_replay(&w, NOW, 0);
+        ASSERT_EQ(lc_docker_pos_seen(&w, BASE - 5, OUT), 1);
+        ASSERT_EQ(lc_docker_pos_seen(&w, BASE - 1, OUT), 1); /* below the cut */
+        ASSERT_EQ(lc_docker_pos_seen(&w, BASE, OUT), 1);
+        ASSERT_EQ(lc_docker_pos_seen(&w, BASE, OUT), 1);
+        ASSERT_EQ(lc_docker_pos_seen(&w, BASE, OUT), 0);
+        ASSERT_EQ(lc_docker_pos_seen(&w, BASE, OUT), 0);
+        ASSERT_EQ(lc_docker_pos_seen(&w, BASE + 1, OUT), 0);
         /* Lines below the cut stay recognised after the count was used up. */
-        ASSERT_EQ(lc_pos_window_seen(&w, BASE - 1, OUT), 1);
+        ASSERT_EQ(lc_docker_pos_seen(&w, BASE - 1, OUT), 1);
     }
     /* Taking lines during a replay does not change what the replay recognises. */
-    lc_pos_window_begin_replay(&w, NOW, 0);
-    lc_pos_window_take(&w, BASE + 9, OUT);
-    ASSERT_EQ(lc_pos_window_seen(&w, BASE + 9, OUT), 0);
-    ASSERT_EQ(lc_pos_window_seen(&w, BASE, OUT), 1);
-    lc_pos_window_close(&w);
+    lc_docker_pos_begin_replay(&w, NOW, 0);
+    lc_docker_pos_take(&w, BASE + 9, OUT);
+    ASSERT_EQ(lc_docker_pos_seen(&w, BASE + 9, OUT), 0);
+    ASSERT_EQ(lc_docker_pos_seen(&w, BASE, OUT), 1);
+    lc_docker_pos_close(&w);
 }
 
 /* A stream never taken recognises nothing, whatever the other stream took; so does a
  * stream number out of range. */
 TEST(replay_stream_never_taken)
 {
-    struct lc_pos_window w;
+    struct lc_docker_pos w;
 
-    lc_pos_window_init(&w, MARGIN);
+    lc_docker_pos_init(&w, MARGIN);
     for (uint64_t s = 1; s <= 100; s++) {
-        lc_pos_window_take(&w, BASE + (int64_t)s * MS, OUT);
+        lc_docker_pos_take(&w, BASE + (int64_t)s * MS, OUT);
     }
-    lc_pos_window_begin_replay(&w, NOW, 0);
-    ASSERT_EQ(lc_pos_window_seen(&w, 0, ERR), 0);
-    ASSERT_EQ(lc_pos_window_seen(&w, BASE, ERR), 0);
-    ASSERT_EQ(lc_pos_window_seen(&w, BASE + 50 * MS, ERR), 0);
-    ASSERT_EQ(lc_pos_window_seen(&w, BASE + 50 * MS, 0), 0);
-    ASSERT_EQ(lc_pos_window_seen(&w, BASE + 50 * MS, 3), 0);
-    ASSERT_EQ(lc_pos_window_seen(&w, BASE + 50 * MS, OUT), 1);
-    lc_pos_window_close(&w);
+    lc_docker_pos_begin_replay(&w, NOW, 0);
+    ASSERT_EQ(lc_docker_pos_seen(&w, 0, ERR), 0);
+    ASSERT_EQ(lc_docker_pos_seen(&w, BASE, ERR), 0);
+    ASSERT_EQ(lc_docker_pos_seen(&w, BASE + 50 * MS, ERR), 0);
+    ASSERT_EQ(lc_docker_pos_seen(&w, BASE + 50 * MS, 0), 0);
+    ASSERT_EQ(lc_docker_pos_seen(&w, BASE + 50 * MS, 3), 0);
+    ASSERT_EQ(lc_docker_pos_seen(&w, BASE + 50 * MS, OUT), 1);
+    lc_docker_pos_close(&w);
 }
 
 /* ---- a randomised model of the log file ----------------------------------------------- */
@@ -351,7 +351,7 @@ static int64_t gap(uint64_t *rng)
  * written, up to 8 ms after their timestamps, so stderr can land after newer stdout. */
 static void make_file(uint64_t *rng, struct fline *file, size_t n)
 {
-    struct fline next[LC_POS_STREAMS];
+    struct fline next[LC_DOCKER_POS_STREAMS];
     for (int s = OUT; s <= ERR; s++) {
         next[s].ts = BASE + gap(rng);
         next[s].key = next[s].ts + (int64_t)(rnd(rng) % (8 * MS));
@@ -373,15 +373,15 @@ static void make_file(uint64_t *rng, struct fline *file, size_t n)
  * that keeps each stream's order, taking the new ones. The first TAKEN lines of the file
  * must be recognised and no other; no line after them may fall before `since`. Returns
  * the lines misjudged or lost. */
-static int model_replay(struct lc_pos_window *w, const struct fline *file, size_t n, size_t taken,
+static int model_replay(struct lc_docker_pos *w, const struct fline *file, size_t n, size_t taken,
                         uint64_t *rng)
 {
-    static size_t idx[LC_POS_STREAMS][MODEL_MAX];
-    size_t len[LC_POS_STREAMS] = {0}, pos[LC_POS_STREAMS] = {0};
-    int64_t since = lc_pos_window_since(w, NOW, 0);
+    static size_t idx[LC_DOCKER_POS_STREAMS][MODEL_MAX];
+    size_t len[LC_DOCKER_POS_STREAMS] = {0}, pos[LC_DOCKER_POS_STREAMS] = {0};
+    int64_t since = lc_docker_pos_since(w, NOW, 0);
     int errors = 0;
 
-    lc_pos_window_begin_replay(w, NOW, 0);
+    lc_docker_pos_begin_replay(w, NOW, 0);
     for (size_t i = 0; i < n; i++) {
         if (file[i].ts >= since) {
             idx[file[i].stream][len[file[i].stream]++] = i;
@@ -392,20 +392,20 @@ static int model_replay(struct lc_pos_window *w, const struct fline *file, size_
     while (pos[OUT] < len[OUT] || pos[ERR] < len[ERR]) {
         int s = pos[OUT] == len[OUT] ? ERR : pos[ERR] == len[ERR] ? OUT : 1 + (int)(rnd(rng) & 1);
         size_t i = idx[s][pos[s]++];
-        int seen = lc_pos_window_seen(w, file[i].ts, s);
+        int seen = lc_docker_pos_seen(w, file[i].ts, s);
         if (seen != (i < taken)) {
             errors++;
         } else if (!seen) {
-            lc_pos_window_take(w, file[i].ts, s);
+            lc_docker_pos_take(w, file[i].ts, s);
         }
     }
     return errors;
 }
 
 /* The cut of STREAM over the whole of FILE. */
-static struct lc_pos_cut model_cut(const struct fline *file, size_t n, int stream)
+static struct lc_docker_pos_cut model_cut(const struct fline *file, size_t n, int stream)
 {
-    struct lc_pos_cut c = {-1, 0, -1};
+    struct lc_docker_pos_cut c = {-1, 0, -1};
     for (size_t i = 0; i < n; i++) {
         if (file[i].stream == stream) {
             c.count = file[i].ts == c.ts ? c.count + 1 : 1;
@@ -425,24 +425,24 @@ TEST(replay_model)
     int errors = 0, cuts_wrong = 0;
 
     for (int iter = 0; iter < 3000; iter++) {
-        struct lc_pos_window w, loaded;
+        struct lc_docker_pos w, loaded;
         size_t n = 1 + rnd(&rng) % MODEL_MAX, taken = rnd(&rng) % (n + 1);
 
         make_file(&rng, file, n);
-        lc_pos_window_init(&w, MARGIN);
+        lc_docker_pos_init(&w, MARGIN);
         for (size_t i = 0; i < taken; i++) {
-            lc_pos_window_take(&w, file[i].ts, file[i].stream);
+            lc_docker_pos_take(&w, file[i].ts, file[i].stream);
         }
         ASSERT_EQ(reload(&w, &loaded), 0);
         errors += model_replay(&w, file, n, taken, &rng);
         errors += model_replay(&loaded, file, n, taken, &rng);
         for (int s = OUT; s <= ERR; s++) {
-            struct lc_pos_cut c = model_cut(file, n, s);
+            struct lc_docker_pos_cut c = model_cut(file, n, s);
             cuts_wrong += !cut_eq(&w.cut[s], &c);
             cuts_wrong += !cut_eq(&loaded.cut[s], &c);
         }
-        lc_pos_window_close(&loaded);
-        lc_pos_window_close(&w);
+        lc_docker_pos_close(&loaded);
+        lc_docker_pos_close(&w);
     }
     ASSERT_EQ(errors, 0);
     ASSERT_EQ(cuts_wrong, 0);
@@ -454,43 +454,43 @@ TEST(replay_model)
  * took nothing yet are not taken; outside a replay (the tail request itself) they are. */
 TEST(floor)
 {
-    struct lc_pos_window w, loaded;
+    struct lc_docker_pos w, loaded;
     char text[256], expect[256];
 
-    lc_pos_window_init(&w, MARGIN);
-    lc_pos_window_set_floor(&w, BASE);
-    ASSERT_EQ(lc_pos_window_has_position(&w), 0); /* a floor is not a position */
+    lc_docker_pos_init(&w, MARGIN);
+    lc_docker_pos_set_floor(&w, BASE);
+    ASSERT_EQ(lc_docker_pos_has_position(&w), 0); /* a floor is not a position */
     json_text(&w, text, sizeof(text));
     snprintf(expect, sizeof(expect), "{\"floor\":%lld}", BASE);
     ASSERT_STR_EQ(text, expect);
 
     /* Saved while a resume from the margin could still reach below it. */
-    lc_pos_window_take(&w, BASE + MARGIN - 1, OUT);
+    lc_docker_pos_take(&w, BASE + MARGIN - 1, OUT);
     json_text(&w, text, sizeof(text));
     snprintf(expect, sizeof(expect), "{\"floor\":%lld,\"stdout\":[%lld,1]}", BASE,
              BASE + MARGIN - 1);
     ASSERT_STR_EQ(text, expect);
     ASSERT_EQ(reload(&w, &loaded), 0);
-    ASSERT_EQ(lc_pos_window_since(&loaded, NOW, 0), BASE - 1);
-    lc_pos_window_begin_replay(&loaded, NOW, 0);
-    ASSERT_EQ(lc_pos_window_seen(&loaded, BASE - 1, ERR), 1);
-    ASSERT_EQ(lc_pos_window_seen(&loaded, BASE, ERR), 0);
-    ASSERT_EQ(lc_pos_window_seen(&loaded, BASE - 1, OUT), 1);
-    lc_pos_window_close(&loaded);
+    ASSERT_EQ(lc_docker_pos_since(&loaded, NOW, 0), BASE - 1);
+    lc_docker_pos_begin_replay(&loaded, NOW, 0);
+    ASSERT_EQ(lc_docker_pos_seen(&loaded, BASE - 1, ERR), 1);
+    ASSERT_EQ(lc_docker_pos_seen(&loaded, BASE, ERR), 0);
+    ASSERT_EQ(lc_docker_pos_seen(&loaded, BASE - 1, OUT), 1);
+    lc_docker_pos_close(&loaded);
 
     /* Once a resume starts at or above it, it is left out. */
-    lc_pos_window_take(&w, BASE + MARGIN, ERR);
-    ASSERT_EQ(lc_pos_window_since(&w, NOW, 0), BASE);
+    lc_docker_pos_take(&w, BASE + MARGIN, ERR);
+    ASSERT_EQ(lc_docker_pos_since(&w, NOW, 0), BASE);
     json_text(&w, text, sizeof(text));
     ASSERT_TRUE(strstr(text, "floor") == NULL);
-    lc_pos_window_close(&w);
+    lc_docker_pos_close(&w);
 
     /* A floor alone loads, and gives no position. */
-    lc_pos_window_init(&w, MARGIN);
+    lc_docker_pos_init(&w, MARGIN);
     ASSERT_EQ(load_text(&w, "{\"floor\":12345}"), 0);
-    ASSERT_EQ(lc_pos_window_has_position(&w), 0);
+    ASSERT_EQ(lc_docker_pos_has_position(&w), 0);
     ASSERT_EQ(w.floor_ns, 12345);
-    lc_pos_window_close(&w);
+    lc_docker_pos_close(&w);
 }
 
 /* ---- a line not yet whole --------------------------------------------------------------- */
@@ -500,31 +500,31 @@ TEST(floor)
  * replay. The hold is saved and loaded with the position. */
 TEST(hold_of_a_line_not_yet_whole)
 {
-    struct lc_pos_window w, loaded;
+    struct lc_docker_pos w, loaded;
     const int64_t t1 = BASE + 10 * MS;
 
-    lc_pos_window_init(&w, MARGIN);
-    lc_pos_window_take(&w, BASE, OUT);
-    ASSERT_EQ(lc_pos_window_set_hold(&w, t1), 1);
-    ASSERT_EQ(lc_pos_window_set_hold(&w, t1), 0);
+    lc_docker_pos_init(&w, MARGIN);
+    lc_docker_pos_take(&w, BASE, OUT);
+    ASSERT_EQ(lc_docker_pos_set_hold(&w, t1), 1);
+    ASSERT_EQ(lc_docker_pos_set_hold(&w, t1), 0);
     for (int i = 1; i <= 100; i++) {
-        lc_pos_window_take(&w, t1 + i * 10 * MS, ERR);
+        lc_docker_pos_take(&w, t1 + i * 10 * MS, ERR);
     }
-    ASSERT_EQ(lc_pos_window_since(&w, NOW, 0), t1);
+    ASSERT_EQ(lc_docker_pos_since(&w, NOW, 0), t1);
     ASSERT_EQ(reload(&w, &loaded), 0);
-    ASSERT_EQ(lc_pos_window_since(&loaded, NOW, 0), t1);
-    lc_pos_window_begin_replay(&loaded, NOW, 0);
-    ASSERT_EQ(lc_pos_window_seen(&loaded, t1, OUT), 0); /* the joined line: new */
-    ASSERT_EQ(lc_pos_window_seen(&loaded, t1 + 10 * MS, ERR), 1);
-    lc_pos_window_close(&loaded);
+    ASSERT_EQ(lc_docker_pos_since(&loaded, NOW, 0), t1);
+    lc_docker_pos_begin_replay(&loaded, NOW, 0);
+    ASSERT_EQ(lc_docker_pos_seen(&loaded, t1, OUT), 0); /* the joined line: new */
+    ASSERT_EQ(lc_docker_pos_seen(&loaded, t1 + 10 * MS, ERR), 1);
+    lc_docker_pos_close(&loaded);
     /* Once whole and taken, the hold goes and the resume point moves on. */
-    lc_pos_window_take(&w, t1, OUT);
-    ASSERT_EQ(lc_pos_window_set_hold(&w, -1), 1);
-    ASSERT_EQ(lc_pos_window_since(&w, NOW, 0), t1 + 1000 * MS - MARGIN);
+    lc_docker_pos_take(&w, t1, OUT);
+    ASSERT_EQ(lc_docker_pos_set_hold(&w, -1), 1);
+    ASSERT_EQ(lc_docker_pos_since(&w, NOW, 0), t1 + 1000 * MS - MARGIN);
     ASSERT_EQ(reload(&w, &loaded), 0);
     ASSERT_EQ(loaded.hold_ns, -1);
-    lc_pos_window_close(&loaded);
-    lc_pos_window_close(&w);
+    lc_docker_pos_close(&loaded);
+    lc_docker_pos_close(&w);
 }
 
 /* ---- the clock stepping back ------------------------------------------------------------ */
@@ -535,7 +535,7 @@ TEST(hold_of_a_line_not_yet_whole)
  * old lines are newer than new ones. */
 TEST(clock_stepped_back_in_process)
 {
-    struct lc_pos_window w;
+    struct lc_docker_pos w;
     const int64_t step = 5000 * MS, boot0 = 1000 * MS;
     /* File order: old lines, then after the step new ones stamped 5 s earlier. */
     static const struct {
@@ -556,32 +556,32 @@ TEST(clock_stepped_back_in_process)
     int64_t since, wall, boot;
     int wrong = 0;
 
-    lc_pos_window_init(&w, MARGIN);
+    lc_docker_pos_init(&w, MARGIN);
     for (size_t i = 0; i < n && file[i].taken; i++) {
-        lc_pos_window_take(&w, file[i].ts, file[i].stream);
+        lc_docker_pos_take(&w, file[i].ts, file[i].stream);
     }
     /* The last take happened at boot0, when the (stepped) clock read BASE + 104 ms - 5 s. */
-    lc_pos_window_set_at(&w, boot0);
-    ASSERT_EQ(lc_pos_window_newest(&w), BASE + 101 * MS); /* stderr's: before the step */
-    ASSERT_EQ(lc_pos_window_last(&w), BASE + 104 * MS - step);
+    lc_docker_pos_set_at(&w, boot0);
+    ASSERT_EQ(lc_docker_pos_newest(&w), BASE + 101 * MS); /* stderr's: before the step */
+    ASSERT_EQ(lc_docker_pos_last(&w), BASE + 104 * MS - step);
     boot = boot0 + 20 * MS;
     wall = BASE + 124 * MS - step;
-    since = lc_pos_window_since(&w, wall, boot);
+    since = lc_docker_pos_since(&w, wall, boot);
     ASSERT_TRUE(since <= BASE + 102 * MS - step);
     ASSERT_TRUE(since <= BASE + 100 * MS); /* every stream's cut line is met */
-    lc_pos_window_begin_replay(&w, wall, boot);
+    lc_docker_pos_begin_replay(&w, wall, boot);
     for (size_t i = 0; i < n; i++) {
         if (file[i].ts < since) {
             wrong += !file[i].taken; /* hidden */
             continue;
         }
-        if (lc_pos_window_seen(&w, file[i].ts, file[i].stream) != file[i].taken) {
+        if (lc_docker_pos_seen(&w, file[i].ts, file[i].stream) != file[i].taken) {
             fprintf(stderr, "  line %zu misjudged\n", i);
             wrong++;
         }
     }
     ASSERT_EQ(wrong, 0);
-    lc_pos_window_close(&w);
+    lc_docker_pos_close(&w);
 }
 
 /* Saved before a step back and loaded after a restart on another boot (the boot-time of the
@@ -589,47 +589,47 @@ TEST(clock_stepped_back_in_process)
  * the start and drops by order what was taken. */
 TEST(clock_stepped_back_ahead_after_restart)
 {
-    struct lc_pos_window w, loaded;
+    struct lc_docker_pos w, loaded;
     const int64_t wall = BASE - 2000 * MS; /* the clock now reads 2 s before the cut */
 
-    lc_pos_window_init(&w, MARGIN);
-    lc_pos_window_take(&w, BASE - 10 * MS, ERR);
-    lc_pos_window_take(&w, BASE, OUT);
-    lc_pos_window_take(&w, BASE, OUT);
-    lc_pos_window_set_at(&w, 777 * MS);
+    lc_docker_pos_init(&w, MARGIN);
+    lc_docker_pos_take(&w, BASE - 10 * MS, ERR);
+    lc_docker_pos_take(&w, BASE, OUT);
+    lc_docker_pos_take(&w, BASE, OUT);
+    lc_docker_pos_set_at(&w, 777 * MS);
     ASSERT_EQ(reload(&w, &loaded), 0);
     ASSERT_EQ(loaded.at_ns, 777 * MS);
-    lc_pos_window_set_at(&loaded, 0); /* what the input does for a position of another boot */
-    ASSERT_EQ(lc_pos_window_since(&loaded, wall, 5 * MS), 0);
+    lc_docker_pos_set_at(&loaded, 0); /* what the input does for a position of another boot */
+    ASSERT_EQ(lc_docker_pos_since(&loaded, wall, 5 * MS), 0);
     /* Without the step, the same position resumes as usual. */
-    ASSERT_EQ(lc_pos_window_since(&loaded, NOW, 5 * MS), BASE - MARGIN);
-    lc_pos_window_begin_replay(&loaded, wall, 5 * MS);
-    ASSERT_EQ(lc_pos_window_seen(&loaded, BASE - 30 * MS, OUT), 1);
-    ASSERT_EQ(lc_pos_window_seen(&loaded, BASE - 10 * MS, ERR), 1);
-    ASSERT_EQ(lc_pos_window_seen(&loaded, BASE, OUT), 1);
-    ASSERT_EQ(lc_pos_window_seen(&loaded, BASE, OUT), 1);
+    ASSERT_EQ(lc_docker_pos_since(&loaded, NOW, 5 * MS), BASE - MARGIN);
+    lc_docker_pos_begin_replay(&loaded, wall, 5 * MS);
+    ASSERT_EQ(lc_docker_pos_seen(&loaded, BASE - 30 * MS, OUT), 1);
+    ASSERT_EQ(lc_docker_pos_seen(&loaded, BASE - 10 * MS, ERR), 1);
+    ASSERT_EQ(lc_docker_pos_seen(&loaded, BASE, OUT), 1);
+    ASSERT_EQ(lc_docker_pos_seen(&loaded, BASE, OUT), 1);
     /* After the cut line, by order: new whatever the time. */
-    ASSERT_EQ(lc_pos_window_seen(&loaded, wall - 10 * MS, OUT), 0);
-    ASSERT_EQ(lc_pos_window_seen(&loaded, wall - 9 * MS, ERR), 0);
-    ASSERT_EQ(lc_pos_window_seen(&loaded, BASE, OUT), 0);
-    lc_pos_window_close(&loaded);
-    lc_pos_window_close(&w);
+    ASSERT_EQ(lc_docker_pos_seen(&loaded, wall - 10 * MS, OUT), 0);
+    ASSERT_EQ(lc_docker_pos_seen(&loaded, wall - 9 * MS, ERR), 0);
+    ASSERT_EQ(lc_docker_pos_seen(&loaded, BASE, OUT), 0);
+    lc_docker_pos_close(&loaded);
+    lc_docker_pos_close(&w);
 }
 
 /* Replayed by order, a stream whose cut line is gone from Docker's log (rotated away) stops
  * dropping at the first line newer than anything it ever took. */
 TEST(by_order_cut_line_gone)
 {
-    struct lc_pos_window w;
+    struct lc_docker_pos w;
 
-    lc_pos_window_init(&w, MARGIN);
-    lc_pos_window_take(&w, BASE, OUT);
-    lc_pos_window_take(&w, BASE - 100 * MS, OUT); /* stepped back */
-    lc_pos_window_begin_replay(&w, NOW, 0);
-    ASSERT_EQ(lc_pos_window_seen(&w, BASE - 10 * MS, OUT), 1); /* old, before the cut line */
-    ASSERT_EQ(lc_pos_window_seen(&w, BASE + 1, OUT), 0);       /* newer than max: new */
-    ASSERT_EQ(lc_pos_window_seen(&w, BASE - 50 * MS, OUT), 0); /* and so is all after it */
-    lc_pos_window_close(&w);
+    lc_docker_pos_init(&w, MARGIN);
+    lc_docker_pos_take(&w, BASE, OUT);
+    lc_docker_pos_take(&w, BASE - 100 * MS, OUT); /* stepped back */
+    lc_docker_pos_begin_replay(&w, NOW, 0);
+    ASSERT_EQ(lc_docker_pos_seen(&w, BASE - 10 * MS, OUT), 1); /* old, before the cut line */
+    ASSERT_EQ(lc_docker_pos_seen(&w, BASE + 1, OUT), 0);       /* newer than max: new */
+    ASSERT_EQ(lc_docker_pos_seen(&w, BASE - 50 * MS, OUT), 0); /* and so is all after it */
+    lc_docker_pos_close(&w);
 }
 
 /* A line of the model: its time stamp, when it landed in the file (real, boot-clock time,
@@ -667,9 +667,9 @@ TEST(step_model)
 
     for (int iter = 0; iter < 3000; iter++) {
         size_t n = 1 + rnd(&rng) % MODEL_MAX, taken = rnd(&rng) % (n + 1);
-        int64_t step = steps[rnd(&rng) % 5], real = BOOT0, last_real[LC_POS_STREAMS] = {0};
+        int64_t step = steps[rnd(&rng) % 5], real = BOOT0, last_real[LC_DOCKER_POS_STREAMS] = {0};
         int64_t step_at, at, now;
-        struct lc_pos_window w, loaded;
+        struct lc_docker_pos w, loaded;
         for (size_t i = 0; i < n; i++) {
             int s = rnd(&rng) & 1 ? OUT : ERR;
             int64_t landed;
@@ -687,27 +687,27 @@ TEST(step_model)
         }
         at = taken > 0 ? file[taken - 1].real + (int64_t)(rnd(&rng) % (2 * MS)) : 0;
         now = now > at ? now : at;
-        lc_pos_window_init(&w, MARGIN);
+        lc_docker_pos_init(&w, MARGIN);
         for (size_t i = 0; i < taken; i++) {
-            lc_pos_window_take(&w, file[i].ts, file[i].stream);
+            lc_docker_pos_take(&w, file[i].ts, file[i].stream);
         }
-        lc_pos_window_set_at(&w, at);
+        lc_docker_pos_set_at(&w, at);
         ASSERT_EQ(reload(&w, &loaded), 0);
         for (int k = 0; k < 2; k++) {
-            struct lc_pos_window *x = k == 0 ? &w : &loaded;
+            struct lc_docker_pos *x = k == 0 ? &w : &loaded;
             int64_t wall = wall_at(now, step_at, step);
-            int64_t since = lc_pos_window_has_position(x) ? lc_pos_window_since(x, wall, now) : 0;
-            lc_pos_window_begin_replay(x, wall, now);
+            int64_t since = lc_docker_pos_has_position(x) ? lc_docker_pos_since(x, wall, now) : 0;
+            lc_docker_pos_begin_replay(x, wall, now);
             for (size_t i = 0; i < n; i++) {
                 if (file[i].ts < since) {
                     errors += i >= taken; /* hidden from the resume */
-                } else if (lc_pos_window_seen(x, file[i].ts, file[i].stream) != (i < taken)) {
+                } else if (lc_docker_pos_seen(x, file[i].ts, file[i].stream) != (i < taken)) {
                     errors++;
                 }
             }
         }
-        lc_pos_window_close(&loaded);
-        lc_pos_window_close(&w);
+        lc_docker_pos_close(&loaded);
+        lc_docker_pos_close(&w);
     }
     ASSERT_EQ(errors, 0);
 }
@@ -718,29 +718,29 @@ TEST(step_model)
  * the boot-time of the last take; a stream never taken is left out. */
 TEST(json_shape)
 {
-    struct lc_pos_window w;
+    struct lc_docker_pos w;
     char text[256], expect[256];
 
-    lc_pos_window_init(&w, MARGIN);
+    lc_docker_pos_init(&w, MARGIN);
     json_text(&w, text, sizeof(text));
     ASSERT_STR_EQ(text, "{}");
-    lc_pos_window_set_at(&w, 42); /* no position: nothing to save */
+    lc_docker_pos_set_at(&w, 42); /* no position: nothing to save */
     json_text(&w, text, sizeof(text));
     ASSERT_STR_EQ(text, "{}");
-    lc_pos_window_take(&w, BASE, OUT);
-    lc_pos_window_take(&w, BASE, OUT);
+    lc_docker_pos_take(&w, BASE, OUT);
+    lc_docker_pos_take(&w, BASE, OUT);
     json_text(&w, text, sizeof(text));
     snprintf(expect, sizeof(expect), "{\"at\":42,\"stdout\":[%lld,2]}", BASE);
     ASSERT_STR_EQ(text, expect);
-    lc_pos_window_take(&w, BASE - 3 * MS, OUT);
-    lc_pos_window_take(&w, BASE + 5, ERR);
-    lc_pos_window_set_hold(&w, BASE + 1);
+    lc_docker_pos_take(&w, BASE - 3 * MS, OUT);
+    lc_docker_pos_take(&w, BASE + 5, ERR);
+    lc_docker_pos_set_hold(&w, BASE + 1);
     json_text(&w, text, sizeof(text));
     snprintf(expect, sizeof(expect),
              "{\"at\":42,\"hold\":%lld,\"stderr\":[%lld,1],\"stdout\":[%lld,1,%lld]}", BASE + 1,
              BASE + 5, BASE - 3 * MS, BASE);
     ASSERT_STR_EQ(text, expect);
-    lc_pos_window_close(&w);
+    lc_docker_pos_close(&w);
 }
 
 /* Saved, serialised, parsed and loaded, a window gives the same since, newest and replay
@@ -754,36 +754,36 @@ TEST(json_roundtrip)
                   {BASE + 9 * MS, OUT},  {BASE + 9 * MS, OUT},  {BASE + 4 * MS, ERR},
                   {BASE + 4 * MS, ERR},  {BASE + 10 * MS, OUT}, {BASE + 5 * MS, ERR},
                   {BASE - 60 * MS, ERR}, {BASE + 9 * MS, OUT}};
-    struct lc_pos_window w, loaded;
+    struct lc_docker_pos w, loaded;
     json_t *a, *b;
 
-    lc_pos_window_init(&w, MARGIN);
-    lc_pos_window_take(&w, BASE + 8 * MS, OUT);
-    lc_pos_window_take(&w, BASE + 9 * MS, OUT);
-    lc_pos_window_take(&w, BASE + 9 * MS, OUT);
-    lc_pos_window_take(&w, BASE + 4 * MS, ERR);
-    lc_pos_window_set_floor(&w, BASE - 30 * MS);
+    lc_docker_pos_init(&w, MARGIN);
+    lc_docker_pos_take(&w, BASE + 8 * MS, OUT);
+    lc_docker_pos_take(&w, BASE + 9 * MS, OUT);
+    lc_docker_pos_take(&w, BASE + 9 * MS, OUT);
+    lc_docker_pos_take(&w, BASE + 4 * MS, ERR);
+    lc_docker_pos_set_floor(&w, BASE - 30 * MS);
     ASSERT_EQ(reload(&w, &loaded), 0);
-    ASSERT_EQ(lc_pos_window_has_position(&loaded), 1);
-    ASSERT_EQ(lc_pos_window_since(&loaded, NOW, 0), lc_pos_window_since(&w, NOW, 0));
-    ASSERT_EQ(lc_pos_window_newest(&loaded), lc_pos_window_newest(&w));
-    ASSERT_EQ(lc_pos_window_newest(&loaded), lc_pos_window_newest(&w));
+    ASSERT_EQ(lc_docker_pos_has_position(&loaded), 1);
+    ASSERT_EQ(lc_docker_pos_since(&loaded, NOW, 0), lc_docker_pos_since(&w, NOW, 0));
+    ASSERT_EQ(lc_docker_pos_newest(&loaded), lc_docker_pos_newest(&w));
+    ASSERT_EQ(lc_docker_pos_newest(&loaded), lc_docker_pos_newest(&w));
     ASSERT_TRUE(cuts_eq(loaded.cut, w.cut));
     ASSERT_TRUE(cuts_eq(loaded.cut, w.cut));
     ASSERT_EQ(loaded.floor_ns, BASE - 30 * MS);
-    lc_pos_window_begin_replay(&w, NOW, 0);
-    lc_pos_window_begin_replay(&loaded, NOW, 0);
+    lc_docker_pos_begin_replay(&w, NOW, 0);
+    lc_docker_pos_begin_replay(&loaded, NOW, 0);
     for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
-        int a_seen = lc_pos_window_seen(&w, probes[i].ts, probes[i].stream);
-        ASSERT_EQ(lc_pos_window_seen(&loaded, probes[i].ts, probes[i].stream), a_seen);
+        int a_seen = lc_docker_pos_seen(&w, probes[i].ts, probes[i].stream);
+        ASSERT_EQ(lc_docker_pos_seen(&loaded, probes[i].ts, probes[i].stream), a_seen);
     }
-    a = lc_pos_window_to_json(&w);
-    b = lc_pos_window_to_json(&loaded);
+    a = lc_docker_pos_to_json(&w);
+    b = lc_docker_pos_to_json(&loaded);
     ASSERT_TRUE(json_equal(a, b));
     json_decref(a);
     json_decref(b);
-    lc_pos_window_close(&loaded);
-    lc_pos_window_close(&w);
+    lc_docker_pos_close(&loaded);
+    lc_docker_pos_close(&w);
 }
 
 /* Each malformed object is rejected with -EINVAL and leaves the window empty. */
@@ -809,29 +809,29 @@ TEST(from_json_malformed)
     int wrong = 0;
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct lc_pos_window w;
+        struct lc_docker_pos w;
         char text[64];
         int rc;
-        lc_pos_window_init(&w, MARGIN);
+        lc_docker_pos_init(&w, MARGIN);
         rc = load_text(&w, bad[i]);
         json_text(&w, text, sizeof(text));
-        if (rc != -EINVAL || lc_pos_window_has_position(&w) || w.floor_ns != 0 ||
-            lc_pos_window_since(&w, NOW, 0) != 0 || strcmp(text, "{}") != 0) {
+        if (rc != -EINVAL || lc_docker_pos_has_position(&w) || w.floor_ns != 0 ||
+            lc_docker_pos_since(&w, NOW, 0) != 0 || strcmp(text, "{}") != 0) {
             fprintf(stderr, "  from_json(%s) = %d, window %s\n", bad[i], rc, text);
             wrong++;
         }
-        lc_pos_window_close(&w);
+        lc_docker_pos_close(&w);
     }
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        struct lc_pos_window w;
+        struct lc_docker_pos w;
         int rc;
-        lc_pos_window_init(&w, MARGIN);
+        lc_docker_pos_init(&w, MARGIN);
         rc = load_text(&w, good[i]);
         if (rc != 0) {
             fprintf(stderr, "  from_json(%s) = %d\n", good[i], rc);
             wrong++;
         }
-        lc_pos_window_close(&w);
+        lc_docker_pos_close(&w);
     }
     ASSERT_EQ(wrong, 0);
 }
@@ -841,17 +841,17 @@ TEST(from_json_malformed)
  * container would lose its position and be read again from the start). */
 TEST(count_at_limit_stays_loadable)
 {
-    struct lc_pos_window w, loaded;
-    struct lc_pos_cut cut;
+    struct lc_docker_pos w, loaded;
+    struct lc_docker_pos_cut cut;
     int rc_load, rc_reload;
 
-    lc_pos_window_init(&w, MARGIN);
+    lc_docker_pos_init(&w, MARGIN);
     rc_load = load_text(&w, "{\"stdout\":[1000,4294967295]}");
-    lc_pos_window_take(&w, 1000, OUT);
+    lc_docker_pos_take(&w, 1000, OUT);
     rc_reload = reload(&w, &loaded);
     cut = loaded.cut[OUT];
-    lc_pos_window_close(&loaded);
-    lc_pos_window_close(&w);
+    lc_docker_pos_close(&loaded);
+    lc_docker_pos_close(&w);
     ASSERT_EQ(rc_load, 0);
     ASSERT_EQ(rc_reload, 0);
     ASSERT_EQ(cut.ts, 1000);
@@ -864,7 +864,7 @@ TEST(count_at_limit_stays_loadable)
 static int parse_store(const char *text)
 {
     json_t *sentinel = (json_t *)&sentinel, *out = sentinel;
-    int rc = lc_positions_parse(text, strlen(text), &out);
+    int rc = lc_docker_positions_parse(text, strlen(text), &out);
     if (rc == 0) {
         if (!json_is_object(out)) {
             abort();
@@ -915,7 +915,7 @@ TEST(store_parse)
     ASSERT_EQ(parse_store(good), 0);
     /* Only LEN bytes are read. */
     snprintf(padded, sizeof(padded), "%s{{{{", "{\"version\":1,\"containers\":{}}");
-    ASSERT_EQ(lc_positions_parse(padded, strlen(padded) - 4, &out), 0);
+    ASSERT_EQ(lc_docker_positions_parse(padded, strlen(padded) - 4, &out), 0);
     ASSERT_EQ(json_object_size(json_object_get(out, "containers")), 0);
     json_decref(out);
 }
@@ -939,31 +939,31 @@ TEST(store_load_and_dump)
 {
     char dir[] = "/tmp/lc_test_positions_XXXXXX", path[64];
     json_t *doc = json_pack("{s:i,s:{}}", "version", 1, "containers"), *loaded = NULL;
-    struct lc_pos_window a, b, back;
+    struct lc_docker_pos a, b, back;
     int rc_missing, rc_damaged, rc_version, rc_write, rc_good;
     char *text;
     size_t len;
 
-    lc_pos_window_init(&a, MARGIN);
-    lc_pos_window_init(&b, MARGIN);
-    lc_pos_window_take(&a, BASE, OUT);
-    lc_pos_window_take(&a, BASE - MS, ERR);
-    lc_pos_window_take(&b, 7, ERR);
-    lc_pos_window_take(&b, 7, ERR);
-    json_object_set_new(json_object_get(doc, "containers"), "a", lc_pos_window_to_json(&a));
-    json_object_set_new(json_object_get(doc, "containers"), "b", lc_pos_window_to_json(&b));
-    text = lc_positions_dump(doc, &len);
+    lc_docker_pos_init(&a, MARGIN);
+    lc_docker_pos_init(&b, MARGIN);
+    lc_docker_pos_take(&a, BASE, OUT);
+    lc_docker_pos_take(&a, BASE - MS, ERR);
+    lc_docker_pos_take(&b, 7, ERR);
+    lc_docker_pos_take(&b, 7, ERR);
+    json_object_set_new(json_object_get(doc, "containers"), "a", lc_docker_pos_to_json(&a));
+    json_object_set_new(json_object_get(doc, "containers"), "b", lc_docker_pos_to_json(&b));
+    text = lc_docker_positions_dump(doc, &len);
     ASSERT_EQ(len, strlen(text));
 
     ASSERT_TRUE(mkdtemp(dir) != NULL);
     snprintf(path, sizeof(path), "%s/positions.json", dir);
-    rc_missing = lc_positions_load(path, &loaded);
+    rc_missing = lc_docker_positions_load(path, &loaded);
     write_text(path, "{\"version\":1,\"containers\":{\"a");
-    rc_damaged = lc_positions_load(path, &loaded);
+    rc_damaged = lc_docker_positions_load(path, &loaded);
     write_text(path, "{\"version\":9,\"containers\":{}}");
-    rc_version = lc_positions_load(path, &loaded);
+    rc_version = lc_docker_positions_load(path, &loaded);
     rc_write = lc_write_file_atomic(path, text, len);
-    rc_good = lc_positions_load(path, &loaded);
+    rc_good = lc_docker_positions_load(path, &loaded);
     nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
     free(text);
 
@@ -973,16 +973,16 @@ TEST(store_load_and_dump)
     ASSERT_EQ(rc_write, 0);
     ASSERT_EQ(rc_good, 0);
     ASSERT_TRUE(json_equal(doc, loaded));
-    lc_pos_window_init(&back, MARGIN);
+    lc_docker_pos_init(&back, MARGIN);
     ASSERT_EQ(
-        lc_pos_window_from_json(&back, json_object_get(json_object_get(loaded, "containers"), "b")),
+        lc_docker_pos_from_json(&back, json_object_get(json_object_get(loaded, "containers"), "b")),
         0);
     ASSERT_TRUE(cut_is(&back.cut[ERR], 7, 2));
     ASSERT_TRUE(cut_is(&back.cut[OUT], -1, 0));
-    ASSERT_EQ(lc_pos_window_since(&back, NOW, 0), 0);
-    lc_pos_window_close(&back);
-    lc_pos_window_close(&a);
-    lc_pos_window_close(&b);
+    ASSERT_EQ(lc_docker_pos_since(&back, NOW, 0), 0);
+    lc_docker_pos_close(&back);
+    lc_docker_pos_close(&a);
+    lc_docker_pos_close(&b);
     json_decref(loaded);
     json_decref(doc);
 }

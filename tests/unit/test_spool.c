@@ -24,15 +24,15 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "core/buf.h"
-#include "core/log.h"
+#include "base/buf.h"
+#include "base/log.h"
 #include "core/record.h"
 #include "core/snapshot.h"
-#include "core/spool.h"
-#include "core/spool_format.h"
-#include "core/spool_int.h" /* lc_spool_reader_meta_stats */
-#include "core/spool_reader.h"
-#include "core/util.h"
+#include "spool/spool.h"
+#include "spool/spool_format.h"
+#include "spool/spool_int.h" /* lc_spool_reader_meta_stats */
+#include "spool/spool_reader.h"
+#include "base/util.h"
 #include "test.h"
 
 /* The CRC seed of frames built in memory by these tests. */

@@ -31,12 +31,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/log.h"
+#include "base/log.h"
 #include "core/record.h"
-#include "core/spool.h"
-#include "core/spool_format.h"
-#include "core/spool_reader.h"
-#include "core/util.h"
+#include "spool/spool.h"
+#include "spool/spool_format.h"
+#include "spool/spool_reader.h"
+#include "base/util.h"
 #include "test.h"
 
 #define NC 5 /* containers */

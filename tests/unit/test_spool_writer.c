@@ -17,8 +17,8 @@
 
 #include "core/record.h"
 #include "core/snapshot.h"
-#include "core/spool.h"
-#include "core/util.h"
+#include "spool/spool.h"
+#include "base/util.h"
 #include "test.h"
 
 #define DEADLINE_MS 10000

@@ -5,8 +5,8 @@
 #include <uv.h>
 
 #include "core/snapshot.h"
-#include "core/supervisor.h"
-#include "core/util.h"
+#include "supervisor/supervisor.h"
+#include "base/util.h"
 #include "test.h"
 
 struct fake {

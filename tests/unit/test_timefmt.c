@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdint.h>
 
-#include "core/timefmt.h"
+#include "base/timefmt.h"
 #include "test.h"
 
 #define S(lit) (lit), (sizeof(lit) - 1)

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/util.h"
+#include "base/util.h"
 #include "test.h"
 
 static int64_t ts_ns(const struct timespec *ts)

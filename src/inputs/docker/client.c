@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/buf.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/util.h"
 
 #define JSON_BODY_MAX (64u << 20)
 #define ERROR_TEXT_MAX 4096

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
-#include "core/timefmt.h"
-#include "core/util.h"
+#include "base/log.h"
+#include "base/timefmt.h"
+#include "base/util.h"
 #include "inputs/docker/docker_int.h"
 #include "inputs/docker/events.h"
 

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/filter.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "inputs/docker/filter.h"
+#include "base/log.h"
+#include "base/util.h"
 #include "inputs/docker/docker_int.h"
 #include "inputs/docker/events.h"
 
@@ -117,12 +117,12 @@ static void adopt_position(struct lc_docker *d, struct lc_container *c)
     if (saved == NULL) {
         return;
     }
-    if (lc_pos_window_from_json(&c->win, saved) != 0) {
+    if (lc_docker_pos_from_json(&c->win, saved) != 0) {
         lc_log(LC_LOG_WARN, 0, "[docker:%s] saved position is malformed; reading from start",
                c->meta != NULL ? c->meta->name : c->id);
     } else if (d->positions_other_boot) {
         /* Its boot-time is of another boot: it says nothing of this one's clocks. */
-        lc_pos_window_set_at(&c->win, 0);
+        lc_docker_pos_set_at(&c->win, 0);
         lc_docker_mark_dirty(d, c);
     }
     json_object_del(d->pending, c->id);
@@ -133,7 +133,7 @@ static int wanted(struct lc_docker *d, const char *id, const char *name, json_t 
 {
     struct lc_kv kv[LABELS_MAX];
     int n = labels_collect(labels, kv, LABELS_MAX);
-    return strcmp(id, d->self_id) != 0 && lc_filter_match(d->dc, name, kv, (size_t)n);
+    return strcmp(id, d->self_id) != 0 && lc_docker_filter_match(d->dc, name, kv, (size_t)n);
 }
 
 /* C becomes captured: its task, metadata and saved position. */
@@ -228,7 +228,7 @@ void lc_docker_update(struct lc_docker *d, struct lc_container *c, const char *n
             capture_end(d, c);
             lc_meta_unref(c->meta);
             c->meta = NULL;
-            lc_pos_window_close(&c->win);
+            lc_docker_pos_close(&c->win);
             c->ignored = 1;
         }
         return;
@@ -255,7 +255,7 @@ void lc_docker_update(struct lc_docker *d, struct lc_container *c, const char *n
 static void container_freed(uv_handle_t *h)
 {
     struct lc_container *c = h->data;
-    lc_pos_window_close(&c->win);
+    lc_docker_pos_close(&c->win);
     lc_meta_unref(c->meta);
     free(c);
 }
@@ -340,7 +340,7 @@ void lc_docker_take(struct lc_docker *d, struct lc_container *c, const struct lc
         c->stats.errors++; /* longer than any max_line_bytes allows: cannot happen */
         return;
     }
-    lc_pos_window_take(&c->win, l->ts_ns, l->stream); /* in the spool with this append */
+    lc_docker_pos_take(&c->win, l->ts_ns, l->stream); /* in the spool with this append */
     c->taken_since_commit = 1;
     lc_docker_mark_dirty(d, c);
     if (lc_spool_txn_bytes(d->spool) >= LC_SPOOL_TXN_SOFT_MAX) {
@@ -352,17 +352,17 @@ void lc_docker_commit(struct lc_docker *d)
 {
     int64_t now = d->dirty != NULL ? lc_wall_ns() : 0;
     int64_t boot = d->dirty != NULL ? lc_docker_boot_ns() : 0;
-    char key[80], pos[LC_POS_JSON_MAX];
+    char key[80], pos[LC_DOCKER_POS_JSON_MAX];
     while (d->dirty != NULL) {
         struct lc_container *c = d->dirty;
         size_t n;
         if (c->taken_since_commit) {
             /* Lines were taken in this turn, before now: what the clocks read after them. */
-            lc_pos_window_set_at(&c->win, boot);
+            lc_docker_pos_set_at(&c->win, boot);
             c->taken_since_commit = 0;
-            c->lag_s = (double)(now - lc_pos_window_last(&c->win)) / 1e9;
+            c->lag_s = (double)(now - lc_docker_pos_last(&c->win)) / 1e9;
         }
-        n = lc_pos_window_format(&c->win, pos, sizeof(pos));
+        n = lc_docker_pos_format(&c->win, pos, sizeof(pos));
         d->dirty = c->dirty_next;
         c->dirty_next = NULL;
         c->pos_dirty = 0;
@@ -415,7 +415,7 @@ static void load_legacy(struct lc_docker *d)
     size_t n = strlen(d->cfg->data_dir) + 32;
     char *path = lc_xmalloc(n);
     snprintf(path, n, "%s/positions.json", d->cfg->data_dir);
-    if (lc_positions_load(path, &doc) != 0) {
+    if (lc_docker_positions_load(path, &doc) != 0) {
         free(path);
         return;
     }
@@ -473,7 +473,7 @@ static void fill_container(const struct lc_container *c, struct lc_container_sna
     cs->decode_errors = c->stats.decode_errors;
     cs->errors = c->stats.errors;
     cs->drains = c->stats.drains;
-    cs->position_ns = lc_pos_window_last(&c->win);
+    cs->position_ns = lc_docker_pos_last(&c->win);
     cs->lag_s = c->lag_s;
 }
 

@@ -7,10 +7,10 @@
 
 #include <uv.h>
 
-#include "core/config.h"
-#include "core/spool.h"
+#include "config/config.h"
+#include "spool/spool.h"
 #include "core/snapshot.h"
-#include "core/supervisor.h"
+#include "supervisor/supervisor.h"
 
 struct lc_docker;
 

@@ -8,13 +8,13 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "core/buf.h"
-#include "core/config.h"
-#include "core/positions.h"
+#include "base/buf.h"
+#include "config/config.h"
+#include "inputs/docker/positions.h"
 #include "core/record.h"
 #include "core/snapshot.h"
-#include "core/spool.h"
-#include "core/supervisor.h"
+#include "spool/spool.h"
+#include "supervisor/supervisor.h"
 #include "inputs/docker/client.h"
 #include "inputs/docker/lines.h"
 
@@ -66,7 +66,7 @@ struct lc_container {
     int tail_floor_pending;   /* the next line taken is the first of a tail request */
     int replaying;
     int paused;
-    struct lc_pos_window win;
+    struct lc_docker_pos win;
     struct lc_cstats stats;
     struct lc_task *task;   /* the supervisor's record of this capture */
     double lag_s;           /* spool append time minus the newest line's ts */

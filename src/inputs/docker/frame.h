@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/buf.h"
+#include "base/buf.h"
 
 /* Docker's messages are at most 16 KiB plus a 31-byte timestamp; anything near this cap is
  * not a log stream at all. */

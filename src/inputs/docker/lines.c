@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/buf.h"
-#include "core/timefmt.h"
-#include "core/util.h"
+#include "base/buf.h"
+#include "base/timefmt.h"
+#include "base/util.h"
 #include "inputs/docker/frame.h"
 
 /* The longest timestamp lc_time_parse_rfc3339 accepts (35 bytes) and its space: in TTY

@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
-#include "core/timefmt.h"
-#include "core/util.h"
+#include "base/log.h"
+#include "base/timefmt.h"
+#include "base/util.h"
 #include "inputs/docker/docker_int.h"
 #include "inputs/docker/frame.h"
 
@@ -47,7 +47,7 @@ static const char *cname(const struct lc_container *c)
  * says so in the next append when it changed. */
 static void hold_sync(struct lc_container *c, int64_t ts)
 {
-    if (lc_pos_window_set_hold(&c->win, ts)) {
+    if (lc_docker_pos_set_hold(&c->win, ts)) {
         lc_docker_mark_dirty(c->d, c);
     }
 }
@@ -224,9 +224,9 @@ static int64_t probe_ts(const struct lc_buf *b)
  * purpose and must not look "newer" to the idle probe. */
 static int64_t newest_taken(const struct lc_container *c)
 {
-    int64_t n = lc_pos_window_last(&c->win);
+    int64_t n = lc_docker_pos_last(&c->win);
     if (n < 0 && c->floor_since_ns > 0) {
-        n = c->floor_since_ns + LC_POS_MARGIN_NS;
+        n = c->floor_since_ns + LC_DOCKER_POS_MARGIN_NS;
     }
     return n;
 }
@@ -306,9 +306,9 @@ static int on_line(void *ud, const struct lc_line *l)
 
     if (c->tail_floor_pending) {
         c->tail_floor_pending = 0;
-        lc_pos_window_set_floor(&c->win, l->ts_ns);
+        lc_docker_pos_set_floor(&c->win, l->ts_ns);
     }
-    if (c->replaying && lc_pos_window_seen(&c->win, l->ts_ns, l->stream)) {
+    if (c->replaying && lc_docker_pos_seen(&c->win, l->ts_ns, l->stream)) {
         return 0;
     }
     lc_docker_take(d, c, l);
@@ -356,13 +356,13 @@ static int64_t finished_ns(json_t *body)
     return ns;
 }
 
-/* True when the container finished after NS, give or take LC_POS_MARGIN_NS: dockerd's
+/* True when the container finished after NS, give or take LC_DOCKER_POS_MARGIN_NS: dockerd's
  * copier may still be writing its last lines just after FinishedAt, and the two clock
  * readings are not ordered more finely than that. */
 static int finished_after(json_t *body, int64_t ns)
 {
     int64_t fin = finished_ns(body);
-    return fin >= 0 && fin >= ns - LC_POS_MARGIN_NS;
+    return fin >= 0 && fin >= ns - LC_DOCKER_POS_MARGIN_NS;
 }
 
 /* The daemon said all it holds of a stopped container: a last line without '\n' is whole
@@ -387,7 +387,7 @@ static void read_to_end(struct lc_container *c)
 static void drain_settled(struct lc_container *c, json_t *body)
 {
     int64_t wait_ns;
-    c->drain_not_before_ns = finished_ns(body) + LC_POS_MARGIN_NS;
+    c->drain_not_before_ns = finished_ns(body) + LC_DOCKER_POS_MARGIN_NS;
     wait_ns = c->drain_not_before_ns - lc_wall_ns();
     uint64_t ms = wait_ns > 0 ? (uint64_t)(wait_ns / 1000000) + 1 : 0;
     lines_end(c, 0);
@@ -505,26 +505,26 @@ static void logs_path(struct lc_container *c, int follow_mode, char *path, size_
     const struct lc_docker_config *dc = c->d->dc;
     int n = snprintf(path, cap, "/containers/%s/logs?follow=%d&stdout=%d&stderr=%d&timestamps=1",
                      c->id, follow_mode, dc->stdout_enabled, dc->stderr_enabled);
-    if (c->tail >= 0 && !lc_pos_window_has_position(&c->win)) {
+    if (c->tail >= 0 && !lc_docker_pos_has_position(&c->win)) {
         /* Only the first request takes the tail; if it brought nothing, later ones start
          * from the time it was made. */
         snprintf(path + n, cap - (size_t)n, "&tail=%ld", c->tail);
         c->tail = -1;
         c->tail_floor_pending = 1;
-        c->floor_since_ns = lc_wall_ns() - LC_POS_MARGIN_NS;
+        c->floor_since_ns = lc_wall_ns() - LC_DOCKER_POS_MARGIN_NS;
         return;
     }
-    if (lc_pos_window_has_position(&c->win)) {
+    if (lc_docker_pos_has_position(&c->win)) {
         char since[40];
         int64_t wall = lc_wall_ns(), boot = lc_docker_boot_ns();
-        lc_pos_window_begin_replay(&c->win, wall, boot);
-        if (lc_pos_window_replay_by_order(&c->win)) {
+        lc_docker_pos_begin_replay(&c->win, wall, boot);
+        if (lc_docker_pos_replay_by_order(&c->win)) {
             lc_log(LC_LOG_INFO, 0,
                    "[docker:%s] the clock stepped back since lines were taken: resuming "
                    "earlier and telling old lines from new ones by their order",
                    cname(c));
         }
-        lc_time_format_since(lc_pos_window_since(&c->win, wall, boot), since, sizeof(since));
+        lc_time_format_since(lc_docker_pos_since(&c->win, wall, boot), since, sizeof(since));
         snprintf(path + n, cap - (size_t)n, "&since=%s", since);
         c->replaying = 1;
     } else if (c->floor_since_ns > 0) {
@@ -578,7 +578,7 @@ void lc_stream_init(struct lc_container *c)
     c->tail = -1;
     c->backoff_ms = c->d->dc->reconnect_min_ms;
     lc_buf_init(&c->probe_body, PROBE_BODY_MAX);
-    lc_pos_window_init(&c->win, LC_POS_MARGIN_NS);
+    lc_docker_pos_init(&c->win, LC_DOCKER_POS_MARGIN_NS);
 }
 
 void lc_stream_begin(struct lc_container *c)
