@@ -17,16 +17,26 @@
 #include "spool/spool.h"
 #include "supervisor/supervisor.h"
 #include "base/util.h"
-#include "inputs/docker/docker.h"
+#include "inputs/registry.h"
 #include "outputs/registry.h"
+#include "pipeline/ingest.h"
 
 /* SIGTERM must end the process within 10 s; the outputs get most of it. */
 #define STOP_OUTPUTS_MS 7000
 
 #define SNAPSHOT_MS 1000
 #define MAX_OUTPUT_TASKS 64
+#define MAX_INPUTS 16
 
 struct lc_daemon;
+
+/* One input instance: its type's operations, its state and its handle on the ingest. */
+struct input {
+    const struct lc_input_ops *ops;
+    void *state;
+    char *name;
+    struct lc_ingest_input *src;
+};
 
 struct output_task {
     struct lc_daemon *d;
@@ -45,7 +55,9 @@ struct lc_daemon {
     struct lc_task *spool_task;
     int spool_failing; /* atomic: the writer's task shows a write failure */
     struct lc_delivery *delivery;
-    struct lc_docker *docker;
+    struct lc_ingest *ingest;
+    struct input inputs[MAX_INPUTS];
+    size_t n_inputs;
     struct lc_api *api;
     struct output_task outputs[MAX_OUTPUT_TASKS];
     size_t n_outputs;
@@ -63,8 +75,8 @@ struct lc_daemon {
 static void room_async_cb(uv_async_t *a)
 {
     struct lc_daemon *d = a->data;
-    if (d->docker != NULL && !d->stopping) {
-        lc_docker_on_resume(d->docker);
+    if (d->ingest != NULL && !d->stopping) {
+        lc_ingest_resume(d->ingest);
     }
 }
 
@@ -150,10 +162,10 @@ static void publish_snapshot(struct lc_daemon *d)
     snap->version = LOGCAP_VERSION;
     snap->task_timeout_ms = d->cfg->supervisor.task_timeout_ms;
     lc_supervisor_fill(d->sup, snap);
-    if (d->docker != NULL) {
-        lc_docker_fill(d->docker, snap);
-        note_docker_down(d, snap);
+    for (size_t i = 0; i < d->n_inputs; i++) {
+        d->inputs[i].ops->snapshot(d->inputs[i].state, snap);
     }
+    note_docker_down(d, snap);
     fill_outputs(d, snap);
     lc_snapshot_publish(&d->box, snap);
 }
@@ -176,9 +188,13 @@ static void wedge_async_cb(uv_async_t *a)
     if (id[0] == '\0' || d->stopping) {
         return;
     }
-    if (d->docker == NULL || lc_docker_wedge(d->docker, id) != 0) {
-        lc_supervisor_wedge(d->sup, id);
+    for (size_t i = 0; i < d->n_inputs; i++) {
+        const struct input *in = &d->inputs[i];
+        if (in->ops->wedge != NULL && in->ops->wedge(in->state, id) == 0) {
+            return;
+        }
     }
+    lc_supervisor_wedge(d->sup, id);
 }
 
 /* API thread: answers from the published task list (404 for an unknown id). */
@@ -238,6 +254,18 @@ static json_t *dead_cb(void *ud)
 
 /* ---- start and stop ------------------------------------------------------------------ */
 
+static void destroy_inputs(struct lc_daemon *d)
+{
+    for (size_t i = 0; i < d->n_inputs; i++) {
+        struct input *in = &d->inputs[i];
+        in->ops->destroy(in->state);
+        free(in->name);
+    }
+    d->n_inputs = 0;
+    lc_ingest_destroy(d->ingest); /* detaches the inputs' handles */
+    d->ingest = NULL;
+}
+
 static void stop(struct lc_daemon *d)
 {
     if (d->stopping) {
@@ -252,8 +280,11 @@ static void stop(struct lc_daemon *d)
     if (d->sup != NULL) {
         lc_supervisor_stop(d->sup);
     }
-    if (d->docker != NULL) {
-        lc_docker_stop(d->docker); /* hands its last lines and positions to the spool */
+    for (size_t i = 0; i < d->n_inputs; i++) {
+        d->inputs[i].ops->stop(d->inputs[i].state);
+    }
+    if (d->ingest != NULL) {
+        lc_ingest_stop(d->ingest); /* commits the inputs' last lines and positions */
     }
     if (d->spool != NULL) {
         lc_spool_stop(d->spool); /* writes and syncs them */
@@ -261,10 +292,7 @@ static void stop(struct lc_daemon *d)
     if (d->delivery != NULL) {
         lc_delivery_stop(d->delivery, STOP_OUTPUTS_MS); /* the outputs catch up with it */
     }
-    if (d->docker != NULL) {
-        lc_docker_destroy(d->docker);
-        d->docker = NULL;
-    }
+    destroy_inputs(d);
     if (lc_delivery_destroy(d->delivery) == 0) {
         for (size_t i = 0; i < d->n_outputs; i++) {
             lc_task_destroy(d->outputs[i].task);
@@ -318,6 +346,65 @@ static int add_outputs(struct lc_daemon *d)
             lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot start", oc->name);
             return rc;
         }
+    }
+    return 0;
+}
+
+/* The ingest stage's callbacks, bridged to the instance's operations. */
+static void input_pause(void *ud, int pause)
+{
+    struct input *in = ud;
+    if (pause) {
+        in->ops->pause(in->state);
+    } else {
+        in->ops->resume(in->state);
+    }
+}
+
+static void input_flush(void *ud)
+{
+    struct input *in = ud;
+    if (in->state != NULL) {
+        in->ops->positions(in->state);
+    }
+}
+
+/* Creates the input instance NAME of type TYPE on the ingest stage. */
+static int add_input(struct lc_daemon *d, const char *type, const char *name)
+{
+    struct input *in = &d->inputs[d->n_inputs];
+    struct lc_ingest_input_cbs cbs = {.pause = input_pause, .flush = input_flush, .ud = in};
+    struct lc_input_ctx ctx;
+    if (d->n_inputs == MAX_INPUTS) {
+        lc_log(LC_LOG_ERROR, 0, "[input:%s] more than %d inputs", name, MAX_INPUTS);
+        return -E2BIG;
+    }
+    in->ops = lc_input_find(type);
+    if (in->ops == NULL) {
+        lc_log(LC_LOG_ERROR, 0, "[input:%s] unknown type %s", name, type);
+        return -EINVAL;
+    }
+    in->name = lc_xstrdup(name);
+    in->src = lc_ingest_attach(d->ingest, name, &cbs);
+    ctx = (struct lc_input_ctx){
+        .loop = &d->loop, .name = name, .cfg = d->cfg, .src = in->src, .sup = d->sup};
+    in->state = in->ops->create(&ctx);
+    if (in->state == NULL) {
+        lc_ingest_detach(in->src);
+        free(in->name);
+        return -EIO;
+    }
+    d->n_inputs++;
+    return 0;
+}
+
+/* The ingest stage and the configured inputs. For now the one Docker input, the
+ * top-level docker: section, named docker (its positions' namespace). */
+static int add_inputs(struct lc_daemon *d)
+{
+    d->ingest = lc_ingest_create(&d->loop, d->spool);
+    if (d->cfg->docker.enabled) {
+        return add_input(d, "docker", "docker");
     }
     return 0;
 }
@@ -407,17 +494,15 @@ static int start(struct lc_daemon *d)
     if (open_spool(d) != 0 || add_outputs(d) != 0) {
         return -1;
     }
-    if (d->cfg->docker.enabled) {
-        d->docker = lc_docker_create(&d->loop, d->cfg, d->spool, d->sup);
-        if (d->docker == NULL) {
-            return -1;
-        }
+    if (add_inputs(d) != 0) {
+        return -1;
     }
     if (lc_spool_start(d->spool) != 0 || lc_delivery_start(d->delivery) != 0) {
         return -1;
     }
-    if (d->docker != NULL) {
-        lc_docker_start(d->docker);
+    lc_ingest_start(d->ingest);
+    for (size_t i = 0; i < d->n_inputs; i++) {
+        d->inputs[i].ops->start(d->inputs[i].state);
     }
     publish_snapshot(d);
     if (start_api(d) != 0 || lc_supervisor_start(d->sup) != 0) {

@@ -1,5 +1,6 @@
 /* docker: the Docker input's owner: the container table, the lines and positions it hands
- * to the spool, and backpressure. See docker.h. */
+ * to the ingest stage, pausing its streams when told, and its instance operations. See
+ * docker.h. */
 #include "inputs/docker/docker.h"
 
 #include <errno.h>
@@ -15,10 +16,11 @@
 #include "inputs/docker/events.h"
 
 #define LABELS_MAX 256
-#define KEY_PREFIX "docker/"
-#define KEY_LISTED "docker/.listed" /* the first container list was taken */
+/* Position keys (in the instance's namespace, "docker/" for the instance named docker):
+ * one per container id, and the input's own, which start with a dot as no id does. */
+#define KEY_LISTED ".listed" /* the first container list was taken */
 /* The boot the positions' boot-times ("at") belong to: /proc/sys/kernel/random/boot_id. */
-#define KEY_BOOT "docker/.boot"
+#define KEY_BOOT ".boot"
 
 /* ---- own container ---------------------------------------------------------------- */
 
@@ -152,25 +154,18 @@ static void capture_begin(struct lc_docker *d, struct lc_container *c, const cha
            c->running ? "running" : "stopped");
 }
 
-static void position_key(const char *id, char *out, size_t cap)
-{
-    snprintf(out, cap, KEY_PREFIX "%s", id);
-}
-
 /* C is no longer captured: what it took goes into the spool, its position is dropped and
  * its metadata leaves the checkpoints. */
 static void capture_end(struct lc_docker *d, struct lc_container *c)
 {
-    char key[80];
     lc_task_destroy(c->task);
     c->task = NULL;
     if (c->ignored) {
         return;
     }
-    lc_docker_commit(d); /* its last lines and position first: it leaves the dirty list */
-    position_key(c->id, key, sizeof(key));
-    lc_spool_set_position(d->spool, key, NULL, 0);
-    lc_spool_forget_meta(d->spool, c->meta);
+    lc_ingest_commit_from(d->src); /* its last lines and position first: it leaves the dirty list */
+    lc_ingest_set_position(d->src, c->id, NULL, 0);
+    lc_ingest_forget_meta(d->src, c->meta);
 }
 
 struct lc_container *lc_docker_add(struct lc_docker *d, const char *id, const char *name,
@@ -186,6 +181,7 @@ struct lc_container *lc_docker_add(struct lc_docker *d, const char *id, const ch
     c->running = running;
     c->added_ms = uv_now(d->loop);
     lc_stream_init(c);
+    c->paused = d->paused; /* a container met while the spool is full waits too */
     c->ignored = 1;
     if (wanted(d, id, name, labels)) {
         capture_begin(d, c, name, image, labels);
@@ -246,7 +242,7 @@ void lc_docker_update(struct lc_docker *d, struct lc_container *c, const char *n
          * list may name it by its id once its tag moved). */
         c->meta = meta_from(d, c->id, name, old->image, labels);
         lc_task_set_name(c->task, name);
-        lc_spool_forget_meta(d->spool, old);
+        lc_ingest_forget_meta(d->src, old);
         lc_meta_unref(old);
     }
     free(text);
@@ -276,49 +272,16 @@ void lc_docker_remove(struct lc_docker *d, struct lc_container *c)
 
 /* ---- backpressure ----------------------------------------------------------------- */
 
+/* The ingest stage pauses every input when the spool is full (on a loop turn of its own:
+ * curl does not allow pausing other transfers from inside a write callback). */
 static void pause_all(struct lc_docker *d, int pause)
 {
+    d->paused = pause;
+    if (d->stopping) {
+        return;
+    }
     for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
         lc_stream_pause(c, pause);
-    }
-}
-
-/* curl does not allow pausing other transfers from inside a write callback, so the pause
- * is applied on the next loop turn; the streams' reads until then are bounded. */
-static void pause_idle_cb(uv_idle_t *h)
-{
-    struct lc_docker *d = h->data;
-    uv_idle_stop(h);
-    d->pause_pending = 0;
-    if (d->paused && !d->stopping) {
-        pause_all(d, 1);
-    }
-}
-
-void lc_docker_request_pause(struct lc_docker *d)
-{
-    if (d->paused) {
-        return;
-    }
-    d->paused = 1;
-    lc_log(LC_LOG_WARN, 0,
-           "[docker] the spool is full; pausing the log streams (Docker keeps "
-           "the lines meanwhile)");
-    if (!d->pause_pending) {
-        d->pause_pending = 1;
-        uv_idle_start(&d->pause_idle, pause_idle_cb);
-    }
-}
-
-void lc_docker_on_resume(struct lc_docker *d)
-{
-    if (!d->paused) {
-        return;
-    }
-    d->paused = 0;
-    lc_log(LC_LOG_INFO, 0, "[docker] the spool has room again; resuming the log streams");
-    if (!d->stopping) {
-        pause_all(d, 0);
     }
 }
 
@@ -335,24 +298,31 @@ void lc_docker_mark_dirty(struct lc_docker *d, struct lc_container *c)
 
 void lc_docker_take(struct lc_docker *d, struct lc_container *c, const struct lc_line *l)
 {
-    if (lc_spool_add(d->spool, c->meta, l->stream, l->ts_ns, l->ts, l->ts_len, l->msg, l->len,
-                     l->truncated) != 0) {
+    struct lc_line_view v = {.stream = l->stream,
+                             .ts_ns = l->ts_ns,
+                             .ts = l->ts,
+                             .ts_len = l->ts_len,
+                             .msg = l->msg,
+                             .len = l->len,
+                             .truncated = l->truncated};
+    int rc = lc_ingest_add(d->src, c->meta, &v);
+    if (rc < 0) {
         c->stats.errors++; /* longer than any max_line_bytes allows: cannot happen */
         return;
     }
-    lc_docker_pos_take(&c->win, l->ts_ns, l->stream); /* in the spool with this append */
+    /* Taken, kept or dropped by a processor: either way the position moves past it, in the
+     * transaction of this append. */
+    lc_docker_pos_take(&c->win, l->ts_ns, l->stream);
     c->taken_since_commit = 1;
     lc_docker_mark_dirty(d, c);
-    if (lc_spool_txn_bytes(d->spool) >= LC_SPOOL_TXN_SOFT_MAX) {
-        lc_docker_commit(d); /* a burst: do not wait for the end of the loop turn */
-    }
 }
 
-void lc_docker_commit(struct lc_docker *d)
+/* The ingest stage commits: the positions that moved go into the same transaction. */
+static void flush_positions(struct lc_docker *d)
 {
     int64_t now = d->dirty != NULL ? lc_wall_ns() : 0;
     int64_t boot = d->dirty != NULL ? lc_docker_boot_ns() : 0;
-    char key[80], pos[LC_DOCKER_POS_JSON_MAX];
+    char pos[LC_DOCKER_POS_JSON_MAX];
     while (d->dirty != NULL) {
         struct lc_container *c = d->dirty;
         size_t n;
@@ -366,37 +336,26 @@ void lc_docker_commit(struct lc_docker *d)
         d->dirty = c->dirty_next;
         c->dirty_next = NULL;
         c->pos_dirty = 0;
-        position_key(c->id, key, sizeof(key));
-        lc_spool_set_position(d->spool, key, pos, n);
+        lc_ingest_set_position(d->src, c->id, pos, n);
     }
-    if (lc_spool_txn_bytes(d->spool) > 0 && lc_spool_commit(d->spool)) {
-        lc_docker_request_pause(d);
-    }
-}
-
-static void commit_check_cb(uv_check_t *h)
-{
-    lc_docker_commit(h->data);
 }
 
 void lc_docker_first_list_done(struct lc_docker *d)
 {
     const char *id;
     json_t *v;
-    char key[80];
     if (json_object_size(d->pending) > 0) {
         lc_log(LC_LOG_INFO, 0, "[docker] %zu saved positions belong to removed containers",
                json_object_size(d->pending));
     }
     json_object_foreach(d->pending, id, v)
     {
-        position_key(id, key, sizeof(key));
-        lc_spool_set_position(d->spool, key, NULL, 0);
+        lc_ingest_set_position(d->src, id, NULL, 0);
     }
     json_object_clear(d->pending);
-    lc_spool_set_position(d->spool, KEY_LISTED, "true", 4);
-    lc_spool_set_position(d->spool, KEY_BOOT, d->boot_id, strlen(d->boot_id));
-    lc_docker_commit(d);
+    lc_ingest_set_position(d->src, KEY_LISTED, "true", 4);
+    lc_ingest_set_position(d->src, KEY_BOOT, d->boot_id, strlen(d->boot_id));
+    lc_ingest_commit_from(d->src);
     if (d->legacy_path != NULL) {
         char moved[4200];
         snprintf(moved, sizeof(moved), "%s.migrated", d->legacy_path);
@@ -432,10 +391,10 @@ static void load_legacy(struct lc_docker *d)
 }
 
 /* The positions recovered from the spool become the pending ones. Keys of the input's
- * own (docker/.listed, docker/.boot) start with a dot, which no container id does. */
+ * own (.listed, .boot) start with a dot, which no container id does. */
 static void load_positions(struct lc_docker *d)
 {
-    json_t *all = lc_spool_positions(d->spool), *v;
+    json_t *all = lc_ingest_positions(d->src), *v;
     const char *key, *boot = json_string_value(json_object_get(all, KEY_BOOT));
     d->pending = json_object();
     d->first_start = json_object_get(all, KEY_LISTED) == NULL;
@@ -444,12 +403,12 @@ static void load_positions(struct lc_docker *d)
     json_object_foreach(all, key, v)
     {
         json_t *pos;
-        if (strncmp(key, KEY_PREFIX, strlen(KEY_PREFIX)) != 0 || key[strlen(KEY_PREFIX)] == '.') {
+        if (key[0] == '.') {
             continue;
         }
         pos = json_loads(json_string_value(v), 0, NULL);
         if (pos != NULL) {
-            json_object_set_new(d->pending, key + strlen(KEY_PREFIX), pos);
+            json_object_set_new(d->pending, key, pos);
         }
     }
     json_decref(all);
@@ -520,22 +479,21 @@ static void create_tasks(struct lc_docker *d)
     lc_task_set_timeout(d->reconcile_task, slow);
 }
 
-struct lc_docker *lc_docker_create(uv_loop_t *loop, const struct lc_config *cfg,
-                                   struct lc_spool *spool, struct lc_supervisor *sup)
+static void *docker_create(const struct lc_input_ctx *ctx)
 {
     struct lc_docker *d = lc_xcalloc(1, sizeof(*d));
 
-    d->loop = loop;
-    d->sup = sup;
-    d->cfg = cfg;
-    d->dc = &cfg->docker;
-    d->spool = spool;
+    d->loop = ctx->loop;
+    d->sup = ctx->sup;
+    d->cfg = ctx->cfg;
+    d->dc = &ctx->cfg->docker;
+    d->src = ctx->src;
     d->backoff_ms = d->dc->reconnect_min_ms;
     find_self(d->self_id);
     read_boot_id(d->boot_id);
     load_positions(d);
     lc_buf_init(&d->events_buf, 1u << 20);
-    d->client = lc_docker_client_create(loop, d->dc->socket, d->dc->request_timeout_ms);
+    d->client = lc_docker_client_create(d->loop, d->dc->socket, d->dc->request_timeout_ms);
     if (d->client == NULL) {
         json_decref(d->pending);
         lc_buf_close(&d->events_buf);
@@ -543,44 +501,39 @@ struct lc_docker *lc_docker_create(uv_loop_t *loop, const struct lc_config *cfg,
         free(d);
         return NULL;
     }
-    uv_timer_init(loop, &d->reconnect_timer);
-    uv_timer_init(loop, &d->reconcile_timer);
-    uv_timer_init(loop, &d->events_timer);
-    uv_check_init(loop, &d->commit_check);
-    uv_idle_init(loop, &d->pause_idle);
+    uv_timer_init(d->loop, &d->reconnect_timer);
+    uv_timer_init(d->loop, &d->reconcile_timer);
+    uv_timer_init(d->loop, &d->events_timer);
     d->reconnect_timer.data = d;
     d->reconcile_timer.data = d;
     d->events_timer.data = d;
-    d->commit_check.data = d;
-    d->pause_idle.data = d;
     return d;
 }
 
-void lc_docker_start(struct lc_docker *d)
+static void docker_start(void *state)
 {
+    struct lc_docker *d = state;
     create_tasks(d);
     d->unreachable_since_ns = lc_wall_ns(); /* until the first answer */
-    uv_check_start(&d->commit_check, commit_check_cb);
-    uv_unref((uv_handle_t *)&d->commit_check);
     lc_discovery_connect(d);
 }
 
-void lc_docker_stop(struct lc_docker *d)
+/* Stops taking lines; what was taken, and the positions it moved, are with the ingest
+ * stage, which commits them (now or when it stops). */
+static void docker_stop(void *state)
 {
+    struct lc_docker *d = state;
     if (d->stopping) {
         return;
     }
     d->stopping = 1;
     lc_discovery_stop(d);
-    uv_check_stop(&d->commit_check);
-    uv_idle_stop(&d->pause_idle);
     for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
         lc_stream_cancel(c);
     }
-    lc_docker_commit(d); /* the last lines taken, with their positions */
 }
 
-/* D lives until its five handles are closed. */
+/* D lives until its three handles are closed. */
 static void maybe_free(struct lc_docker *d)
 {
     if (!d->destroyed || d->open_handles > 0) {
@@ -599,12 +552,13 @@ static void handle_freed(uv_handle_t *h)
     maybe_free(d);
 }
 
-void lc_docker_destroy(struct lc_docker *d)
+static void docker_destroy(void *state)
 {
+    struct lc_docker *d = state;
     if (d == NULL) {
         return;
     }
-    lc_docker_stop(d);
+    docker_stop(d);
     while (d->containers != NULL) {
         struct lc_container *c = d->containers;
         d->containers = c->next;
@@ -619,8 +573,44 @@ void lc_docker_destroy(struct lc_docker *d)
     uv_close((uv_handle_t *)&d->reconnect_timer, handle_freed);
     uv_close((uv_handle_t *)&d->reconcile_timer, handle_freed);
     uv_close((uv_handle_t *)&d->events_timer, handle_freed);
-    uv_close((uv_handle_t *)&d->commit_check, handle_freed);
-    uv_close((uv_handle_t *)&d->pause_idle, handle_freed);
     d->destroyed = 1;
-    d->open_handles = 5;
+    d->open_handles = 3;
 }
+
+static void docker_pause(void *state)
+{
+    pause_all(state, 1);
+}
+
+static void docker_resume(void *state)
+{
+    pause_all(state, 0);
+}
+
+static void docker_positions(void *state)
+{
+    flush_positions(state);
+}
+
+static void docker_snapshot(void *state, struct lc_snapshot *snap)
+{
+    lc_docker_fill(state, snap);
+}
+
+static int docker_wedge(void *state, const char *task_id)
+{
+    return lc_docker_wedge(state, task_id);
+}
+
+const struct lc_input_ops lc_input_docker = {
+    .type = "docker",
+    .create = docker_create,
+    .start = docker_start,
+    .stop = docker_stop,
+    .pause = docker_pause,
+    .resume = docker_resume,
+    .positions = docker_positions,
+    .snapshot = docker_snapshot,
+    .wedge = docker_wedge,
+    .destroy = docker_destroy,
+};

@@ -13,9 +13,10 @@
 #include "inputs/docker/positions.h"
 #include "core/record.h"
 #include "core/snapshot.h"
-#include "spool/spool.h"
 #include "supervisor/supervisor.h"
 #include "inputs/docker/client.h"
+#include "inputs/docker/docker.h"
+#include "pipeline/ingest.h"
 #include "inputs/docker/lines.h"
 
 enum lc_cstate {
@@ -85,14 +86,13 @@ struct lc_docker {
     int64_t events_since_ns;      /* when the current event stream was opened */
     const struct lc_config *cfg;
     const struct lc_docker_config *dc;
-    struct lc_spool *spool;
+    struct lc_ingest_input *src; /* its handle on the ingest stage */
     struct lc_docker_client *client;
     struct lc_container *containers;
     size_t n_containers;
     char self_id[65];
     int stopping;
-    int paused; /* backpressure from the spool */
-    int pause_pending;
+    int paused; /* the ingest stage paused it (the spool is full) */
 
     /* connection */
     int connected;
@@ -101,7 +101,6 @@ struct lc_docker {
     uv_timer_t reconnect_timer;
     uv_timer_t reconcile_timer;
     uv_timer_t events_timer;
-    uv_idle_t pause_idle;
     struct lc_docker_req *events_req;
     struct lc_buf events_buf;
     int64_t last_event_ns;
@@ -120,7 +119,6 @@ struct lc_docker {
     char boot_id[40];           /* this boot's id, "" when unknown */
     int positions_other_boot;   /* the saved positions' boot-times are of another boot */
     char *legacy_path;          /* positions.json of an older logcap, moved into the spool */
-    uv_check_t commit_check;    /* commits each loop turn's lines with their positions */
     int destroyed;
     int open_handles;
 };
@@ -134,15 +132,12 @@ void lc_docker_remove(struct lc_docker *d, struct lc_container *c);
  * applied again (C starts or stops being captured) and its metadata is refreshed. */
 void lc_docker_update(struct lc_docker *d, struct lc_container *c, const char *name,
                       const char *image, json_t *labels);
-void lc_docker_request_pause(struct lc_docker *d);
 /* C's position must go into the next append (it moved, or its hold changed). */
 void lc_docker_mark_dirty(struct lc_docker *d, struct lc_container *c);
 /* CLOCK_BOOTTIME in nanoseconds: a position's boot-time of its last take. */
 int64_t lc_docker_boot_ns(void);
-/* Takes one line of C: appends it to the spool and moves C's position. */
+/* Takes one line of C: hands it to the ingest stage and moves C's position. */
 void lc_docker_take(struct lc_docker *d, struct lc_container *c, const struct lc_line *l);
-/* Hands this turn's lines and the positions they moved to the spool. */
-void lc_docker_commit(struct lc_docker *d);
 /* After the first list: positions of containers that are gone are dropped, and the spool
  * records that the first list happened (initial_tail never applies again). */
 void lc_docker_first_list_done(struct lc_docker *d);
