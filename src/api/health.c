@@ -117,9 +117,14 @@ static const char *unhealthy_why(const struct lc_health_input *in)
         }
         return NULL;
     }
-    if (s->docker_enabled && s->docker_unreachable_mono_ns > 0 &&
-        in->now_mono_ns - s->docker_unreachable_mono_ns > task_timeout_ns(in)) {
-        return "the Docker daemon has been unreachable for longer than task_timeout";
+    /* Which input is in /health's "inputs" list (a Docker input is the only kind whose
+     * source can be unreachable today). */
+    for (size_t i = 0; i < s->n_inputs; i++) {
+        const struct lc_input_snap *is = &s->inputs[i];
+        if (is->unreachable_mono_ns > 0 &&
+            in->now_mono_ns - is->unreachable_mono_ns > task_timeout_ns(in)) {
+            return "the Docker daemon has been unreachable for longer than task_timeout";
+        }
     }
     return spool_writer_why(s);
 }
@@ -280,6 +285,8 @@ static json_t *task_json(const struct lc_task_snap *t)
         json_object_set_new(o, "container_name",
                             jstr(t->container_name, sizeof(t->container_name)));
     }
+    json_object_set_new(o, "owner",
+                        t->owner[0] != '\0' ? jstr(t->owner, sizeof(t->owner)) : json_null());
     return o;
 }
 
@@ -292,19 +299,65 @@ static json_t *tasks_json(const struct lc_snapshot *snap)
     return a;
 }
 
-/* "unreachable_s" is measured on the monotonic clock, "unreachable_since" is the wall-clock
- * time the input lost the daemon (null while connected). */
-static json_t *docker_json(const struct lc_snapshot *s, int64_t now_mono_ns)
+/* IS's connection into O. "unreachable_s" is measured on the monotonic clock,
+ * "unreachable_since" is the wall-clock time the input lost its source (null while
+ * connected). */
+static void connection_json(json_t *o, const struct lc_input_snap *is, int64_t now_mono_ns)
 {
-    json_t *o = json_object();
-    int64_t since = s->docker_unreachable_mono_ns;
-    json_object_set_new(o, "enabled", json_boolean(s->docker_enabled));
-    json_object_set_new(o, "connected", json_boolean(s->docker_connected));
+    int64_t since = is != NULL ? is->unreachable_mono_ns : 0;
+    int connected = is != NULL && is->connected;
+    json_object_set_new(o, "connected", json_boolean(connected));
     json_object_set_new(o, "unreachable_s", since > 0 ? jage(now_mono_ns, since) : json_real(0));
     json_object_set_new(o, "unreachable_since",
-                        s->docker_connected ? json_null()
-                                            : jtime_ms(s->docker_unreachable_since_ns));
+                        connected || is == NULL ? json_null() : jtime_ms(is->unreachable_since_ns));
+}
+
+/* /health's "docker": the Docker input named "docker" (or else the first Docker input),
+ * as earlier versions showed it; "enabled" false when there is none. The full list is
+ * "inputs". */
+static json_t *docker_json(const struct lc_snapshot *s, int64_t now_mono_ns)
+{
+    const struct lc_input_snap *is = NULL;
+    json_t *o = json_object();
+    for (size_t i = 0; i < s->n_inputs; i++) {
+        const struct lc_input_snap *c = &s->inputs[i];
+        if (strncmp(c->type, "docker", sizeof(c->type)) == 0 &&
+            (is == NULL || strncmp(c->name, "docker", sizeof(c->name)) == 0)) {
+            is = c;
+        }
+    }
+    json_object_set_new(o, "enabled", json_boolean(is != NULL));
+    connection_json(o, is, now_mono_ns);
     return o;
+}
+
+/* One input instance: name, type, connection, and with STATS its figures. */
+static json_t *input_json(const struct lc_input_snap *is, int64_t now_mono_ns, int stats)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "name", jstr(is->name, sizeof(is->name)));
+    json_object_set_new(o, "type", jstr(is->type, sizeof(is->type)));
+    connection_json(o, is, now_mono_ns);
+    if (stats) {
+        const struct lc_api_errors *e = &is->api_errors;
+        json_object_set_new(o, "sources", jcount(is->sources));
+        if (strncmp(is->type, "docker", sizeof(is->type)) == 0) {
+            json_object_set_new(o, "api_errors",
+                                json_pack("{s:o,s:o,s:o,s:o,s:o}", "version", jcount(e->version),
+                                          "list", jcount(e->list), "events", jcount(e->events),
+                                          "logs", jcount(e->logs), "inspect", jcount(e->inspect)));
+        }
+    }
+    return o;
+}
+
+static json_t *inputs_json(const struct lc_snapshot *s, int64_t now_mono_ns, int stats)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; s != NULL && i < s->n_inputs; i++) {
+        json_array_append_new(a, input_json(&s->inputs[i], now_mono_ns, stats));
+    }
+    return a;
 }
 
 /* The writer's failure state into O; with COUNT its error counter too. */
@@ -366,6 +419,7 @@ char *lc_health_render(const struct lc_health_input *in, int brief, int *out_htt
         o, "uptime_s",
         jage(in->now_mono_ns, s != NULL ? s->started_mono_ns : in->api_started_mono_ns));
     json_object_set_new(o, "docker", s != NULL ? docker_json(s, in->now_mono_ns) : json_null());
+    json_object_set_new(o, "inputs", inputs_json(s, in->now_mono_ns, 0));
     json_object_set_new(o, "loop", loop_json(in));
     json_object_set_new(o, "spool", spool_health_json(s));
     json_object_set_new(o, "tasks", tasks_json(s));
@@ -393,6 +447,7 @@ static json_t *by_stream(const uint64_t v[3])
 static json_t *container_json(const struct lc_container_snap *c)
 {
     json_t *o = json_object();
+    json_object_set_new(o, "input", jstr(c->input, sizeof(c->input)));
     json_object_set_new(o, "id", jstr(c->id, sizeof(c->id)));
     json_object_set_new(o, "name", jstr(c->name, sizeof(c->name)));
     json_object_set_new(o, "image", jstr(c->image, sizeof(c->image)));
@@ -474,6 +529,7 @@ char *lc_health_render_stats(const struct lc_snapshot *snap)
     for (size_t i = 0; snap != NULL && i < snap->n_outputs; i++) {
         json_array_append_new(outputs, output_json(&snap->outputs[i], snap->spool.enabled));
     }
+    json_object_set_new(o, "inputs", inputs_json(snap, snap != NULL ? snap->taken_mono_ns : 0, 1));
     json_object_set_new(o, "containers", containers);
     json_object_set_new(o, "outputs", outputs);
     json_object_set_new(o, "spool", spool_stats_json(snap));

@@ -165,11 +165,13 @@ static void value_f(struct out *o, double v, int braces)
 
 /* ---- per-container and per-output families ------------------------------------------ */
 
-/* NAME{container="...",container_id="<12 hex>"; the caller adds labels and the value. */
+/* NAME{input="...",container="...",container_id="<12 hex>"; the caller adds labels and
+ * the value. */
 static void container_sample(struct out *o, const char *name, const struct lc_container_snap *c)
 {
     put(o, name);
-    label(o, 1, "container", c->name, sizeof(c->name));
+    label(o, 1, "input", c->input, sizeof(c->input));
+    label(o, 0, "container", c->name, sizeof(c->name));
     label(o, 0, "container_id", c->id, 12);
 }
 
@@ -513,23 +515,56 @@ static void gauge1(struct out *o, const char *name, const char *help, double v)
     value_f(o, v, 0);
 }
 
-static void daemon_families(struct out *o, const struct lc_snapshot *s, int loop_stalled)
+static int is_docker(const struct lc_input_snap *is)
 {
-    uint64_t errs[5] = {0};
-    gauge1(o, "logcap_up", "1 while logcap answers.", 1);
-    gauge1(o, "logcap_loop_stalled", "1 while the event loop is stalled.", loop_stalled ? 1 : 0);
-    gauge1(o, "logcap_docker_connected", "1 while the Docker daemon answers.",
-           s != NULL && s->docker_connected ? 1 : 0);
-    if (s != NULL) {
-        const struct lc_api_errors *e = &s->api_errors;
-        uint64_t v[5] = {e->version, e->list, e->events, e->logs, e->inspect};
-        memcpy(errs, v, sizeof(v));
+    return strncmp(is->type, "docker", sizeof(is->type)) == 0;
+}
+
+/* NAME{input="..."[,type="..."]; the caller adds labels and the value. */
+static void input_sample(struct out *o, const char *name, const struct lc_input_snap *is,
+                         int with_type)
+{
+    put(o, name);
+    label(o, 1, "input", is->name, sizeof(is->name));
+    if (with_type) {
+        label(o, 0, "type", is->type, sizeof(is->type));
+    }
+}
+
+/* Per input instance: what it follows, and a Docker input's connection and API errors. */
+static void input_families(struct out *o, const struct lc_snapshot *s)
+{
+    size_t n = s != NULL ? s->n_inputs : 0;
+    family(o, "logcap_input_sources", "gauge",
+           "Sources an input follows now (containers for a Docker input).");
+    for (size_t i = 0; i < n; i++) {
+        input_sample(o, "logcap_input_sources", &s->inputs[i], 1);
+        value_u64(o, s->inputs[i].sources);
+    }
+    family(o, "logcap_docker_connected", "gauge", "1 while the Docker daemon answers.");
+    for (size_t i = 0; i < n; i++) {
+        if (is_docker(&s->inputs[i])) {
+            input_sample(o, "logcap_docker_connected", &s->inputs[i], 0);
+            value_u64(o, s->inputs[i].connected ? 1 : 0);
+        }
     }
     family(o, "logcap_docker_api_errors_total", "counter", "Docker API errors, by endpoint.");
-    for (size_t i = 0; i < 5; i++) {
-        putf(o, "logcap_docker_api_errors_total{endpoint=\"%s\"} %" PRIu64 "\n", endpoint_names[i],
-             errs[i]);
+    for (size_t i = 0; i < n; i++) {
+        const struct lc_api_errors *e = &s->inputs[i].api_errors;
+        uint64_t v[5] = {e->version, e->list, e->events, e->logs, e->inspect};
+        for (size_t k = 0; k < 5 && is_docker(&s->inputs[i]); k++) {
+            input_sample(o, "logcap_docker_api_errors_total", &s->inputs[i], 0);
+            label(o, 0, "endpoint", endpoint_names[k], 16);
+            value_u64(o, v[k]);
+        }
     }
+}
+
+static void daemon_families(struct out *o, const struct lc_snapshot *s, int loop_stalled)
+{
+    gauge1(o, "logcap_up", "1 while logcap answers.", 1);
+    gauge1(o, "logcap_loop_stalled", "1 while the event loop is stalled.", loop_stalled ? 1 : 0);
+    input_families(o, s);
 }
 
 static void proc_families(struct out *o, const struct lc_proc_stats *p)

@@ -5,7 +5,9 @@
  * never waits for a render. Owns: the box's current reference. */
 #include "core/snapshot.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/util.h"
 
@@ -75,6 +77,7 @@ void lc_snapshot_put(struct lc_snapshot *s)
         return;
     }
     free(s->tasks);
+    free(s->inputs);
     free(s->containers);
     free(s->outputs);
     free(s->type_counts);
@@ -98,4 +101,29 @@ struct lc_snapshot *lc_snapshot_create(size_t n_tasks, size_t n_containers, size
     s->type_counts = lc_xcalloc(n_type_counts, sizeof(*s->type_counts));
     s->n_type_counts = n_type_counts;
     return s;
+}
+
+struct lc_input_snap *lc_snapshot_add_input(struct lc_snapshot *s, const char *name,
+                                            const char *type)
+{
+    struct lc_input_snap *in;
+    s->inputs = lc_xrealloc(s->inputs, (s->n_inputs + 1) * sizeof(*s->inputs));
+    in = &s->inputs[s->n_inputs++];
+    memset(in, 0, sizeof(*in));
+    snprintf(in->name, sizeof(in->name), "%s", name);
+    snprintf(in->type, sizeof(in->type), "%s", type);
+    return in;
+}
+
+struct lc_container_snap *lc_snapshot_add_containers(struct lc_snapshot *s, size_t n)
+{
+    struct lc_container_snap *first;
+    s->containers = lc_xrealloc(s->containers, (s->n_containers + n + 1) * sizeof(*s->containers));
+    first = &s->containers[s->n_containers];
+    memset(first, 0, n * sizeof(*first));
+    for (size_t i = 0; i < n; i++) {
+        first[i].position_ns = -1;
+    }
+    s->n_containers += n;
+    return first;
 }

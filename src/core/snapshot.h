@@ -33,6 +33,7 @@ const char *lc_task_state_name(enum lc_task_state s);
 #define LC_SNAP_ID_MAX 96
 #define LC_SNAP_NAME_MAX 256
 #define LC_SNAP_ERROR_MAX 256
+#define LC_SNAP_INSTANCE_MAX 65 /* an input's or output's name */
 
 struct lc_task_snap {
     char id[LC_SNAP_ID_MAX]; /* "container_0123456789ab", "docker_events", ... */
@@ -45,9 +46,12 @@ struct lc_task_snap {
     uint64_t restarts;
     char last_error[LC_SNAP_ERROR_MAX];    /* "" = none */
     char container_name[LC_SNAP_NAME_MAX]; /* "" unless type is container */
+    char owner[LC_SNAP_INSTANCE_MAX];      /* the input or output instance it works for;
+                                              "" for logcap's own (the spool writer) */
 };
 
 struct lc_container_snap {
+    char input[LC_SNAP_INSTANCE_MAX]; /* the input instance that follows it */
     char id[65];
     char name[LC_SNAP_NAME_MAX];
     char image[LC_SNAP_NAME_MAX];
@@ -64,7 +68,7 @@ struct lc_container_snap {
 };
 
 struct lc_output_snap {
-    char name[65];
+    char name[LC_SNAP_INSTANCE_MAX];
     char type[32];
     uint64_t records;
     uint64_t bytes;
@@ -119,6 +123,19 @@ struct lc_api_errors {
     uint64_t version, list, events, logs, inspect; /* Docker API errors by endpoint */
 };
 
+/* One input instance. The daemon fills name and type and the unreachable_mono_ns its
+ * publisher judges; the input fills the rest (lc_input_ops.snapshot). */
+struct lc_input_snap {
+    char name[LC_SNAP_INSTANCE_MAX];
+    char type[32];
+    int connected;                   /* its source answers (Docker: the daemon) */
+    int64_t unreachable_since_ns;    /* wall clock, shown; 0 while connected */
+    int64_t unreachable_mono_ns;     /* since when the publisher has seen it unreachable
+                                        (judged); 0 while connected */
+    uint64_t sources;                /* what it follows now (containers) */
+    struct lc_api_errors api_errors; /* a Docker input's API errors by endpoint */
+};
+
 struct lc_task_type_counts {
     char type[32];
     uint64_t restarts; /* restarts by the watchdog or after a failure */
@@ -130,12 +147,9 @@ struct lc_snapshot {
     int64_t taken_mono_ns;   /* the snapshot's age */
     int64_t started_mono_ns; /* process start (uptime) */
     const char *version;
-    int docker_enabled;
-    int docker_connected;
-    int64_t docker_unreachable_since_ns; /* wall clock, shown; 0 while connected */
-    int64_t docker_unreachable_mono_ns;  /* since when the publisher has seen Docker
-                                            unreachable (judged); 0 while connected */
     uint64_t task_timeout_ms;
+    struct lc_input_snap *inputs;
+    size_t n_inputs;
     struct lc_task_snap *tasks;
     size_t n_tasks;
     struct lc_container_snap *containers;
@@ -145,7 +159,6 @@ struct lc_snapshot {
     struct lc_spool_snap spool;
     struct lc_task_type_counts *type_counts;
     size_t n_type_counts;
-    struct lc_api_errors api_errors;
     int64_t last_restart_mono_ns; /* newest task restart (for "recently restarted"); 0 none */
 };
 
@@ -175,5 +188,12 @@ void lc_snapshot_put(struct lc_snapshot *s);
 /* Allocates an empty snapshot with one reference and room for the given counts. */
 struct lc_snapshot *lc_snapshot_create(size_t n_tasks, size_t n_containers, size_t n_outputs,
                                        size_t n_type_counts);
+
+/* Appends an input named NAME of TYPE (cut to fit); returns it, zeroed but for those. */
+struct lc_input_snap *lc_snapshot_add_input(struct lc_snapshot *s, const char *name,
+                                            const char *type);
+
+/* Appends N container entries (position_ns -1, the rest zero) and returns the first. */
+struct lc_container_snap *lc_snapshot_add_containers(struct lc_snapshot *s, size_t n);
 
 #endif

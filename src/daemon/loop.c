@@ -36,6 +36,7 @@ struct input {
     void *state;
     char *name;
     struct lc_ingest_input *src;
+    int64_t down_mono_ns; /* first snapshot that saw its source unreachable; 0: connected */
 };
 
 struct output_task {
@@ -48,7 +49,6 @@ struct lc_daemon {
     uv_loop_t loop;
     const struct lc_config *cfg;
     int64_t started_mono_ns;
-    int64_t docker_down_mono_ns; /* first snapshot that saw Docker unreachable; 0: connected */
     struct lc_snapshot_box box;
     struct lc_supervisor *sup;
     struct lc_spool *spool;
@@ -139,19 +139,21 @@ static void fill_outputs(struct lc_daemon *d, struct lc_snapshot *snap)
     }
 }
 
-/* How long Docker has been unreachable is judged on the monotonic clock (/health turns
- * unhealthy past task_timeout). The input keeps the wall-clock time it lost the daemon, for
- * showing; the publisher notes the monotonic time of the first snapshot that saw it
- * unreachable (at most one snapshot interval late, against limits of minutes), so a step of
- * the wall clock neither fires nor hides that verdict. */
-static void note_docker_down(struct lc_daemon *d, struct lc_snapshot *snap)
+/* How long an input's source (Docker) has been unreachable is judged on the monotonic clock
+ * (/health turns unhealthy past task_timeout). The input keeps the wall-clock time it lost
+ * its source, for showing; the publisher notes the monotonic time of the first snapshot
+ * that saw it unreachable (at most one snapshot interval late, against limits of minutes),
+ * so a step of the wall clock neither fires nor hides that verdict. */
+static void fill_input(struct input *in, struct lc_snapshot *snap)
 {
-    if (!snap->docker_enabled || snap->docker_connected) {
-        d->docker_down_mono_ns = 0;
-    } else if (d->docker_down_mono_ns == 0) {
-        d->docker_down_mono_ns = snap->taken_mono_ns;
+    struct lc_input_snap *self = lc_snapshot_add_input(snap, in->name, in->ops->type);
+    in->ops->snapshot(in->state, snap, self);
+    if (self->connected) {
+        in->down_mono_ns = 0;
+    } else if (in->down_mono_ns == 0) {
+        in->down_mono_ns = snap->taken_mono_ns;
     }
-    snap->docker_unreachable_mono_ns = d->docker_down_mono_ns;
+    self->unreachable_mono_ns = in->down_mono_ns;
 }
 
 static void publish_snapshot(struct lc_daemon *d)
@@ -163,9 +165,8 @@ static void publish_snapshot(struct lc_daemon *d)
     snap->task_timeout_ms = d->cfg->supervisor.task_timeout_ms;
     lc_supervisor_fill(d->sup, snap);
     for (size_t i = 0; i < d->n_inputs; i++) {
-        d->inputs[i].ops->snapshot(d->inputs[i].state, snap);
+        fill_input(&d->inputs[i], snap);
     }
-    note_docker_down(d, snap);
     fill_outputs(d, snap);
     lc_snapshot_publish(&d->box, snap);
 }
@@ -339,6 +340,7 @@ static int add_outputs(struct lc_daemon *d)
         ot->d = d;
         ot->index = i;
         ot->task = lc_task_create(d->sup, id, "output", &ops_task, ot);
+        lc_task_set_owner(ot->task, oc->name);
         d->n_outputs = i + 1;
         lc_task_set_state(ot->task, LC_TASK_RUNNING);
         rc = lc_delivery_add_output(d->delivery, ops, oc, ot->task);

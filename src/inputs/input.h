@@ -35,8 +35,9 @@ struct lc_input_ops {
     void (*resume)(void *state);
     /* The ingest commits the turn's lines: put the positions that moved. */
     void (*positions)(void *state);
-    /* Fills its part of a snapshot. */
-    void (*snapshot)(void *state, struct lc_snapshot *snap);
+    /* Fills SELF (the daemon set its name and type) and appends what it follows to SNAP
+     * (lc_snapshot_add_containers). */
+    void (*snapshot)(void *state, struct lc_snapshot *snap, struct lc_input_snap *self);
     /* Test hook: wedges task TASK_ID if it is one of the instance's. Returns 0 or -ENOENT.
      * May be NULL. */
     int (*wedge)(void *state, const char *task_id);

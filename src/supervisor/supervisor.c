@@ -30,6 +30,7 @@ struct lc_task {
     char id[LC_SNAP_ID_MAX];
     char type[32];
     char name[LC_SNAP_NAME_MAX];
+    char owner[LC_SNAP_INSTANCE_MAX];
     const struct lc_task_ops *ops;
     void *ud;
     enum lc_task_state state;
@@ -204,6 +205,11 @@ void lc_task_set_name(struct lc_task *t, const char *container_name)
     snprintf(t->name, sizeof(t->name), "%s", container_name);
 }
 
+void lc_task_set_owner(struct lc_task *t, const char *owner)
+{
+    snprintf(t->owner, sizeof(t->owner), "%s", owner);
+}
+
 void lc_task_set_timeout(struct lc_task *t, uint64_t timeout_ms)
 {
     t->timeout_ms = timeout_ms;
@@ -361,18 +367,20 @@ static void loop_beat_cb(uv_timer_t *h)
 static void log_stall(struct lc_supervisor *s, int64_t age_ms)
 {
     struct lc_snapshot *snap = lc_snapshot_get(s->box);
-    size_t counts[LC_TASK_STATES] = {0};
+    size_t counts[LC_TASK_STATES] = {0}, inputs = 0, connected = 0;
     if (snap != NULL) {
         for (size_t i = 0; i < snap->n_tasks; i++) {
             counts[snap->tasks[i].state]++;
         }
+        for (inputs = 0; inputs < snap->n_inputs; inputs++) {
+            connected += snap->inputs[inputs].connected != 0;
+        }
     }
     lc_log(LC_LOG_ERROR, 0,
            "[supervisor] event loop has not turned for %lld ms (last known: %zu running, %zu "
-           "stalled, %zu restarting, %zu failed tasks; docker %s)",
+           "stalled, %zu restarting, %zu failed tasks; %zu of %zu inputs connected)",
            (long long)age_ms, counts[LC_TASK_RUNNING], counts[LC_TASK_STALLED],
-           counts[LC_TASK_RESTARTING], counts[LC_TASK_FAILED],
-           snap != NULL && snap->docker_connected ? "connected" : "not connected");
+           counts[LC_TASK_RESTARTING], counts[LC_TASK_FAILED], connected, inputs);
     lc_snapshot_put(snap);
 }
 
@@ -528,6 +536,7 @@ void lc_supervisor_fill(struct lc_supervisor *s, struct lc_snapshot *snap)
         ts->restarts = t->restarts;
         snprintf(ts->last_error, sizeof(ts->last_error), "%s", t->last_error);
         snprintf(ts->container_name, sizeof(ts->container_name), "%s", t->name);
+        snprintf(ts->owner, sizeof(ts->owner), "%s", t->owner);
     }
     snap->n_tasks = i;
     free(snap->type_counts);

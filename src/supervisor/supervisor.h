@@ -73,6 +73,9 @@ void lc_task_error(struct lc_task *t, int err, const char *fmt, ...)
 /* Clears the consecutive error count and last_error (the task works again). */
 void lc_task_ok(struct lc_task *t);
 void lc_task_set_name(struct lc_task *t, const char *container_name);
+/* The input or output instance T works for (its name), shown with the task. Loop thread,
+ * before the task is shown. */
+void lc_task_set_owner(struct lc_task *t, const char *owner);
 /* A task whose own tick is slower than task_timeout (a periodic list) gets its own
  * silence limit. 0: the supervisor's task_timeout. */
 void lc_task_set_timeout(struct lc_task *t, uint64_t timeout_ms);

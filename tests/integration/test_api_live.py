@@ -18,9 +18,9 @@ import pytest
 import lchelpers as h
 
 TASK_KEYS = {"id", "type", "state", "started_at", "last_heartbeat", "last_progress",
-             "restarts", "last_error"}    # and container_name for container tasks
+             "restarts", "last_error", "owner"}    # and container_name for container tasks
 STATES = {"starting", "running", "stalled", "restarting", "failed", "stopped"}
-STAT_KEYS = {"id", "name", "image", "lines", "bytes", "reconnects", "rotations", "truncated",
+STAT_KEYS = {"input", "id", "name", "image", "lines", "bytes", "reconnects", "rotations", "truncated",
              "decode_errors", "errors", "position", "lag_s"}
 RFC3339_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
@@ -76,6 +76,9 @@ def test_health_tasks_stats_version(containers, logcap):
     d = b["docker"]
     assert d["enabled"] is True and d["connected"] is True, d
     assert d.get("unreachable_s") in (None, 0), d
+    # every input by name and type; the default config has one, the Docker input "docker"
+    assert [(i["name"], i["type"], i["connected"]) for i in b["inputs"]] == \
+        [("docker", "docker", True)], b["inputs"]
     lp = b["loop"]
     assert lp["stalled"] is False and is_number(lp["last_turn_age_s"]), lp
     assert 0 <= lp["last_turn_age_s"] < 5, lp
@@ -86,10 +89,16 @@ def test_health_tasks_stats_version(containers, logcap):
         assert tid in tasks, "no task %s in %s" % (tid, sorted(tasks))
         assert tasks[tid]["state"] == "running", tasks[tid]
     assert tasks["output_file"]["type"] == "output", tasks["output_file"]
+    # a task names the instance it works for
+    assert tasks["output_file"]["owner"] == "file", tasks["output_file"]
+    for tid in ("docker_events", "docker_reconcile"):
+        assert tasks[tid]["owner"] == "docker", tasks[tid]
+    assert tasks["spool_writer"]["owner"] is None, tasks["spool_writer"]
     for name, cid in ((running, rid), (done, did)):
         t = tasks[h.task_id(cid)]
         assert re.match(r"^container_[0-9a-f]{12}$", t["id"]), t
         assert t["type"] == "container" and t["container_name"] == name, t
+        assert t["owner"] == "docker", t
         assert t["restarts"] == 0 and t["last_error"] is None, t
         check_time(t, "last_progress", t["last_progress"])
     for t in b["tasks"]:
@@ -110,7 +119,10 @@ def test_health_tasks_stats_version(containers, logcap):
     e = h.container_entry(s, done, did)
     assert e is not None, s
     assert STAT_KEYS <= set(e), "stats entry lacks %s: %s" % (STAT_KEYS - set(e), e)
-    assert e["name"] == done and e["image"] == h.IMAGE, e
+    assert e["name"] == done and e["image"] == h.IMAGE and e["input"] == "docker", e
+    ins = {i["name"]: i for i in s["inputs"]}
+    assert list(ins) == ["docker"] and ins["docker"]["type"] == "docker", s["inputs"]
+    assert ins["docker"]["sources"] >= 2 and ins["docker"]["api_errors"]["list"] == 0, ins
     assert e["lines"]["stdout"] == 50 and e["lines"]["stderr"] == 10, e
     nbytes = sum(e["bytes"].values()) if isinstance(e["bytes"], dict) else e["bytes"]
     assert nbytes >= sum(len("out %d" % i) for i in range(1, 51)), e

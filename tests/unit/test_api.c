@@ -63,8 +63,7 @@ static struct lc_snapshot *snap_new(int64_t now, enum lc_task_state st)
     s->taken_mono_ns = now;
     s->started_mono_ns = now - 30 * SEC;
     s->version = "0.0.0-test";
-    s->docker_enabled = 1;
-    s->docker_connected = 1;
+    lc_snapshot_add_input(s, "docker", "docker")->connected = 1;
     strcpy(s->tasks[0].id, "container_0123456789ab");
     strcpy(s->tasks[0].type, "container");
     strcpy(s->tasks[0].container_name, "web-1");

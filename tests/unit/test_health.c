@@ -21,8 +21,7 @@ static struct lc_snapshot *snap_new(size_t n_tasks)
     s->taken_mono_ns = NOW - SEC / 2;
     s->started_mono_ns = NOW - 100 * SEC;
     s->version = "9.9.9";
-    s->docker_enabled = 1;
-    s->docker_connected = 1;
+    lc_snapshot_add_input(s, "docker", "docker")->connected = 1;
     s->task_timeout_ms = 60000;
     for (size_t i = 0; i < n_tasks; i++) {
         snprintf(s->tasks[i].id, sizeof(s->tasks[i].id), "task_%zu", i);
@@ -101,12 +100,12 @@ TEST(unhealthy_docker_unreachable)
 {
     struct lc_snapshot *s = snap_new(1);
     struct lc_health_input in = input(s);
-    s->docker_connected = 0;
-    s->docker_unreachable_mono_ns = NOW - 60 * SEC; /* exactly task_timeout */
+    s->inputs[0].connected = 0;
+    s->inputs[0].unreachable_mono_ns = NOW - 60 * SEC; /* exactly task_timeout */
     ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
-    s->docker_unreachable_mono_ns = NOW - 60 * SEC - 1;
+    s->inputs[0].unreachable_mono_ns = NOW - 60 * SEC - 1;
     ASSERT_EQ(decide(&in), LC_HEALTH_UNHEALTHY);
-    s->docker_enabled = 0; /* no Docker input configured: not a reason */
+    s->n_inputs = 0; /* no Docker input configured: not a reason */
     ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
     lc_snapshot_put(s);
 }
@@ -117,13 +116,13 @@ TEST(verdict_ignores_the_wall_clock)
 {
     struct lc_snapshot *s = snap_new(1);
     struct lc_health_input in = input(s);
-    s->docker_connected = 0;
-    s->docker_unreachable_mono_ns = NOW - SEC;
-    s->docker_unreachable_since_ns = NOW - 3600 * SEC; /* wall: lost an hour ago? */
+    s->inputs[0].connected = 0;
+    s->inputs[0].unreachable_mono_ns = NOW - SEC;
+    s->inputs[0].unreachable_since_ns = NOW - 3600 * SEC; /* wall: lost an hour ago? */
     s->tasks[0].last_heartbeat_ns = NOW - 3600 * SEC;
     ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
-    s->docker_unreachable_mono_ns = NOW - 61 * SEC;
-    s->docker_unreachable_since_ns = NOW + 3600 * SEC; /* wall: in the future */
+    s->inputs[0].unreachable_mono_ns = NOW - 61 * SEC;
+    s->inputs[0].unreachable_since_ns = NOW + 3600 * SEC; /* wall: in the future */
     ASSERT_EQ(decide(&in), LC_HEALTH_UNHEALTHY);
     lc_snapshot_put(s);
 }
@@ -132,14 +131,14 @@ TEST(task_timeout_fallbacks)
 {
     struct lc_snapshot *s = snap_new(1);
     struct lc_health_input in = input(s);
-    s->docker_connected = 0;
-    s->docker_unreachable_mono_ns = NOW - 120 * SEC;
+    s->inputs[0].connected = 0;
+    s->inputs[0].unreachable_mono_ns = NOW - 120 * SEC;
     in.task_timeout_ms = 0;
     s->task_timeout_ms = 180000; /* the snapshot's limit when the config gives none */
     ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
     s->task_timeout_ms = 0; /* then the default, 5 minutes */
     ASSERT_EQ(decide(&in), LC_HEALTH_HEALTHY);
-    s->docker_unreachable_mono_ns = NOW - 301 * SEC;
+    s->inputs[0].unreachable_mono_ns = NOW - 301 * SEC;
     ASSERT_EQ(decide(&in), LC_HEALTH_UNHEALTHY);
     lc_snapshot_put(s);
 }
@@ -231,8 +230,8 @@ TEST(spool_full_rule_order)
     ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_DEGRADED);
     ASSERT_STR_EQ(why, "a task is stalled, restarting or failed");
     s->spool.full = 1;
-    s->docker_connected = 0;
-    s->docker_unreachable_mono_ns = NOW - 61 * SEC;
+    s->inputs[0].connected = 0;
+    s->inputs[0].unreachable_mono_ns = NOW - 61 * SEC;
     ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_UNHEALTHY);
     ASSERT_TRUE(why != NULL && strstr(why, "Docker") != NULL);
     lc_snapshot_put(s);
@@ -354,6 +353,7 @@ static struct lc_snapshot *rich_snap(void)
     s->tasks[0].last_progress_ns = NOW - 2 * SEC;
     s->tasks[0].restarts = 2;
     strcpy(s->tasks[0].last_error, "read: \"boom\"\n\xff");
+    strcpy(s->tasks[0].owner, "docker");
     strcpy(s->tasks[1].id, "docker_events");
     strcpy(s->tasks[1].type, "docker_events");
     return s;
@@ -395,6 +395,38 @@ TEST(render_health)
     ASSERT_TRUE(json_is_null(json_object_get(t1, "last_progress")));
     ASSERT_TRUE(json_is_null(json_object_get(t1, "last_error")));
     ASSERT_TRUE(json_object_get(t1, "container_name") == NULL);
+    ASSERT_STR_EQ(json_string_value(json_object_get(t0, "owner")), "docker");
+    ASSERT_TRUE(json_is_null(json_object_get(t1, "owner")));
+    /* Every input by name and type, the Docker one also as "docker". */
+    t0 = json_array_get(json_object_get(j, "inputs"), 0);
+    ASSERT_EQ(json_array_size(json_object_get(j, "inputs")), 1);
+    ASSERT_STR_EQ(json_string_value(json_object_get(t0, "name")), "docker");
+    ASSERT_STR_EQ(json_string_value(json_object_get(t0, "type")), "docker");
+    ASSERT_TRUE(json_is_true(json_object_get(t0, "connected")));
+    ASSERT_TRUE(json_object_get(t0, "sources") == NULL); /* a figure: in /stats */
+    json_decref(j);
+    lc_snapshot_put(s);
+}
+
+/* Two Docker inputs: "docker" shows the one named docker; either one down past
+ * task_timeout makes logcap unhealthy. */
+TEST(render_health_two_inputs)
+{
+    struct lc_snapshot *s = snap_new(1);
+    struct lc_health_input in = input(s);
+    int http = 0, ok;
+    json_t *j;
+    s->inputs[0].connected = 0;
+    s->inputs[0].unreachable_mono_ns = NOW - 61 * SEC;
+    snprintf(s->inputs[0].name, sizeof(s->inputs[0].name), "remote");
+    lc_snapshot_add_input(s, "docker", "docker")->connected = 1;
+    j = parse(lc_health_render(&in, 0, &http), &ok);
+    ASSERT_TRUE(ok);
+    ASSERT_EQ(http, 503);
+    ASSERT_STR_EQ(json_string_value(json_object_get(j, "status")), "unhealthy");
+    ASSERT_TRUE(json_is_true(json_object_get(json_object_get(j, "docker"), "connected")));
+    ASSERT_EQ(json_array_size(json_object_get(j, "inputs")), 2);
+    ASSERT_TRUE(num(json_array_get(json_object_get(j, "inputs"), 0), "unreachable_s", NULL) > 60);
     json_decref(j);
     lc_snapshot_put(s);
 }
@@ -463,13 +495,13 @@ TEST(render_health_unhealthy_and_brief)
     struct lc_health_input in = input(s);
     int http = 0;
     char *body;
-    s->docker_connected = 0;
-    s->docker_unreachable_mono_ns = NOW - 90 * SEC;
+    s->inputs[0].connected = 0;
+    s->inputs[0].unreachable_mono_ns = NOW - 90 * SEC;
     body = lc_health_render(&in, 1, &http);
     ASSERT_EQ(http, 503);
     ASSERT_STR_EQ(body, "{\"status\":\"unhealthy\"}\n");
     free(body);
-    s->docker_unreachable_mono_ns = 0;
+    s->inputs[0].unreachable_mono_ns = 0;
     s->tasks[0].state = LC_TASK_STALLED;
     body = lc_health_render(&in, 1, &http);
     ASSERT_EQ(http, 200);
@@ -484,9 +516,9 @@ TEST(render_health_docker_down)
     struct lc_health_input in = input(s);
     int http = 0, ok;
     json_t *j;
-    s->docker_connected = 0;
-    s->docker_unreachable_mono_ns = NOW - 90 * SEC;
-    s->docker_unreachable_since_ns = 1795350227LL * SEC; /* 2026-11-22T12:23:47Z */
+    s->inputs[0].connected = 0;
+    s->inputs[0].unreachable_mono_ns = NOW - 90 * SEC;
+    s->inputs[0].unreachable_since_ns = 1795350227LL * SEC; /* 2026-11-22T12:23:47Z */
     j = parse(lc_health_render(&in, 0, &http), &ok);
     ASSERT_TRUE(ok);
     ASSERT_EQ(http, 503);
@@ -541,8 +573,12 @@ TEST(render_stats)
 {
     struct lc_snapshot *s = lc_snapshot_create(0, 2, 1, 0);
     int ok;
-    json_t *j, *c0, *c1, *o0;
+    json_t *j, *c0, *c1, *o0, *i0;
     ASSERT_EQ(s->containers[1].position_ns, -1); /* create says "no position" */
+    lc_snapshot_add_input(s, "local", "docker")->connected = 1;
+    s->inputs[0].sources = 2;
+    s->inputs[0].api_errors.list = 4;
+    strcpy(s->containers[0].input, "local");
     strcpy(s->containers[0].id, "0123456789abcdef");
     strcpy(s->containers[0].name, "web-1");
     strcpy(s->containers[0].image, "nginx:1");
@@ -601,7 +637,15 @@ TEST(render_stats)
     ASSERT_TRUE(num(o0, "flush_failures", NULL) == 3);
     ASSERT_EQ(json_object_size(o0), 14);
     ASSERT_TRUE(json_is_null(json_object_get(j, "spool")));
-    ASSERT_EQ(json_object_size(j), 3);
+    ASSERT_STR_EQ(json_string_value(json_object_get(c0, "input")), "local");
+    i0 = json_array_get(json_object_get(j, "inputs"), 0);
+    ASSERT_EQ(json_array_size(json_object_get(j, "inputs")), 1);
+    ASSERT_STR_EQ(json_string_value(json_object_get(i0, "name")), "local");
+    ASSERT_STR_EQ(json_string_value(json_object_get(i0, "type")), "docker");
+    ASSERT_TRUE(json_is_true(json_object_get(i0, "connected")));
+    ASSERT_TRUE(num(i0, "sources", NULL) == 2 && num(i0, "api_errors", "list") == 4);
+    ASSERT_TRUE(num(i0, "api_errors", "logs") == 0);
+    ASSERT_EQ(json_object_size(j), 4);
     json_decref(j);
     lc_snapshot_put(s);
 }
@@ -775,6 +819,7 @@ TEST_MAIN(TEST_ENTRY(healthy), TEST_ENTRY(unhealthy_loop_flag),
           TEST_ENTRY(unhealthy_spool_writer_stalled), TEST_ENTRY(unhealthy_wins_over_degraded),
           TEST_ENTRY(names), TEST_ENTRY(render_health), TEST_ENTRY(render_health_spool),
           TEST_ENTRY(render_health_unhealthy_and_brief), TEST_ENTRY(render_health_docker_down),
-          TEST_ENTRY(render_health_without_snapshot), TEST_ENTRY(render_tasks),
-          TEST_ENTRY(render_stats), TEST_ENTRY(render_stats_spool), TEST_ENTRY(render_version),
-          TEST_ENTRY(box_publish_get_put), TEST_ENTRY(box_publisher_races_readers))
+          TEST_ENTRY(render_health_two_inputs), TEST_ENTRY(render_health_without_snapshot),
+          TEST_ENTRY(render_tasks), TEST_ENTRY(render_stats), TEST_ENTRY(render_stats_spool),
+          TEST_ENTRY(render_version), TEST_ENTRY(box_publish_get_put),
+          TEST_ENTRY(box_publisher_races_readers))

@@ -26,7 +26,10 @@ static struct lc_snapshot *sample(void)
     static const uint64_t cum[LC_SYNC_BUCKETS] = {2, 5, 9, 14, 20, 27, 30, 33, 35, 36, 36, 37};
     struct lc_snapshot *s = lc_snapshot_create(3, 2, 1, 2);
     s->taken_mono_ns = NOW;
-    s->docker_connected = 1;
+    lc_snapshot_add_input(s, "docker", "docker")->connected = 1;
+    s->inputs[0].sources = 2;
+    strcpy(s->containers[0].input, "docker");
+    strcpy(s->containers[1].input, "docker");
     strcpy(s->containers[0].id, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
     strcpy(s->containers[0].name, "web-1");
     s->containers[0].lines[1] = 10;
@@ -90,8 +93,8 @@ static struct lc_snapshot *sample(void)
     s->type_counts[0].failures = 2;
     strcpy(s->type_counts[1].type, "docker_events"); /* no task left, counts remain */
     s->type_counts[1].restarts = 1;
-    s->api_errors.logs = 9;
-    s->api_errors.events = 1;
+    s->inputs[0].api_errors.logs = 9;
+    s->inputs[0].api_errors.events = 1;
     return s;
 }
 
@@ -146,22 +149,33 @@ static int count_prefix(const char *text, const char *prefix)
 static const char *const want[] = {
     "logcap_up 1",
     "logcap_loop_stalled 0",
-    "logcap_docker_connected 1",
-    "logcap_container_lines_total{container=\"web-1\",container_id=\"0123456789ab\","
+    "logcap_docker_connected{input=\"docker\"} 1",
+    "logcap_input_sources{input=\"docker\",type=\"docker\"} 2",
+    "logcap_container_lines_total{input=\"docker\",container=\"web-1\",container_id="
+    "\"0123456789ab\","
     "stream=\"stdout\"} 10",
-    "logcap_container_lines_total{container=\"web-1\",container_id=\"0123456789ab\","
+    "logcap_container_lines_total{input=\"docker\",container=\"web-1\",container_id="
+    "\"0123456789ab\","
     "stream=\"stderr\"} 3",
-    "logcap_container_bytes_total{container=\"web-1\",container_id=\"0123456789ab\","
+    "logcap_container_bytes_total{input=\"docker\",container=\"web-1\",container_id="
+    "\"0123456789ab\","
     "stream=\"stdout\"} 1000",
-    "logcap_container_bytes_total{container=\"web-1\",container_id=\"0123456789ab\","
+    "logcap_container_bytes_total{input=\"docker\",container=\"web-1\",container_id="
+    "\"0123456789ab\","
     "stream=\"stderr\"} 300",
-    "logcap_stream_reconnects_total{container=\"web-1\",container_id=\"0123456789ab\"} 4",
-    "logcap_stream_rotations_total{container=\"web-1\",container_id=\"0123456789ab\"} 5",
-    "logcap_container_drains_total{container=\"web-1\",container_id=\"0123456789ab\"} 11",
-    "logcap_truncated_lines_total{container=\"web-1\",container_id=\"0123456789ab\"} 6",
-    "logcap_decode_errors_total{container=\"web-1\",container_id=\"0123456789ab\"} 7",
-    "logcap_container_errors_total{container=\"web-1\",container_id=\"0123456789ab\"} 8",
-    "logcap_stream_reconnects_total{container=\"we\\\"ird\\\\name\\nx?\","
+    "logcap_stream_reconnects_total{input=\"docker\",container=\"web-1\",container_id="
+    "\"0123456789ab\"} 4",
+    "logcap_stream_rotations_total{input=\"docker\",container=\"web-1\",container_id="
+    "\"0123456789ab\"} 5",
+    "logcap_container_drains_total{input=\"docker\",container=\"web-1\",container_id="
+    "\"0123456789ab\"} 11",
+    "logcap_truncated_lines_total{input=\"docker\",container=\"web-1\",container_id="
+    "\"0123456789ab\"} 6",
+    "logcap_decode_errors_total{input=\"docker\",container=\"web-1\",container_id=\"0123456789ab\"}"
+    " 7",
+    "logcap_container_errors_total{input=\"docker\",container=\"web-1\",container_id="
+    "\"0123456789ab\"} 8",
+    "logcap_stream_reconnects_total{input=\"docker\",container=\"we\\\"ird\\\\name\\nx?\","
     "container_id=\"fedcba987654\"} 0",
     "logcap_output_records_total{output=\"files\"} 13",
     "logcap_output_bytes_total{output=\"files\"} 1300",
@@ -215,11 +229,11 @@ static const char *const want[] = {
     "logcap_task_failures_total{type=\"container\"} 2",
     "logcap_task_heartbeat_age_seconds{task=\"container_0123456789ab\"} 2.5",
     "logcap_task_heartbeat_age_seconds{task=\"container_fedcba987654\"} 400",
-    "logcap_docker_api_errors_total{endpoint=\"logs\"} 9",
-    "logcap_docker_api_errors_total{endpoint=\"events\"} 1",
-    "logcap_docker_api_errors_total{endpoint=\"version\"} 0",
-    "logcap_docker_api_errors_total{endpoint=\"list\"} 0",
-    "logcap_docker_api_errors_total{endpoint=\"inspect\"} 0",
+    "logcap_docker_api_errors_total{input=\"docker\",endpoint=\"logs\"} 9",
+    "logcap_docker_api_errors_total{input=\"docker\",endpoint=\"events\"} 1",
+    "logcap_docker_api_errors_total{input=\"docker\",endpoint=\"version\"} 0",
+    "logcap_docker_api_errors_total{input=\"docker\",endpoint=\"list\"} 0",
+    "logcap_docker_api_errors_total{input=\"docker\",endpoint=\"inspect\"} 0",
     "process_open_fds 12",
     "process_max_fds 1024",
     "process_resident_memory_bytes 4096000",
@@ -315,8 +329,9 @@ TEST(families_well_formed)
     }
     /* 27 before the spool, 13 spool families (the writer's two among them) and the sync
      * histogram, 5 new per output (permanent_failures_total replaced rejected_total); then
-     * container drains, output flush failures, spool metadata and checkpoint size. */
-    ASSERT_EQ(families, 50);
+     * container drains, output flush failures, spool metadata and checkpoint size; then
+     * the sources of each input. */
+    ASSERT_EQ(families, 51);
     free(t);
     lc_snapshot_put(s);
 }
@@ -326,8 +341,10 @@ TEST(without_snapshot)
     char *t = render(NULL, 0, NULL);
     ASSERT_TRUE(t != NULL);
     ASSERT_TRUE(has_line(t, "logcap_up 1"));
-    ASSERT_TRUE(has_line(t, "logcap_docker_connected 0"));
-    ASSERT_TRUE(has_line(t, "logcap_docker_api_errors_total{endpoint=\"logs\"} 0"));
+    /* No snapshot, so no input is known yet: the families are there, without samples. */
+    ASSERT_TRUE(has_line(t, "# TYPE logcap_docker_connected gauge"));
+    ASSERT_EQ(count_prefix(t, "logcap_docker_connected"), 0);
+    ASSERT_EQ(count_prefix(t, "logcap_docker_api_errors_total"), 0);
     ASSERT_TRUE(has_line(t, "# TYPE logcap_tasks gauge"));
     ASSERT_EQ(count_prefix(t, "logcap_tasks{"), 0);
     ASSERT_TRUE(strstr(t, "process_") == NULL);

@@ -138,16 +138,30 @@ static int wanted(struct lc_docker *d, const char *id, const char *name, json_t 
     return strcmp(id, d->self_id) != 0 && lc_docker_filter_match(d->dc, name, kv, (size_t)n);
 }
 
+/* The id of the instance's task BASE: BASE itself for the input named "docker" (the ids
+ * earlier versions showed), "<name>/BASE" for any other, so that two Docker inputs never
+ * share a task id. Returns DST (LC_SNAP_ID_MAX bytes). */
+static const char *docker_task_id(const struct lc_docker *d, char *dst, const char *base)
+{
+    if (strcmp(d->name, "docker") == 0) {
+        snprintf(dst, LC_SNAP_ID_MAX, "%s", base);
+    } else {
+        snprintf(dst, LC_SNAP_ID_MAX, "%s/%s", d->name, base);
+    }
+    return dst;
+}
+
 /* C becomes captured: its task, metadata and saved position. */
 static void capture_begin(struct lc_docker *d, struct lc_container *c, const char *name,
                           const char *image, json_t *labels)
 {
     static const struct lc_task_ops ops = {.restart = lc_stream_restart};
-    char task_id[32];
-    snprintf(task_id, sizeof(task_id), "container_%.12s", c->id);
+    char base[32], task_id[LC_SNAP_ID_MAX];
+    snprintf(base, sizeof(base), "container_%.12s", c->id);
     c->ignored = 0;
-    c->task = lc_task_create(d->sup, task_id, "container", &ops, c);
+    c->task = lc_task_create(d->sup, docker_task_id(d, task_id, base), "container", &ops, c);
     lc_task_set_name(c->task, name);
+    lc_task_set_owner(c->task, d->name);
     c->meta = meta_from(d, c->id, name, image, labels);
     adopt_position(d, c);
     lc_log(LC_LOG_INFO, 0, "[docker:%s] capturing %.12s (%s)", name, c->id,
@@ -419,8 +433,10 @@ static void load_positions(struct lc_docker *d)
 
 /* ---- snapshot and test hook ------------------------------------------------------- */
 
-static void fill_container(const struct lc_container *c, struct lc_container_snap *cs)
+static void fill_container(const struct lc_docker *d, const struct lc_container *c,
+                           struct lc_container_snap *cs)
 {
+    snprintf(cs->input, sizeof(cs->input), "%s", d->name);
     snprintf(cs->id, sizeof(cs->id), "%s", c->id);
     snprintf(cs->name, sizeof(cs->name), "%s", c->meta->name);
     snprintf(cs->image, sizeof(cs->image), "%s", c->meta->image);
@@ -436,21 +452,23 @@ static void fill_container(const struct lc_container *c, struct lc_container_sna
     cs->lag_s = c->lag_s;
 }
 
-void lc_docker_fill(struct lc_docker *d, struct lc_snapshot *snap)
+void lc_docker_fill(struct lc_docker *d, struct lc_snapshot *snap, struct lc_input_snap *self)
 {
     size_t n = 0;
-    snap->docker_enabled = 1;
-    snap->docker_connected = d->connected;
-    snap->docker_unreachable_since_ns = d->connected ? 0 : d->unreachable_since_ns;
-    snap->api_errors = d->api_errors;
-    free(snap->containers); /* replaces what lc_snapshot_create sized */
-    snap->containers = lc_xcalloc(d->n_containers ? d->n_containers : 1, sizeof(*snap->containers));
+    struct lc_container_snap *cs;
+    self->connected = d->connected;
+    self->unreachable_since_ns = d->connected ? 0 : d->unreachable_since_ns;
+    self->api_errors = d->api_errors;
+    for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
+        n += !c->ignored;
+    }
+    self->sources = n;
+    cs = lc_snapshot_add_containers(snap, n);
     for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
         if (!c->ignored) {
-            fill_container(c, &snap->containers[n++]);
+            fill_container(d, c, cs++);
         }
     }
-    snap->n_containers = n;
 }
 
 int lc_docker_wedge(struct lc_docker *d, const char *task_id)
@@ -472,9 +490,13 @@ static void create_tasks(struct lc_docker *d)
     static const struct lc_task_ops reconcile_ops = {.restart = lc_discovery_restart_reconcile};
     /* Their own ticks are the periodic list: allow two of them and a request. */
     uint64_t slow = 2 * d->dc->reconcile_interval_ms + d->dc->request_timeout_ms;
-    d->events_task = lc_task_create(d->sup, "docker_events", "docker_events", &events_ops, d);
-    d->reconcile_task =
-        lc_task_create(d->sup, "docker_reconcile", "docker_reconcile", &reconcile_ops, d);
+    char id[LC_SNAP_ID_MAX];
+    d->events_task = lc_task_create(d->sup, docker_task_id(d, id, "docker_events"), "docker_events",
+                                    &events_ops, d);
+    d->reconcile_task = lc_task_create(d->sup, docker_task_id(d, id, "docker_reconcile"),
+                                       "docker_reconcile", &reconcile_ops, d);
+    lc_task_set_owner(d->events_task, d->name);
+    lc_task_set_owner(d->reconcile_task, d->name);
     lc_task_set_timeout(d->events_task, slow);
     lc_task_set_timeout(d->reconcile_task, slow);
 }
@@ -483,6 +505,7 @@ static void *docker_create(const struct lc_input_ctx *ctx)
 {
     struct lc_docker *d = lc_xcalloc(1, sizeof(*d));
 
+    d->name = lc_xstrdup(ctx->name);
     d->loop = ctx->loop;
     d->sup = ctx->sup;
     d->cfg = ctx->cfg;
@@ -498,6 +521,7 @@ static void *docker_create(const struct lc_input_ctx *ctx)
         json_decref(d->pending);
         lc_buf_close(&d->events_buf);
         free(d->legacy_path);
+        free(d->name);
         free(d);
         return NULL;
     }
@@ -542,6 +566,7 @@ static void maybe_free(struct lc_docker *d)
     json_decref(d->pending);
     lc_buf_close(&d->events_buf);
     free(d->legacy_path);
+    free(d->name);
     free(d);
 }
 
@@ -592,9 +617,9 @@ static void docker_positions(void *state)
     flush_positions(state);
 }
 
-static void docker_snapshot(void *state, struct lc_snapshot *snap)
+static void docker_snapshot(void *state, struct lc_snapshot *snap, struct lc_input_snap *self)
 {
-    lc_docker_fill(state, snap);
+    lc_docker_fill(state, snap, self);
 }
 
 static int docker_wedge(void *state, const char *task_id)

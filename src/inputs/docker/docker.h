@@ -16,9 +16,9 @@ extern const struct lc_input_ops lc_input_docker;
 
 struct lc_docker;
 
-/* Fills the Docker part of a snapshot: connection state, API errors, and one entry per
- * captured container (SNAP->containers is allocated here, owned by the snapshot). */
-void lc_docker_fill(struct lc_docker *d, struct lc_snapshot *snap);
+/* Fills the instance's part of a snapshot: its connection state and API errors into SELF,
+ * and one entry per captured container appended to SNAP->containers. */
+void lc_docker_fill(struct lc_docker *d, struct lc_snapshot *snap, struct lc_input_snap *self);
 
 /* Test hook: wedges the task TASK_ID if it is a container task. Returns 0 or -ENOENT. */
 int lc_docker_wedge(struct lc_docker *d, const char *task_id);

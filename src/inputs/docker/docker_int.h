@@ -77,6 +77,7 @@ struct lc_container {
 };
 
 struct lc_docker {
+    char *name; /* the instance's name (owned) */
     uv_loop_t *loop;
     struct lc_supervisor *sup;
     struct lc_task *events_task;
