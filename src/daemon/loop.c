@@ -39,9 +39,10 @@ struct input {
     int64_t down_mono_ns; /* first snapshot that saw its source unreachable; 0: connected */
 };
 
+/* An output instance as the daemon knows it: by name (the delivery engine addresses it so). */
 struct output_task {
     struct lc_daemon *d;
-    size_t index;
+    char name[LC_SNAP_INSTANCE_MAX];
     struct lc_task *task;
 };
 
@@ -238,14 +239,14 @@ static json_t *dead_cb(void *ud)
 {
     struct lc_daemon *d = ud;
     json_t *outs = json_array(), *root = json_object();
-    for (size_t i = 0; i < d->cfg->n_outputs; i++) {
+    for (size_t i = 0; i < d->n_outputs; i++) {
         const char *state;
         uint64_t replayed, refused, in_file;
         if (lc_delivery_replay_state(d->delivery, i, &state, &replayed, &refused, &in_file) != 0) {
             break;
         }
         json_array_append_new(outs,
-                              json_pack("{s:s,s:I,s:s,s:I,s:I}", "name", d->cfg->outputs[i].name,
+                              json_pack("{s:s,s:I,s:s,s:I,s:I}", "name", d->outputs[i].name,
                                         "records", (json_int_t)in_file, "replay", state, "replayed",
                                         (json_int_t)replayed, "refused", (json_int_t)refused));
     }
@@ -320,7 +321,7 @@ static void on_signal(uv_signal_t *h, int signum)
 static void restart_output(void *ud)
 {
     struct output_task *ot = ud;
-    lc_delivery_restart_output(ot->d->delivery, ot->index);
+    lc_delivery_restart_output(ot->d->delivery, ot->name);
 }
 
 static int add_outputs(struct lc_daemon *d)
@@ -338,7 +339,7 @@ static int add_outputs(struct lc_daemon *d)
         }
         snprintf(id, sizeof(id), "output_%s", oc->name);
         ot->d = d;
-        ot->index = i;
+        snprintf(ot->name, sizeof(ot->name), "%s", oc->name);
         ot->task = lc_task_create(d->sup, id, "output", &ops_task, ot);
         lc_task_set_owner(ot->task, oc->name);
         d->n_outputs = i + 1;

@@ -441,12 +441,15 @@ int lc_delivery_start(struct lc_delivery *dl)
 /* ---- requests from other threads ---------------------------------------------------------------
  */
 
-void lc_delivery_restart_output(struct lc_delivery *dl, size_t i)
+int lc_delivery_restart_output(struct lc_delivery *dl, const char *name)
 {
-    if (i < dl->n_outs) {
-        __atomic_store_n(&dl->outs[i].reinit, 1, __ATOMIC_RELEASE);
-        lc_spool_wake(dl->sp);
+    struct lc_out *o = lc_delivery_find(dl, name);
+    if (o == NULL) {
+        return -ENOENT;
     }
+    __atomic_store_n(&o->reinit, 1, __ATOMIC_RELEASE);
+    lc_spool_wake(dl->sp);
+    return 0;
 }
 
 int lc_delivery_request_replay(struct lc_delivery *dl, const char *name)

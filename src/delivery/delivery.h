@@ -44,10 +44,10 @@ int lc_delivery_add_output(struct lc_delivery *dl, const struct lc_output_ops *o
 /* Starts one thread per output. Returns 0 or a negative errno. */
 int lc_delivery_start(struct lc_delivery *dl);
 
-/* The supervisor's restart of output I: its thread destroys the output's state and inits a
- * fresh one at its next turn (a thread blocked inside its output restarts when the call
- * returns). */
-void lc_delivery_restart_output(struct lc_delivery *dl, size_t i);
+/* The supervisor's restart of output NAME: its thread destroys the output's state and inits
+ * a fresh one at its next turn (a thread blocked inside its output restarts when the call
+ * returns). Returns 0, or -ENOENT for an unknown output. */
+int lc_delivery_restart_output(struct lc_delivery *dl, const char *name);
 
 /* Asks output NAME's thread to replay its dead-letter file at its next turn. Any thread.
  * Returns 0, or -ENOENT for an unknown output. */

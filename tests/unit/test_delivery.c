@@ -431,7 +431,7 @@ static enum lc_send_result limited_send(void *state, struct lc_record *const *re
     setrlimit(RLIMIT_FSIZE, &saved);
     if (res == LC_RETRY) {
         l->restarts_asked++;
-        lc_delivery_restart_output(l->dl, 0);
+        lc_delivery_restart_output(l->dl, "file");
     }
     return res;
 }
@@ -1178,8 +1178,8 @@ TEST(restart_output_makes_a_fresh_state)
     ASSERT_EQ(h_start(&h), 0);
     h_append(&h, 2, 10, "");
     ASSERT_TRUE(fake_wait(f, GOT, 2, WAIT_MS));
-    lc_delivery_restart_output(h.dl, 0);
-    lc_delivery_restart_output(h.dl, 7); /* past the last: ignored */
+    ASSERT_EQ(lc_delivery_restart_output(h.dl, "out"), 0);
+    ASSERT_EQ(lc_delivery_restart_output(h.dl, "other"), -ENOENT); /* unknown: ignored */
     ASSERT_TRUE(fake_wait(f, INITS, 2, WAIT_MS));
     ASSERT_TRUE(fake_wait(f, DESTROYS, 1, WAIT_MS));
     h_append(&h, 2, 10, "");
@@ -1189,13 +1189,13 @@ TEST(restart_output_makes_a_fresh_state)
     fake_set(f, GATE, 1);
     h_append(&h, 1, 10, "");
     ASSERT_TRUE(fake_wait(f, WAITING, 1, WAIT_MS));
-    lc_delivery_restart_output(h.dl, 0);
+    lc_delivery_restart_output(h.dl, "out");
     fake_set(f, GATE, 0);
     ASSERT_TRUE(fake_wait(f, INITS, 3, WAIT_MS));
     ASSERT_EQ(f->got[4].gen, 2);
     /* A restart whose init fails: sends fail (retried) until an init works. */
     fake_set(f, FAIL_INIT, 1);
-    lc_delivery_restart_output(h.dl, 0);
+    lc_delivery_restart_output(h.dl, "out");
     ASSERT_TRUE(fake_wait(f, DESTROYS, 3, WAIT_MS));
     h_append(&h, 1, 10, "");
     ASSERT_TRUE(snap_wait(h.dl, 0, SNAP(retries), 2, 0, WAIT_MS));
@@ -1509,7 +1509,7 @@ TEST(restart_flushes_the_old_state_first)
         moved = pos_before(start, h_cursor(&h, "out")); /* acknowledged, not synced */
     }
     fake_set(f, FLUSH_FAILS, 1);
-    lc_delivery_restart_output(h.dl, 0);
+    lc_delivery_restart_output(h.dl, "out");
     resent = fake_wait(f, WAITING, 1, WAIT_MS); /* the failing flush closed the gate */
     at_resend = h_cursor(&h, "out");
     first_end = first_record_end(&h, start);
