@@ -13,6 +13,9 @@
 #define LC_CONFIG_PATH_CAP 320 /* "docker.include_labels.KEY" and the like */
 #define LC_CONFIG_QUOTE_CAP 80 /* a quoted value in a message, cut with "..." */
 
+struct lc_config_catalog;
+struct lc_config_pending;
+
 /* One load: the parsed document and where problems go. */
 struct lc_config_walk {
     yaml_document_t *doc;
@@ -21,6 +24,8 @@ struct lc_config_walk {
     int n_errors;
     unsigned char *used; /* per node: this list or mapping was walked already */
     int key_line;        /* line of the key being walked (an alias node has no line of its own) */
+    const struct lc_config_catalog *cat; /* the plugin types (config_option.h) */
+    struct lc_config_pending *pending;   /* config_schema.c: what the walk assembles last */
 };
 
 /* Parses exactly one YAML document of the LEN bytes of TEXT into DOC. Returns 0 (DOC is

@@ -486,7 +486,7 @@ static void *docker_create(const struct lc_input_ctx *ctx)
     d->loop = ctx->loop;
     d->sup = ctx->sup;
     d->cfg = ctx->cfg;
-    d->dc = &ctx->cfg->docker;
+    d->dc = ctx->section->opts;
     d->src = ctx->src;
     d->backoff_ms = d->dc->reconnect_min_ms;
     find_self(d->self_id);
@@ -604,6 +604,7 @@ static int docker_wedge(void *state, const char *task_id)
 
 const struct lc_input_ops lc_input_docker = {
     .type = "docker",
+    .config = &lc_docker_config_plugin,
     .create = docker_create,
     .start = docker_start,
     .stop = docker_stop,

@@ -16,6 +16,7 @@
 #include "supervisor/supervisor.h"
 #include "inputs/docker/client.h"
 #include "inputs/docker/docker.h"
+#include "inputs/docker/docker_config.h"
 #include "pipeline/ingest.h"
 #include "inputs/docker/lines.h"
 
