@@ -383,6 +383,34 @@ void lc_config_set_input_section(struct lc_config_walk *w, const struct lc_confi
     }
 }
 
+/* Reports the second enabled instance of a type flagged LC_PLUGIN_ONE, at its entry (a
+ * top-level section is first, so the second is always an entry of inputs:). */
+static void check_one_enabled(struct lc_config_walk *w, const struct lc_config *c)
+{
+    char path[LC_CONFIG_PATH_CAP];
+
+    for (size_t i = 0; i < c->n_inputs; i++) {
+        const struct lc_input_config *ic = &c->inputs[i];
+        if (ic->plugin == NULL || !(ic->plugin->flags & LC_PLUGIN_ONE) || !ic->enabled) {
+            continue;
+        }
+        for (size_t j = 0; j < i; j++) {
+            const struct lc_input_config *first = &c->inputs[j];
+            if (first->name != NULL && ic->name != NULL && strcmp(first->name, ic->name) == 0) {
+                break; /* the name given twice is reported already */
+            }
+            if (first->plugin == ic->plugin && first->enabled) {
+                snprintf(path, sizeof path, "inputs[%d]", ic->index);
+                lc_config_report(w, ic->line, path,
+                                 "a second enabled %s input (\"%s\", line %d, is the first): "
+                                 "only one can run; set enabled: false on the others",
+                                 ic->type, first->name != NULL ? first->name : "", first->line);
+                break;
+            }
+        }
+    }
+}
+
 /* Design decision: a top-level section (docker:) is the input named as its type, listed
  * first; inputs: lists the others. Given neither, the built-in instances run (the Docker
  * input "docker"); given either, exactly what the file says runs. An entry of inputs:
@@ -423,6 +451,7 @@ void lc_config_finish_inputs(struct lc_config_walk *w, struct lc_config *c)
         free(c->inputs);
         c->inputs = all;
         c->n_inputs = n;
+        check_one_enabled(w, c);
     }
     free(pd->name_lines);
     free(pd);

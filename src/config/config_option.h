@@ -102,6 +102,9 @@ typedef void (*lc_config_plugin_check_fn)(struct lc_config_check *ck, void *opts
 /* plugin flags */
 #define LC_PLUGIN_DEFAULT 1u /* the built-in config has one instance of it, named as the type */
 #define LC_PLUGIN_SECTION 2u /* inputs: a top-level key named as the type writes that instance */
+#define LC_PLUGIN_ONE                                                                              \
+    4u /* at most one enabled instance: the type's tasks and snapshot                              \
+          figures are not yet told apart by instance */
 
 /* The config of one input or output type. */
 struct lc_config_plugin {

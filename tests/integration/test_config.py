@@ -176,6 +176,13 @@ CASES = {
         "  - type: docker\n"
         "    name: docker\n",
         [[(6, "inputs[0].name")]]),
+    # One Docker input runs at a time, for now.
+    "input-two-enabled-docker": (
+        "data_dir: {d}\n"
+        "inputs:\n"
+        "  - {{type: docker, name: a}}\n"
+        "  - {{type: docker, name: b}}\n",
+        [[(4, "inputs[1]")]]),
 }
 
 LINE_RE = re.compile(r"^config error: (?P<file>.+?):(?P<line>\d+): (?P<key>[^:]+): (?P<what>.+)$")

@@ -1095,6 +1095,7 @@ TEST(inputs_defaults_and_both_forms)
     /* Both: docker: is the input "docker", first; the list's follow. Name defaults to the
      * type: a list entry without one would be "docker" too. */
     ASSERT_EQ(loads(&c, "inputs:\n  - type: docker\n    name: second\n    stdout: false\n"
+                        "    enabled: false\n"
                         "docker:\n  socket: /first.sock\n"),
               0);
     ASSERT_EQ(c.n_inputs, 2);
@@ -1137,7 +1138,7 @@ TEST(error_inputs)
     ASSERT_TRUE(fails_with("inputs:\n  - type: docker\n    name: 'a b'\n",
                            "config error: x.yaml:3: inputs[0].name: \"a b\" must be 1 to 64 "
                            "letters, digits, '.', '-' or '_'\n"));
-    ASSERT_TRUE(fails_with("inputs:\n  - type: docker\n  - type: docker\n",
+    ASSERT_TRUE(fails_with("inputs:\n  - type: docker\n  - {type: docker, enabled: false}\n",
                            "config error: x.yaml:3: inputs[1].name: duplicate input name "
                            "\"docker\" (also at line 2)\n"));
     /* docker: is the input named docker: a list entry of that name is the name twice. */
@@ -1145,6 +1146,17 @@ TEST(error_inputs)
                            "    socket: /b\n",
                            "config error: x.yaml:4: inputs[0].name: duplicate input name "
                            "\"docker\" (also at line 1, the top-level docker: section)\n"));
+    /* One Docker input runs at a time (its tasks are not yet told apart by instance). */
+    ASSERT_TRUE(fails_with("docker:\n  socket: /a\ninputs:\n  - type: docker\n    name: b\n"
+                           "    socket: /b\n",
+                           "config error: x.yaml:4: inputs[0]: a second enabled docker input "
+                           "(\"docker\", line 1, is the first): only one can run; set enabled: "
+                           "false on the others\n"));
+    ASSERT_TRUE(fails_with("inputs:\n  - {type: docker, name: a, enabled: false}\n"
+                           "  - {type: docker, name: b}\n  - {type: docker, name: c}\n",
+                           "config error: x.yaml:4: inputs[2]: a second enabled docker input "
+                           "(\"b\", line 3, is the first): only one can run; set enabled: "
+                           "false on the others\n"));
     /* The top-level section takes no type or name: the key gives both. */
     ASSERT_TRUE(fails_with("docker:\n  name: other\n",
                            "config error: x.yaml:2: docker.name: unknown key\n"));
@@ -1182,10 +1194,10 @@ TEST(error_input_plugin_table)
                            "config error: x.yaml:3: inputs[0].exclude_names[1]: \"/web\" starts "
                            "with '/': container names are matched without it\n"));
     /* The plugin's check across its keys, named by the instance's path. */
-    ASSERT_TRUE(fails_with("inputs:\n  - type: docker\n    name: a\n  - type: docker\n"
-                           "    name: b\n    reconnect_backoff_min: 5s\n"
+    ASSERT_TRUE(fails_with("inputs:\n  - type: docker\n    name: a\n    enabled: no\n"
+                           "  - type: docker\n    name: b\n    reconnect_backoff_min: 5s\n"
                            "    reconnect_backoff_max: 1s\n",
-                           "config error: x.yaml:7: inputs[1].reconnect_backoff_max: 1s is less "
+                           "config error: x.yaml:8: inputs[1].reconnect_backoff_max: 1s is less "
                            "than inputs[1].reconnect_backoff_min (5s)\n"));
     /* A value it rejected is not compared as its default. */
     ASSERT_TRUE(fails_with("inputs:\n  - type: docker\n    reconnect_backoff_min: 2m\n"

@@ -138,5 +138,8 @@ const struct lc_config_plugin lc_docker_config_plugin = {
     .options = docker_options,
     .size = sizeof(struct lc_docker_config),
     .check = docker_check,
-    .flags = LC_PLUGIN_DEFAULT | LC_PLUGIN_SECTION,
+    /* One enabled instance until the input's tasks (docker_events, docker_reconcile, one
+     * per container), its snapshot figures and its legacy positions import are told apart
+     * by instance (issue 9, item 6). */
+    .flags = LC_PLUGIN_DEFAULT | LC_PLUGIN_SECTION | LC_PLUGIN_ONE,
 };
