@@ -1,5 +1,6 @@
-/* config_setters: the setters of the config file's scalar keys, for config_schema.c's
- * tables, and the table entry they get. Not for use outside the config module. */
+/* config_setters: the setters of the config file's scalar keys, which config_schema.c
+ * picks by an option's type (or names as an LC_OPT_CUSTOM key's set). Not for use outside
+ * the config module: plugins name types (config_option.h), not setters. */
 #ifndef LC_CONFIG_SETTERS_H
 #define LC_CONFIG_SETTERS_H
 

@@ -1,8 +1,8 @@
-/* config_yaml: the YAML side of the config loader, shared by config.c and config_schema.c
- * and not for use outside the config module. It parses the text into one libyaml document,
- * reports problems as "config error: FILE:LINE: KEY.PATH: what is wrong", and gives the
- * walk checked access to nodes (scalars, mappings, lists, aliases). It owns nothing: the
- * document and the per-node marks belong to the load in config.c. */
+/* config_yaml: the YAML side of the config loader, shared by config.c, config_schema.c and
+ * config_instance.c and not for use outside the config module. It parses the text into one
+ * libyaml document, reports problems as "config error: FILE:LINE: KEY.PATH: what is
+ * wrong", and gives the walk checked access to nodes (scalars, mappings, lists, aliases).
+ * It owns nothing: the document and the per-node marks belong to the load in config.c. */
 #ifndef LC_CONFIG_YAML_H
 #define LC_CONFIG_YAML_H
 
