@@ -1,5 +1,6 @@
-/* main: the command line. Parses the arguments, loads and checks the config, and either
- * runs a subcommand (spool inspect, dead replay) or takes the data directory's lock (one
+/* main: the command line. Parses the arguments, loads and checks the config (with the
+ * catalogue of input and output types from the registries), and either runs a subcommand
+ * (spool inspect, dead replay, config-reference) or takes the data directory's lock (one
  * logcap per data_dir) and runs the loop. Exit codes: 0 clean stop, 1 fatal runtime error,
  * 2 bad config or arguments. */
 #include <errno.h>
@@ -24,6 +25,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: logcap [--config FILE] [--check-config] [--version] [--help]\n"
                  "       logcap spool inspect [--config FILE]\n"
                  "       logcap dead replay OUTPUT [--config FILE]\n"
+                 "       logcap config-reference\n"
                  "\n"
                  "Captures every Docker container's stdout and stderr into local files.\n"
                  "\n"
@@ -38,6 +40,8 @@ static void usage(FILE *out)
                  "                      backlog and oldest record (safe while logcap runs)\n"
                  "  dead replay OUTPUT  send OUTPUT's dead-letter records again (through the\n"
                  "                      running logcap's API when it runs)\n"
+                 "  config-reference    print every config key of the core and of every input\n"
+                 "                      and output type: type, range, default and help\n"
                  "\n"
                  "Exit codes: 0 clean stop, 1 fatal runtime error, 2 bad config or arguments.\n"
                  "SIGTERM or SIGINT: stop reading, sync the spool, let the outputs deliver what\n"
@@ -129,8 +133,12 @@ int main(int argc, char **argv)
     if (rc != 0) {
         return rc > 0 ? 0 : EXIT_USAGE;
     }
-    lc_config_defaults(&cfg);
-    if (a.config != NULL && lc_config_load(&cfg, a.config, stderr) != 0) {
+    /* Needs no config: it prints the tables. */
+    if (a.n_words == 1 && strcmp(a.words[0], "config-reference") == 0) {
+        return lc_cmd_config_reference(lc_cmd_catalog(), stdout);
+    }
+    lc_config_defaults(&cfg, lc_cmd_catalog());
+    if (a.config != NULL && lc_config_load(&cfg, lc_cmd_catalog(), a.config, stderr) != 0) {
         return EXIT_USAGE;
     }
     if (a.check) {

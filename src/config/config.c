@@ -1,7 +1,8 @@
 /* config: the configuration model and its loader's entry points. This file owns the
  * built-in defaults, freeing, the load itself (read the file, parse it with config_yaml,
- * walk it with the key tables of config_schema) and the checks that involve several keys
- * (output paths, backoff order, deadlines, spool sizes), which run after the walk. The
+ * walk it with the key tables of config_schema and config_instance) and the checks that
+ * involve several keys (backoff order, deadlines, spool sizes), which run after the walk,
+ * after the plugins' own checks. The
  * loader keeps nothing between calls; the lc_config it fills owns all its strings. */
 #include "config/config.h"
 
@@ -15,29 +16,18 @@
 #include "config/config_yaml.h"
 #include "base/util.h"
 
-#define DEFAULT_DATA_DIR "./logcap-data"
 #define MAX_CONFIG_BYTES (1u << 20)
 
 /* ---- model: defaults and free ---- */
 
-static char *join_path(const char *dir, const char *leaf)
-{
-    size_t n = strlen(dir);
-    char *p = lc_xmalloc(n + strlen(leaf) + 2);
-    strcpy(p, dir);
-    if (n == 0 || dir[n - 1] != '/') {
-        strcat(p, "/");
-    }
-    return strcat(p, leaf);
-}
-
-void lc_config_defaults(struct lc_config *c)
+void lc_config_defaults(struct lc_config *c, const struct lc_config_catalog *cat)
 {
     char host[256] = "";
-    struct lc_docker_config *d = &c->docker;
+    struct lc_config_walk quiet = {.name = "<defaults>", .cat = cat};
 
     memset(c, 0, sizeof *c);
-    c->data_dir = lc_xstrdup(DEFAULT_DATA_DIR);
+    c->catalog = cat;
+    lc_config_options_defaults(lc_config_root_options(), c);
     c->log_level = LC_LOG_INFO;
     if (gethostname(host, sizeof host) != 0) {
         host[0] = '\0';
@@ -45,87 +35,26 @@ void lc_config_defaults(struct lc_config *c)
     host[sizeof host - 1] = '\0';
     c->hostname = lc_xstrdup(host[0] != '\0' ? host : "localhost");
     c->api_listen = lc_xstrdup("127.0.0.1:8401");
-    c->supervisor.check_interval_ms = 5000;
-    c->supervisor.task_timeout_ms = 300000;
-    c->supervisor.restart_backoff_min_ms = 1000;
-    c->supervisor.restart_backoff_max_ms = 60000;
-    c->supervisor.loop_stall_timeout_ms = 10000;
-    c->spool.segment_bytes = 64 * LC_MIB;
-    c->spool.max_bytes = 1024 * LC_MIB;
     c->spool.sync = LC_SYNC_INTERVAL;
-    c->spool.sync_interval_ms = 1000;
-    d->enabled = 1;
-    d->socket = lc_xstrdup("/var/run/docker.sock");
-    d->stdout_enabled = 1;
-    d->stderr_enabled = 1;
-    d->initial_tail = 50;
-    d->idle_timeout_ms = 60000;
-    d->reconcile_interval_ms = 30000;
-    d->max_line_bytes = LC_MIB;
-    d->request_timeout_ms = 10000;
-    d->reconnect_min_ms = 500;
-    d->reconnect_max_ms = 30000;
-    c->outputs = lc_xcalloc(1, sizeof *c->outputs);
-    c->n_outputs = 1;
-    lc_config_output_defaults(&c->outputs[0], 0);
-    c->outputs[0].type = lc_xstrdup("file");
-    c->outputs[0].name = lc_xstrdup("file");
-    c->outputs[0].path = join_path(c->data_dir, "logs");
+    lc_config_default_instances(c);
+    /* The plugins complete what depends on other keys (the file output's directory). */
+    lc_config_check_instances(&quiet, c);
 }
 
 void lc_config_free(struct lc_config *c)
 {
-    struct lc_docker_config *d;
-
     if (c == NULL) {
         return;
     }
-    d = &c->docker;
     free(c->path);
-    free(c->data_dir);
-    free(c->hostname);
     free(c->api_listen);
-    free(c->api_token);
-    free(d->socket);
-    lc_config_free_names(d->include_names, d->n_include_names);
-    lc_config_free_names(d->exclude_names, d->n_exclude_names);
-    lc_config_free_labels(d->include_labels, d->n_include_labels);
-    lc_config_free_labels(d->exclude_labels, d->n_exclude_labels);
+    lc_config_options_free(lc_config_root_options(), c);
+    lc_config_free_inputs(c->inputs, c->n_inputs);
     lc_config_free_outputs(c->outputs, c->n_outputs);
     memset(c, 0, sizeof *c);
 }
 
 /* ---- checks across keys ---- */
-
-/* File outputs without a path, and the built-in one (line 0), write to DATA_DIR/logs, known
- * only once data_dir is. Two file outputs in one directory would write the same files. */
-static void finish_output_paths(struct lc_config_walk *w, struct lc_config *c)
-{
-    char path[LC_CONFIG_PATH_CAP], q[LC_CONFIG_QUOTE_CAP];
-
-    for (size_t i = 0; i < c->n_outputs; i++) {
-        struct lc_output_config *o = &c->outputs[i];
-        if (o->type == NULL || strcmp(o->type, "file") != 0) {
-            continue;
-        }
-        if (o->path == NULL || o->line == 0) {
-            free(o->path);
-            o->path = join_path(c->data_dir, "logs");
-        }
-        for (size_t j = 0; j < i; j++) {
-            if (c->outputs[j].path != NULL && strcmp(c->outputs[j].path, o->path) == 0) {
-                snprintf(path, sizeof path, "outputs[%zu].path", i);
-                lc_config_report(
-                    w, o->line, path,
-                    "%s is also the directory of output \"%s\" (line %d); each file output "
-                    "needs its own",
-                    lc_config_quote(q, sizeof q, o->path, strlen(o->path)),
-                    c->outputs[j].name ? c->outputs[j].name : "", c->outputs[j].line);
-                break;
-            }
-        }
-    }
-}
 
 static int duration_given_ok(const yaml_node_t *v)
 {
@@ -133,31 +62,6 @@ static int duration_given_ok(const yaml_node_t *v)
     return v == NULL || (v->type == YAML_SCALAR_NODE &&
                          lc_parse_duration_ms((const char *)v->data.scalar.value, &ms) == 0 &&
                          ms > 0 && ms <= LC_DAY_MS);
-}
-
-static void check_backoff(struct lc_config_walk *w, const struct lc_config *c, yaml_node_t *root)
-{
-    char a[32], b[32];
-    yaml_node_t *docker = lc_config_map_get(w, root, "docker");
-    yaml_node_t *mx = lc_config_map_get(w, docker, "reconnect_backoff_max");
-    yaml_node_t *mn = lc_config_map_get(w, docker, "reconnect_backoff_min");
-    uint64_t lo = c->docker.reconnect_min_ms, hi = c->docker.reconnect_max_ms;
-
-    /* A value that did not parse was reported already; comparing its default is noise. */
-    if (hi >= lo || !duration_given_ok(mx) || !duration_given_ok(mn)) {
-        return;
-    }
-    if (mx != NULL) {
-        lc_config_report(w, lc_config_line(mx), "docker.reconnect_backoff_max",
-                         "%s is less than docker.reconnect_backoff_min (%s)",
-                         lc_config_fmt_duration(a, sizeof a, hi),
-                         lc_config_fmt_duration(b, sizeof b, lo));
-    } else if (mn != NULL) {
-        lc_config_report(w, lc_config_line(mn), "docker.reconnect_backoff_min",
-                         "%s is greater than docker.reconnect_backoff_max (%s)",
-                         lc_config_fmt_duration(a, sizeof a, lo),
-                         lc_config_fmt_duration(b, sizeof b, hi));
-    }
 }
 
 /* Reports KEY (given at NODE, or else at OTHER_NODE) when its value is not below
@@ -185,9 +89,12 @@ static void check_below_task_timeout(struct lc_config_walk *w, yaml_node_t *root
 static void check_timeouts(struct lc_config_walk *w, const struct lc_config *c, yaml_node_t *root)
 {
     uint64_t tt = c->supervisor.task_timeout_ms;
-    check_below_task_timeout(w, root, "docker", "idle_timeout", c->docker.idle_timeout_ms, tt);
-    check_below_task_timeout(w, root, "docker", "request_timeout", c->docker.request_timeout_ms,
-                             tt);
+    yaml_node_t *ttn =
+        lc_config_map_get(w, lc_config_map_get(w, root, "supervisor"), "task_timeout");
+    int tt_line = ttn == NULL ? 0 : duration_given_ok(ttn) ? lc_config_line(ttn) : -1;
+
+    /* The deadlines inside the tasks of inputs and outputs, flagged in their tables. */
+    lc_config_check_deadlines(w, c, tt, tt_line);
     check_below_task_timeout(w, root, "supervisor", "check_interval",
                              c->supervisor.check_interval_ms, tt);
 }
@@ -316,8 +223,8 @@ static void walk_document(struct lc_config_walk *w, struct lc_config *c)
             lc_config_schema_walk(w, root, c);
         }
     }
-    finish_output_paths(w, c);
-    check_backoff(w, c, root);
+    lc_config_finish_inputs(w, c);
+    lc_config_check_instances(w, c);
     check_restart_backoff(w, c, root);
     check_retry_backoff(w, c, root);
     check_timeouts(w, c, root);
@@ -325,15 +232,16 @@ static void walk_document(struct lc_config_walk *w, struct lc_config *c)
     check_api_exposure(w, c, root);
 }
 
-int lc_config_load_string(struct lc_config *c, const char *name, const char *text, size_t len,
-                          FILE *errors)
+int lc_config_load_string(struct lc_config *c, const struct lc_config_catalog *cat,
+                          const char *name, const char *text, size_t len, FILE *errors)
 {
-    struct lc_config_walk w = {.name = name != NULL ? name : "<config>", .errors = errors};
+    struct lc_config_walk w = {
+        .name = name != NULL ? name : "<config>", .errors = errors, .cat = cat};
     yaml_document_t doc;
 
     /* A zeroed config (never filled, or freed) starts from the defaults. */
     if (c->data_dir == NULL) {
-        lc_config_defaults(c);
+        lc_config_defaults(c, cat);
     }
     free(c->path);
     c->path = lc_xstrdup(w.name);
@@ -351,7 +259,8 @@ int lc_config_load_string(struct lc_config *c, const char *name, const char *tex
     return 0;
 }
 
-int lc_config_load(struct lc_config *c, const char *path, FILE *errors)
+int lc_config_load(struct lc_config *c, const struct lc_config_catalog *cat, const char *path,
+                   FILE *errors)
 {
     char *text = NULL;
     size_t len = 0;
@@ -364,7 +273,7 @@ int lc_config_load(struct lc_config *c, const char *path, FILE *errors)
         }
         return rc;
     }
-    rc = lc_config_load_string(c, path, text, len, errors);
+    rc = lc_config_load_string(c, cat, path, text, len, errors);
     free(text);
     return rc;
 }

@@ -1,7 +1,10 @@
 /* config: the configuration model, its built-in defaults, and the YAML loader (libyaml).
  * The loader checks every key against a table of known keys, types and ranges and reports
  * every problem, one line each, as "config error: FILE:LINE: KEY.PATH: what is wrong".
- * The lc_config struct owns every string and array it points to. */
+ * It knows the keys of the core and those every input and output has; the keys of each
+ * input and output type are in that type's table (config_option.h), which the caller hands
+ * the loader in a catalogue built from the registries. The lc_config struct owns every
+ * string and array it points to, and each instance's options struct. */
 #ifndef LC_CONFIG_H
 #define LC_CONFIG_H
 
@@ -10,20 +13,25 @@
 #include <stdio.h>
 
 #include "base/log.h"
+#include "config/config_option.h"
 #include "core/sync_mode.h"
 
-enum lc_format {
-    LC_FORMAT_JSON = 0,
-    LC_FORMAT_TEXT = 1,
+/* One configured input: the keys every input has, and its type's options. */
+struct lc_input_config {
+    char *type;
+    char *name;  /* unique among inputs; defaults to the type */
+    int line;    /* line in the config file, 0 for the built-in instance */
+    int enabled; /* enabled: false keeps the section but runs no instance */
+    int index;   /* its place in the file's inputs: list, or -1 for the top-level section
+                    named as its type (how messages name it: inputs[INDEX] or TYPE) */
+    const struct lc_config_plugin *plugin; /* its type's table; NULL only while loading */
+    void *opts;                            /* plugin->size bytes: the type's options */
+    int *key_lines; /* per option of the type: see lc_config_check_line; NULL: none given */
 };
 
-struct lc_label_match {
-    char *key;
-    char *value; /* "*" matches any value */
-};
-
+/* One configured output: the keys every output has, and its type's options. */
 struct lc_output_config {
-    char *type; /* "file" */
+    char *type; /* a type of the catalogue */
     char *name; /* unique; defaults to the type */
     int line;   /* line in the config file, 0 for built-in defaults */
     /* every type: delivery from the spool */
@@ -41,34 +49,9 @@ struct lc_output_config {
                                     failed sends the batch goes to the dead-letter file */
     } retry;
     int start_oldest; /* start_at: oldest (1) or end (0, default): where a new output starts */
-    /* type: file */
-    char *path; /* directory */
-    enum lc_format format;
-    uint64_t rotate_bytes;
-    unsigned max_files;
-    int compress;
-};
-
-struct lc_docker_config {
-    int enabled;
-    char *socket;
-    char **include_names;
-    size_t n_include_names;
-    char **exclude_names;
-    size_t n_exclude_names;
-    struct lc_label_match *include_labels;
-    size_t n_include_labels;
-    struct lc_label_match *exclude_labels;
-    size_t n_exclude_labels;
-    int stdout_enabled;
-    int stderr_enabled;
-    long initial_tail; /* -1 = "all" */
-    uint64_t idle_timeout_ms;
-    uint64_t reconcile_interval_ms;
-    uint64_t max_line_bytes;
-    uint64_t request_timeout_ms; /* connect and response-header deadline of every request */
-    uint64_t reconnect_min_ms;   /* backoff when the daemon is gone */
-    uint64_t reconnect_max_ms;
+    const struct lc_config_plugin *plugin; /* its type's table; NULL only while loading */
+    void *opts;                            /* plugin->size bytes: the type's options */
+    int *key_lines; /* per option of the type: see lc_config_check_line; NULL: none given */
 };
 
 struct lc_config {
@@ -91,14 +74,18 @@ struct lc_config {
         enum lc_sync_mode sync;    /* default interval */
         uint64_t sync_interval_ms; /* default 1s */
     } spool;
-    struct lc_docker_config docker;
+    const struct lc_config_catalog *catalog; /* the plugin types it was loaded with */
+    struct lc_input_config *inputs;
+    size_t n_inputs;
     struct lc_output_config *outputs;
     size_t n_outputs;
 };
 
-/* Fills C with the documented built-in defaults (one file output "file" in
- * DATA_DIR/logs). Never fails. */
-void lc_config_defaults(struct lc_config *c);
+/* Fills C with the documented built-in defaults: one instance of every catalogue type
+ * flagged LC_PLUGIN_DEFAULT, named as its type (the Docker input "docker", the file
+ * output "file" in DATA_DIR/logs). CAT (the plugin types, built from the registries by the
+ * caller) must outlive C. Never fails. */
+void lc_config_defaults(struct lc_config *c, const struct lc_config_catalog *cat);
 
 /* Loads PATH over the defaults. Every problem is printed to ERRORS as one line
  * "config error: FILE:LINE: KEY.PATH: what is wrong". Returns 0, -EINVAL when the config
@@ -106,14 +93,33 @@ void lc_config_defaults(struct lc_config *c);
  * reported on ERRORS; C is freed and zeroed too). C must hold the defaults (from
  * lc_config_defaults) or be zeroed (the defaults are then filled in first); the values the
  * file gives replace C's, freeing them. ERRORS may be NULL (nothing is printed). */
-int lc_config_load(struct lc_config *c, const char *path, FILE *errors);
+int lc_config_load(struct lc_config *c, const struct lc_config_catalog *cat, const char *path,
+                   FILE *errors);
 
 /* Like lc_config_load, from the LEN bytes of TEXT (need not be NUL-terminated); NAME is
  * the file name used in messages and stored in c->path. Returns 0 or -EINVAL. */
-int lc_config_load_string(struct lc_config *c, const char *name, const char *text, size_t len,
-                          FILE *errors);
+int lc_config_load_string(struct lc_config *c, const struct lc_config_catalog *cat,
+                          const char *name, const char *text, size_t len, FILE *errors);
 
 /* Frees everything C owns and zeroes it. */
 void lc_config_free(struct lc_config *c);
+
+/* The config core's own keys, for config-reference: the top level (with its sections), the
+ * keys every input has (SECTION 1: those of a top-level input section such as docker:),
+ * the keys every output has. The type's keys are in each plugin's table. */
+const struct lc_config_option *lc_config_root_options(void);
+const struct lc_config_option *lc_config_input_options(int section);
+const struct lc_config_option *lc_config_output_options(void);
+
+/* The input named NAME, or NULL. */
+const struct lc_input_config *lc_config_input(const struct lc_config *c, const char *name);
+
+/* Deep copies of one instance's section (DST owns everything it points to, but the
+ * plugin table), so that an instance owns its config; free them with the _free
+ * functions, which zero the struct. */
+void lc_config_input_copy(struct lc_input_config *dst, const struct lc_input_config *src);
+void lc_config_input_free(struct lc_input_config *ic);
+void lc_config_output_copy(struct lc_output_config *dst, const struct lc_output_config *src);
+void lc_config_output_free(struct lc_output_config *oc);
 
 #endif

@@ -65,8 +65,8 @@ const char *lc_config_fmt_size(char *dst, size_t cap, uint64_t bytes)
     return with_unit(dst, cap, bytes, names, mults, 5);
 }
 
-void lc_config_set_string(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
-                          void *base, const char *path)
+void lc_config_set_string(struct lc_config_walk *w, const struct lc_config_option *f,
+                          yaml_node_t *v, void *base, const char *path)
 {
     const char *s = lc_config_scalar(w, v, path, "a string");
 
@@ -82,7 +82,7 @@ void lc_config_set_string(struct lc_config_walk *w, const struct lc_config_field
 }
 
 /* Output names appear in task ids, log prefixes and metric labels: keep them plain. */
-void lc_config_set_name(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
+void lc_config_set_name(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                         void *base, const char *path)
 {
     char q[LC_CONFIG_QUOTE_CAP];
@@ -103,7 +103,7 @@ void lc_config_set_name(struct lc_config_walk *w, const struct lc_config_field *
     *LC_CONFIG_AT(base, f, char *) = lc_xstrdup(s);
 }
 
-void lc_config_set_bool(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
+void lc_config_set_bool(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                         void *base, const char *path)
 {
     static const char *const yes[] = {"true", "yes", "on"};
@@ -124,7 +124,7 @@ void lc_config_set_bool(struct lc_config_walk *w, const struct lc_config_field *
                      lc_config_describe(d, sizeof d, v));
 }
 
-void lc_config_set_uint(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
+void lc_config_set_uint(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                         void *base, const char *path)
 {
     char q[LC_CONFIG_QUOTE_CAP];
@@ -147,7 +147,7 @@ void lc_config_set_uint(struct lc_config_walk *w, const struct lc_config_field *
     }
 }
 
-void lc_config_set_duration(struct lc_config_walk *w, const struct lc_config_field *f,
+void lc_config_set_duration(struct lc_config_walk *w, const struct lc_config_option *f,
                             yaml_node_t *v, void *base, const char *path)
 {
     char q[LC_CONFIG_QUOTE_CAP], lim[32];
@@ -173,7 +173,7 @@ void lc_config_set_duration(struct lc_config_walk *w, const struct lc_config_fie
     }
 }
 
-void lc_config_set_size(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
+void lc_config_set_size(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                         void *base, const char *path)
 {
     char q[LC_CONFIG_QUOTE_CAP], lim[32];
@@ -200,7 +200,7 @@ void lc_config_set_size(struct lc_config_walk *w, const struct lc_config_field *
     }
 }
 
-void lc_config_set_level(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
+void lc_config_set_level(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                          void *base, const char *path)
 {
     const char *s = lc_config_scalar(w, v, path, "one of error, warn, info, debug");
@@ -210,24 +210,32 @@ void lc_config_set_level(struct lc_config_walk *w, const struct lc_config_field 
     }
 }
 
-void lc_config_set_format(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
-                          void *base, const char *path)
+/* An LC_OPT_ENUM key: stores the index of the value in F->names. */
+void lc_config_set_enum(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
+                        void *base, const char *path)
 {
-    const char *s = lc_config_scalar(w, v, path, "one of json, text");
+    char what[LC_CONFIG_QUOTE_CAP] = "one of ";
+    const char *s;
+    size_t n = strlen(what);
 
+    for (size_t i = 0; f->names[i] != NULL; i++) {
+        n += (size_t)snprintf(what + n, n < sizeof what ? sizeof what - n : 0, "%s%s",
+                              i > 0 ? ", " : "", f->names[i]);
+    }
+    s = lc_config_scalar(w, v, path, what);
     if (s == NULL) {
         return;
     }
-    if (strcmp(s, "json") == 0) {
-        *LC_CONFIG_AT(base, f, enum lc_format) = LC_FORMAT_JSON;
-    } else if (strcmp(s, "text") == 0) {
-        *LC_CONFIG_AT(base, f, enum lc_format) = LC_FORMAT_TEXT;
-    } else {
-        lc_config_report(w, lc_config_line(v), path, "expected one of json, text");
+    for (size_t i = 0; f->names[i] != NULL; i++) {
+        if (strcmp(s, f->names[i]) == 0) {
+            *LC_CONFIG_AT(base, f, int) = (int)i;
+            return;
+        }
     }
+    lc_config_report(w, lc_config_line(v), path, "expected %s", what);
 }
 
-void lc_config_set_sync(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
+void lc_config_set_sync(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                         void *base, const char *path)
 {
     const char *s = lc_config_scalar(w, v, path, "one of always, interval, never");
@@ -248,7 +256,7 @@ void lc_config_set_sync(struct lc_config_walk *w, const struct lc_config_field *
 
 /* start_at: where an output with no cursor yet starts reading the spool (stored as
  * start_oldest). */
-void lc_config_set_start_at(struct lc_config_walk *w, const struct lc_config_field *f,
+void lc_config_set_start_at(struct lc_config_walk *w, const struct lc_config_option *f,
                             yaml_node_t *v, void *base, const char *path)
 {
     const char *s = lc_config_scalar(w, v, path, "one of end, oldest");
@@ -265,7 +273,7 @@ void lc_config_set_start_at(struct lc_config_walk *w, const struct lc_config_fie
     }
 }
 
-void lc_config_set_tail(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
+void lc_config_set_tail(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                         void *base, const char *path)
 {
     char d[LC_CONFIG_QUOTE_CAP];
@@ -309,8 +317,8 @@ static int listen_host_ok(const char *host, size_t n)
            buf[0] != '-' && buf[0] != '.';
 }
 
-void lc_config_set_listen(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
-                          void *base, const char *path)
+void lc_config_set_listen(struct lc_config_walk *w, const struct lc_config_option *f,
+                          yaml_node_t *v, void *base, const char *path)
 {
     char q[LC_CONFIG_QUOTE_CAP], p[LC_CONFIG_QUOTE_CAP];
     const char *s = lc_config_scalar(w, v, path, "host:port"), *colon;

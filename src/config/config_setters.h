@@ -1,5 +1,6 @@
-/* config_setters: the setters of the config file's scalar keys, for config_schema.c's
- * tables, and the table entry they get. Not for use outside the config module. */
+/* config_setters: the setters of the config file's scalar keys, which config_schema.c
+ * picks by an option's type (or names as an LC_OPT_CUSTOM key's set). Not for use outside
+ * the config module: plugins name types (config_option.h), not setters. */
 #ifndef LC_CONFIG_SETTERS_H
 #define LC_CONFIG_SETTERS_H
 
@@ -7,21 +8,8 @@
 #include <stdint.h>
 #include <yaml.h>
 
+#include "config/config_option.h"
 #include "config/config_yaml.h"
-
-struct lc_config_field;
-typedef void (*lc_config_set_fn)(struct lc_config_walk *w, const struct lc_config_field *f,
-                                 yaml_node_t *v, void *base, const char *path);
-
-/* A known key: SET checks the value node and stores it at BASE + OFF. */
-struct lc_config_field {
-    const char *key;
-    lc_config_set_fn set;
-    size_t off;
-    size_t off_n;                      /* lists and label maps: offset of the element count */
-    uint64_t min, max;                 /* integers, sizes and durations */
-    const struct lc_config_field *sub; /* sections: the keys of the nested mapping */
-};
 
 /* The value of field F in the struct at BASE, as a TYPE lvalue. */
 #define LC_CONFIG_AT(base, f, type) ((type *)((char *)(base) + (f)->off))
@@ -29,29 +17,29 @@ struct lc_config_field {
 /* Each checks value node V of the key at PATH; a valid value is stored at F's offset in
  * BASE (replacing and freeing a string there), a wrong one is reported through W and
  * leaves BASE as it was. Ranges come from F (min, max) where the type has one. */
-void lc_config_set_string(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
-                          void *base, const char *path);
-void lc_config_set_name(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
+void lc_config_set_string(struct lc_config_walk *w, const struct lc_config_option *f,
+                          yaml_node_t *v, void *base, const char *path);
+void lc_config_set_name(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                         void *base, const char *path);
-void lc_config_set_bool(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
+void lc_config_set_bool(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                         void *base, const char *path);
-void lc_config_set_uint(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
+void lc_config_set_uint(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                         void *base, const char *path);
-void lc_config_set_duration(struct lc_config_walk *w, const struct lc_config_field *f,
+void lc_config_set_duration(struct lc_config_walk *w, const struct lc_config_option *f,
                             yaml_node_t *v, void *base, const char *path);
-void lc_config_set_size(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
+void lc_config_set_size(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                         void *base, const char *path);
-void lc_config_set_level(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
+void lc_config_set_level(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                          void *base, const char *path);
-void lc_config_set_format(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
-                          void *base, const char *path);
-void lc_config_set_sync(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
+void lc_config_set_enum(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                         void *base, const char *path);
-void lc_config_set_start_at(struct lc_config_walk *w, const struct lc_config_field *f,
+void lc_config_set_sync(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
+                        void *base, const char *path);
+void lc_config_set_start_at(struct lc_config_walk *w, const struct lc_config_option *f,
                             yaml_node_t *v, void *base, const char *path);
-void lc_config_set_tail(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
+void lc_config_set_tail(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                         void *base, const char *path);
-void lc_config_set_listen(struct lc_config_walk *w, const struct lc_config_field *f, yaml_node_t *v,
-                          void *base, const char *path);
+void lc_config_set_listen(struct lc_config_walk *w, const struct lc_config_option *f,
+                          yaml_node_t *v, void *base, const char *path);
 
 #endif

@@ -1,8 +1,8 @@
-/* config_yaml: the YAML side of the config loader, shared by config.c and config_schema.c
- * and not for use outside the config module. It parses the text into one libyaml document,
- * reports problems as "config error: FILE:LINE: KEY.PATH: what is wrong", and gives the
- * walk checked access to nodes (scalars, mappings, lists, aliases). It owns nothing: the
- * document and the per-node marks belong to the load in config.c. */
+/* config_yaml: the YAML side of the config loader, shared by config.c, config_schema.c and
+ * config_instance.c and not for use outside the config module. It parses the text into one
+ * libyaml document, reports problems as "config error: FILE:LINE: KEY.PATH: what is
+ * wrong", and gives the walk checked access to nodes (scalars, mappings, lists, aliases).
+ * It owns nothing: the document and the per-node marks belong to the load in config.c. */
 #ifndef LC_CONFIG_YAML_H
 #define LC_CONFIG_YAML_H
 
@@ -13,6 +13,9 @@
 #define LC_CONFIG_PATH_CAP 320 /* "docker.include_labels.KEY" and the like */
 #define LC_CONFIG_QUOTE_CAP 80 /* a quoted value in a message, cut with "..." */
 
+struct lc_config_catalog;
+struct lc_config_pending;
+
 /* One load: the parsed document and where problems go. */
 struct lc_config_walk {
     yaml_document_t *doc;
@@ -21,6 +24,8 @@ struct lc_config_walk {
     int n_errors;
     unsigned char *used; /* per node: this list or mapping was walked already */
     int key_line;        /* line of the key being walked (an alias node has no line of its own) */
+    const struct lc_config_catalog *cat; /* the plugin types (config_option.h) */
+    struct lc_config_pending *pending;   /* config_schema.c: what the walk assembles last */
 };
 
 /* Parses exactly one YAML document of the LEN bytes of TEXT into DOC. Returns 0 (DOC is

@@ -26,7 +26,7 @@
 
 #define SNAPSHOT_MS 1000
 #define MAX_OUTPUT_TASKS 64
-#define MAX_INPUTS 16
+#define MAX_INPUTS 64 /* as many as the config takes (inputs: entries) */
 
 struct lc_daemon;
 
@@ -44,6 +44,7 @@ struct output_task {
     struct lc_daemon *d;
     char name[LC_SNAP_INSTANCE_MAX];
     struct lc_task *task;
+    struct lc_output_config cfg; /* the output's own copy of its config section */
 };
 
 struct lc_daemon {
@@ -58,6 +59,9 @@ struct lc_daemon {
     struct lc_delivery *delivery;
     struct lc_ingest *ingest;
     struct input inputs[MAX_INPUTS];
+    /* Each input's own copy of its config section; freed once the loop closed its handles. */
+    struct lc_input_config sections[MAX_INPUTS];
+    size_t n_sections;
     size_t n_inputs;
     struct lc_api *api;
     struct output_task outputs[MAX_OUTPUT_TASKS];
@@ -298,6 +302,7 @@ static void stop(struct lc_daemon *d)
     if (lc_delivery_destroy(d->delivery) == 0) {
         for (size_t i = 0; i < d->n_outputs; i++) {
             lc_task_destroy(d->outputs[i].task);
+            lc_config_output_free(&d->outputs[i].cfg);
         }
         lc_spool_close(d->spool);
         lc_task_destroy(d->spool_task);
@@ -342,9 +347,10 @@ static int add_outputs(struct lc_daemon *d)
         snprintf(ot->name, sizeof(ot->name), "%s", oc->name);
         ot->task = lc_task_create(d->sup, id, "output", &ops_task, ot);
         lc_task_set_owner(ot->task, oc->name);
+        lc_config_output_copy(&ot->cfg, oc);
         d->n_outputs = i + 1;
         lc_task_set_state(ot->task, LC_TASK_RUNNING);
-        rc = lc_delivery_add_output(d->delivery, ops, oc, ot->task);
+        rc = lc_delivery_add_output(d->delivery, ops, &ot->cfg, ot->task);
         if (rc != 0) {
             lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot start", oc->name);
             return rc;
@@ -372,25 +378,32 @@ static void input_flush(void *ud)
     }
 }
 
-/* Creates the input instance NAME of type TYPE on the ingest stage. */
-static int add_input(struct lc_daemon *d, const char *type, const char *name)
+/* Creates an instance of the input IC on the ingest stage, with its own copy of IC. */
+static int add_input(struct lc_daemon *d, const struct lc_input_config *ic)
 {
     struct input *in = &d->inputs[d->n_inputs];
     struct lc_ingest_input_cbs cbs = {.pause = input_pause, .flush = input_flush, .ud = in};
+    struct lc_input_config *section;
     struct lc_input_ctx ctx;
     if (d->n_inputs == MAX_INPUTS) {
-        lc_log(LC_LOG_ERROR, 0, "[input:%s] more than %d inputs", name, MAX_INPUTS);
+        lc_log(LC_LOG_ERROR, 0, "[input:%s] more than %d inputs", ic->name, MAX_INPUTS);
         return -E2BIG;
     }
-    in->ops = lc_input_find(type);
+    in->ops = lc_input_find(ic->type);
     if (in->ops == NULL) {
-        lc_log(LC_LOG_ERROR, 0, "[input:%s] unknown type %s", name, type);
+        lc_log(LC_LOG_ERROR, 0, "[input:%s] unknown type %s", ic->name, ic->type);
         return -EINVAL;
     }
-    in->name = lc_xstrdup(name);
-    in->src = lc_ingest_attach(d->ingest, name, &cbs);
-    ctx = (struct lc_input_ctx){
-        .loop = &d->loop, .name = name, .cfg = d->cfg, .src = in->src, .sup = d->sup};
+    section = &d->sections[d->n_sections++];
+    lc_config_input_copy(section, ic);
+    in->name = lc_xstrdup(ic->name);
+    in->src = lc_ingest_attach(d->ingest, ic->name, &cbs);
+    ctx = (struct lc_input_ctx){.loop = &d->loop,
+                                .name = section->name,
+                                .cfg = d->cfg,
+                                .section = section,
+                                .src = in->src,
+                                .sup = d->sup};
     in->state = in->ops->create(&ctx);
     if (in->state == NULL) {
         lc_ingest_detach(in->src);
@@ -401,13 +414,20 @@ static int add_input(struct lc_daemon *d, const char *type, const char *name)
     return 0;
 }
 
-/* The ingest stage and the configured inputs. For now the one Docker input, the
- * top-level docker: section, named docker (its positions' namespace). */
+/* The ingest stage and one instance per configured input that is enabled (the top-level
+ * docker: section is the input named docker; the config loader assembled the list). */
 static int add_inputs(struct lc_daemon *d)
 {
     d->ingest = lc_ingest_create(&d->loop, d->spool);
-    if (d->cfg->docker.enabled) {
-        return add_input(d, "docker", "docker");
+    for (size_t i = 0; i < d->cfg->n_inputs; i++) {
+        int rc;
+        if (!d->cfg->inputs[i].enabled) {
+            continue;
+        }
+        rc = add_input(d, &d->cfg->inputs[i]);
+        if (rc != 0) {
+            return rc;
+        }
     }
     return 0;
 }
@@ -542,6 +562,9 @@ int lc_loop_run(const struct lc_config *cfg)
     }
     lc_snapshot_box_close(&d.box);
     pthread_mutex_destroy(&d.wedge_lock);
+    for (size_t i = 0; i < d.n_sections; i++) {
+        lc_config_input_free(&d.sections[i]);
+    }
     if (rc == 0) {
         lc_log(LC_LOG_INFO, 0, "[logcap] stopped cleanly");
     }

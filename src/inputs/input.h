@@ -16,13 +16,17 @@
 struct lc_input_ctx {
     uv_loop_t *loop;
     const char *name;            /* the instance's name (its tasks and positions) */
-    const struct lc_config *cfg; /* the whole config (host name, data_dir, its section) */
+    const struct lc_config *cfg; /* the whole config (host name, data_dir) */
+    /* Its own copy of its config section; its type's options are SECTION->opts. */
+    const struct lc_input_config *section;
     struct lc_ingest_input *src; /* its handle on the ingest stage */
     struct lc_supervisor *sup;   /* where its tasks are registered */
 };
 
 struct lc_input_ops {
     const char *type;
+    /* Its options: their table, defaults, help and checks (config_option.h). */
+    const struct lc_config_plugin *config;
     /* Creates the instance: takes its recovered positions from CTX->src. Returns its state,
      * or NULL on a fatal error (logged). */
     void *(*create)(const struct lc_input_ctx *ctx);

@@ -19,3 +19,8 @@ const struct lc_input_ops *lc_input_find(const char *type)
     }
     return NULL;
 }
+
+const struct lc_input_ops *lc_input_at(size_t i)
+{
+    return i < sizeof(inputs) / sizeof(inputs[0]) ? inputs[i] : NULL;
+}

@@ -54,8 +54,11 @@ void lc_send_report_close(struct lc_send_report *rep);
 
 struct lc_output_ops {
     const char *type;
-    /* Creates the output's state from CFG (which outlives it). Returns 0 or a negative
-     * errno (logged by the output, with its "[output:NAME]" prefix). */
+    /* Its options: their table, defaults, help and checks. The config loader fills CFG->opts
+     * (in init) with this plugin's options struct. */
+    const struct lc_config_plugin *config;
+    /* Creates the output's state from CFG (which outlives it; its options are CFG->opts). Returns 0
+     * or a negative errno (logged by the output, with its "[output:NAME]" prefix). */
     int (*init)(void **state, const struct lc_output_config *cfg);
     /* Writes N records in order. The records stay owned by the caller. A batch answered
      * LC_RETRY comes again, with the same records (same seq) but those marked in REP so

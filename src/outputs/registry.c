@@ -10,8 +10,6 @@ static const struct lc_output_ops *const outputs[] = {
     &lc_output_file,
 };
 
-const char *const lc_output_types[] = {"file", NULL};
-
 const struct lc_output_ops *lc_output_find(const char *type)
 {
     for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++) {
@@ -20,4 +18,9 @@ const struct lc_output_ops *lc_output_find(const char *type)
         }
     }
     return NULL;
+}
+
+const struct lc_output_ops *lc_output_at(size_t i)
+{
+    return i < sizeof(outputs) / sizeof(outputs[0]) ? outputs[i] : NULL;
 }

@@ -6,6 +6,12 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "inputs/docker/docker_config.h"
+#include "outputs/file/file_config.h"
+
+static const struct lc_config_plugin *const inputs[] = {&lc_docker_config_plugin, NULL};
+static const struct lc_config_plugin *const outputs[] = {&lc_file_config_plugin, NULL};
+static const struct lc_config_catalog catalog = {.inputs = inputs, .outputs = outputs};
 
 static void check(int ok)
 {
@@ -14,21 +20,30 @@ static void check(int ok)
     }
 }
 
-/* The promises of a loaded config: every output named, typed, unique; ranges held. */
+/* The promises of a loaded config: every input and output named, typed, unique, with its
+ * type's options; ranges held. */
 static void check_invariants(const struct lc_config *c)
 {
-    const struct lc_docker_config *d = &c->docker;
-
     check(c->data_dir != NULL && c->hostname != NULL && c->api_listen != NULL);
-    check(d->socket != NULL && d->initial_tail >= -1);
-    check(d->idle_timeout_ms > 0 && d->reconcile_interval_ms > 0 && d->request_timeout_ms > 0);
-    check(d->reconnect_min_ms > 0 && d->reconnect_max_ms >= d->reconnect_min_ms);
-    check(d->max_line_bytes >= 1024 && d->max_line_bytes <= 64u * 1024 * 1024);
+    for (size_t i = 0; i < c->n_inputs; i++) {
+        const struct lc_input_config *ic = &c->inputs[i];
+        const struct lc_docker_config *d = ic->opts;
+        check(ic->type != NULL && ic->name != NULL && ic->plugin == &lc_docker_config_plugin);
+        check(d->socket != NULL && d->initial_tail >= -1);
+        check(d->idle_timeout_ms > 0 && d->reconcile_interval_ms > 0 && d->request_timeout_ms > 0);
+        check(d->reconnect_min_ms > 0 && d->reconnect_max_ms >= d->reconnect_min_ms);
+        check(d->max_line_bytes >= 1024 && d->max_line_bytes <= 64u * 1024 * 1024);
+        for (size_t j = 0; j < i; j++) {
+            check(strcmp(ic->name, c->inputs[j].name) != 0);
+        }
+    }
     check(c->n_outputs >= 1);
     for (size_t i = 0; i < c->n_outputs; i++) {
         const struct lc_output_config *o = &c->outputs[i];
-        check(o->type != NULL && o->name != NULL && o->path != NULL);
-        check(o->max_files >= 1 && o->max_files <= 1000 && o->rotate_bytes >= 4096);
+        const struct lc_file_config *f = o->opts;
+        check(o->type != NULL && o->name != NULL && o->plugin == &lc_file_config_plugin);
+        check(f->path != NULL);
+        check(f->max_files >= 1 && f->max_files <= 1000 && f->rotate_bytes >= 4096);
         for (size_t j = 0; j < i; j++) {
             check(strcmp(o->name, c->outputs[j].name) != 0);
         }
@@ -44,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         devnull = fopen("/dev/null", "w");
         check(devnull != NULL);
     }
-    if (lc_config_load_string(&c, "fuzz.yaml", (const char *)data, size, devnull) == 0) {
+    if (lc_config_load_string(&c, &catalog, "fuzz.yaml", (const char *)data, size, devnull) == 0) {
         check_invariants(&c);
         lc_config_free(&c);
     }

@@ -148,6 +148,34 @@ CASES = {
         "  include_names: [\"a\", \"b\"\n"
         "  socket: /x\n",
         [[(4, "syntax"), (5, "syntax")]]),
+    # The inputs: list: the Docker input's own table checks its keys there too.
+    "input-unknown-key": (
+        "data_dir: {d}\n"
+        "inputs:\n"
+        "  - type: docker\n"
+        "    sockt: /x\n",
+        [[(4, "inputs[0].sockt")]]),
+    "input-wrong-size": (
+        "data_dir: {d}\n"
+        "inputs:\n"
+        "  - type: docker\n"
+        "    name: web\n"
+        "    max_line_bytes: 10\n",
+        [[(5, "inputs[0].max_line_bytes")]]),
+    "input-unknown-type": (
+        "data_dir: {d}\n"
+        "inputs:\n"
+        "  - type: journald\n",
+        [[(3, "inputs[0].type")]]),
+    # docker: is the input named docker: an inputs: entry of that name is the name twice.
+    "input-name-also-docker-section": (
+        "data_dir: {d}\n"
+        "docker:\n"
+        "  socket: /x\n"
+        "inputs:\n"
+        "  - type: docker\n"
+        "    name: docker\n",
+        [[(6, "inputs[0].name")]]),
 }
 
 LINE_RE = re.compile(r"^config error: (?P<file>.+?):(?P<line>\d+): (?P<key>[^:]+): (?P<what>.+)$")
@@ -198,6 +226,46 @@ def test_bad_config(case, workdir):
     q = run_logcap(["--check-config", "--config", path])
     assert q.returncode == 2, "--check-config exit %d, stderr:\n%s" % (q.returncode, q.stderr)
     check_errors(q.stderr, path, problems)
+
+
+def test_inputs_list_captures_a_container(containers, logcap):
+    """The inputs: form of the Docker input (no top-level docker: section) captures a
+    container's lines, every line once, as the docker: form does."""
+    lc = logcap()
+    docker = lc.config.pop("docker")
+    lc.config["inputs"] = [dict(docker, type="docker", name="web")]
+    lc.write_config()
+    with open(lc.config_path) as f:
+        text = f.read()
+    assert "inputs:" in text and not re.search(r"^docker:", text, re.M), text
+    lc.start()
+    n = 40
+    name = containers.run("inputs", 'for i in $(seq 1 %d); do echo "out $i"; '
+                          'echo "err $i" >&2; done' % n)
+    containers.wait_exited(name)
+    lc.wait_messages(name, 2 * n)
+    lc.wait_caught_up(containers, name)
+    lc.stop()
+    recs = lc.records(name, complete=True)
+    expected = [("stdout", "out %d" % i) for i in range(1, n + 1)] + \
+               [("stderr", "err %d" % i) for i in range(1, n + 1)]
+    h.check_exactly_once([(r.get("stream"), r.get("message")) for r in recs], expected, name)
+    assert all(r.get("container_name") == name for r in recs)
+    # The instance is the one the list names, not a built-in "docker" beside it.
+    assert "[input:docker]" not in lc.stderr_text()
+
+
+def test_config_reference():
+    """logcap config-reference prints every key of the core and of every plugin, with no
+    config and without starting anything."""
+    p = run_logcap(["config-reference"])
+    assert p.returncode == 0, p.stderr
+    for section in ("[top level]", "[inputs]", "[inputs: docker]", "[outputs]",
+                    "[outputs: file]"):
+        assert section in p.stdout, p.stdout
+    for key in ("data_dir", "socket", "max_line_bytes", "batch.max_records", "rotate_bytes",
+                "compress"):
+        assert re.search(r"^  %s " % re.escape(key), p.stdout, re.M), key
 
 
 def test_missing_config_file(workdir):

@@ -41,10 +41,12 @@ def test_two_inputs_by_name(prefix, containers, logcap):
     lc.wait_messages(db, 5)
     wid, did = containers.inspect(web)["Id"], containers.inspect(db)["Id"]
 
-    b = api.health()[1]
+    # The snapshot the API reads is at most a second old: wait for one taken after both
+    # inputs connected.
+    b = lc.wait_for(lambda: (lambda b: b if all(i["connected"] for i in b["inputs"]) else None)(
+        api.health()[1]), 10, "both inputs connected in /health")
     assert [(i["name"], i["type"]) for i in b["inputs"]] == \
         [("front", "docker"), ("back", "docker")], b["inputs"]
-    assert all(i["connected"] for i in b["inputs"]), b["inputs"]
     assert b["docker"]["enabled"] is True, b["docker"]  # the first Docker input
     tasks = {t["id"]: t for t in b["tasks"]}
     for owner, cid in (("front", wid), ("back", did)):
@@ -58,7 +60,10 @@ def test_two_inputs_by_name(prefix, containers, logcap):
     assert {i["name"]: i["sources"] for i in s["inputs"]} == {"front": 1, "back": 1}, \
         s["inputs"]
 
-    m = api.get("/metrics").body
+    m = api.metrics_text()
+    log = lc.stderr_text()
+    for owner in ("front", "back"):  # each input's log lines carry its name
+        assert "[docker/%s] connected to" % owner in log, log
     assert 'logcap_docker_connected{input="front"} 1' in m, m
     assert 'logcap_docker_connected{input="back"} 1' in m, m
     assert 'logcap_container_lines_total{input="front",container="%s"' % web in m, m

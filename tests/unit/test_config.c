@@ -7,14 +7,26 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "inputs/docker/docker_config.h"
+#include "outputs/file/file_config.h"
 #include "test.h"
+
+/* The plugin types the tests load with: the option tables of the Docker input and the file
+ * output, as main builds them from the registries. */
+static const struct lc_config_plugin *const test_inputs[] = {&lc_docker_config_plugin, NULL};
+static const struct lc_config_plugin *const test_outputs[] = {&lc_file_config_plugin, NULL};
+static const struct lc_config_catalog catalog = {.inputs = test_inputs, .outputs = test_outputs};
+
+/* The options of the input named "docker" (the top-level docker: section), of an output. */
+#define DOCKER(c) ((const struct lc_docker_config *)lc_config_input(&(c), "docker")->opts)
+#define FILE_OPTS(o) ((const struct lc_file_config *)(o).opts)
 
 /* Loads TEXT as "x.yaml"; the error lines go to *ERRS (caller frees). */
 static int load(struct lc_config *c, const char *text, char **errs)
 {
     size_t n = 0;
     FILE *f = open_memstream(errs, &n);
-    int rc = lc_config_load_string(c, "x.yaml", text, strlen(text), f);
+    int rc = lc_config_load_string(c, &catalog, "x.yaml", text, strlen(text), f);
     fclose(f);
     return rc;
 }
@@ -75,39 +87,39 @@ TEST(defaults)
 {
     struct lc_config c = {0};
     char host[256] = "";
-    lc_config_defaults(&c);
+    lc_config_defaults(&c, &catalog);
     gethostname(host, sizeof host - 1);
     ASSERT_TRUE(c.path == NULL);
     ASSERT_STR_EQ(c.data_dir, "./logcap-data");
     ASSERT_EQ(c.log_level, LC_LOG_INFO);
     ASSERT_STR_EQ(c.hostname, host[0] != '\0' ? host : "localhost");
     ASSERT_STR_EQ(c.api_listen, "127.0.0.1:8401");
-    ASSERT_EQ(c.docker.enabled, 1);
-    ASSERT_STR_EQ(c.docker.socket, "/var/run/docker.sock");
-    ASSERT_EQ(c.docker.n_include_names + c.docker.n_exclude_names, 0);
-    ASSERT_EQ(c.docker.n_include_labels + c.docker.n_exclude_labels, 0);
+    ASSERT_EQ(lc_config_input(&c, "docker")->enabled, 1);
+    ASSERT_STR_EQ(DOCKER(c)->socket, "/var/run/docker.sock");
+    ASSERT_EQ(DOCKER(c)->n_include_names + DOCKER(c)->n_exclude_names, 0);
+    ASSERT_EQ(DOCKER(c)->n_include_labels + DOCKER(c)->n_exclude_labels, 0);
     ASSERT_U64_EQ(c.spool.segment_bytes, 64 * 1048576ULL);
     ASSERT_U64_EQ(c.spool.max_bytes, 1024 * 1048576ULL);
     ASSERT_EQ(c.spool.sync, LC_SYNC_INTERVAL);
     ASSERT_U64_EQ(c.spool.sync_interval_ms, 1000);
-    ASSERT_EQ(c.docker.stdout_enabled, 1);
-    ASSERT_EQ(c.docker.stderr_enabled, 1);
-    ASSERT_EQ(c.docker.initial_tail, 50);
-    ASSERT_U64_EQ(c.docker.idle_timeout_ms, 60000);
-    ASSERT_U64_EQ(c.docker.reconcile_interval_ms, 30000);
-    ASSERT_U64_EQ(c.docker.max_line_bytes, 1048576);
-    ASSERT_U64_EQ(c.docker.request_timeout_ms, 10000);
-    ASSERT_U64_EQ(c.docker.reconnect_min_ms, 500);
-    ASSERT_U64_EQ(c.docker.reconnect_max_ms, 30000);
+    ASSERT_EQ(DOCKER(c)->stdout_enabled, 1);
+    ASSERT_EQ(DOCKER(c)->stderr_enabled, 1);
+    ASSERT_EQ(DOCKER(c)->initial_tail, 50);
+    ASSERT_U64_EQ(DOCKER(c)->idle_timeout_ms, 60000);
+    ASSERT_U64_EQ(DOCKER(c)->reconcile_interval_ms, 30000);
+    ASSERT_U64_EQ(DOCKER(c)->max_line_bytes, 1048576);
+    ASSERT_U64_EQ(DOCKER(c)->request_timeout_ms, 10000);
+    ASSERT_U64_EQ(DOCKER(c)->reconnect_min_ms, 500);
+    ASSERT_U64_EQ(DOCKER(c)->reconnect_max_ms, 30000);
     ASSERT_EQ(c.n_outputs, 1);
     ASSERT_STR_EQ(c.outputs[0].type, "file");
     ASSERT_STR_EQ(c.outputs[0].name, "file");
-    ASSERT_STR_EQ(c.outputs[0].path, "./logcap-data/logs");
+    ASSERT_STR_EQ(FILE_OPTS(c.outputs[0])->path, "./logcap-data/logs");
     ASSERT_EQ(c.outputs[0].line, 0);
-    ASSERT_EQ(c.outputs[0].format, LC_FORMAT_JSON);
-    ASSERT_U64_EQ(c.outputs[0].rotate_bytes, 100 * 1048576ULL);
-    ASSERT_EQ(c.outputs[0].max_files, 10);
-    ASSERT_EQ(c.outputs[0].compress, 1);
+    ASSERT_EQ(FILE_OPTS(c.outputs[0])->format, LC_FORMAT_JSON);
+    ASSERT_U64_EQ(FILE_OPTS(c.outputs[0])->rotate_bytes, 100 * 1048576ULL);
+    ASSERT_EQ(FILE_OPTS(c.outputs[0])->max_files, 10);
+    ASSERT_EQ(FILE_OPTS(c.outputs[0])->compress, 1);
     ASSERT_EQ(c.outputs[0].batch.max_records, 2048);
     ASSERT_U64_EQ(c.outputs[0].batch.max_bytes, 4 * 1048576ULL);
     ASSERT_U64_EQ(c.outputs[0].batch.max_wait_ms, 100);
@@ -129,7 +141,7 @@ TEST(empty_file_is_all_defaults)
         ASSERT_STR_EQ(c.path, "x.yaml");
         ASSERT_STR_EQ(c.data_dir, "./logcap-data");
         ASSERT_EQ(c.n_outputs, 1);
-        ASSERT_STR_EQ(c.outputs[0].path, "./logcap-data/logs");
+        ASSERT_STR_EQ(FILE_OPTS(c.outputs[0])->path, "./logcap-data/logs");
         lc_config_free(&c);
     }
 }
@@ -188,8 +200,8 @@ TEST(full_file_with_every_key)
     struct lc_config c = {0};
     const char *path = write_tmp(full_file);
     int rc;
-    lc_config_defaults(&c); /* as main does: load over the defaults, which are freed */
-    rc = lc_config_load(&c, path, stderr);
+    lc_config_defaults(&c, &catalog); /* as main does: load over the defaults, which are freed */
+    rc = lc_config_load(&c, &catalog, path, stderr);
     unlink(path);
     ASSERT_EQ(rc, 0);
     ASSERT_STR_EQ(c.path, path);
@@ -197,30 +209,30 @@ TEST(full_file_with_every_key)
     ASSERT_EQ(c.log_level, LC_LOG_DEBUG);
     ASSERT_STR_EQ(c.hostname, "node-7");
     ASSERT_STR_EQ(c.api_listen, "[::1]:9000");
-    ASSERT_EQ(c.docker.enabled, 0);
-    ASSERT_STR_EQ(c.docker.socket, "/run/docker.sock");
-    ASSERT_EQ(c.docker.n_include_names, 2);
-    ASSERT_STR_EQ(c.docker.include_names[0], "web-*");
-    ASSERT_STR_EQ(c.docker.include_names[1], "api");
-    ASSERT_EQ(c.docker.n_exclude_names, 1);
-    ASSERT_STR_EQ(c.docker.exclude_names[0], "*-debug");
-    ASSERT_EQ(c.docker.n_include_labels, 2);
-    ASSERT_STR_EQ(c.docker.include_labels[0].key, "team");
-    ASSERT_STR_EQ(c.docker.include_labels[0].value, "payments");
-    ASSERT_STR_EQ(c.docker.include_labels[1].key, "env");
-    ASSERT_STR_EQ(c.docker.include_labels[1].value, "*");
-    ASSERT_EQ(c.docker.n_exclude_labels, 1);
-    ASSERT_STR_EQ(c.docker.exclude_labels[0].key, "logcap.skip");
-    ASSERT_STR_EQ(c.docker.exclude_labels[0].value, "true");
-    ASSERT_EQ(c.docker.stdout_enabled, 1);
-    ASSERT_EQ(c.docker.stderr_enabled, 0);
-    ASSERT_EQ(c.docker.initial_tail, -1);
-    ASSERT_U64_EQ(c.docker.idle_timeout_ms, 120000);
-    ASSERT_U64_EQ(c.docker.reconcile_interval_ms, 45000);
-    ASSERT_U64_EQ(c.docker.max_line_bytes, 256 * 1024);
-    ASSERT_U64_EQ(c.docker.request_timeout_ms, 1500);
-    ASSERT_U64_EQ(c.docker.reconnect_min_ms, 1000);
-    ASSERT_U64_EQ(c.docker.reconnect_max_ms, 3600000);
+    ASSERT_EQ(lc_config_input(&c, "docker")->enabled, 0);
+    ASSERT_STR_EQ(DOCKER(c)->socket, "/run/docker.sock");
+    ASSERT_EQ(DOCKER(c)->n_include_names, 2);
+    ASSERT_STR_EQ(DOCKER(c)->include_names[0], "web-*");
+    ASSERT_STR_EQ(DOCKER(c)->include_names[1], "api");
+    ASSERT_EQ(DOCKER(c)->n_exclude_names, 1);
+    ASSERT_STR_EQ(DOCKER(c)->exclude_names[0], "*-debug");
+    ASSERT_EQ(DOCKER(c)->n_include_labels, 2);
+    ASSERT_STR_EQ(DOCKER(c)->include_labels[0].key, "team");
+    ASSERT_STR_EQ(DOCKER(c)->include_labels[0].value, "payments");
+    ASSERT_STR_EQ(DOCKER(c)->include_labels[1].key, "env");
+    ASSERT_STR_EQ(DOCKER(c)->include_labels[1].value, "*");
+    ASSERT_EQ(DOCKER(c)->n_exclude_labels, 1);
+    ASSERT_STR_EQ(DOCKER(c)->exclude_labels[0].key, "logcap.skip");
+    ASSERT_STR_EQ(DOCKER(c)->exclude_labels[0].value, "true");
+    ASSERT_EQ(DOCKER(c)->stdout_enabled, 1);
+    ASSERT_EQ(DOCKER(c)->stderr_enabled, 0);
+    ASSERT_EQ(DOCKER(c)->initial_tail, -1);
+    ASSERT_U64_EQ(DOCKER(c)->idle_timeout_ms, 120000);
+    ASSERT_U64_EQ(DOCKER(c)->reconcile_interval_ms, 45000);
+    ASSERT_U64_EQ(DOCKER(c)->max_line_bytes, 256 * 1024);
+    ASSERT_U64_EQ(DOCKER(c)->request_timeout_ms, 1500);
+    ASSERT_U64_EQ(DOCKER(c)->reconnect_min_ms, 1000);
+    ASSERT_U64_EQ(DOCKER(c)->reconnect_max_ms, 3600000);
     ASSERT_U64_EQ(c.spool.segment_bytes, 16 * 1048576ULL);
     ASSERT_U64_EQ(c.spool.max_bytes, 10 * 1073741824ULL);
     ASSERT_EQ(c.spool.sync, LC_SYNC_ALWAYS);
@@ -229,11 +241,11 @@ TEST(full_file_with_every_key)
     ASSERT_STR_EQ(c.outputs[0].type, "file");
     ASSERT_STR_EQ(c.outputs[0].name, "local");
     ASSERT_EQ(c.outputs[0].line, 32);
-    ASSERT_STR_EQ(c.outputs[0].path, "/srv/logs");
-    ASSERT_EQ(c.outputs[0].format, LC_FORMAT_TEXT);
-    ASSERT_U64_EQ(c.outputs[0].rotate_bytes, 64 * 1048576ULL);
-    ASSERT_EQ(c.outputs[0].max_files, 1000);
-    ASSERT_EQ(c.outputs[0].compress, 0);
+    ASSERT_STR_EQ(FILE_OPTS(c.outputs[0])->path, "/srv/logs");
+    ASSERT_EQ(FILE_OPTS(c.outputs[0])->format, LC_FORMAT_TEXT);
+    ASSERT_U64_EQ(FILE_OPTS(c.outputs[0])->rotate_bytes, 64 * 1048576ULL);
+    ASSERT_EQ(FILE_OPTS(c.outputs[0])->max_files, 1000);
+    ASSERT_EQ(FILE_OPTS(c.outputs[0])->compress, 0);
     ASSERT_EQ(c.outputs[0].batch.max_records, 500);
     ASSERT_U64_EQ(c.outputs[0].batch.max_bytes, 1048576);
     ASSERT_U64_EQ(c.outputs[0].batch.max_wait_ms, 2000);
@@ -244,11 +256,11 @@ TEST(full_file_with_every_key)
     /* The second output takes every default, and its path follows data_dir. */
     ASSERT_STR_EQ(c.outputs[1].name, "file");
     ASSERT_EQ(c.outputs[1].line, 48);
-    ASSERT_STR_EQ(c.outputs[1].path, "/var/lib/logcap/logs");
-    ASSERT_EQ(c.outputs[1].format, LC_FORMAT_JSON);
-    ASSERT_U64_EQ(c.outputs[1].rotate_bytes, 100 * 1048576ULL);
-    ASSERT_EQ(c.outputs[1].max_files, 10);
-    ASSERT_EQ(c.outputs[1].compress, 1);
+    ASSERT_STR_EQ(FILE_OPTS(c.outputs[1])->path, "/var/lib/logcap/logs");
+    ASSERT_EQ(FILE_OPTS(c.outputs[1])->format, LC_FORMAT_JSON);
+    ASSERT_U64_EQ(FILE_OPTS(c.outputs[1])->rotate_bytes, 100 * 1048576ULL);
+    ASSERT_EQ(FILE_OPTS(c.outputs[1])->max_files, 10);
+    ASSERT_EQ(FILE_OPTS(c.outputs[1])->compress, 1);
     ASSERT_EQ(c.outputs[1].batch.max_records, 2048);
     ASSERT_U64_EQ(c.outputs[1].batch.max_bytes, 4 * 1048576ULL);
     ASSERT_U64_EQ(c.outputs[1].batch.max_wait_ms, 100);
@@ -263,13 +275,13 @@ TEST(initial_tail_all_and_integer)
 {
     struct lc_config c = {0};
     ASSERT_EQ(loads(&c, "docker:\n  initial_tail: all\n"), 0);
-    ASSERT_EQ(c.docker.initial_tail, -1);
+    ASSERT_EQ(DOCKER(c)->initial_tail, -1);
     lc_config_free(&c);
     ASSERT_EQ(loads(&c, "docker:\n  initial_tail: 0\n"), 0);
-    ASSERT_EQ(c.docker.initial_tail, 0);
+    ASSERT_EQ(DOCKER(c)->initial_tail, 0);
     lc_config_free(&c);
     ASSERT_EQ(loads(&c, "docker:\n  initial_tail: 100000\n"), 0);
-    ASSERT_EQ(c.docker.initial_tail, 100000);
+    ASSERT_EQ(DOCKER(c)->initial_tail, 100000);
     lc_config_free(&c);
     ASSERT_TRUE(fails_with("docker:\n  initial_tail: -1\n",
                            "config error: x.yaml:2: docker.initial_tail: expected \"all\" or a "
@@ -284,17 +296,17 @@ TEST(default_output_path_follows_data_dir)
     struct lc_config c = {0};
     ASSERT_EQ(loads(&c, "data_dir: /data\n"), 0);
     ASSERT_EQ(c.n_outputs, 1);
-    ASSERT_STR_EQ(c.outputs[0].path, "/data/logs");
+    ASSERT_STR_EQ(FILE_OPTS(c.outputs[0])->path, "/data/logs");
     lc_config_free(&c);
     ASSERT_EQ(loads(&c, "data_dir: /data/\n"), 0);
-    ASSERT_STR_EQ(c.outputs[0].path, "/data/logs");
+    ASSERT_STR_EQ(FILE_OPTS(c.outputs[0])->path, "/data/logs");
     lc_config_free(&c);
     /* data_dir after the outputs that depend on it. */
     ASSERT_EQ(loads(&c, "outputs:\n  - type: file\n    name: a\n  - type: file\n    name: b\n"
                         "    path: /b\ndata_dir: late\n"),
               0);
-    ASSERT_STR_EQ(c.outputs[0].path, "late/logs");
-    ASSERT_STR_EQ(c.outputs[1].path, "/b");
+    ASSERT_STR_EQ(FILE_OPTS(c.outputs[0])->path, "late/logs");
+    ASSERT_STR_EQ(FILE_OPTS(c.outputs[1])->path, "/b");
     lc_config_free(&c);
 }
 
@@ -306,8 +318,8 @@ TEST(booleans)
         char text[64];
         snprintf(text, sizeof text, "docker:\n  enabled: false\n  stderr: %s\n", texts[i]);
         ASSERT_EQ(loads(&c, text), 0);
-        ASSERT_EQ(c.docker.enabled, 0);
-        ASSERT_EQ(c.docker.stderr_enabled, 1);
+        ASSERT_EQ(lc_config_input(&c, "docker")->enabled, 0);
+        ASSERT_EQ(DOCKER(c)->stderr_enabled, 1);
         lc_config_free(&c);
     }
     ASSERT_TRUE(fails_with("docker:\n  stdout: true\n  stderr: true\n\n  enabled: true\n"
@@ -477,8 +489,8 @@ TEST(empty_lists_are_fine)
     ASSERT_EQ(loads(&c, "docker:\n  include_names: []\n  exclude_names:\n  include_labels: {}\n"
                         "  exclude_labels: {}\n"),
               0);
-    ASSERT_EQ(c.docker.n_include_names + c.docker.n_exclude_names, 0);
-    ASSERT_EQ(c.docker.n_include_labels + c.docker.n_exclude_labels, 0);
+    ASSERT_EQ(DOCKER(c)->n_include_names + DOCKER(c)->n_exclude_names, 0);
+    ASSERT_EQ(DOCKER(c)->n_include_labels + DOCKER(c)->n_exclude_labels, 0);
     lc_config_free(&c);
 }
 
@@ -924,43 +936,491 @@ TEST(unreadable_file)
     size_t n = 0;
     FILE *f = open_memstream(&errs, &n);
     int rc;
-    lc_config_defaults(&c);
-    rc = lc_config_load(&c, "/nonexistent/logcap.yaml", f);
+    lc_config_defaults(&c, &catalog);
+    rc = lc_config_load(&c, &catalog, "/nonexistent/logcap.yaml", f);
     fclose(f);
     ASSERT_EQ(rc, -ENOENT);
     ASSERT_TRUE(is_zeroed(&c));
     ASSERT_STR_EQ(errs, "config error: /nonexistent/logcap.yaml: cannot read: No such file or "
                         "directory\n");
     free(errs);
-    ASSERT_EQ(lc_config_load(&c, "/", NULL), -EISDIR);
+    ASSERT_EQ(lc_config_load(&c, &catalog, "/", NULL), -EISDIR);
 }
 
 TEST(errors_may_be_null_and_reload_does_not_leak)
 {
     struct lc_config c = {0};
-    ASSERT_EQ(lc_config_load_string(&c, "y", "docker: [", 9, NULL), -EINVAL);
+    ASSERT_EQ(lc_config_load_string(&c, &catalog, "y", "docker: [", 9, NULL), -EINVAL);
     ASSERT_TRUE(is_zeroed(&c));
-    lc_config_defaults(&c);
-    ASSERT_EQ(lc_config_load_string(&c, "y", "bogus: 1", 8, NULL), -EINVAL);
+    lc_config_defaults(&c, &catalog);
+    ASSERT_EQ(lc_config_load_string(&c, &catalog, "y", "bogus: 1", 8, NULL), -EINVAL);
     ASSERT_TRUE(is_zeroed(&c));
     /* Over the defaults: every value the file gives replaces (and frees) the default. */
-    lc_config_defaults(&c);
+    lc_config_defaults(&c, &catalog);
     ASSERT_EQ(loads(&c, full_file), 0);
     ASSERT_STR_EQ(c.hostname, "node-7");
-    ASSERT_STR_EQ(c.outputs[1].path, "/var/lib/logcap/logs");
+    ASSERT_STR_EQ(FILE_OPTS(c.outputs[1])->path, "/var/lib/logcap/logs");
     lc_config_free(&c);
-    lc_config_defaults(&c);
+    lc_config_defaults(&c, &catalog);
     ASSERT_EQ(loads(&c, "data_dir: /d\n"), 0);
-    ASSERT_STR_EQ(c.outputs[0].path, "/d/logs");
+    ASSERT_STR_EQ(FILE_OPTS(c.outputs[0])->path, "/d/logs");
     lc_config_free(&c);
     for (int i = 0; i < 3; i++) {
         ASSERT_EQ(loads(&c, full_file), 0);
         lc_config_free(&c);
     }
     /* Text that is not NUL-terminated: only LEN bytes are read. */
-    ASSERT_EQ(lc_config_load_string(&c, "z", "log_level: debugXXXX", 16, NULL), 0);
+    ASSERT_EQ(lc_config_load_string(&c, &catalog, "z", "log_level: debugXXXX", 16, NULL), 0);
     ASSERT_EQ(c.log_level, LC_LOG_DEBUG);
     lc_config_free(&c);
+}
+
+/* ---- inputs: the inputs: list, the top-level docker: section, and both ---- */
+
+/* The Docker options both forms write in inputs_list_and_docker_section_agree. */
+#define DOCKER_KEYS                                                                                \
+    "socket: /run/docker.sock\n"                                                                   \
+    "include_names: [web-*, api]\n"                                                                \
+    "exclude_names: ['*-debug']\n"                                                                 \
+    "include_labels: {team: payments, env: '*'}\n"                                                 \
+    "exclude_labels: {logcap.skip: 'true'}\n"                                                      \
+    "stderr: off\n"                                                                                \
+    "initial_tail: all\n"                                                                          \
+    "idle_timeout: 2m\n"                                                                           \
+    "reconcile_interval: 45\n"                                                                     \
+    "max_line_bytes: 256KiB\n"                                                                     \
+    "request_timeout: 1500ms\n"                                                                    \
+    "reconnect_backoff_min: 1s\n"                                                                  \
+    "reconnect_backoff_max: 1h\n"
+
+/* TEXT with every line indented by PAD, into DST. */
+static const char *indent(char *dst, size_t cap, const char *text, const char *pad)
+{
+    size_t n = 0;
+    for (const char *line = text; *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        n += (size_t)snprintf(dst + n, cap - n, "%s%.*s\n", pad, (int)(end - line), line);
+        line = end + 1;
+    }
+    return dst;
+}
+
+static int same_docker_options(const struct lc_docker_config *a, const struct lc_docker_config *b)
+{
+    int same =
+        strcmp(a->socket, b->socket) == 0 && a->n_include_names == b->n_include_names &&
+        a->n_exclude_names == b->n_exclude_names && a->n_include_labels == b->n_include_labels &&
+        a->n_exclude_labels == b->n_exclude_labels && a->stdout_enabled == b->stdout_enabled &&
+        a->stderr_enabled == b->stderr_enabled && a->initial_tail == b->initial_tail &&
+        a->idle_timeout_ms == b->idle_timeout_ms &&
+        a->reconcile_interval_ms == b->reconcile_interval_ms &&
+        a->max_line_bytes == b->max_line_bytes && a->request_timeout_ms == b->request_timeout_ms &&
+        a->reconnect_min_ms == b->reconnect_min_ms && a->reconnect_max_ms == b->reconnect_max_ms;
+    for (size_t i = 0; same && i < a->n_include_names; i++) {
+        same = strcmp(a->include_names[i], b->include_names[i]) == 0;
+    }
+    for (size_t i = 0; same && i < a->n_exclude_names; i++) {
+        same = strcmp(a->exclude_names[i], b->exclude_names[i]) == 0;
+    }
+    for (size_t i = 0; same && i < a->n_include_labels; i++) {
+        same = strcmp(a->include_labels[i].key, b->include_labels[i].key) == 0 &&
+               strcmp(a->include_labels[i].value, b->include_labels[i].value) == 0;
+    }
+    for (size_t i = 0; same && i < a->n_exclude_labels; i++) {
+        same = strcmp(a->exclude_labels[i].key, b->exclude_labels[i].key) == 0 &&
+               strcmp(a->exclude_labels[i].value, b->exclude_labels[i].value) == 0;
+    }
+    return same;
+}
+
+TEST(inputs_list_and_docker_section_agree)
+{
+    char keys[1024], text[2048];
+    struct lc_config a = {0}, b = {0};
+    const struct lc_docker_config *da, *db;
+
+    snprintf(text, sizeof text, "docker:\n%s", indent(keys, sizeof keys, DOCKER_KEYS, "  "));
+    ASSERT_EQ(loads(&a, text), 0);
+    snprintf(text, sizeof text, "inputs:\n  - type: docker\n    name: docker\n%s",
+             indent(keys, sizeof keys, DOCKER_KEYS, "    "));
+    ASSERT_EQ(loads(&b, text), 0);
+    ASSERT_EQ(a.n_inputs, 1);
+    ASSERT_EQ(b.n_inputs, 1);
+    ASSERT_STR_EQ(a.inputs[0].type, "docker");
+    ASSERT_STR_EQ(b.inputs[0].type, "docker");
+    ASSERT_STR_EQ(a.inputs[0].name, "docker");
+    ASSERT_STR_EQ(b.inputs[0].name, "docker");
+    ASSERT_EQ(a.inputs[0].enabled, 1);
+    ASSERT_EQ(b.inputs[0].enabled, 1);
+    ASSERT_EQ(a.inputs[0].index, -1);
+    ASSERT_EQ(b.inputs[0].index, 0);
+    ASSERT_EQ(a.inputs[0].line, 1);
+    ASSERT_EQ(b.inputs[0].line, 2);
+    da = a.inputs[0].opts;
+    db = b.inputs[0].opts;
+    ASSERT_TRUE(same_docker_options(da, db));
+    ASSERT_STR_EQ(db->socket, "/run/docker.sock");
+    ASSERT_EQ(db->n_include_labels, 2);
+    ASSERT_STR_EQ(db->include_labels[1].value, "*");
+    ASSERT_EQ(db->initial_tail, -1);
+    ASSERT_U64_EQ(db->reconnect_max_ms, 3600000);
+    lc_config_free(&a);
+    lc_config_free(&b);
+}
+
+/* Several Docker inputs run side by side, each with its own options. */
+TEST(inputs_two_docker_inputs)
+{
+    struct lc_config c = {0};
+    ASSERT_EQ(loads(&c, "docker:\n  socket: /a\ninputs:\n  - type: docker\n    name: b\n"
+                        "    socket: /b\n  - {type: docker, name: c, socket: /c}\n"),
+              0);
+    ASSERT_EQ(c.n_inputs, 3);
+    ASSERT_STR_EQ(c.inputs[0].name, "docker");
+    ASSERT_STR_EQ(c.inputs[1].name, "b");
+    ASSERT_STR_EQ(c.inputs[2].name, "c");
+    ASSERT_STR_EQ(((const struct lc_docker_config *)c.inputs[0].opts)->socket, "/a");
+    ASSERT_STR_EQ(((const struct lc_docker_config *)c.inputs[1].opts)->socket, "/b");
+    ASSERT_STR_EQ(((const struct lc_docker_config *)c.inputs[2].opts)->socket, "/c");
+    ASSERT_TRUE(c.inputs[0].enabled && c.inputs[1].enabled && c.inputs[2].enabled);
+    lc_config_free(&c);
+}
+
+TEST(inputs_defaults_and_both_forms)
+{
+    struct lc_config c = {0};
+    const struct lc_docker_config *d;
+
+    /* Neither form: the built-in Docker input "docker". */
+    ASSERT_EQ(loads(&c, "log_level: info\n"), 0);
+    ASSERT_EQ(c.n_inputs, 1);
+    ASSERT_STR_EQ(c.inputs[0].name, "docker");
+    ASSERT_EQ(c.inputs[0].line, 0);
+    lc_config_free(&c);
+    /* inputs: alone says exactly what runs: no implicit "docker" beside it. */
+    ASSERT_EQ(loads(&c, "inputs:\n  - type: docker\n    name: local\n    socket: /a.sock\n"
+                        "  - {type: docker, name: remote, socket: /b.sock, enabled: false}\n"),
+              0);
+    ASSERT_EQ(c.n_inputs, 2);
+    ASSERT_TRUE(lc_config_input(&c, "docker") == NULL);
+    ASSERT_STR_EQ(c.inputs[0].name, "local");
+    ASSERT_EQ(c.inputs[0].enabled, 1);
+    ASSERT_STR_EQ(((const struct lc_docker_config *)c.inputs[0].opts)->socket, "/a.sock");
+    ASSERT_STR_EQ(c.inputs[1].name, "remote");
+    ASSERT_EQ(c.inputs[1].enabled, 0);
+    ASSERT_STR_EQ(((const struct lc_docker_config *)c.inputs[1].opts)->socket, "/b.sock");
+    lc_config_free(&c);
+    /* Both: docker: is the input "docker", first; the list's follow. Name defaults to the
+     * type: a list entry without one would be "docker" too. */
+    ASSERT_EQ(loads(&c, "inputs:\n  - type: docker\n    name: second\n    stdout: false\n"
+                        "    enabled: false\n"
+                        "docker:\n  socket: /first.sock\n"),
+              0);
+    ASSERT_EQ(c.n_inputs, 2);
+    ASSERT_STR_EQ(c.inputs[0].name, "docker");
+    ASSERT_EQ(c.inputs[0].index, -1);
+    d = c.inputs[0].opts;
+    ASSERT_STR_EQ(d->socket, "/first.sock");
+    ASSERT_EQ(d->stdout_enabled, 1);
+    ASSERT_STR_EQ(c.inputs[1].name, "second");
+    ASSERT_EQ(c.inputs[1].index, 0);
+    d = c.inputs[1].opts;
+    ASSERT_STR_EQ(d->socket, "/var/run/docker.sock");
+    ASSERT_EQ(d->stdout_enabled, 0);
+    lc_config_free(&c);
+    /* docker: {enabled: false} keeps the section's instance, switched off: none runs. */
+    ASSERT_EQ(loads(&c, "docker:\n  enabled: false\n"), 0);
+    ASSERT_EQ(c.n_inputs, 1);
+    ASSERT_EQ(c.inputs[0].enabled, 0);
+    lc_config_free(&c);
+    /* An empty docker: section is the instance with every default. */
+    ASSERT_EQ(loads(&c, "docker:\n"), 0);
+    ASSERT_EQ(c.n_inputs, 1);
+    ASSERT_STR_EQ(DOCKER(c)->socket, "/var/run/docker.sock");
+    lc_config_free(&c);
+}
+
+TEST(error_inputs)
+{
+    ASSERT_TRUE(fails_with("inputs:\n  - type: docker\n  - type: files\n    path: /x\n",
+                           "config error: x.yaml:3: inputs[1].type: unknown input type \"files\" "
+                           "(known: docker)\n"));
+    ASSERT_TRUE(fails_with("inputs:\n  - name: x\n",
+                           "config error: x.yaml:2: inputs[0]: missing key \"type\" (known "
+                           "types: docker)\n"));
+    ASSERT_TRUE(fails_with("inputs: []\n", "config error: x.yaml:1: inputs: the list is empty: at "
+                                           "least one input is needed\n"));
+    ASSERT_TRUE(fails_with("inputs:\n  type: docker\n",
+                           "config error: x.yaml:2: inputs: expected a list of inputs, got a "
+                           "mapping\n"));
+    ASSERT_TRUE(fails_with("inputs:\n  - type: docker\n    name: 'a b'\n",
+                           "config error: x.yaml:3: inputs[0].name: \"a b\" must be 1 to 64 "
+                           "letters, digits, '.', '-' or '_'\n"));
+    ASSERT_TRUE(fails_with("inputs:\n  - type: docker\n  - {type: docker, enabled: false}\n",
+                           "config error: x.yaml:3: inputs[1].name: duplicate input name "
+                           "\"docker\" (also at line 2)\n"));
+    /* docker: is the input named docker: a list entry of that name is the name twice. */
+    ASSERT_TRUE(fails_with("docker:\n  socket: /a\ninputs:\n  - type: docker\n"
+                           "    socket: /b\n",
+                           "config error: x.yaml:4: inputs[0].name: duplicate input name "
+                           "\"docker\" (also at line 1, the top-level docker: section)\n"));
+    /* The top-level section takes no type or name: the key gives both. */
+    ASSERT_TRUE(fails_with("docker:\n  name: other\n",
+                           "config error: x.yaml:2: docker.name: unknown key\n"));
+}
+
+/* ---- each plugin's table: unknown key, wrong type, its own check, the exact line ---- */
+
+TEST(error_input_plugin_table)
+{
+    /* Unknown key, in the list and in the section. */
+    ASSERT_TRUE(fails_with("inputs:\n  - type: docker\n    bogus: 1\n",
+                           "config error: x.yaml:3: inputs[0].bogus: unknown key\n"));
+    /* Wrong type and range: the setters of the type the table names. */
+    ASSERT_TRUE(fails_with("inputs:\n  - type: docker\n\n    max_line_bytes: 512\n"
+                           "    stdout: maybe\n    include_names: web\n"
+                           "    exclude_labels: [a]\n    initial_tail: -1\n",
+                           "config error: x.yaml:4: inputs[0].max_line_bytes: \"512\" is too "
+                           "small (at least 1KiB)\n"
+                           "config error: x.yaml:5: inputs[0].stdout: expected true or false, "
+                           "got \"maybe\"\n"
+                           "config error: x.yaml:6: inputs[0].include_names: expected a list of "
+                           "name patterns, got \"web\"\n"
+                           "config error: x.yaml:7: inputs[0].exclude_labels: expected a mapping "
+                           "of label: value, got a list\n"
+                           "config error: x.yaml:8: inputs[0].initial_tail: expected \"all\" or "
+                           "a non-negative integer, got \"-1\"\n"));
+    ASSERT_TRUE(fails_with("inputs:\n  - type: docker\n    max_line_bytes: lots\n"
+                           "    max_line_bytes: 1MiB\n",
+                           "config error: x.yaml:3: inputs[0].max_line_bytes: \"lots\" is not a "
+                           "size (use 64KiB, 1MiB, 100MiB)\n"
+                           "config error: x.yaml:4: inputs[0].max_line_bytes: key given twice "
+                           "(also at line 3)\n"));
+    /* The check of one value (the table's check of each name pattern). */
+    ASSERT_TRUE(fails_with("inputs:\n  - type: docker\n    exclude_names: [ok, /web]\n",
+                           "config error: x.yaml:3: inputs[0].exclude_names[1]: \"/web\" starts "
+                           "with '/': container names are matched without it\n"));
+    /* The plugin's check across its keys, named by the instance's path. */
+    ASSERT_TRUE(fails_with("inputs:\n  - type: docker\n    name: a\n    enabled: no\n"
+                           "  - type: docker\n    name: b\n    reconnect_backoff_min: 5s\n"
+                           "    reconnect_backoff_max: 1s\n",
+                           "config error: x.yaml:8: inputs[1].reconnect_backoff_max: 1s is less "
+                           "than inputs[1].reconnect_backoff_min (5s)\n"));
+    /* A value it rejected is not compared as its default. */
+    ASSERT_TRUE(fails_with("inputs:\n  - type: docker\n    reconnect_backoff_min: 2m\n"
+                           "    reconnect_backoff_max: x\n",
+                           "config error: x.yaml:4: inputs[0].reconnect_backoff_max: \"x\" is not "
+                           "a duration (use 500ms, 30s, 5m, 1h)\n"));
+    /* The deadlines its table flags stay below supervisor.task_timeout. */
+    ASSERT_TRUE(fails_with("supervisor:\n  task_timeout: 6s\ninputs:\n  - type: docker\n"
+                           "    idle_timeout: 6s\n    request_timeout: 1s\n",
+                           "config error: x.yaml:5: inputs[0].idle_timeout: 6s must be below "
+                           "supervisor.task_timeout (6s), or the task would be restarted before "
+                           "its own deadline expires\n"));
+}
+
+TEST(error_output_plugin_table)
+{
+    ASSERT_TRUE(fails_with("outputs:\n  - type: file\n    compress: maybe\n    format: [json]\n"
+                           "    rotate_bytes: 2TiB\n",
+                           "config error: x.yaml:3: outputs[0].compress: expected true or false, "
+                           "got \"maybe\"\n"
+                           "config error: x.yaml:4: outputs[0].format: expected one of json, "
+                           "text, got a list\n"
+                           "config error: x.yaml:5: outputs[0].rotate_bytes: \"2TiB\" is too "
+                           "large (at most 1TiB)\n"));
+    /* The file output's own check: one directory per file output, named at the entry. */
+    ASSERT_TRUE(fails_with("data_dir: /d\noutputs:\n  - type: file\n    name: a\n"
+                           "    path: /d/logs\n  - type: file\n    name: b\n",
+                           "config error: x.yaml:6: outputs[1].path: \"/d/logs\" is also the "
+                           "directory of output \"a\" (line 3); each file output needs its own\n"));
+}
+
+/* A plugin the config core has never heard of: its table and check work as the built-in
+ * ones do, which is all a new output needs from the config. */
+struct fake_opts {
+    char *url;
+    char **topics;
+    size_t n_topics;
+    int mode;
+    uint64_t timeout_ms;
+    unsigned workers;
+};
+
+static int fake_url_check(const void *value, char *why, size_t cap)
+{
+    const char *url = *(char *const *)value;
+    if (strncmp(url, "http://", 7) == 0) {
+        return 0;
+    }
+    snprintf(why, cap, "must start with http://");
+    return -1;
+}
+
+static void fake_check(struct lc_config_check *ck, void *opts)
+{
+    const struct fake_opts *f = opts;
+    if (f->url == NULL) {
+        lc_config_check_report(ck, lc_config_check_line(ck, NULL), "url", "is required");
+    } else if (f->n_topics > f->workers && lc_config_check_line(ck, "workers") >= 0) {
+        lc_config_check_report(ck, lc_config_check_line(ck, "topics"), "topics",
+                               "%zu topics need at least as many workers (%u)", f->n_topics,
+                               f->workers);
+    }
+}
+
+static const char *const fake_modes[] = {"fast", "safe", "paranoid", NULL};
+static const struct lc_config_option fake_options[] = {
+    {.key = "url", .type = LC_OPT_STRING, .check = fake_url_check, .off = 0},
+    {.key = "topics",
+     .type = LC_OPT_NAMES,
+     .off = offsetof(struct fake_opts, topics),
+     .off_n = offsetof(struct fake_opts, n_topics)},
+    {.key = "mode",
+     .type = LC_OPT_ENUM,
+     .names = fake_modes,
+     .def = "safe",
+     .off = offsetof(struct fake_opts, mode)},
+    {.key = "timeout",
+     .type = LC_OPT_DURATION,
+     .def = "5s",
+     .max = LC_DAY_MS,
+     .flags = LC_OPT_TASK_DEADLINE,
+     .off = offsetof(struct fake_opts, timeout_ms)},
+    {.key = "workers",
+     .type = LC_OPT_UINT,
+     .def = "2",
+     .min = 1,
+     .max = 8,
+     .off = offsetof(struct fake_opts, workers)},
+    {.key = NULL},
+};
+static const struct lc_config_plugin fake_plugin = {
+    .type = "fake", .options = fake_options, .size = sizeof(struct fake_opts), .check = fake_check};
+
+static int fake_fails_with(const char *text, const char *expected)
+{
+    static const struct lc_config_plugin *const outputs[] = {&lc_file_config_plugin, &fake_plugin,
+                                                             NULL};
+    static const struct lc_config_catalog cat = {.inputs = test_inputs, .outputs = outputs};
+    struct lc_config c = {0};
+    char *errs = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&errs, &n);
+    int rc = lc_config_load_string(&c, &cat, "x.yaml", text, strlen(text), f), ok;
+    fclose(f);
+    ok = (expected == NULL ? rc == 0 && errs[0] == '\0'
+                           : rc == -EINVAL && strcmp(errs, expected) == 0 && is_zeroed(&c));
+    if (!ok) {
+        fprintf(stderr, "  rc=%d\n  got:\n%s  expected:\n%s", rc, errs, expected ? expected : "");
+    }
+    if (rc == 0 && expected == NULL) {
+        const struct fake_opts *o = c.outputs[0].opts;
+        ok = strcmp(c.outputs[0].name, "fake") == 0 && o->mode == 2 && o->workers == 2 &&
+             o->timeout_ms == 5000 && o->n_topics == 2 && strcmp(o->topics[1], "b") == 0 &&
+             c.outputs[0].batch.max_records == 7;
+        lc_config_free(&c);
+    }
+    free(errs);
+    return ok;
+}
+
+TEST(a_new_plugin_needs_only_its_table)
+{
+    ASSERT_TRUE(fake_fails_with("outputs:\n  - type: fake\n    url: http://x\n    topics: [a, b]\n"
+                                "    mode: paranoid\n    batch: {max_records: 7}\n",
+                                NULL));
+    ASSERT_TRUE(fake_fails_with("outputs:\n  - type: fake\n    url: ftp://x\n    mode: slow\n"
+                                "    workers: 9\n    files: 1\n",
+                                "config error: x.yaml:3: outputs[0].url: must start with "
+                                "http://\n"
+                                "config error: x.yaml:4: outputs[0].mode: expected one of fast, "
+                                "safe, paranoid\n"
+                                "config error: x.yaml:5: outputs[0].workers: 9 is out of range "
+                                "(1-8)\n"
+                                "config error: x.yaml:6: outputs[0].files: unknown key\n"));
+    ASSERT_TRUE(fake_fails_with("outputs:\n  - type: fake\n    name: f\n",
+                                "config error: x.yaml:2: outputs[0].url: is required\n"));
+    ASSERT_TRUE(fake_fails_with("outputs:\n  - type: fake\n    url: http://x\n"
+                                "    topics: [a, b, c]\n",
+                                "config error: x.yaml:4: outputs[0].topics: 3 topics need at "
+                                "least as many workers (2)\n"));
+    ASSERT_TRUE(fake_fails_with("supervisor:\n  task_timeout: 5s\noutputs:\n  - type: fake\n"
+                                "    url: http://x\n",
+                                "config error: x.yaml:2: docker.idle_timeout: 1m must be below "
+                                "supervisor.task_timeout (5s), or the task would be restarted "
+                                "before its own deadline expires\n"
+                                "config error: x.yaml:2: docker.request_timeout: 10s must be below "
+                                "supervisor.task_timeout (5s), or the task would be restarted "
+                                "before its own deadline expires\n"
+                                "config error: x.yaml:2: outputs[0].timeout: 5s must be below "
+                                "supervisor.task_timeout (5s), or the task would be restarted "
+                                "before its own deadline expires\n"
+                                "config error: x.yaml:2: supervisor.check_interval: 5s must be "
+                                "below supervisor.task_timeout (5s), or the task would be "
+                                "restarted before its own deadline expires\n"));
+    ASSERT_TRUE(fake_fails_with("outputs:\n  - type: kafka\n",
+                                "config error: x.yaml:2: outputs[0].type: unknown output type "
+                                "\"kafka\" (known: file, fake)\n"));
+}
+
+/* An instance owns a copy of its section: it outlives the config it came from. */
+TEST(instance_copies_own_their_section)
+{
+    struct lc_config c = {0};
+    struct lc_input_config ic;
+    struct lc_output_config oc;
+    const struct lc_docker_config *d;
+    const struct lc_file_config *f;
+
+    ASSERT_EQ(loads(&c, "inputs:\n  - type: docker\n    name: web\n    include_names: [a, b]\n"
+                        "    exclude_labels: {x: y}\n    socket: /s\n"
+                        "outputs:\n  - type: file\n    name: out\n    path: /p\n"
+                        "    format: text\n    retry: {max_attempts: 3}\n"),
+              0);
+    lc_config_input_copy(&ic, &c.inputs[0]);
+    lc_config_output_copy(&oc, &c.outputs[0]);
+    lc_config_free(&c);
+    d = ic.opts;
+    f = oc.opts;
+    ASSERT_STR_EQ(ic.name, "web");
+    ASSERT_STR_EQ(ic.type, "docker");
+    ASSERT_STR_EQ(d->socket, "/s");
+    ASSERT_EQ(d->n_include_names, 2);
+    ASSERT_STR_EQ(d->include_names[1], "b");
+    ASSERT_STR_EQ(d->exclude_labels[0].value, "y");
+    ASSERT_EQ(ic.key_lines[0], 6); /* socket */
+    ASSERT_STR_EQ(oc.name, "out");
+    ASSERT_STR_EQ(f->path, "/p");
+    ASSERT_EQ(f->format, LC_FORMAT_TEXT);
+    ASSERT_EQ(oc.retry.max_attempts, 3);
+    lc_config_input_free(&ic);
+    lc_config_output_free(&oc);
+    ASSERT_TRUE(ic.opts == NULL && oc.opts == NULL);
+}
+
+/* What config-reference prints comes from the tables: types, ranges, defaults. */
+TEST(option_describe)
+{
+    char type[64], range[64], def[64];
+    const struct lc_config_option *o = lc_docker_config_plugin.options;
+
+    while (strcmp(o->key, "max_line_bytes") != 0) {
+        o++;
+    }
+    lc_config_option_describe(o, type, range, def, sizeof type);
+    ASSERT_STR_EQ(type, "size");
+    ASSERT_STR_EQ(range, "1KiB-64MiB");
+    ASSERT_STR_EQ(def, "1MiB");
+    o = lc_file_config_plugin.options;
+    while (strcmp(o->key, "format") != 0) {
+        o++;
+    }
+    lc_config_option_describe(o, type, range, def, sizeof type);
+    ASSERT_STR_EQ(type, "json or text");
+    ASSERT_STR_EQ(def, "json");
+    lc_config_option_describe(&lc_file_config_plugin.options[0], type, range, def, sizeof type);
+    ASSERT_STR_EQ(def, "<data_dir>/logs");
 }
 
 TEST_MAIN(TEST_ENTRY(defaults), TEST_ENTRY(empty_file_is_all_defaults),
@@ -977,4 +1437,9 @@ TEST_MAIN(TEST_ENTRY(defaults), TEST_ENTRY(empty_file_is_all_defaults),
           TEST_ENTRY(error_output_batch), TEST_ENTRY(error_output_retry_and_start_at),
           TEST_ENTRY(spool_size_order), TEST_ENTRY(retry_backoff_order), TEST_ENTRY(api_listen),
           TEST_ENTRY(error_alias_of_collection), TEST_ENTRY(multiple_problems_reported_together),
-          TEST_ENTRY(unreadable_file), TEST_ENTRY(errors_may_be_null_and_reload_does_not_leak))
+          TEST_ENTRY(unreadable_file), TEST_ENTRY(errors_may_be_null_and_reload_does_not_leak),
+          TEST_ENTRY(inputs_list_and_docker_section_agree), TEST_ENTRY(inputs_two_docker_inputs),
+          TEST_ENTRY(inputs_defaults_and_both_forms), TEST_ENTRY(error_inputs),
+          TEST_ENTRY(error_input_plugin_table), TEST_ENTRY(error_output_plugin_table),
+          TEST_ENTRY(a_new_plugin_needs_only_its_table),
+          TEST_ENTRY(instance_copies_own_their_section), TEST_ENTRY(option_describe))

@@ -385,6 +385,7 @@ static int replay_wait(struct lc_delivery *dl, size_t i, const char *want, uint6
  * fresh state. */
 struct limited {
     struct lc_output_config cfg; /* first: init finds its wrapper from the config */
+    struct lc_file_config file;  /* cfg.opts: the file output's options */
     struct lc_delivery *dl;
     int fail_sends;
     rlim_t limit;
@@ -1228,10 +1229,11 @@ TEST(restart_during_a_partly_delivered_batch_sends_each_record_once)
     snprintf(logs, sizeof(logs), "%s/logs", h.dir);
     l.cfg.type = "file";
     l.cfg.name = "file";
-    l.cfg.path = logs;
-    l.cfg.format = LC_FORMAT_TEXT;
-    l.cfg.rotate_bytes = 1000;
-    l.cfg.max_files = 10;
+    l.cfg.opts = &l.file;
+    l.file.path = logs;
+    l.file.format = LC_FORMAT_TEXT;
+    l.file.rotate_bytes = 1000;
+    l.file.max_files = 10;
     l.cfg.batch.max_records = 100;
     l.cfg.batch.max_bytes = 1 << 20;
     l.cfg.batch.max_wait_ms = 10;

@@ -47,19 +47,28 @@ static void with_tmpdir(void (*body)(const char *dir, int *lc_test_failed), int 
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* An output entry whose file options (its opts) are held in a ring of static slots: each
+ * call takes the next one, so the entry can be returned by value and outlive the call as
+ * long as no test keeps more than RING of them at once. */
 static struct lc_output_config config(const char *dir, enum lc_format format, uint64_t rotate,
                                       unsigned max_files, int compress)
 {
+    enum { RING = 16 };
+    static struct lc_file_config ring[RING];
+    static unsigned next;
+    struct lc_file_config *f = &ring[next++ % RING];
     struct lc_output_config c;
 
     memset(&c, 0, sizeof(c));
+    memset(f, 0, sizeof(*f));
     c.type = "file";
     c.name = "test";
-    c.path = (char *)dir;
-    c.format = format;
-    c.rotate_bytes = rotate;
-    c.max_files = max_files;
-    c.compress = compress;
+    f->path = (char *)dir;
+    f->format = format;
+    f->rotate_bytes = rotate;
+    f->max_files = max_files;
+    f->compress = compress;
+    c.opts = f;
     return c;
 }
 

@@ -39,7 +39,7 @@ void lc_discovery_lost(struct lc_docker *d, const char *why)
         return;
     }
     if (d->connected) {
-        lc_log(LC_LOG_WARN, 0, "[docker] lost the daemon (%s); reconnecting", why);
+        lc_log(LC_LOG_WARN, 0, "[%s] lost the daemon (%s); reconnecting", d->tag, why);
         d->unreachable_since_ns = lc_wall_ns();
     }
     d->connected = 0;
@@ -128,7 +128,7 @@ static int events_data(void *ud, const char *data, size_t len)
     struct lc_docker *d = ud;
     lc_task_progress(d->events_task);
     if (lc_buf_add(&d->events_buf, data, len) != 0) {
-        lc_log(LC_LOG_WARN, 0, "[docker] event line too long; dropped");
+        lc_log(LC_LOG_WARN, 0, "[%s] event line too long; dropped", d->tag);
         lc_buf_reset(&d->events_buf);
         return 0;
     }
@@ -243,7 +243,7 @@ static void check_missed_events(struct lc_docker *d)
         open_for < (int64_t)d->dc->request_timeout_ms * 1000000LL) {
         return;
     }
-    lc_log(LC_LOG_WARN, 0, "[docker] the event stream missed %u container starts; reopening it",
+    lc_log(LC_LOG_WARN, 0, "[%s] the event stream missed %u container starts; reopening it", d->tag,
            d->missed_events);
     lc_task_error(d->events_task, 0, "missed %u events; reopened", d->missed_events);
     lc_docker_req_cancel(d->events_req);
@@ -288,7 +288,7 @@ static void list_done(void *ud, int result, long status, json_t *body)
     if (!json_is_array(body)) {
         d->api_errors.list++;
         lc_task_error(d->reconcile_task, result, "listing containers failed (HTTP %ld)", status);
-        lc_log(LC_LOG_WARN, result, "[docker] listing containers failed (HTTP %ld)", status);
+        lc_log(LC_LOG_WARN, result, "[%s] listing containers failed (HTTP %ld)", d->tag, status);
     } else {
         apply_list(d, body, from_timer);
     }
@@ -351,13 +351,14 @@ static void version_done(void *ud, int result, long status, json_t *body)
         snprintf(why, sizeof(why), "GET /version: %s, HTTP %ld",
                  result ? strerror(-result) : "bad answer", status);
         if (d->connected || d->backoff_ms == d->dc->reconnect_min_ms) {
-            lc_log(LC_LOG_WARN, 0, "[docker] daemon at %s not answering (%s)", d->dc->socket, why);
+            lc_log(LC_LOG_WARN, 0, "[%s] daemon at %s not answering (%s)", d->tag, d->dc->socket,
+                   why);
         }
         lc_discovery_lost(d, why);
         return;
     }
     negotiate(d, body);
-    lc_log(LC_LOG_INFO, 0, "[docker] connected to %s (API %s)", d->dc->socket,
+    lc_log(LC_LOG_INFO, 0, "[%s] connected to %s (API %s)", d->tag, d->dc->socket,
            lc_docker_client_api(d->client) + 1);
     d->connected = 1;
     d->unreachable_since_ns = 0;

@@ -120,7 +120,7 @@ static void adopt_position(struct lc_docker *d, struct lc_container *c)
         return;
     }
     if (lc_docker_pos_from_json(&c->win, saved) != 0) {
-        lc_log(LC_LOG_WARN, 0, "[docker:%s] saved position is malformed; reading from start",
+        lc_log(LC_LOG_WARN, 0, "[%s:%s] saved position is malformed; reading from start", d->tag,
                c->meta != NULL ? c->meta->name : c->id);
     } else if (d->positions_other_boot) {
         /* Its boot-time is of another boot: it says nothing of this one's clocks. */
@@ -164,7 +164,7 @@ static void capture_begin(struct lc_docker *d, struct lc_container *c, const cha
     lc_task_set_owner(c->task, d->name);
     c->meta = meta_from(d, c->id, name, image, labels);
     adopt_position(d, c);
-    lc_log(LC_LOG_INFO, 0, "[docker:%s] capturing %.12s (%s)", name, c->id,
+    lc_log(LC_LOG_INFO, 0, "[%s:%s] capturing %.12s (%s)", d->tag, name, c->id,
            c->running ? "running" : "stopped");
 }
 
@@ -232,8 +232,8 @@ void lc_docker_update(struct lc_docker *d, struct lc_container *c, const char *n
     if (!wanted(d, c->id, name, labels)) {
         if (!c->ignored) {
             lc_log(LC_LOG_INFO, 0,
-                   "[docker:%s] no longer matches the filters (now %s); capture stopped", old->name,
-                   name);
+                   "[%s:%s] no longer matches the filters (now %s); capture stopped", d->tag,
+                   old->name, name);
             lc_stream_reset(c);
             capture_end(d, c);
             lc_meta_unref(c->meta);
@@ -359,7 +359,7 @@ void lc_docker_first_list_done(struct lc_docker *d)
     const char *id;
     json_t *v;
     if (json_object_size(d->pending) > 0) {
-        lc_log(LC_LOG_INFO, 0, "[docker] %zu saved positions belong to removed containers",
+        lc_log(LC_LOG_INFO, 0, "[%s] %zu saved positions belong to removed containers", d->tag,
                json_object_size(d->pending));
     }
     json_object_foreach(d->pending, id, v)
@@ -398,7 +398,7 @@ static void load_legacy(struct lc_docker *d)
         json_object_set(d->pending, id, v);
     }
     json_decref(doc);
-    lc_log(LC_LOG_INFO, 0, "[docker] taking %zu positions over from %s",
+    lc_log(LC_LOG_INFO, 0, "[%s] taking %zu positions over from %s", d->tag,
            json_object_size(d->pending), path);
     d->first_start = 0;
     d->legacy_path = path;
@@ -426,7 +426,9 @@ static void load_positions(struct lc_docker *d)
         }
     }
     json_decref(all);
-    if (d->first_start && json_object_size(d->pending) == 0) {
+    /* Only one input can take the old file over: the one named as earlier versions
+     * named it (another would capture the same lines again from there). */
+    if (d->first_start && json_object_size(d->pending) == 0 && strcmp(d->name, "docker") == 0) {
         load_legacy(d);
     }
 }
@@ -506,10 +508,15 @@ static void *docker_create(const struct lc_input_ctx *ctx)
     struct lc_docker *d = lc_xcalloc(1, sizeof(*d));
 
     d->name = lc_xstrdup(ctx->name);
+    if (strcmp(d->name, "docker") == 0) {
+        snprintf(d->tag, sizeof(d->tag), "docker");
+    } else {
+        snprintf(d->tag, sizeof(d->tag), "docker/%s", d->name);
+    }
     d->loop = ctx->loop;
     d->sup = ctx->sup;
     d->cfg = ctx->cfg;
-    d->dc = &ctx->cfg->docker;
+    d->dc = ctx->section->opts;
     d->src = ctx->src;
     d->backoff_ms = d->dc->reconnect_min_ms;
     find_self(d->self_id);
@@ -629,6 +636,7 @@ static int docker_wedge(void *state, const char *task_id)
 
 const struct lc_input_ops lc_input_docker = {
     .type = "docker",
+    .config = &lc_docker_config_plugin,
     .create = docker_create,
     .start = docker_start,
     .stop = docker_stop,

@@ -16,6 +16,7 @@
 #include "supervisor/supervisor.h"
 #include "inputs/docker/client.h"
 #include "inputs/docker/docker.h"
+#include "inputs/docker/docker_config.h"
 #include "pipeline/ingest.h"
 #include "inputs/docker/lines.h"
 
@@ -77,7 +78,9 @@ struct lc_container {
 };
 
 struct lc_docker {
-    char *name; /* the instance's name (owned) */
+    char *name;   /* the instance's name (owned) */
+    char tag[80]; /* its log component: "docker" for the input named docker (as earlier
+                     versions logged), else "docker/<name>" */
     uv_loop_t *loop;
     struct lc_supervisor *sup;
     struct lc_task *events_task;

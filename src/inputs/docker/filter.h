@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "config/config.h"
+#include "inputs/docker/docker_config.h"
 
 struct lc_kv {
     const char *key;

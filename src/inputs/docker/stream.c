@@ -139,8 +139,8 @@ static void retry_later(struct lc_container *c, int err, const char *what)
     lc_task_error(c->task, err, "%s failed; retrying in %llu ms", what,
                   (unsigned long long)c->backoff_ms);
     lc_task_set_state(c->task, LC_TASK_RESTARTING);
-    lc_log(LC_LOG_WARN, err, "[docker:%s] %s failed; retrying in %" PRIu64 " ms", cname(c), what,
-           c->backoff_ms);
+    lc_log(LC_LOG_WARN, err, "[%s:%s] %s failed; retrying in %" PRIu64 " ms", c->d->tag, cname(c),
+           what, c->backoff_ms);
     c->state = LC_C_WAIT;
     c->wait_then_drain = 0;
     c->retry_at_ms = uv_now(d->loop) + c->backoff_ms;
@@ -177,14 +177,14 @@ static void gone(struct lc_container *c)
         c->stash = NULL;
     }
     lines_end(c, 1);
-    lc_log(LC_LOG_INFO, 0, "[docker:%s] container removed; capture finished", cname(c));
+    lc_log(LC_LOG_INFO, 0, "[%s:%s] container removed; capture finished", c->d->tag, cname(c));
     lc_docker_remove(c->d, c);
 }
 
 /* Closes the follow stream and opens it again from the position (a "rotation"). */
 static void reopen(struct lc_container *c, const char *why)
 {
-    lc_log(LC_LOG_DEBUG, 0, "[docker:%s] reopening stream: %s", cname(c), why);
+    lc_log(LC_LOG_DEBUG, 0, "[%s:%s] reopening stream: %s", c->d->tag, cname(c), why);
     c->stats.rotations++;
     lc_task_error(c->task, 0, "stream reopened: %s", why);
     lc_stream_cancel(c);
@@ -336,7 +336,7 @@ static int on_data(void *ud, const char *data, size_t len)
     rc = lc_lines_feed(c->lines, data, len);
     hold_sync(c, lc_lines_pending_ts(c->lines));
     if (rc != 0) {
-        lc_log(LC_LOG_WARN, rc, "[docker:%s] undecodable log stream; reopening", cname(c));
+        lc_log(LC_LOG_WARN, rc, "[%s:%s] undecodable log stream; reopening", c->d->tag, cname(c));
         c->stats.decode_errors++;
     }
     return rc;
@@ -520,9 +520,9 @@ static void logs_path(struct lc_container *c, int follow_mode, char *path, size_
         lc_docker_pos_begin_replay(&c->win, wall, boot);
         if (lc_docker_pos_replay_by_order(&c->win)) {
             lc_log(LC_LOG_INFO, 0,
-                   "[docker:%s] the clock stepped back since lines were taken: resuming "
+                   "[%s:%s] the clock stepped back since lines were taken: resuming "
                    "earlier and telling old lines from new ones by their order",
-                   cname(c));
+                   c->d->tag, cname(c));
         }
         lc_time_format_since(lc_docker_pos_since(&c->win, wall, boot), since, sizeof(since));
         snprintf(path + n, cap - (size_t)n, "&since=%s", since);

@@ -66,6 +66,7 @@ struct lc_file_entry {
 
 struct lc_file_output {
     const struct lc_output_config *cfg;
+    const struct lc_file_config *fc; /* its options: cfg->opts */
     const char *name;
     int dirfd;
     int dir_dirty; /* entries created or renamed since the last flush */
@@ -176,7 +177,7 @@ static void entry_close(struct lc_file_output *o, struct lc_file_entry *e)
     }
     if (e->dirty && fdatasync(e->fd) != 0) {
         int err = -errno;
-        lc_log(LC_LOG_ERROR, err, "[output:%s] cannot sync %s/%s.log", o->name, o->cfg->path,
+        lc_log(LC_LOG_ERROR, err, "[output:%s] cannot sync %s/%s.log", o->name, o->fc->path,
                e->base);
         if (o->sync_err == 0) {
             o->sync_err = err;
@@ -374,9 +375,9 @@ static int finish_pending(struct lc_file_output *o, const char *base)
  * this costs a few system calls per existing file, not per possible one. */
 static int shift(struct lc_file_output *o, const char *base)
 {
-    const char *gz = o->cfg->compress ? ".gz" : "";
+    const char *gz = o->fc->compress ? ".gz" : "";
     char from[NAME_LEN], to[NAME_LEN];
-    unsigned top = 0, max = o->cfg->max_files;
+    unsigned top = 0, max = o->fc->max_files;
 
     assert(max > 0);
     for (;;) {
@@ -418,12 +419,12 @@ static int rotate(struct lc_file_output *o, struct lc_file_entry *e, int *moved)
     o->dir_dirty = 1;
     snprintf(cur, sizeof(cur), "%s.log", e->base);
     snprintf(first, sizeof(first), "%s.log.1", e->base);
-    if (o->cfg->max_files == 0) {
+    if (o->fc->max_files == 0) {
         rc = unlinkat(o->dirfd, cur, 0) == 0 ? 0 : -errno;
         *moved = rc == 0;
         goto out;
     }
-    if (o->cfg->compress) {
+    if (o->fc->compress) {
         rc = finish_pending(o, e->base);
     }
     if (rc == 0) {
@@ -433,12 +434,12 @@ static int rotate(struct lc_file_output *o, struct lc_file_entry *e, int *moved)
         rc = -errno;
     }
     *moved = rc == 0;
-    if (rc == 0 && o->cfg->compress) {
+    if (rc == 0 && o->fc->compress) {
         rc = compress_first(o, e->base); /* on failure, the next rotation finishes it */
     }
 out:
     if (rc != 0) {
-        lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot rotate %s/%s", o->name, o->cfg->path, cur);
+        lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot rotate %s/%s", o->name, o->fc->path, cur);
     }
     return rc;
 }
@@ -502,7 +503,7 @@ static int rotate_before(struct lc_file_output *o, struct lc_file_entry *e, size
  * rotate_bytes (0: never rotate). */
 static int passes(const struct lc_file_output *o, uint64_t used, size_t add)
 {
-    uint64_t limit = o->cfg->rotate_bytes;
+    uint64_t limit = o->fc->rotate_bytes;
     return limit > 0 && used > 0 && used + add > limit;
 }
 
@@ -579,7 +580,7 @@ static void rollback(struct lc_file_output *o)
             lc_log(LC_LOG_ERROR, rc,
                    "[output:%s] cannot undo a partial write to %s/%s; "
                    "its records may be written twice",
-                   o->name, o->cfg->path, name);
+                   o->name, o->fc->path, name);
         }
         e->size = e->start;
     }
@@ -616,7 +617,7 @@ static int encode(struct lc_file_output *o, struct lc_record *const *recs, size_
             *o->touched_tail = e;
             o->touched_tail = &e->tnext;
         }
-        if (o->cfg->format == LC_FORMAT_TEXT) {
+        if (o->fc->format == LC_FORMAT_TEXT) {
             rc = lc_json_add_text(&e->batch, recs[i]);
         } else {
             rc = lc_json_add_record(&e->batch, recs[i]);
@@ -678,7 +679,7 @@ static enum lc_send_result file_send(void *state, struct lc_record *const *recs,
         rc = entry_write(o, e, rep);
         if (rc != 0) {
             lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot write %s/%s.log (will retry)", o->name,
-                   o->cfg->path, e->base);
+                   o->fc->path, e->base);
             lc_send_why(rep, "cannot write %s.log: %s", e->base, strerror(-rc));
             rollback(o);
             res = LC_RETRY;
@@ -705,7 +706,7 @@ static int file_flush(void *state)
         e->dirty = 0;
         if (fdatasync(e->fd) != 0) {
             int err = -errno;
-            lc_log(LC_LOG_ERROR, err, "[output:%s] cannot sync %s/%s.log", o->name, o->cfg->path,
+            lc_log(LC_LOG_ERROR, err, "[output:%s] cannot sync %s/%s.log", o->name, o->fc->path,
                    e->base);
             rc = rc != 0 ? rc : err;
         }
@@ -714,7 +715,7 @@ static int file_flush(void *state)
         o->dir_dirty = 0;
         if (fsync(o->dirfd) != 0) {
             int err = -errno;
-            lc_log(LC_LOG_ERROR, err, "[output:%s] cannot sync %s", o->name, o->cfg->path);
+            lc_log(LC_LOG_ERROR, err, "[output:%s] cannot sync %s", o->name, o->fc->path);
             rc = rc != 0 ? rc : err;
         }
     }
@@ -741,26 +742,28 @@ static void file_destroy(void *state)
 static int file_init(void **state, const struct lc_output_config *cfg)
 {
     const char *name = cfg->name != NULL ? cfg->name : "file";
+    const struct lc_file_config *fc = cfg->opts;
     struct lc_file_output *o;
     int rc;
 
-    if (cfg->path == NULL || cfg->path[0] == '\0') {
+    if (fc == NULL || fc->path == NULL || fc->path[0] == '\0') {
         lc_log(LC_LOG_ERROR, 0, "[output:%s] no path", name);
         return -EINVAL;
     }
-    rc = lc_mkdir_p(cfg->path, 0755);
+    rc = lc_mkdir_p(fc->path, 0755);
     if (rc != 0) {
-        lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot create %s", name, cfg->path);
+        lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot create %s", name, fc->path);
         goto out;
     }
     o = lc_xcalloc(1, sizeof(*o));
     o->cfg = cfg;
+    o->fc = fc;
     o->name = name;
     o->touched_tail = &o->touched;
-    o->dirfd = open(cfg->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    o->dirfd = open(fc->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (o->dirfd < 0) {
         rc = -errno;
-        lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot open %s", name, cfg->path);
+        lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot open %s", name, fc->path);
         goto out_free;
     }
     *state = o;
@@ -773,6 +776,7 @@ out:
 
 const struct lc_output_ops lc_output_file = {
     .type = "file",
+    .config = &lc_file_config_plugin,
     .init = file_init,
     .send = file_send,
     .flush = file_flush,

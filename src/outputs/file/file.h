@@ -11,6 +11,7 @@
 #ifndef LC_OUTPUT_FILE_H
 #define LC_OUTPUT_FILE_H
 
+#include "outputs/file/file_config.h"
 #include "outputs/output.h"
 
 extern const struct lc_output_ops lc_output_file;
