@@ -227,7 +227,28 @@ int lc_spool_pos_decode(const struct lc_spool_frame *f, const char **key, size_t
     return 0;
 }
 
-/* ---- metadata as JSON ----------------------------------------------------------------- */
+/* ---- metadata as JSON ------------------------------------------------------------------
+ * Two formats, told apart by "v":
+ *
+ * Format 1, Docker's metadata as every version before issue 9 wrote it (keys sorted, no "v"):
+ *   {"compose_project"?,"compose_service"?,"host","id","image","labels"?,"name"}
+ * It is read into the metadata lc_meta_docker_create makes, and it is still what this
+ * version writes for Docker metadata whenever reading it back gives the same metadata (that
+ * is, for everything the Docker input makes): the bytes on disk stay those of earlier
+ * versions, so an upgrade, and a downgrade, read every spool whole, and the spool's sizes
+ * (segments, checkpoints) do not change.
+ *
+ * Format 2, any other metadata (another kind, or Docker metadata format 1 cannot hold):
+ *   {"v":2,"kind":K,"id":I,"name":N,"attrs":[[KEY,VALUE,FLAGS],...]}
+ * in the metadata's attribute order; VALUE is a string, or with LC_ATTR_JSON in FLAGS the
+ * JSON value itself, written back as compact JSON in the order it had. An earlier version
+ * reads it as format 1 (id and name kept, attributes not).
+ *
+ * In both, a value jansson cannot hold (a string that is not UTF-8, JSON that does not
+ * parse) is left out, as format 1 always did. A "v" other than 2 is a later format: the
+ * metadata does not decode (the reader gives "unknown"). */
+
+#define META_FORMAT 2
 
 static void set_str(json_t *o, const char *key, const char *v)
 {
@@ -239,24 +260,75 @@ static void set_str(json_t *o, const char *key, const char *v)
     }
 }
 
-char *lc_spool_meta_to_json(const struct lc_meta *m, size_t *len)
+static json_t *attrs_to_json(const struct lc_meta *m)
+{
+    json_t *list = json_array();
+    for (uint32_t i = 0; i < m->n_attrs; i++) {
+        const struct lc_attr *a = &m->attrs[i];
+        json_t *v = (a->flags & LC_ATTR_JSON) != 0
+                        ? json_loads(a->value, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)
+                        : json_string(a->value);
+        json_t *k = json_string(a->key);
+        if (v != NULL && k != NULL) {
+            json_array_append_new(list, json_pack("[ooi]", k, v, (int)a->flags));
+        } else {
+            json_decref(v);
+            json_decref(k);
+        }
+    }
+    return list;
+}
+
+static char *to_json_v2(const struct lc_meta *m)
 {
     json_t *o = json_object();
     char *text;
+    json_object_set_new(o, "v", json_integer(META_FORMAT));
+    set_str(o, "kind", m->kind);
     set_str(o, "id", m->id);
     set_str(o, "name", m->name);
-    set_str(o, "image", m->image);
-    set_str(o, "host", m->host);
-    set_str(o, "compose_project", m->compose_project);
-    set_str(o, "compose_service", m->compose_service);
-    if (m->labels_json != NULL) {
-        json_t *labels = json_loads(m->labels_json, 0, NULL);
-        if (labels != NULL) {
-            json_object_set_new(o, "labels", labels);
+    json_object_set_new(o, "attrs", attrs_to_json(m));
+    text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+/* Docker metadata as format 1, or NULL when format 1 would not read back the same. */
+static char *to_json_v1(const struct lc_meta *m)
+{
+    json_t *o = json_object();
+    const char *labels = lc_meta_attr(m, "labels"), *host = lc_meta_attr(m, "host");
+    struct lc_meta *back;
+    char *text;
+    set_str(o, "id", m->id);
+    set_str(o, "name", m->name);
+    set_str(o, "image", lc_meta_attr(m, "image"));
+    set_str(o, "host", host != NULL ? host : "");
+    set_str(o, "compose_project", lc_meta_attr(m, "compose_project"));
+    set_str(o, "compose_service", lc_meta_attr(m, "compose_service"));
+    if (labels != NULL) {
+        json_t *l = json_loads(labels, 0, NULL);
+        if (l != NULL) {
+            json_object_set_new(o, "labels", l);
         }
     }
     text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
+    back = text != NULL ? lc_spool_meta_from_json(text, strlen(text)) : NULL;
+    if (back == NULL || !lc_meta_equal(m, back)) {
+        free(text);
+        text = NULL;
+    }
+    lc_meta_unref(back);
+    return text;
+}
+
+char *lc_spool_meta_to_json(const struct lc_meta *m, size_t *len)
+{
+    char *text = strcmp(m->kind, LC_META_DOCKER) == 0 ? to_json_v1(m) : NULL;
+    if (text == NULL) {
+        text = to_json_v2(m);
+    }
     if (text == NULL) {
         text = lc_xstrdup("{}");
     }
@@ -269,24 +341,84 @@ static const char *get_str(json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
+/* Format 1: Docker's metadata as earlier versions wrote it. */
+static struct lc_meta *meta_from_v1(json_t *o, const char *id)
+{
+    json_t *labels = json_object_get(o, "labels");
+    char *labels_json = NULL;
+    struct lc_meta *m;
+    if (json_is_object(labels) && json_object_size(labels) > 0) {
+        labels_json = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+    }
+    m = lc_meta_docker_create(id, get_str(o, "name") ? get_str(o, "name") : id,
+                              get_str(o, "image") ? get_str(o, "image") : "",
+                              get_str(o, "host") ? get_str(o, "host") : "", labels_json,
+                              get_str(o, "compose_project"), get_str(o, "compose_service"));
+    free(labels_json);
+    return m;
+}
+
+/* Reads one [KEY,VALUE,FLAGS] into A (VALUE's text in *OWNED when dumped). */
+static int attr_from_json(json_t *e, struct lc_attr *a, char **owned)
+{
+    json_t *k = json_array_get(e, 0), *v = json_array_get(e, 1), *fl = json_array_get(e, 2);
+    *owned = NULL;
+    if (!json_is_array(e) || json_array_size(e) != 3 || !json_is_string(k) ||
+        !json_is_integer(fl) || json_integer_value(fl) < 0 || v == NULL) {
+        return -EINVAL;
+    }
+    a->key = json_string_value(k);
+    a->flags = (unsigned)json_integer_value(fl) & (LC_ATTR_JSON | LC_ATTR_HEAD);
+    if ((a->flags & LC_ATTR_JSON) != 0) {
+        *owned = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        a->value = *owned;
+    } else {
+        a->value = json_string_value(v);
+    }
+    return a->value != NULL ? 0 : -EINVAL;
+}
+
+static struct lc_meta *meta_from_v2(json_t *o, const char *id)
+{
+    json_t *list = json_object_get(o, "attrs");
+    size_t n = json_array_size(list), got = 0;
+    struct lc_attr *attrs = lc_xcalloc(n + 1, sizeof(*attrs));
+    char **owned = lc_xcalloc(n + 1, sizeof(*owned));
+    struct lc_meta *m = NULL;
+    const char *kind = get_str(o, "kind");
+    if (list != NULL && !json_is_array(list)) {
+        kind = NULL; /* damaged */
+    }
+    if (kind != NULL) {
+        while (got < n &&
+               attr_from_json(json_array_get(list, got), &attrs[got], &owned[got]) == 0) {
+            got++;
+        }
+    }
+    if (kind != NULL && got == n) {
+        m = lc_meta_create(kind, id, get_str(o, "name") ? get_str(o, "name") : id, attrs, n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(owned[i]);
+    }
+    free(owned);
+    free(attrs);
+    return m;
+}
+
 struct lc_meta *lc_spool_meta_from_json(const char *json, size_t len)
 {
     json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
-    json_t *labels;
-    char *labels_json = NULL;
+    json_t *v = json_object_get(o, "v");
     struct lc_meta *m = NULL;
     const char *id = get_str(o, "id");
 
     if (json_is_object(o) && id != NULL) {
-        labels = json_object_get(o, "labels");
-        if (json_is_object(labels) && json_object_size(labels) > 0) {
-            labels_json = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+        if (v == NULL) {
+            m = meta_from_v1(o, id);
+        } else if (json_is_integer(v) && json_integer_value(v) == META_FORMAT) {
+            m = meta_from_v2(o, id);
         }
-        m = lc_meta_create(id, get_str(o, "name") ? get_str(o, "name") : id,
-                           get_str(o, "image") ? get_str(o, "image") : "",
-                           get_str(o, "host") ? get_str(o, "host") : "", labels_json,
-                           get_str(o, "compose_project"), get_str(o, "compose_service"));
-        free(labels_json);
     }
     json_decref(o);
     return m;

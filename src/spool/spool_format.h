@@ -17,8 +17,9 @@
  * Payloads (little-endian):
  *   DATA  u32 meta id, i64 ts_ns, u8 stream, u8 flags (1 = truncated), u8 ts_len, the
  *         timestamp text, then the message bytes (the rest)
- *   META  u32 meta id, then the container's metadata as a JSON object; an empty JSON text
- *         means the id is no longer used
+ *   META  u32 meta id, then the source's metadata as a JSON object (format 2, or format 1
+ *         from earlier versions: see spool_format.c); an empty JSON text means the id is no
+ *         longer used
  *   POS   u16 key length, the key, then the value (an input's position, JSON text); an
  *         empty value deletes the key
  *
@@ -140,8 +141,9 @@ int lc_spool_pos_decode(const struct lc_spool_frame *f, const char **key, size_t
 
 /* The metadata as the JSON object a META frame holds (heap string, caller frees). */
 char *lc_spool_meta_to_json(const struct lc_meta *m, size_t *len);
-/* Builds metadata (one reference) from a META frame's JSON. Returns NULL when the JSON is
- * not an object with a string "id" (damaged or foreign). */
+/* Builds metadata (one reference) from a META frame's JSON, of format 2 or of format 1 (the
+ * Docker metadata earlier versions wrote). Returns NULL when the JSON is not an object with
+ * a string "id", or is damaged or of an unknown format. */
 struct lc_meta *lc_spool_meta_from_json(const char *json, size_t len);
 
 /* Writes/reads a segment header. Reading returns 0 with the id and the seed, or -EINVAL

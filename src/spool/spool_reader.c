@@ -455,7 +455,9 @@ static struct lc_meta *meta_get(struct lc_spool_reader *r, uint32_t id)
         return s->m;
     }
     if (r->unknown == NULL) {
-        r->unknown = lc_meta_create("unknown", "unknown", "", "", NULL, NULL, NULL);
+        /* The Docker shape, as before sources had kinds: outputs see what they always saw
+         * for a record whose metadata was lost. */
+        r->unknown = lc_meta_docker_create("unknown", "unknown", "", "", NULL, NULL, NULL);
     }
     return r->unknown;
 }

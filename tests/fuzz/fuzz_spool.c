@@ -96,11 +96,19 @@ static void check_meta_json(const char *json, size_t len)
     text = lc_spool_meta_to_json(m, &tlen);
     back = lc_spool_meta_from_json(text, tlen);
     check(back != NULL);
-    check(same_str(m->id, back->id) && same_str(m->name, back->name) &&
-          same_str(m->image, back->image) && same_str(m->host, back->host) &&
-          same_str(m->labels_json, back->labels_json) &&
-          same_str(m->compose_project, back->compose_project) &&
-          same_str(m->compose_service, back->compose_service));
+    /* Every part of the metadata survives: kind, id, name, each attribute in order, and
+     * so the JSON an output writes. */
+    check(same_str(m->kind, back->kind) && same_str(m->id, back->id) &&
+          same_str(m->name, back->name) && m->n_attrs == back->n_attrs);
+    for (uint32_t i = 0; i < m->n_attrs; i++) {
+        check(same_str(m->attrs[i].key, back->attrs[i].key) &&
+              same_str(m->attrs[i].value, back->attrs[i].value) &&
+              m->attrs[i].flags == back->attrs[i].flags);
+    }
+    check(m->json_head_len == back->json_head_len &&
+          memcmp(m->json_head, back->json_head, m->json_head_len) == 0);
+    check(m->json_tail_len == back->json_tail_len &&
+          memcmp(m->json_tail, back->json_tail, m->json_tail_len) == 0);
     free(text);
     lc_meta_unref(back);
     lc_meta_unref(m);

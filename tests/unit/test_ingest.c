@@ -119,8 +119,8 @@ static void fx_init(struct fx *fx, uint64_t max_bytes)
     uv_loop_init(&fx->loop);
     fx->sp = open_spool(fx->dir, max_bytes);
     fx->in = lc_ingest_create(&fx->loop, fx->sp);
-    fx->ma = lc_meta_create(ID_A, "a-1", "img:a", "host", NULL, NULL, NULL);
-    fx->mb = lc_meta_create(ID_B, "b-1", "img:b", "host", NULL, NULL, NULL);
+    fx->ma = lc_meta_docker_create(ID_A, "a-1", "img:a", "host", NULL, NULL, NULL);
+    fx->mb = lc_meta_docker_create(ID_B, "b-1", "img:b", "host", NULL, NULL, NULL);
 }
 
 static void fx_close(struct fx *fx)

@@ -394,7 +394,8 @@ static struct lc_record *make_record(struct lc_meta *m, int stream, const char *
 
 TEST(record_minimal)
 {
-    struct lc_meta *m = lc_meta_create("0123abcd", "web-1", "nginx:1.25", "", NULL, NULL, NULL);
+    struct lc_meta *m =
+        lc_meta_docker_create("0123abcd", "web-1", "nginx:1.25", "", NULL, NULL, NULL);
     struct lc_record *r = make_record(m, LC_STREAM_STDOUT, "GET / 200", 9, 0);
     struct lc_buf b;
     lc_buf_init(&b, 0);
@@ -410,8 +411,8 @@ TEST(record_minimal)
 
 TEST(record_all_fields)
 {
-    struct lc_meta *m = lc_meta_create("0123abcd", "shop-db-1", "postgres:16", "host-7",
-                                       "{\"tier\":\"db\",\"a\\\"b\":\"c\"}", "shop", "db");
+    struct lc_meta *m = lc_meta_docker_create("0123abcd", "shop-db-1", "postgres:16", "host-7",
+                                              "{\"tier\":\"db\",\"a\\\"b\":\"c\"}", "shop", "db");
     struct lc_record *r = make_record(m, LC_STREAM_STDERR, "bad \"x\"\t\xff\x00!", 11, 1);
     struct lc_buf b;
     json_error_t err;
@@ -441,7 +442,7 @@ TEST(record_all_fields)
 
 TEST(record_some_optional_and_no_meta)
 {
-    struct lc_meta *m = lc_meta_create("id", "n", "i", "h", NULL, NULL, "svc");
+    struct lc_meta *m = lc_meta_docker_create("id", "n", "i", "h", NULL, NULL, "svc");
     struct lc_record *r = make_record(m, LC_STREAM_STDOUT, "", 0, 0);
     struct lc_record *r2 = make_record(NULL, LC_STREAM_STDERR, "x", 1, 1);
     struct lc_buf b;
@@ -574,24 +575,26 @@ static int gold_is(struct lc_meta *m, int stream, const char *msg, size_t len, i
 
 TEST(docker_records_byte_for_byte)
 {
-    ASSERT_TRUE(gold_is(lc_meta_create(GOLD_ID, "web-1", "nginx:1.25", "", NULL, NULL, NULL),
+    ASSERT_TRUE(gold_is(lc_meta_docker_create(GOLD_ID, "web-1", "nginx:1.25", "", NULL, NULL, NULL),
                         LC_STREAM_STDOUT, "GET / 200", 9, 0, DOCKER_MINIMAL));
-    ASSERT_TRUE(gold_is(lc_meta_create(GOLD_ID, "shop-web-1",
-                                       "registry.local:5000/shop/web@sha256:ab12", "node-3",
-                                       "{\"com.docker.compose.project\":\"shop\",\"com.docker."
-                                       "compose.service\":\"web\",\"tier\":\"front \\\"x\\\"\"}",
-                                       "shop", "web"),
-                        LC_STREAM_STDERR, GOLD_MSG, sizeof(GOLD_MSG) - 1, 1, DOCKER_FULL));
     ASSERT_TRUE(
-        gold_is(lc_meta_create(GOLD_ID, "solo", "busybox", "node-3", "{\"a\":\"1\"}", NULL, NULL),
-                LC_STREAM_STDOUT, "labels, no compose", 18, 0, DOCKER_LABELS_ONLY));
-    ASSERT_TRUE(gold_is(lc_meta_create(GOLD_ID, "p-only", "img", "", NULL, "proj", NULL),
+        gold_is(lc_meta_docker_create(GOLD_ID, "shop-web-1",
+                                      "registry.local:5000/shop/web@sha256:ab12", "node-3",
+                                      "{\"com.docker.compose.project\":\"shop\",\"com.docker."
+                                      "compose.service\":\"web\",\"tier\":\"front \\\"x\\\"\"}",
+                                      "shop", "web"),
+                LC_STREAM_STDERR, GOLD_MSG, sizeof(GOLD_MSG) - 1, 1, DOCKER_FULL));
+    ASSERT_TRUE(gold_is(
+        lc_meta_docker_create(GOLD_ID, "solo", "busybox", "node-3", "{\"a\":\"1\"}", NULL, NULL),
+        LC_STREAM_STDOUT, "labels, no compose", 18, 0, DOCKER_LABELS_ONLY));
+    ASSERT_TRUE(gold_is(lc_meta_docker_create(GOLD_ID, "p-only", "img", "", NULL, "proj", NULL),
                         LC_STREAM_STDERR, "", 0, 1, DOCKER_PROJECT_ONLY));
-    ASSERT_TRUE(gold_is(lc_meta_create("", "", "", "", NULL, NULL, NULL), LC_STREAM_STDOUT, "x", 1,
-                        0, DOCKER_EMPTY));
-    ASSERT_TRUE(gold_is(lc_meta_create(GOLD_ID, "n\xc3\xa4me\x01\xff", "im\"age\\", "h\xc3\xb6st\t",
-                                       "{\"\xc3\xa9\":\"\\u0001\"}", "p\xff", "s\n"),
-                        LC_STREAM_STDERR, "m", 1, 0, DOCKER_ODD_META));
+    ASSERT_TRUE(gold_is(lc_meta_docker_create("", "", "", "", NULL, NULL, NULL), LC_STREAM_STDOUT,
+                        "x", 1, 0, DOCKER_EMPTY));
+    ASSERT_TRUE(
+        gold_is(lc_meta_docker_create(GOLD_ID, "n\xc3\xa4me\x01\xff", "im\"age\\", "h\xc3\xb6st\t",
+                                      "{\"\xc3\xa9\":\"\\u0001\"}", "p\xff", "s\n"),
+                LC_STREAM_STDERR, "m", 1, 0, DOCKER_ODD_META));
     ASSERT_TRUE(gold_is(NULL, LC_STREAM_STDOUT, "no meta", 7, 0, NO_META));
 }
 
@@ -611,7 +614,7 @@ TEST(buffer_cap)
     /* Every cap below the exact size fails with -E2BIG and leaves the buffer as it was;
      * the exact size succeeds. Holds for strings, records and text. */
     const char *msg = "x\x01\xff\xc3\xa9\"0123456789abcdefghijklmnopqrstuvwxyz";
-    struct lc_meta *m = lc_meta_create("id", "n", "i", "h", "{}", "p", "s");
+    struct lc_meta *m = lc_meta_docker_create("id", "n", "i", "h", "{}", "p", "s");
     struct lc_record *r = make_record(m, 2, msg, strlen(msg), 1);
     size_t full_str, full_rec, full_txt;
     struct lc_buf b;

@@ -74,8 +74,9 @@ static void fx_init(struct fx *fx)
         perror("mkdtemp");
         abort();
     }
-    fx->meta[0] = lc_meta_create(ID0, "web-1", "nginx:1.25", "host-a", LABELS0, "shop", "web");
-    fx->meta[1] = lc_meta_create(ID1, "db", "postgres:16", "host-a", NULL, NULL, NULL);
+    fx->meta[0] =
+        lc_meta_docker_create(ID0, "web-1", "nginx:1.25", "host-a", LABELS0, "shop", "web");
+    fx->meta[1] = lc_meta_docker_create(ID1, "db", "postgres:16", "host-a", NULL, NULL, NULL);
 }
 
 /* Closes what is open (readers and consumers before the spool). */
@@ -174,6 +175,13 @@ static size_t rec_msg(uint64_t i, char *out)
         out[len - 1] = '\n';
     }
     return len;
+}
+
+/* Attribute KEY of M is VALUE. */
+static int attr_is(const struct lc_meta *m, const char *key, const char *value)
+{
+    const char *v = lc_meta_attr(m, key);
+    return v != NULL && strcmp(v, value) == 0;
 }
 
 static int rec_stream(uint64_t i)
@@ -289,14 +297,15 @@ static int rec_ok(const struct lc_record *r, uint64_t i, uint64_t seq)
         why = "seq";
     } else if (i % 2 == 0 &&
                (strcmp(m->id, ID0) != 0 || strcmp(m->name, "web-1") != 0 ||
-                strcmp(m->image, "nginx:1.25") != 0 || strcmp(m->host, "host-a") != 0 ||
-                m->labels_json == NULL || strcmp(m->labels_json, LABELS0) != 0 ||
-                m->compose_project == NULL || strcmp(m->compose_project, "shop") != 0 ||
-                m->compose_service == NULL || strcmp(m->compose_service, "web") != 0)) {
+                !attr_is(m, "image", "nginx:1.25") || !attr_is(m, "host", "host-a") ||
+                !attr_is(m, "labels", LABELS0) || !attr_is(m, "compose_project", "shop") ||
+                !attr_is(m, "compose_service", "web"))) {
         why = "metadata of container 0";
-    } else if (i % 2 == 1 && (strcmp(m->id, ID1) != 0 || strcmp(m->name, "db") != 0 ||
-                              strcmp(m->image, "postgres:16") != 0 || m->labels_json != NULL ||
-                              m->compose_project != NULL || m->compose_service != NULL)) {
+    } else if (i % 2 == 1 &&
+               (strcmp(m->id, ID1) != 0 || strcmp(m->name, "db") != 0 ||
+                !attr_is(m, "image", "postgres:16") || lc_meta_attr(m, "labels") != NULL ||
+                lc_meta_attr(m, "compose_project") != NULL ||
+                lc_meta_attr(m, "compose_service") != NULL)) {
         why = "metadata of container 1";
     }
     if (why != NULL) {
@@ -743,8 +752,8 @@ TEST(payload_decoders_reject)
 TEST(meta_json_round_trip)
 {
     struct lc_meta *m =
-        lc_meta_create(ID0, "web-1", "nginx:1.25", "host-a", LABELS0, "shop", "web");
-    struct lc_meta *m2 = lc_meta_create(ID1, "db", "", "h", NULL, NULL, NULL), *back, *back2;
+        lc_meta_docker_create(ID0, "web-1", "nginx:1.25", "host-a", LABELS0, "shop", "web");
+    struct lc_meta *m2 = lc_meta_docker_create(ID1, "db", "", "h", NULL, NULL, NULL), *back, *back2;
     static const char *const bad[] = {
         "[]",     "{}", "{\"id\":5}", "not json", "{\"id\":\"a\"", "{\"id\":\"a\",\"id\":\"b\"}",
         "\"id\"", ""};
@@ -759,14 +768,15 @@ TEST(meta_json_round_trip)
     ASSERT_TRUE(back != NULL && back2 != NULL);
     ASSERT_STR_EQ(back->id, ID0);
     ASSERT_STR_EQ(back->name, "web-1");
-    ASSERT_STR_EQ(back->image, "nginx:1.25");
-    ASSERT_STR_EQ(back->host, "host-a");
-    ASSERT_STR_EQ(back->labels_json, LABELS0);
-    ASSERT_STR_EQ(back->compose_project, "shop");
-    ASSERT_STR_EQ(back->compose_service, "web");
+    ASSERT_STR_EQ(lc_meta_attr(back, "image"), "nginx:1.25");
+    ASSERT_STR_EQ(lc_meta_attr(back, "host"), "host-a");
+    ASSERT_STR_EQ(lc_meta_attr(back, "labels"), LABELS0);
+    ASSERT_STR_EQ(lc_meta_attr(back, "compose_project"), "shop");
+    ASSERT_STR_EQ(lc_meta_attr(back, "compose_service"), "web");
     ASSERT_STR_EQ(back2->name, "db");
-    ASSERT_STR_EQ(back2->image, "");
-    ASSERT_TRUE(back2->labels_json == NULL && back2->compose_project == NULL);
+    ASSERT_STR_EQ(lc_meta_attr(back2, "image"), "");
+    ASSERT_TRUE(lc_meta_attr(back2, "labels") == NULL &&
+                lc_meta_attr(back2, "compose_project") == NULL);
     lc_meta_unref(back);
     lc_meta_unref(back2);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -780,6 +790,152 @@ TEST(meta_json_round_trip)
     back = lc_spool_meta_from_json("{\"id\":\"abc\"}", 12);
     ASSERT_TRUE(back != NULL);
     ASSERT_STR_EQ(back->name, "abc");
+    lc_meta_unref(back);
+}
+
+/* ---- metadata written by earlier versions (format 1) ---------------------------------
+ * META payloads' JSON exactly as logcap wrote it before metadata had kinds (issue 9, item 4),
+ * produced by that code and pasted here: a spool from before an upgrade must still be read
+ * whole, into the same Docker metadata, whose JSON output is what it was. */
+
+#define V1_ID "4f2c0e5a9b7d1c3e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e"
+
+static const char SPOOL_V1_FULL[] =
+    "{\"compose_project\":\"shop\",\"compose_service\":\"web\",\"host\":\"node-3\",\"id\":"
+    "\"4f2c0e5a9b7d1c3e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e\",\"image\":\"registry."
+    "local:5000/shop/"
+    "web@sha256:ab12\",\"labels\":{\"com.docker.compose.project\":\"shop\",\"com.docker.compose."
+    "service\":\"web\",\"tier\":\"front \\\"x\\\"\"},\"name\":\"shop-web-1\"}";
+
+static const char SPOOL_V1_MINIMAL[] =
+    "{\"host\":\"\",\"id\":\"4f2c0e5a9b7d1c3e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e\","
+    "\"image\":\"nginx:1.25\",\"name\":\"web-1\"}";
+
+static const char SPOOL_V1_ODD[] =
+    "{\"compose_service\":\"s\\n\",\"host\":\"h\xc3"
+    "\xb6"
+    "st\\t\",\"id\":\"4f2c0e5a9b7d1c3e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e\",\"image\":"
+    "\"im\\\"age\\\\\",\"labels\":{\"\xc3"
+    "\xa9"
+    "\":\"\\u0001\"}}";
+
+static int meta_json_is(const struct lc_meta *m, const char *head, const char *tail)
+{
+    int ok = m->json_head_len == strlen(head) && memcmp(m->json_head, head, strlen(head)) == 0 &&
+             m->json_tail_len == strlen(tail) && memcmp(m->json_tail, tail, strlen(tail)) == 0;
+    if (!ok) {
+        fprintf(stderr, "  got %.*s | %.*s\n", (int)m->json_head_len, m->json_head,
+                (int)m->json_tail_len, m->json_tail);
+    }
+    return ok;
+}
+
+TEST(meta_format1_from_earlier_versions)
+{
+    struct lc_meta *full = lc_spool_meta_from_json(SPOOL_V1_FULL, sizeof(SPOOL_V1_FULL) - 1);
+    struct lc_meta *min = lc_spool_meta_from_json(SPOOL_V1_MINIMAL, sizeof(SPOOL_V1_MINIMAL) - 1);
+    struct lc_meta *odd = lc_spool_meta_from_json(SPOOL_V1_ODD, sizeof(SPOOL_V1_ODD) - 1);
+    size_t len;
+    char *again;
+    ASSERT_TRUE(full != NULL && min != NULL && odd != NULL);
+    ASSERT_STR_EQ(full->kind, "docker");
+    ASSERT_STR_EQ(full->id, V1_ID);
+    ASSERT_STR_EQ(full->name, "shop-web-1");
+    ASSERT_STR_EQ(lc_meta_attr(full, "image"), "registry.local:5000/shop/web@sha256:ab12");
+    ASSERT_STR_EQ(lc_meta_attr(full, "host"), "node-3");
+    ASSERT_STR_EQ(lc_meta_attr(full, "compose_project"), "shop");
+    ASSERT_STR_EQ(lc_meta_attr(full, "compose_service"), "web");
+    ASSERT_TRUE(
+        meta_json_is(full,
+                     ",\"container_id\":\"" V1_ID "\",\"container_name\":\"shop-web-1\","
+                     "\"image\":\"registry.local:5000/shop/web@sha256:ab12\"",
+                     ",\"host\":\"node-3\",\"labels\":{\"com.docker.compose.project\":\"shop\","
+                     "\"com.docker.compose.service\":\"web\",\"tier\":\"front \\\"x\\\"\"},"
+                     "\"compose_project\":\"shop\",\"compose_service\":\"web\""));
+    /* The empty host is left out of the output, as it always was. */
+    ASSERT_TRUE(lc_meta_attr(min, "host") == NULL);
+    ASSERT_TRUE(meta_json_is(min,
+                             ",\"container_id\":\"" V1_ID "\",\"container_name\":\"web-1\","
+                             "\"image\":\"nginx:1.25\"",
+                             ""));
+    /* Values format 1 could not hold were left out: the name falls back to the id. */
+    ASSERT_STR_EQ(odd->name, V1_ID);
+    ASSERT_TRUE(lc_meta_attr(odd, "compose_project") == NULL);
+    ASSERT_TRUE(meta_json_is(odd,
+                             ",\"container_id\":\"" V1_ID "\",\"container_name\":\"" V1_ID
+                             "\",\"image\":\"im\\\"age\\\\\"",
+                             ",\"host\":\"h\xc3\xb6st\\t\",\"labels\":{\"\xc3\xa9\":\"\\u0001\"},"
+                             "\"compose_service\":\"s\\n\""));
+    /* Docker metadata is still written in format 1, byte for byte. */
+    again = lc_spool_meta_to_json(full, &len);
+    ASSERT_MEM_EQ(again, len, SPOOL_V1_FULL, sizeof(SPOOL_V1_FULL) - 1);
+    free(again);
+    again = lc_spool_meta_to_json(min, &len);
+    ASSERT_MEM_EQ(again, len, SPOOL_V1_MINIMAL, sizeof(SPOOL_V1_MINIMAL) - 1);
+    free(again);
+    lc_meta_unref(full);
+    lc_meta_unref(min);
+    lc_meta_unref(odd);
+}
+
+/* Metadata of another kind, and Docker metadata format 1 cannot hold, take format 2. */
+TEST(meta_format2_round_trip)
+{
+    const struct lc_attr attrs[] = {
+        {"path", "/var/log/app/app.log", LC_ATTR_HEAD},
+        {"file_name", "app.log", LC_ATTR_HEAD},
+        {"extra", "{\"z\":1,\"a\":[true,null,\"x\"]}", LC_ATTR_JSON},
+        {"host", "node-3", 0},
+    };
+    const struct lc_attr docker_extra[] = {
+        {"container_id", "abc", LC_ATTR_HEAD},
+        {"container_name", "web", LC_ATTR_HEAD},
+        {"image", "nginx", LC_ATTR_HEAD},
+        {"zone", "eu", 0},
+    };
+    static const char *const bad[] = {
+        "{\"v\":3,\"kind\":\"file\",\"id\":\"a\",\"attrs\":[]}",
+        "{\"v\":\"2\",\"kind\":\"file\",\"id\":\"a\"}",
+        "{\"v\":2,\"id\":\"a\",\"attrs\":[]}",
+        "{\"v\":2,\"kind\":\"file\",\"id\":\"a\",\"attrs\":{}}",
+        "{\"v\":2,\"kind\":\"file\",\"id\":\"a\",\"attrs\":[[\"k\",\"v\"]]}",
+        "{\"v\":2,\"kind\":\"file\",\"id\":\"a\",\"attrs\":[[\"k\",5,0]]}",
+        "{\"v\":2,\"kind\":\"file\",\"id\":\"a\",\"attrs\":[[\"k\",\"v\",-1]]}",
+        "{\"v\":2,\"kind\":\"file\",\"id\":\"a\",\"attrs\":[[1,\"v\",0]]}",
+    };
+    struct lc_meta *m = lc_meta_create("file", "2049:1234", "app.log", attrs, 4);
+    struct lc_meta *d = lc_meta_create("docker", "abc", "web", docker_extra, 4), *back;
+    size_t len;
+    char *j = lc_spool_meta_to_json(m, &len);
+    ASSERT_STR_EQ(j,
+                  "{\"v\":2,\"kind\":\"file\",\"id\":\"2049:1234\",\"name\":\"app.log\","
+                  "\"attrs\":[[\"path\",\"/var/log/app/app.log\",2],[\"file_name\",\"app.log\",2],"
+                  "[\"extra\",{\"z\":1,\"a\":[true,null,\"x\"]},1],[\"host\",\"node-3\",0]]}");
+    back = lc_spool_meta_from_json(j, len);
+    ASSERT_TRUE(back != NULL && lc_meta_equal(m, back));
+    ASSERT_MEM_EQ(back->json_tail, back->json_tail_len, m->json_tail, m->json_tail_len);
+    free(j);
+    lc_meta_unref(back);
+    j = lc_spool_meta_to_json(d, &len);
+    ASSERT_TRUE(strncmp(j, "{\"v\":2,\"kind\":\"docker\",", 23) == 0);
+    back = lc_spool_meta_from_json(j, len);
+    ASSERT_TRUE(back != NULL && lc_meta_equal(d, back));
+    free(j);
+    lc_meta_unref(back);
+    lc_meta_unref(m);
+    lc_meta_unref(d);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct lc_meta *x = lc_spool_meta_from_json(bad[i], strlen(bad[i]));
+        if (x != NULL) {
+            lc_meta_unref(x);
+            LC_FAIL_("accepted %s", bad[i]);
+        }
+    }
+    /* No attributes and no name: the name is the id. */
+    back = lc_spool_meta_from_json("{\"v\":2,\"kind\":\"k\",\"id\":\"a\"}", 27);
+    ASSERT_TRUE(back != NULL);
+    ASSERT_STR_EQ(back->name, "a");
+    ASSERT_EQ(back->n_attrs, 0);
     lc_meta_unref(back);
 }
 
@@ -1819,7 +1975,7 @@ FX_TEST(reader_table_follows_the_live_containers)
             live[v] = live[--n_live];
             live_no[v] = live_no[n_live];
         }
-        live[n_live] = lc_meta_create(id, name, "img", "host", NULL, NULL, NULL);
+        live[n_live] = lc_meta_docker_create(id, name, "img", "host", NULL, NULL, NULL);
         live_no[n_live++] = c;
         for (int k = 0; k < 2; k++) { /* the new one, and one of the others */
             v = k == 0 ? n_live - 1 : (c * 7u) % n_live;
@@ -2113,6 +2269,7 @@ FX_TEST(backlog_figures)
 
 TEST_MAIN(TEST_ENTRY(frame_round_trip), TEST_ENTRY(frame_encode_limits), TEST_ENTRY(frame_damage),
           TEST_ENTRY(payload_decoders_reject), TEST_ENTRY(meta_json_round_trip),
+          TEST_ENTRY(meta_format1_from_earlier_versions), TEST_ENTRY(meta_format2_round_trip),
           TEST_ENTRY(segment_header), TEST_ENTRY(append_and_read_across_rotations),
           TEST_ENTRY(records_bigger_than_the_scan_buffer), TEST_ENTRY(add_too_big),
           TEST_ENTRY(positions_survive_when_only_checkpoints_are_left),
