@@ -6,8 +6,9 @@
  * name (what logs, file names and the spool go by), and an ordered list of attributes,
  * key/value pairs the input chose (for Docker: container_id, container_name, image, host,
  * labels, compose_project, compose_service; for a file: its path, its name, ...). Encoders
- * and outputs read attributes generically, by key or in order; no part but the input that
- * made them knows which keys a kind has.
+ * and outputs read attributes generically, by key or in order. Which keys a kind has is
+ * the business of the input that makes its metadata; Docker's shape lives in one function,
+ * lc_meta_docker_create, because readers of data older than kinds need it too.
  *
  * Metadata is immutable once created and shared between threads by reference counting (but
  * for the spool's appender-private id); a change (a rename) creates a new lc_meta. Since
@@ -16,7 +17,11 @@
  *
  * Fields are what processors add to one line (a parsed level, a trace id): they belong to
  * the record, not the metadata, since they differ line by line. A record without fields has
- * a NULL pointer and costs nothing more. */
+ * a NULL pointer and costs nothing more. Not done yet: fields do not cross the spool (no
+ * processor makes any so far). Since processors run before the spool, the next step is a
+ * DATA frame flag meaning "fields follow the timestamp" (a length and the fields in the
+ * [[key,value,flags],...] form metadata format 2 uses), read back by the spool reader into
+ * lc_fields, and a fields pointer in the processors' lc_line_view. */
 #ifndef LC_RECORD_H
 #define LC_RECORD_H
 
