@@ -17,11 +17,9 @@
  *
  * Fields are what processors add to one line (a parsed level, a trace id): they belong to
  * the record, not the metadata, since they differ line by line. A record without fields has
- * a NULL pointer and costs nothing more. Not done yet: fields do not cross the spool (no
- * processor makes any so far). Since processors run before the spool, the next step is a
- * DATA frame flag meaning "fields follow the timestamp" (a length and the fields in the
- * [[key,value,flags],...] form metadata format 2 uses), read back by the spool reader into
- * lc_fields, and a fields pointer in the processors' lc_line_view. */
+ * a NULL pointer and costs nothing more. Processors run before the spool: a processor
+ * sets lc_line_view.fields, the spool stores them in the line's DATA frame (spool_format.h)
+ * and its readers give them back on the record, where encoders append them. */
 #ifndef LC_RECORD_H
 #define LC_RECORD_H
 

@@ -119,23 +119,41 @@ static uint8_t *frame_open(struct lc_buf *b, int type, uint32_t len, long *off)
 long lc_spool_put_data(struct lc_buf *b, uint32_t meta_id, int stream, int64_t ts_ns,
                        const char *ts, size_t ts_len, const char *msg, size_t len, int truncated)
 {
+    return lc_spool_put_data_fields(b, meta_id, stream, ts_ns, ts, ts_len, NULL, 0, msg, len,
+                                    truncated);
+}
+
+long lc_spool_put_data_fields(struct lc_buf *b, uint32_t meta_id, int stream, int64_t ts_ns,
+                              const char *ts, size_t ts_len, const char *fields, size_t fields_len,
+                              const char *msg, size_t len, int truncated)
+{
+    size_t extra = fields != NULL ? 4 + fields_len : 0;
     uint8_t *p;
     long off;
     if (ts_len > 255) {
         ts_len = 255;
     }
-    p = frame_open(b, LC_SPOOL_DATA, (uint32_t)(LC_SPOOL_DATA_FIXED + ts_len + len), &off);
+    if (extra > LC_SPOOL_PAYLOAD_MAX) {
+        return -E2BIG;
+    }
+    p = frame_open(b, LC_SPOOL_DATA, (uint32_t)(LC_SPOOL_DATA_FIXED + ts_len + extra + len), &off);
     if (p == NULL) {
         return -E2BIG;
     }
     lc_spool_put_u32(p, meta_id);
     lc_spool_put_u64(p + 4, (uint64_t)ts_ns);
     p[12] = (uint8_t)stream;
-    p[13] = truncated ? LC_SPOOL_D_TRUNCATED : 0;
+    p[13] = (truncated ? LC_SPOOL_D_TRUNCATED : 0) | (fields != NULL ? LC_SPOOL_D_FIELDS : 0);
     p[14] = (uint8_t)ts_len;
     memcpy(p + LC_SPOOL_DATA_FIXED, ts, ts_len);
+    p += LC_SPOOL_DATA_FIXED + ts_len;
+    if (fields != NULL) {
+        lc_spool_put_u32(p, (uint32_t)fields_len);
+        memcpy(p + 4, fields, fields_len);
+        p += extra;
+    }
     if (len > 0) {
-        memcpy(p + LC_SPOOL_DATA_FIXED + ts_len, msg, len);
+        memcpy(p, msg, len);
     }
     return off;
 }
@@ -195,6 +213,17 @@ int lc_spool_data_decode(const struct lc_spool_frame *f, struct lc_spool_data *o
     out->ts = (const char *)p + LC_SPOOL_DATA_FIXED;
     out->msg = out->ts + out->ts_len;
     out->len = f->len - LC_SPOOL_DATA_FIXED - out->ts_len;
+    out->fields = NULL;
+    out->fields_len = 0;
+    if ((p[13] & LC_SPOOL_D_FIELDS) != 0) {
+        if (out->len < 4 || lc_spool_get_u32((const uint8_t *)out->msg) > out->len - 4) {
+            return -EINVAL;
+        }
+        out->fields_len = lc_spool_get_u32((const uint8_t *)out->msg);
+        out->fields = out->msg + 4;
+        out->msg = out->fields + out->fields_len;
+        out->len -= 4 + out->fields_len;
+    }
     return 0;
 }
 
@@ -260,11 +289,11 @@ static void set_str(json_t *o, const char *key, const char *v)
     }
 }
 
-static json_t *attrs_to_json(const struct lc_meta *m)
+static json_t *attrs_to_json(const struct lc_attr *items, size_t n)
 {
     json_t *list = json_array();
-    for (uint32_t i = 0; i < m->n_attrs; i++) {
-        const struct lc_attr *a = &m->attrs[i];
+    for (size_t i = 0; i < n; i++) {
+        const struct lc_attr *a = &items[i];
         json_t *v = (a->flags & LC_ATTR_JSON) != 0
                         ? json_loads(a->value, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)
                         : json_string(a->value);
@@ -287,7 +316,7 @@ static char *to_json_v2(const struct lc_meta *m)
     set_str(o, "kind", m->kind);
     set_str(o, "id", m->id);
     set_str(o, "name", m->name);
-    json_object_set_new(o, "attrs", attrs_to_json(m));
+    json_object_set_new(o, "attrs", attrs_to_json(m->attrs, m->n_attrs));
     text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return text;
@@ -378,31 +407,49 @@ static int attr_from_json(json_t *e, struct lc_attr *a, char **owned)
     return a->value != NULL ? 0 : -EINVAL;
 }
 
+/* An attribute list read from JSON: its strings point into the JSON tree, but for the
+ * dumped JSON values, owned here. */
+struct attr_list {
+    struct lc_attr *items;
+    char **owned;
+    size_t n;
+};
+
+/* Reads LIST, an array of [KEY,VALUE,FLAGS] (NULL: empty). Returns 0 or -EINVAL. */
+static int list_from_json(json_t *list, struct attr_list *out)
+{
+    size_t got = 0;
+    out->n = json_array_size(list);
+    out->items = lc_xcalloc(out->n + 1, sizeof(*out->items));
+    out->owned = lc_xcalloc(out->n + 1, sizeof(*out->owned));
+    if (list != NULL && !json_is_array(list)) {
+        return -EINVAL;
+    }
+    while (got < out->n &&
+           attr_from_json(json_array_get(list, got), &out->items[got], &out->owned[got]) == 0) {
+        got++;
+    }
+    return got == out->n ? 0 : -EINVAL;
+}
+
+static void list_free(struct attr_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->owned[i]);
+    }
+    free(l->owned);
+    free(l->items);
+}
+
 static struct lc_meta *meta_from_v2(json_t *o, const char *id)
 {
-    json_t *list = json_object_get(o, "attrs");
-    size_t n = json_array_size(list), got = 0;
-    struct lc_attr *attrs = lc_xcalloc(n + 1, sizeof(*attrs));
-    char **owned = lc_xcalloc(n + 1, sizeof(*owned));
+    struct attr_list l;
     struct lc_meta *m = NULL;
     const char *kind = get_str(o, "kind");
-    if (list != NULL && !json_is_array(list)) {
-        kind = NULL; /* damaged */
+    if (list_from_json(json_object_get(o, "attrs"), &l) == 0 && kind != NULL) {
+        m = lc_meta_create(kind, id, get_str(o, "name") ? get_str(o, "name") : id, l.items, l.n);
     }
-    if (kind != NULL) {
-        while (got < n &&
-               attr_from_json(json_array_get(list, got), &attrs[got], &owned[got]) == 0) {
-            got++;
-        }
-    }
-    if (kind != NULL && got == n) {
-        m = lc_meta_create(kind, id, get_str(o, "name") ? get_str(o, "name") : id, attrs, n);
-    }
-    for (size_t i = 0; i < n; i++) {
-        free(owned[i]);
-    }
-    free(owned);
-    free(attrs);
+    list_free(&l);
     return m;
 }
 
@@ -422,6 +469,36 @@ struct lc_meta *lc_spool_meta_from_json(const char *json, size_t len)
     }
     json_decref(o);
     return m;
+}
+
+/* ---- a record's fields as JSON ----------------------------------------------------------
+ * The same [[KEY,VALUE,FLAGS],...] list as metadata format 2's attributes. */
+
+char *lc_spool_fields_to_json(const struct lc_fields *f, size_t *len)
+{
+    json_t *list = attrs_to_json(f->items, f->n);
+    char *text = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    if (text == NULL) {
+        text = lc_xstrdup("[]");
+    }
+    *len = strlen(text);
+    return text;
+}
+
+struct lc_fields *lc_spool_fields_from_json(const char *json, size_t len)
+{
+    json_t *list = json_loadb(json, len, 0, NULL);
+    struct lc_fields *f = NULL;
+    struct attr_list l;
+    if (json_is_array(list) && list_from_json(list, &l) == 0) {
+        f = lc_fields_create(l.items, l.n);
+    }
+    if (json_is_array(list)) {
+        list_free(&l);
+    }
+    json_decref(list);
+    return f;
 }
 
 /* ---- segment header -------------------------------------------------------------------- */

@@ -114,6 +114,24 @@ static void check_meta_json(const char *json, size_t len)
     lc_meta_unref(m);
 }
 
+/* Fields that decode encode back to the same fields. */
+static void check_fields_json(const char *json, size_t len)
+{
+    struct lc_fields *f = lc_spool_fields_from_json(json, len), *back;
+    char *text;
+    size_t tlen;
+    if (f == NULL) {
+        return;
+    }
+    text = lc_spool_fields_to_json(f, &tlen);
+    back = lc_spool_fields_from_json(text, tlen);
+    check(back != NULL && back->n == f->n && back->json_len == f->json_len &&
+          memcmp(back->json, f->json, f->json_len) == 0);
+    free(text);
+    lc_fields_free(back);
+    lc_fields_free(f);
+}
+
 /* The frame layer and the decoders straight over the bytes. */
 static void walk_frames(const uint8_t *data, size_t size)
 {
@@ -135,8 +153,13 @@ static void walk_frames(const uint8_t *data, size_t size)
         if (f.type == LC_SPOOL_DATA) {
             struct lc_spool_data d;
             if (lc_spool_data_decode(&f, &d) == 0) {
-                check(d.ts_len + d.len + LC_SPOOL_DATA_FIXED == f.len);
+                check(d.ts_len + d.len + LC_SPOOL_DATA_FIXED +
+                          (d.fields != NULL ? 4 + d.fields_len : 0) ==
+                      f.len);
                 check(d.stream == LC_STREAM_STDOUT || d.stream == LC_STREAM_STDERR);
+                if (d.fields != NULL) {
+                    check_fields_json(d.fields, d.fields_len);
+                }
             }
         } else if (f.type == LC_SPOOL_META) {
             uint32_t id;
@@ -280,6 +303,7 @@ static void run(const uint8_t *data, size_t size)
 
     walk_frames(data, size);
     check_meta_json((const char *)data, size);
+    check_fields_json((const char *)data, size);
 
     if (size > 8) {
         second = memmem(data + 1, size - 1, LC_SPOOL_SEG_MAGIC, 8);

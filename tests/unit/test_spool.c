@@ -939,6 +939,66 @@ TEST(meta_format2_round_trip)
     lc_meta_unref(back);
 }
 
+/* A DATA frame with processor fields: they sit between the timestamp and the message, and
+ * only a frame with the flag has them (every frame earlier versions wrote has not). */
+TEST(data_frame_fields)
+{
+    const struct lc_attr items[] = {{"level", "warn", 0}, {"n", "{\"a\":[1]}", LC_ATTR_JSON}};
+    struct lc_fields *in = lc_fields_create(items, 2), *back;
+    struct lc_spool_frame f = {.type = LC_SPOOL_DATA};
+    struct lc_spool_data d;
+    struct lc_buf b;
+    size_t jl;
+    char *json = lc_spool_fields_to_json(in, &jl);
+    long off;
+    uint8_t *p;
+    ASSERT_STR_EQ(json, "[[\"level\",\"warn\",0],[\"n\",{\"a\":[1]},1]]");
+    lc_buf_init(&b, 0);
+    off = lc_spool_put_data_fields(&b, 9, LC_STREAM_STDOUT, 42, TS30, 30, json, jl, "hello\0world",
+                                   11, 1);
+    ASSERT_EQ(off, 0);
+    p = (uint8_t *)b.data + LC_SPOOL_HDR;
+    f.payload = p;
+    f.len = (uint32_t)(b.len - LC_SPOOL_HDR);
+    ASSERT_EQ(f.len, LC_SPOOL_DATA_FIXED + 30 + 4 + jl + 11);
+    ASSERT_EQ(p[13], LC_SPOOL_D_TRUNCATED | LC_SPOOL_D_FIELDS);
+    ASSERT_EQ(lc_spool_data_decode(&f, &d), 0);
+    ASSERT_EQ(d.truncated, 1);
+    ASSERT_MEM_EQ(d.ts, d.ts_len, TS30, 30);
+    ASSERT_MEM_EQ(d.fields, d.fields_len, json, jl);
+    ASSERT_MEM_EQ(d.msg, d.len, "hello\0world", 11);
+    back = lc_spool_fields_from_json(d.fields, d.fields_len);
+    ASSERT_TRUE(back != NULL && back->n == 2);
+    ASSERT_STR_EQ(lc_fields_get(back, "level"), "warn");
+    ASSERT_STR_EQ(lc_fields_get(back, "n"), "{\"a\":[1]}");
+    ASSERT_MEM_EQ(back->json, back->json_len, in->json, in->json_len);
+    lc_fields_free(back);
+    /* A length past the payload, or no room for it, is damage. */
+    lc_spool_put_u32(p + LC_SPOOL_DATA_FIXED + 30, (uint32_t)(jl + 12));
+    ASSERT_EQ(lc_spool_data_decode(&f, &d), -EINVAL);
+    lc_spool_put_u32(p + LC_SPOOL_DATA_FIXED + 30, (uint32_t)(jl + 11));
+    ASSERT_EQ(lc_spool_data_decode(&f, &d), 0);
+    ASSERT_EQ(d.len, 0);
+    f.len = LC_SPOOL_DATA_FIXED + 30 + 3;
+    ASSERT_EQ(lc_spool_data_decode(&f, &d), -EINVAL);
+    /* Without the flag the same bytes are all message. */
+    f.len = (uint32_t)(b.len - LC_SPOOL_HDR);
+    p[13] = 0;
+    ASSERT_EQ(lc_spool_data_decode(&f, &d), 0);
+    ASSERT_TRUE(d.fields == NULL && d.fields_len == 0);
+    ASSERT_EQ(d.len, 4 + jl + 11);
+    /* Fields JSON that is not a list of [key,value,flags] gives none. */
+    ASSERT_TRUE(lc_spool_fields_from_json("{}", 2) == NULL);
+    ASSERT_TRUE(lc_spool_fields_from_json("[[\"k\"]]", 7) == NULL);
+    ASSERT_TRUE(lc_spool_fields_from_json("[[\"k\",", 6) == NULL);
+    back = lc_spool_fields_from_json("[]", 2);
+    ASSERT_TRUE(back != NULL && back->n == 0 && back->json_len == 0);
+    lc_fields_free(back);
+    free(json);
+    lc_fields_free(in);
+    lc_buf_close(&b);
+}
+
 TEST(segment_header)
 {
     uint8_t h[LC_SPOOL_SEG_HDR];
@@ -2267,26 +2327,24 @@ FX_TEST(backlog_figures)
     free(segs);
 }
 
-TEST_MAIN(TEST_ENTRY(frame_round_trip), TEST_ENTRY(frame_encode_limits), TEST_ENTRY(frame_damage),
-          TEST_ENTRY(payload_decoders_reject), TEST_ENTRY(meta_json_round_trip),
-          TEST_ENTRY(meta_format1_from_earlier_versions), TEST_ENTRY(meta_format2_round_trip),
-          TEST_ENTRY(segment_header), TEST_ENTRY(append_and_read_across_rotations),
-          TEST_ENTRY(records_bigger_than_the_scan_buffer), TEST_ENTRY(add_too_big),
-          TEST_ENTRY(positions_survive_when_only_checkpoints_are_left),
-          TEST_ENTRY(torn_tail_is_cut_to_the_last_whole_append),
-          TEST_ENTRY(flipped_payload_byte_costs_one_record),
-          TEST_ENTRY(flipped_length_byte_costs_one_record),
-          TEST_ENTRY(shorter_length_costs_one_record),
-          TEST_ENTRY(damaged_meta_gives_unknown_metadata),
-          TEST_ENTRY(a_frame_inside_a_line_is_never_taken),
-          TEST_ENTRY(a_damaged_seed_copy_costs_nothing), TEST_ENTRY(cursor_files),
-          TEST_ENTRY(consumer_reopened_mid_segment_reads_on),
-          TEST_ENTRY(segments_go_once_every_consumer_is_past),
-          TEST_ENTRY(leftover_segments_go_after_a_reopen), TEST_ENTRY(passed_segments_go_at_start),
-          TEST_ENTRY(reader_waits_for_a_segment_it_cannot_open),
-          TEST_ENTRY(reader_past_the_end_reads_nothing_old),
-          TEST_ENTRY(metadata_does_not_pile_up_across_restarts),
-          TEST_ENTRY(reader_table_follows_the_live_containers),
-          TEST_ENTRY(full_at_max_bytes_then_room), TEST_ENTRY(sync_modes_keep_every_record),
-          TEST_ENTRY(interval_sync_happens_under_steady_load),
-          TEST_ENTRY(readonly_open_changes_nothing), TEST_ENTRY(backlog_figures))
+TEST_MAIN(
+    TEST_ENTRY(frame_round_trip), TEST_ENTRY(frame_encode_limits), TEST_ENTRY(frame_damage),
+    TEST_ENTRY(payload_decoders_reject), TEST_ENTRY(meta_json_round_trip),
+    TEST_ENTRY(meta_format1_from_earlier_versions), TEST_ENTRY(meta_format2_round_trip),
+    TEST_ENTRY(data_frame_fields), TEST_ENTRY(segment_header),
+    TEST_ENTRY(append_and_read_across_rotations), TEST_ENTRY(records_bigger_than_the_scan_buffer),
+    TEST_ENTRY(add_too_big), TEST_ENTRY(positions_survive_when_only_checkpoints_are_left),
+    TEST_ENTRY(torn_tail_is_cut_to_the_last_whole_append),
+    TEST_ENTRY(flipped_payload_byte_costs_one_record),
+    TEST_ENTRY(flipped_length_byte_costs_one_record), TEST_ENTRY(shorter_length_costs_one_record),
+    TEST_ENTRY(damaged_meta_gives_unknown_metadata),
+    TEST_ENTRY(a_frame_inside_a_line_is_never_taken), TEST_ENTRY(a_damaged_seed_copy_costs_nothing),
+    TEST_ENTRY(cursor_files), TEST_ENTRY(consumer_reopened_mid_segment_reads_on),
+    TEST_ENTRY(segments_go_once_every_consumer_is_past),
+    TEST_ENTRY(leftover_segments_go_after_a_reopen), TEST_ENTRY(passed_segments_go_at_start),
+    TEST_ENTRY(reader_waits_for_a_segment_it_cannot_open),
+    TEST_ENTRY(reader_past_the_end_reads_nothing_old),
+    TEST_ENTRY(metadata_does_not_pile_up_across_restarts),
+    TEST_ENTRY(reader_table_follows_the_live_containers), TEST_ENTRY(full_at_max_bytes_then_room),
+    TEST_ENTRY(sync_modes_keep_every_record), TEST_ENTRY(interval_sync_happens_under_steady_load),
+    TEST_ENTRY(readonly_open_changes_nothing), TEST_ENTRY(backlog_figures))
