@@ -105,7 +105,7 @@ static void bench_json(void)
 {
     char line[LINE_LEN + 1];
     const char *ts = "2026-11-22T12:24:43.463703600Z";
-    struct lc_meta *m = lc_meta_create(
+    struct lc_meta *m = lc_meta_docker_create(
         "4f1c8e0a7d2b9c3e5f60718293a4b5c6d7e8f90112233445566778899aabbccd", "shop-web-1",
         "nginx:1.25", "host-7", "{\"tier\":\"web\",\"team\":\"shop\"}", "shop", "web");
     struct lc_record *recs[1024];

@@ -176,8 +176,8 @@ int main(int argc, char **argv)
         char id[80], name[32];
         snprintf(id, sizeof(id), "%064d", c);
         snprintf(name, sizeof(name), "web-%d", c);
-        metas[c] = lc_meta_create(id, name, "nginx:1.25", "bench-host",
-                                  "{\"app\":\"web\",\"tier\":\"front\"}", "shop", "web");
+        metas[c] = lc_meta_docker_create(id, name, "nginx:1.25", "bench-host",
+                                         "{\"app\":\"web\",\"tier\":\"front\"}", "shop", "web");
     }
     if (lc_spool_open(&o, &sp, NULL) != 0 || lc_spool_start(sp) != 0) {
         fprintf(stderr, "bench_spool: cannot open the spool in %s\n", dir);

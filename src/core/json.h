@@ -17,12 +17,24 @@
 int lc_json_add_string(struct lc_buf *b, const char *s, size_t n);
 
 /* Appends one record as a single-line JSON object and a '\n':
- * {"ts":...,"container_id":...,"container_name":...,"image":...,"stream":"stdout"|"stderr",
- *  "message":...[,"truncated":true][,"host":...][,"labels":{...}]
- *  [,"compose_project":...][,"compose_service":...]}
- * host is omitted when empty; labels when meta->labels_json is NULL (it is inserted as is).
+ *   {"ts":...<HEAD attributes>,"stream":"stdout"|"stderr","message":...[,"truncated":true]
+ *    <other attributes><fields>}
+ * where each attribute of the record's metadata, and each field, is `,"key":value` in the
+ * metadata's (fields') order, the value a JSON string or, with LC_ATTR_JSON, the JSON text
+ * as it is. The attributes are pre-encoded in the metadata, so a line costs the timestamp,
+ * the message and a few copies. For Docker metadata (lc_meta_docker_create) this is the
+ * file output's documented JSON:
+ *   {"ts":...,"container_id":...,"container_name":...,"image":...,"stream":...,
+ *    "message":...[,"truncated":true][,"host":...][,"labels":{...}]
+ *    [,"compose_project":...][,"compose_service":...]}
+ * A record without metadata (only tests make one: the spool reader gives "unknown"
+ * metadata) gets "" for container_id, container_name and image, the shape it always had.
  * Returns 0 or -E2BIG. */
 int lc_json_add_record(struct lc_buf *b, const struct lc_record *r);
+
+/* Appends `,"key":value` for each of the N attributes ITEMS whose LC_ATTR_HEAD flag is
+ * HEAD (LC_ATTR_HEAD or 0). Used to pre-encode metadata and fields. Returns 0 or -E2BIG. */
+int lc_json_add_attrs(struct lc_buf *b, const struct lc_attr *items, size_t n, unsigned head);
 
 /* Appends the message alone, with bytes made valid UTF-8 as above but not quoted or
  * escaped, and a '\n' (format: text). Returns 0 or -E2BIG. */

@@ -242,6 +242,9 @@ static const char *str_or(json_t *o, const char *key, const char *dflt)
     return s != NULL ? s : dflt;
 }
 
+/* A dead-letter record is the file output's JSON of a record, and only the Docker input
+ * exists so far: it is read back as Docker metadata. (A record of another kind, once one
+ * exists, will need its kind in the dead-letter line to be read back as itself.) */
 static struct lc_meta *meta_of(json_t *rec)
 {
     json_t *labels = json_object_get(rec, "labels");
@@ -251,9 +254,9 @@ static struct lc_meta *meta_of(json_t *rec)
     if (json_is_object(labels) && json_object_size(labels) > 0) {
         labels_json = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
     }
-    m = lc_meta_create(id, str_or(rec, "container_name", id), str_or(rec, "image", ""),
-                       str_or(rec, "host", ""), labels_json, str_or(rec, "compose_project", NULL),
-                       str_or(rec, "compose_service", NULL));
+    m = lc_meta_docker_create(
+        id, str_or(rec, "container_name", id), str_or(rec, "image", ""), str_or(rec, "host", ""),
+        labels_json, str_or(rec, "compose_project", NULL), str_or(rec, "compose_service", NULL));
     free(labels_json);
     return m;
 }

@@ -198,8 +198,8 @@ int lc_ingest_add(struct lc_ingest_input *src, struct lc_meta *meta,
             return 0;
         }
     }
-    rc = lc_spool_add(in->sp, meta, view.stream, view.ts_ns, view.ts, view.ts_len, view.msg,
-                      view.len, view.truncated);
+    rc = lc_spool_add_fields(in->sp, meta, view.fields, view.stream, view.ts_ns, view.ts,
+                             view.ts_len, view.msg, view.len, view.truncated);
     return rc == 0 ? 1 : rc;
 }
 

@@ -20,6 +20,10 @@ struct lc_line_view {
     const char *msg;
     size_t len;
     int truncated;
+    /* Fields for the record (record.h), NULL when none: a processor that adds some points
+     * this at fields it owns (including any an earlier processor set), valid until its next
+     * call; the spool stores a copy. */
+    const struct lc_fields *fields;
 };
 
 enum lc_process_result {

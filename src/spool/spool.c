@@ -584,12 +584,27 @@ static uint32_t meta_id(struct lc_spool *sp, struct lc_meta *m)
 int lc_spool_add(struct lc_spool *sp, struct lc_meta *meta, int stream, int64_t ts_ns,
                  const char *ts, size_t ts_len, const char *msg, size_t len, int truncated)
 {
+    return lc_spool_add_fields(sp, meta, NULL, stream, ts_ns, ts, ts_len, msg, len, truncated);
+}
+
+int lc_spool_add_fields(struct lc_spool *sp, struct lc_meta *meta, const struct lc_fields *fields,
+                        int stream, int64_t ts_ns, const char *ts, size_t ts_len, const char *msg,
+                        size_t len, int truncated)
+{
+    char *fj = NULL;
+    size_t flen = 0;
     long off;
-    if (len > LC_SPOOL_PAYLOAD_MAX - LC_SPOOL_DATA_FIXED - 255) {
+    if (fields != NULL) {
+        fj = lc_spool_fields_to_json(fields, &flen);
+    }
+    if (len > LC_SPOOL_PAYLOAD_MAX - LC_SPOOL_DATA_FIXED - 255 ||
+        (fj != NULL && flen + 4 > LC_SPOOL_PAYLOAD_MAX - LC_SPOOL_DATA_FIXED - 255 - len)) {
+        free(fj);
         return -E2BIG;
     }
-    off = lc_spool_put_data(&sp->txn, meta_id(sp, meta), stream, ts_ns, ts, ts_len, msg, len,
-                            truncated);
+    off = lc_spool_put_data_fields(&sp->txn, meta_id(sp, meta), stream, ts_ns, ts, ts_len, fj, flen,
+                                   msg, len, truncated);
+    free(fj);
     note_frame(sp, off);
     return off < 0 ? (int)off : 0;
 }

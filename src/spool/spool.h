@@ -96,6 +96,11 @@ void lc_spool_close(struct lc_spool *sp);
  * it is used. Returns 0, or -E2BIG for a line above LC_SPOOL_PAYLOAD_MAX. */
 int lc_spool_add(struct lc_spool *sp, struct lc_meta *meta, int stream, int64_t ts_ns,
                  const char *ts, size_t ts_len, const char *msg, size_t len, int truncated);
+/* The same for a line with processor fields (FIELDS NULL: none), which the spool stores
+ * with it and its readers give back on the record. */
+int lc_spool_add_fields(struct lc_spool *sp, struct lc_meta *meta, const struct lc_fields *fields,
+                        int stream, int64_t ts_ns, const char *ts, size_t ts_len, const char *msg,
+                        size_t len, int truncated);
 
 /* Sets (VALUE non-NULL) or deletes the position KEY in the current append. */
 void lc_spool_set_position(struct lc_spool *sp, const char *key, const char *value, size_t vlen);

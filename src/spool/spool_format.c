@@ -119,23 +119,41 @@ static uint8_t *frame_open(struct lc_buf *b, int type, uint32_t len, long *off)
 long lc_spool_put_data(struct lc_buf *b, uint32_t meta_id, int stream, int64_t ts_ns,
                        const char *ts, size_t ts_len, const char *msg, size_t len, int truncated)
 {
+    return lc_spool_put_data_fields(b, meta_id, stream, ts_ns, ts, ts_len, NULL, 0, msg, len,
+                                    truncated);
+}
+
+long lc_spool_put_data_fields(struct lc_buf *b, uint32_t meta_id, int stream, int64_t ts_ns,
+                              const char *ts, size_t ts_len, const char *fields, size_t fields_len,
+                              const char *msg, size_t len, int truncated)
+{
+    size_t extra = fields != NULL ? 4 + fields_len : 0;
     uint8_t *p;
     long off;
     if (ts_len > 255) {
         ts_len = 255;
     }
-    p = frame_open(b, LC_SPOOL_DATA, (uint32_t)(LC_SPOOL_DATA_FIXED + ts_len + len), &off);
+    if (extra > LC_SPOOL_PAYLOAD_MAX) {
+        return -E2BIG;
+    }
+    p = frame_open(b, LC_SPOOL_DATA, (uint32_t)(LC_SPOOL_DATA_FIXED + ts_len + extra + len), &off);
     if (p == NULL) {
         return -E2BIG;
     }
     lc_spool_put_u32(p, meta_id);
     lc_spool_put_u64(p + 4, (uint64_t)ts_ns);
     p[12] = (uint8_t)stream;
-    p[13] = truncated ? LC_SPOOL_D_TRUNCATED : 0;
+    p[13] = (truncated ? LC_SPOOL_D_TRUNCATED : 0) | (fields != NULL ? LC_SPOOL_D_FIELDS : 0);
     p[14] = (uint8_t)ts_len;
     memcpy(p + LC_SPOOL_DATA_FIXED, ts, ts_len);
+    p += LC_SPOOL_DATA_FIXED + ts_len;
+    if (fields != NULL) {
+        lc_spool_put_u32(p, (uint32_t)fields_len);
+        memcpy(p + 4, fields, fields_len);
+        p += extra;
+    }
     if (len > 0) {
-        memcpy(p + LC_SPOOL_DATA_FIXED + ts_len, msg, len);
+        memcpy(p, msg, len);
     }
     return off;
 }
@@ -195,6 +213,17 @@ int lc_spool_data_decode(const struct lc_spool_frame *f, struct lc_spool_data *o
     out->ts = (const char *)p + LC_SPOOL_DATA_FIXED;
     out->msg = out->ts + out->ts_len;
     out->len = f->len - LC_SPOOL_DATA_FIXED - out->ts_len;
+    out->fields = NULL;
+    out->fields_len = 0;
+    if ((p[13] & LC_SPOOL_D_FIELDS) != 0) {
+        if (out->len < 4 || lc_spool_get_u32((const uint8_t *)out->msg) > out->len - 4) {
+            return -EINVAL;
+        }
+        out->fields_len = lc_spool_get_u32((const uint8_t *)out->msg);
+        out->fields = out->msg + 4;
+        out->msg = out->fields + out->fields_len;
+        out->len -= 4 + out->fields_len;
+    }
     return 0;
 }
 
@@ -227,7 +256,28 @@ int lc_spool_pos_decode(const struct lc_spool_frame *f, const char **key, size_t
     return 0;
 }
 
-/* ---- metadata as JSON ----------------------------------------------------------------- */
+/* ---- metadata as JSON ------------------------------------------------------------------
+ * Two formats, told apart by "v":
+ *
+ * Format 1, Docker's metadata as every version before issue 9 wrote it (keys sorted, no "v"):
+ *   {"compose_project"?,"compose_service"?,"host","id","image","labels"?,"name"}
+ * It is read into the metadata lc_meta_docker_create makes, and it is still what this
+ * version writes for Docker metadata whenever reading it back gives the same metadata (that
+ * is, for everything the Docker input makes): the bytes on disk stay those of earlier
+ * versions, so an upgrade, and a downgrade, read every spool whole, and the spool's sizes
+ * (segments, checkpoints) do not change.
+ *
+ * Format 2, any other metadata (another kind, or Docker metadata format 1 cannot hold):
+ *   {"v":2,"kind":K,"id":I,"name":N,"attrs":[[KEY,VALUE,FLAGS],...]}
+ * in the metadata's attribute order; VALUE is a string, or with LC_ATTR_JSON in FLAGS the
+ * JSON value itself, written back as compact JSON in the order it had. An earlier version
+ * reads it as format 1 (id and name kept, attributes not).
+ *
+ * In both, a value jansson cannot hold (a string that is not UTF-8, JSON that does not
+ * parse) is left out, as format 1 always did. A "v" other than 2 is a later format: the
+ * metadata does not decode (the reader gives "unknown"). */
+
+#define META_FORMAT 2
 
 static void set_str(json_t *o, const char *key, const char *v)
 {
@@ -239,24 +289,75 @@ static void set_str(json_t *o, const char *key, const char *v)
     }
 }
 
-char *lc_spool_meta_to_json(const struct lc_meta *m, size_t *len)
+static json_t *attrs_to_json(const struct lc_attr *items, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct lc_attr *a = &items[i];
+        json_t *v = (a->flags & LC_ATTR_JSON) != 0
+                        ? json_loads(a->value, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)
+                        : json_string(a->value);
+        json_t *k = json_string(a->key);
+        if (v != NULL && k != NULL) {
+            json_array_append_new(list, json_pack("[ooi]", k, v, (int)a->flags));
+        } else {
+            json_decref(v);
+            json_decref(k);
+        }
+    }
+    return list;
+}
+
+static char *to_json_v2(const struct lc_meta *m)
 {
     json_t *o = json_object();
     char *text;
+    json_object_set_new(o, "v", json_integer(META_FORMAT));
+    set_str(o, "kind", m->kind);
     set_str(o, "id", m->id);
     set_str(o, "name", m->name);
-    set_str(o, "image", m->image);
-    set_str(o, "host", m->host);
-    set_str(o, "compose_project", m->compose_project);
-    set_str(o, "compose_service", m->compose_service);
-    if (m->labels_json != NULL) {
-        json_t *labels = json_loads(m->labels_json, 0, NULL);
-        if (labels != NULL) {
-            json_object_set_new(o, "labels", labels);
+    json_object_set_new(o, "attrs", attrs_to_json(m->attrs, m->n_attrs));
+    text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+/* Docker metadata as format 1, or NULL when format 1 would not read back the same. */
+static char *to_json_v1(const struct lc_meta *m)
+{
+    json_t *o = json_object();
+    const char *labels = lc_meta_attr(m, "labels"), *host = lc_meta_attr(m, "host");
+    struct lc_meta *back;
+    char *text;
+    set_str(o, "id", m->id);
+    set_str(o, "name", m->name);
+    set_str(o, "image", lc_meta_attr(m, "image"));
+    set_str(o, "host", host != NULL ? host : "");
+    set_str(o, "compose_project", lc_meta_attr(m, "compose_project"));
+    set_str(o, "compose_service", lc_meta_attr(m, "compose_service"));
+    if (labels != NULL) {
+        json_t *l = json_loads(labels, 0, NULL);
+        if (l != NULL) {
+            json_object_set_new(o, "labels", l);
         }
     }
     text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
+    back = text != NULL ? lc_spool_meta_from_json(text, strlen(text)) : NULL;
+    if (back == NULL || !lc_meta_equal(m, back)) {
+        free(text);
+        text = NULL;
+    }
+    lc_meta_unref(back);
+    return text;
+}
+
+char *lc_spool_meta_to_json(const struct lc_meta *m, size_t *len)
+{
+    char *text = strcmp(m->kind, LC_META_DOCKER) == 0 ? to_json_v1(m) : NULL;
+    if (text == NULL) {
+        text = to_json_v2(m);
+    }
     if (text == NULL) {
         text = lc_xstrdup("{}");
     }
@@ -269,27 +370,135 @@ static const char *get_str(json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
+/* Format 1: Docker's metadata as earlier versions wrote it. */
+static struct lc_meta *meta_from_v1(json_t *o, const char *id)
+{
+    json_t *labels = json_object_get(o, "labels");
+    char *labels_json = NULL;
+    struct lc_meta *m;
+    if (json_is_object(labels) && json_object_size(labels) > 0) {
+        labels_json = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+    }
+    m = lc_meta_docker_create(id, get_str(o, "name") ? get_str(o, "name") : id,
+                              get_str(o, "image") ? get_str(o, "image") : "",
+                              get_str(o, "host") ? get_str(o, "host") : "", labels_json,
+                              get_str(o, "compose_project"), get_str(o, "compose_service"));
+    free(labels_json);
+    return m;
+}
+
+/* Reads one [KEY,VALUE,FLAGS] into A (VALUE's text in *OWNED when dumped). */
+static int attr_from_json(json_t *e, struct lc_attr *a, char **owned)
+{
+    json_t *k = json_array_get(e, 0), *v = json_array_get(e, 1), *fl = json_array_get(e, 2);
+    *owned = NULL;
+    if (!json_is_array(e) || json_array_size(e) != 3 || !json_is_string(k) ||
+        !json_is_integer(fl) || json_integer_value(fl) < 0 || v == NULL) {
+        return -EINVAL;
+    }
+    a->key = json_string_value(k);
+    a->flags = (unsigned)json_integer_value(fl) & (LC_ATTR_JSON | LC_ATTR_HEAD);
+    if ((a->flags & LC_ATTR_JSON) != 0) {
+        *owned = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        a->value = *owned;
+    } else {
+        a->value = json_string_value(v);
+    }
+    return a->value != NULL ? 0 : -EINVAL;
+}
+
+/* An attribute list read from JSON: its strings point into the JSON tree, but for the
+ * dumped JSON values, owned here. */
+struct attr_list {
+    struct lc_attr *items;
+    char **owned;
+    size_t n;
+};
+
+/* Reads LIST, an array of [KEY,VALUE,FLAGS] (NULL: empty). Returns 0 or -EINVAL. */
+static int list_from_json(json_t *list, struct attr_list *out)
+{
+    size_t got = 0;
+    out->n = json_array_size(list);
+    out->items = lc_xcalloc(out->n + 1, sizeof(*out->items));
+    out->owned = lc_xcalloc(out->n + 1, sizeof(*out->owned));
+    if (list != NULL && !json_is_array(list)) {
+        return -EINVAL;
+    }
+    while (got < out->n &&
+           attr_from_json(json_array_get(list, got), &out->items[got], &out->owned[got]) == 0) {
+        got++;
+    }
+    return got == out->n ? 0 : -EINVAL;
+}
+
+static void list_free(struct attr_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->owned[i]);
+    }
+    free(l->owned);
+    free(l->items);
+}
+
+static struct lc_meta *meta_from_v2(json_t *o, const char *id)
+{
+    struct attr_list l;
+    struct lc_meta *m = NULL;
+    const char *kind = get_str(o, "kind");
+    if (list_from_json(json_object_get(o, "attrs"), &l) == 0 && kind != NULL) {
+        m = lc_meta_create(kind, id, get_str(o, "name") ? get_str(o, "name") : id, l.items, l.n);
+    }
+    list_free(&l);
+    return m;
+}
+
 struct lc_meta *lc_spool_meta_from_json(const char *json, size_t len)
 {
     json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
-    json_t *labels;
-    char *labels_json = NULL;
+    json_t *v = json_object_get(o, "v");
     struct lc_meta *m = NULL;
     const char *id = get_str(o, "id");
 
     if (json_is_object(o) && id != NULL) {
-        labels = json_object_get(o, "labels");
-        if (json_is_object(labels) && json_object_size(labels) > 0) {
-            labels_json = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+        if (v == NULL) {
+            m = meta_from_v1(o, id);
+        } else if (json_is_integer(v) && json_integer_value(v) == META_FORMAT) {
+            m = meta_from_v2(o, id);
         }
-        m = lc_meta_create(id, get_str(o, "name") ? get_str(o, "name") : id,
-                           get_str(o, "image") ? get_str(o, "image") : "",
-                           get_str(o, "host") ? get_str(o, "host") : "", labels_json,
-                           get_str(o, "compose_project"), get_str(o, "compose_service"));
-        free(labels_json);
     }
     json_decref(o);
     return m;
+}
+
+/* ---- a record's fields as JSON ----------------------------------------------------------
+ * The same [[KEY,VALUE,FLAGS],...] list as metadata format 2's attributes. */
+
+char *lc_spool_fields_to_json(const struct lc_fields *f, size_t *len)
+{
+    json_t *list = attrs_to_json(f->items, f->n);
+    char *text = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    if (text == NULL) {
+        text = lc_xstrdup("[]");
+    }
+    *len = strlen(text);
+    return text;
+}
+
+struct lc_fields *lc_spool_fields_from_json(const char *json, size_t len)
+{
+    json_t *list = json_loadb(json, len, 0, NULL);
+    struct lc_fields *f = NULL;
+    struct attr_list l;
+    if (json_is_array(list) && list_from_json(list, &l) == 0) {
+        f = lc_fields_create(l.items, l.n);
+    }
+    if (json_is_array(list)) {
+        list_free(&l);
+    }
+    json_decref(list);
+    return f;
 }
 
 /* ---- segment header -------------------------------------------------------------------- */

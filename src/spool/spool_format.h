@@ -15,10 +15,14 @@
  * so one damaged header byte does not cost the segment.
  *
  * Payloads (little-endian):
- *   DATA  u32 meta id, i64 ts_ns, u8 stream, u8 flags (1 = truncated), u8 ts_len, the
- *         timestamp text, then the message bytes (the rest)
- *   META  u32 meta id, then the container's metadata as a JSON object; an empty JSON text
- *         means the id is no longer used
+ *   DATA  u32 meta id, i64 ts_ns, u8 stream, u8 flags (1 = truncated, 2 = fields), u8
+ *         ts_len, the timestamp text, [with flag 2: u32 length and the record's processor
+ *         fields as JSON, [[key,value,flags],...] as in metadata format 2], then the message
+ *         bytes (the rest). Flag 2 is only ever set on a line a processor gave fields, so
+ *         a spool without processors is byte for byte what earlier versions wrote.
+ *   META  u32 meta id, then the source's metadata as a JSON object (format 2, or format 1
+ *         from earlier versions: see spool_format.c); an empty JSON text means the id is no
+ *         longer used
  *   POS   u16 key length, the key, then the value (an input's position, JSON text); an
  *         empty value deletes the key
  *
@@ -50,6 +54,7 @@ enum lc_spool_type {
 
 #define LC_SPOOL_F_TXN_END 0x01
 #define LC_SPOOL_D_TRUNCATED 0x01
+#define LC_SPOOL_D_FIELDS 0x02
 
 /* A frame found in a buffer; PAYLOAD points into that buffer. */
 struct lc_spool_frame {
@@ -111,6 +116,10 @@ void lc_spool_frame_seal(uint8_t *frame, uint32_t seed);
 /* Appends an unsealed DATA frame. Returns its offset in B, or -E2BIG. */
 long lc_spool_put_data(struct lc_buf *b, uint32_t meta_id, int stream, int64_t ts_ns,
                        const char *ts, size_t ts_len, const char *msg, size_t len, int truncated);
+/* The same with the record's fields as JSON (lc_spool_fields_to_json; FIELDS NULL: none). */
+long lc_spool_put_data_fields(struct lc_buf *b, uint32_t meta_id, int stream, int64_t ts_ns,
+                              const char *ts, size_t ts_len, const char *fields, size_t fields_len,
+                              const char *msg, size_t len, int truncated);
 /* Appends an unsealed META frame holding JSON (LEN 0: the id is dropped). */
 long lc_spool_put_meta(struct lc_buf *b, uint32_t meta_id, const char *json, size_t len);
 /* Appends an unsealed POS frame (VALUE NULL or VLEN 0: delete KEY). */
@@ -124,11 +133,14 @@ struct lc_spool_data {
     uint8_t truncated;
     const char *ts;
     size_t ts_len;
+    const char *fields; /* the fields' JSON, or NULL when the line has none */
+    size_t fields_len;
     const char *msg;
     size_t len;
 };
 
-/* Decodes a DATA payload. Returns 0 or -EINVAL (too short, bad stream, ts_len too long). */
+/* Decodes a DATA payload. Returns 0 or -EINVAL (too short, bad stream, ts_len or the
+ * fields' length too long). */
 int lc_spool_data_decode(const struct lc_spool_frame *f, struct lc_spool_data *out);
 /* Decodes a META payload into its id and JSON text. Returns 0 or -EINVAL. */
 int lc_spool_meta_decode(const struct lc_spool_frame *f, uint32_t *id, const char **json,
@@ -140,9 +152,15 @@ int lc_spool_pos_decode(const struct lc_spool_frame *f, const char **key, size_t
 
 /* The metadata as the JSON object a META frame holds (heap string, caller frees). */
 char *lc_spool_meta_to_json(const struct lc_meta *m, size_t *len);
-/* Builds metadata (one reference) from a META frame's JSON. Returns NULL when the JSON is
- * not an object with a string "id" (damaged or foreign). */
+/* Builds metadata (one reference) from a META frame's JSON, of format 2 or of format 1 (the
+ * Docker metadata earlier versions wrote). Returns NULL when the JSON is not an object with
+ * a string "id", or is damaged or of an unknown format. */
 struct lc_meta *lc_spool_meta_from_json(const char *json, size_t len);
+
+/* A record's fields as the JSON a DATA frame holds (heap string, caller frees), and back
+ * (NULL when the text is not a list of [key,value,flags]: the line is kept without them). */
+char *lc_spool_fields_to_json(const struct lc_fields *f, size_t *len);
+struct lc_fields *lc_spool_fields_from_json(const char *json, size_t len);
 
 /* Writes/reads a segment header. Reading returns 0 with the id and the seed, or -EINVAL
  * when it is not a whole, sound header (*SEED then holds the first copy, for

@@ -455,7 +455,9 @@ static struct lc_meta *meta_get(struct lc_spool_reader *r, uint32_t id)
         return s->m;
     }
     if (r->unknown == NULL) {
-        r->unknown = lc_meta_create("unknown", "unknown", "", "", NULL, NULL, NULL);
+        /* The Docker shape, as before sources had kinds: outputs see what they always saw
+         * for a record whose metadata was lost. */
+        r->unknown = lc_meta_docker_create("unknown", "unknown", "", "", NULL, NULL, NULL);
     }
     return r->unknown;
 }
@@ -631,6 +633,10 @@ static int on_data(struct lc_spool_reader *r, const struct lc_spool_frame *f, ui
     }
     *out = lc_record_create(meta_get(r, d.meta_id), d.stream, d.ts_ns, d.ts, d.ts_len, d.msg, d.len,
                             d.truncated);
+    if (d.fields != NULL) {
+        /* Fields that do not decode cost the fields, not the line. */
+        lc_record_set_fields(*out, lc_spool_fields_from_json(d.fields, d.fields_len));
+    }
     (*out)->seq = r->index++;
     return 1;
 }

@@ -1,6 +1,7 @@
 /* fuzz_json: the encoder on arbitrary bytes. Every string and record it writes must parse
  * with jansson, the decoded message must be the input made valid, and text output must be
- * valid UTF-8 (re-encoding it gives the same JSON as encoding the input). */
+ * valid UTF-8 (re-encoding it gives the same JSON as encoding the input); a record of any
+ * kind, with fields, parses too. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,8 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_decref(parse(&a, a.len, JSON_DECODE_ANY));
     /* A record: message is the input, the container name a NUL-free part of it. */
     snprintf(name, sizeof(name), "%.*s", (int)(cut < 63 ? cut : 63), (const char *)data);
-    m = lc_meta_create("id", name, "img", size & 1 ? "h" : "", size & 2 ? "{\"k\":1}" : NULL, name,
-                       NULL);
+    m = lc_meta_docker_create("id", name, "img", size & 1 ? "h" : "", size & 2 ? "{\"k\":1}" : NULL,
+                              name, NULL);
     r = lc_record_create(m, 1 + (size & 1), 0, "ts", 2, (const char *)data, size, size & 4);
     if (lc_json_add_record(&t, r) != 0 || t.len == 0 || t.data[t.len - 1] != '\n') {
         abort();
@@ -71,6 +72,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     lc_record_destroy(r);
     lc_meta_unref(m);
+    /* Metadata of any kind and processor fields, with keys and values from the input:
+     * the record is still one valid JSON object. */
+    {
+        const struct lc_attr attrs[] = {{name, name, LC_ATTR_HEAD}, {"b", name, 0}};
+        const struct lc_attr items[] = {{"f", name, 0}, {name, "v", LC_ATTR_HEAD}};
+        m = lc_meta_create("fuzz", name, name, attrs, 2);
+        r = lc_record_create(m, 1, 0, "ts", 2, (const char *)data, size, 0);
+        lc_record_set_fields(r, lc_fields_create(items, 2));
+        lc_buf_reset(&t);
+        if (lc_json_add_record(&t, r) != 0 || t.data[t.len - 1] != '\n') {
+            abort();
+        }
+        j = parse(&t, t.len - 1, 0);
+        if (!json_is_object(j) || !json_is_string(json_object_get(j, "b")) ||
+            !json_is_string(json_object_get(j, "f"))) {
+            abort();
+        }
+        json_decref(j);
+        lc_record_destroy(r);
+        lc_meta_unref(m);
+    }
     lc_buf_close(&a);
     lc_buf_close(&t);
     lc_buf_close(&c);

@@ -96,14 +96,40 @@ static void check_meta_json(const char *json, size_t len)
     text = lc_spool_meta_to_json(m, &tlen);
     back = lc_spool_meta_from_json(text, tlen);
     check(back != NULL);
-    check(same_str(m->id, back->id) && same_str(m->name, back->name) &&
-          same_str(m->image, back->image) && same_str(m->host, back->host) &&
-          same_str(m->labels_json, back->labels_json) &&
-          same_str(m->compose_project, back->compose_project) &&
-          same_str(m->compose_service, back->compose_service));
+    /* Every part of the metadata survives: kind, id, name, each attribute in order, and
+     * so the JSON an output writes. */
+    check(same_str(m->kind, back->kind) && same_str(m->id, back->id) &&
+          same_str(m->name, back->name) && m->n_attrs == back->n_attrs);
+    for (uint32_t i = 0; i < m->n_attrs; i++) {
+        check(same_str(m->attrs[i].key, back->attrs[i].key) &&
+              same_str(m->attrs[i].value, back->attrs[i].value) &&
+              m->attrs[i].flags == back->attrs[i].flags);
+    }
+    check(m->json_head_len == back->json_head_len &&
+          memcmp(m->json_head, back->json_head, m->json_head_len) == 0);
+    check(m->json_tail_len == back->json_tail_len &&
+          memcmp(m->json_tail, back->json_tail, m->json_tail_len) == 0);
     free(text);
     lc_meta_unref(back);
     lc_meta_unref(m);
+}
+
+/* Fields that decode encode back to the same fields. */
+static void check_fields_json(const char *json, size_t len)
+{
+    struct lc_fields *f = lc_spool_fields_from_json(json, len), *back;
+    char *text;
+    size_t tlen;
+    if (f == NULL) {
+        return;
+    }
+    text = lc_spool_fields_to_json(f, &tlen);
+    back = lc_spool_fields_from_json(text, tlen);
+    check(back != NULL && back->n == f->n && back->json_len == f->json_len &&
+          memcmp(back->json, f->json, f->json_len) == 0);
+    free(text);
+    lc_fields_free(back);
+    lc_fields_free(f);
 }
 
 /* The frame layer and the decoders straight over the bytes. */
@@ -127,8 +153,13 @@ static void walk_frames(const uint8_t *data, size_t size)
         if (f.type == LC_SPOOL_DATA) {
             struct lc_spool_data d;
             if (lc_spool_data_decode(&f, &d) == 0) {
-                check(d.ts_len + d.len + LC_SPOOL_DATA_FIXED == f.len);
+                check(d.ts_len + d.len + LC_SPOOL_DATA_FIXED +
+                          (d.fields != NULL ? 4 + d.fields_len : 0) ==
+                      f.len);
                 check(d.stream == LC_STREAM_STDOUT || d.stream == LC_STREAM_STDERR);
+                if (d.fields != NULL) {
+                    check_fields_json(d.fields, d.fields_len);
+                }
             }
         } else if (f.type == LC_SPOOL_META) {
             uint32_t id;
@@ -272,6 +303,7 @@ static void run(const uint8_t *data, size_t size)
 
     walk_frames(data, size);
     check_meta_json((const char *)data, size);
+    check_fields_json((const char *)data, size);
 
     if (size > 8) {
         second = memmem(data + 1, size - 1, LC_SPOOL_SEG_MAGIC, 8);

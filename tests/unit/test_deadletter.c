@@ -185,7 +185,7 @@ static size_t count_lines(const char *s)
 
 static struct lc_meta *full_meta(void)
 {
-    return lc_meta_create(
+    return lc_meta_docker_create(
         ID, "web-1", "nginx:1.25", "host-a",
         "{\"a\":\"1\",\"com.docker.compose.project\":\"shop\",\"z\":\"\\\"q\\\"\"}", "shop", "web");
 }
@@ -211,10 +211,11 @@ static int same_record(const struct lc_record *a, const struct lc_record *b)
            a->truncated == b->truncated && a->len == b->len &&
            memcmp(a->msg, b->msg, a->len) == 0 && b->msg[b->len] == '\0' &&
            strcmp(x->id, y->id) == 0 && strcmp(x->name, y->name) == 0 &&
-           strcmp(x->image, y->image) == 0 && strcmp(x->host, y->host) == 0 &&
-           same_str(x->labels_json, y->labels_json) &&
-           same_str(x->compose_project, y->compose_project) &&
-           same_str(x->compose_service, y->compose_service);
+           same_str(lc_meta_attr(x, "image"), lc_meta_attr(y, "image")) &&
+           same_str(lc_meta_attr(x, "host"), lc_meta_attr(y, "host")) &&
+           same_str(lc_meta_attr(x, "labels"), lc_meta_attr(y, "labels")) &&
+           same_str(lc_meta_attr(x, "compose_project"), lc_meta_attr(y, "compose_project")) &&
+           same_str(lc_meta_attr(x, "compose_service"), lc_meta_attr(y, "compose_service"));
 }
 
 /* Line I (0-based) of TEXT as a new record, or NULL. */
@@ -238,7 +239,8 @@ TEST(round_trip_keeps_every_field)
     char dir[] = "/tmp/lc_test_dead_XXXXXX", *text;
     static const char msg[] = "ctl \x01\x1b\x7f tab\t cr\r nl\n nul\0 after \"quoted\" \\back "
                               "h\xc3\xa9llo \xe2\x9c\x93 \xf0\x9f\x98\x80 end";
-    struct lc_meta *m = full_meta(), *bare = lc_meta_create(ID, "db", "", "", NULL, NULL, NULL);
+    struct lc_meta *m = full_meta(),
+                   *bare = lc_meta_docker_create(ID, "db", "", "", NULL, NULL, NULL);
     struct lc_record *in[3], *out;
     json_t *env;
     ASSERT_TRUE(mkdtemp(dir) != NULL);
@@ -375,7 +377,8 @@ TEST(parse_refuses_what_is_not_a_record)
     ASSERT_MEM_EQ(r->msg, r->len, "m\0n", 3);
     ASSERT_STR_EQ(r->meta->id, "unknown");
     ASSERT_STR_EQ(r->meta->name, "unknown");
-    ASSERT_TRUE(r->meta->labels_json == NULL && r->meta->compose_project == NULL);
+    ASSERT_TRUE(lc_meta_attr(r->meta, "labels") == NULL &&
+                lc_meta_attr(r->meta, "compose_project") == NULL);
     lc_record_destroy(r);
 }
 

@@ -511,8 +511,9 @@ static int h_open(struct h *h)
     lc_spool_end(h->sp, &end, &end_index);
     h->want_end = end_index;
     if (h->meta == NULL) {
-        h->meta = lc_meta_create("0123456789ab0123456789ab0123456789ab0123456789ab0123456789ab0123",
-                                 "web-1", "nginx", "host-a", NULL, NULL, NULL);
+        h->meta = lc_meta_docker_create(
+            "0123456789ab0123456789ab0123456789ab0123456789ab0123456789ab0123", "web-1", "nginx",
+            "host-a", NULL, NULL, NULL);
     }
     h->dl = lc_delivery_create(h->sp, h->dir, h->sync, h->sync_ms > 0 ? h->sync_ms : 1000);
     return 0;

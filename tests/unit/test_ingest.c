@@ -14,7 +14,9 @@
 #include <string.h>
 #include <uv.h>
 
+#include "base/buf.h"
 #include "base/util.h"
+#include "core/json.h"
 #include "core/record.h"
 #include "pipeline/ingest.h"
 #include "spool/spool.h"
@@ -119,8 +121,8 @@ static void fx_init(struct fx *fx, uint64_t max_bytes)
     uv_loop_init(&fx->loop);
     fx->sp = open_spool(fx->dir, max_bytes);
     fx->in = lc_ingest_create(&fx->loop, fx->sp);
-    fx->ma = lc_meta_create(ID_A, "a-1", "img:a", "host", NULL, NULL, NULL);
-    fx->mb = lc_meta_create(ID_B, "b-1", "img:b", "host", NULL, NULL, NULL);
+    fx->ma = lc_meta_docker_create(ID_A, "a-1", "img:a", "host", NULL, NULL, NULL);
+    fx->mb = lc_meta_docker_create(ID_B, "b-1", "img:b", "host", NULL, NULL, NULL);
 }
 
 static void fx_close(struct fx *fx)
@@ -306,6 +308,70 @@ TEST(processor_changes_and_drops)
     fx_close(&fx);
 }
 
+/* Gives lines holding "warn" the field level=warn and a JSON field; others pass bare. */
+struct field_proc {
+    struct lc_fields *fields;
+};
+
+static enum lc_process_result field_process(void *state, const struct lc_meta *meta,
+                                            struct lc_line_view *line)
+{
+    struct field_proc *p = state;
+    (void)meta;
+    if (memmem(line->msg, line->len, "warn", 4) != NULL) {
+        line->fields = p->fields;
+    }
+    return LC_PROCESS_KEEP;
+}
+
+static const struct lc_processor_ops field_proc_ops = {.type = "fields", .process = field_process};
+
+TEST(processor_fields_reach_the_reader)
+{
+    const struct lc_attr items[] = {{"level", "warn", 0}, {"n", "[1,2]", LC_ATTR_JSON}};
+    struct field_proc proc = {lc_fields_create(items, 2)};
+    struct lc_spool_pos start = {0, 0}, end;
+    struct lc_spool_reader *r;
+    struct lc_record *rec[3];
+    struct fake_input a;
+    struct lc_buf b;
+    struct fx fx;
+    int n = 0;
+
+    fx_init(&fx, 1u << 30);
+    ASSERT_EQ(lc_ingest_add_processor(fx.in, &field_proc_ops, &proc), 0);
+    fake_attach(&a, fx.in, "alpha");
+    ASSERT_EQ(fake_take(&a, fx.ma, "plain"), 1);
+    ASSERT_EQ(fake_take(&a, fx.ma, "a warn line"), 1);
+    ASSERT_EQ(fake_take(&a, fx.ma, "plain again"), 1);
+    lc_ingest_commit(fx.in);
+    lc_ingest_destroy(fx.in);
+    fx.in = NULL;
+    uv_run(&fx.loop, UV_RUN_DEFAULT);
+    lc_spool_start(fx.sp);
+    lc_spool_stop(fx.sp);
+    r = lc_spool_reader_create(fx.sp, &start);
+    while (n < 3 && lc_spool_reader_next(r, &rec[n], &end) == 1) {
+        n++;
+    }
+    lc_spool_reader_destroy(r);
+    ASSERT_EQ(n, 3);
+    ASSERT_TRUE(rec[0]->fields == NULL && rec[2]->fields == NULL);
+    ASSERT_STR_EQ(rec[1]->msg, "a warn line");
+    ASSERT_STR_EQ(lc_fields_get(rec[1]->fields, "level"), "warn");
+    ASSERT_STR_EQ(lc_fields_get(rec[1]->fields, "n"), "[1,2]");
+    lc_buf_init(&b, 0);
+    ASSERT_EQ(lc_json_add_record(&b, rec[1]), 0);
+    ASSERT_TRUE(strstr(b.data, "\"message\":\"a warn line\",\"host\":\"host\",\"level\":"
+                               "\"warn\",\"n\":[1,2]}\n") != NULL);
+    lc_buf_close(&b);
+    for (int i = 0; i < n; i++) {
+        lc_record_destroy(rec[i]);
+    }
+    lc_fields_free(proc.fields);
+    fx_close(&fx);
+}
+
 TEST(processor_list_is_bounded)
 {
     struct fx fx;
@@ -322,4 +388,4 @@ TEST(processor_list_is_bounded)
 
 TEST_MAIN(TEST_ENTRY(positions_kept_apart), TEST_ENTRY(burst_commits_before_the_line),
           TEST_ENTRY(full_spool_pauses_every_input), TEST_ENTRY(processor_changes_and_drops),
-          TEST_ENTRY(processor_list_is_bounded))
+          TEST_ENTRY(processor_fields_reach_the_reader), TEST_ENTRY(processor_list_is_bounded))

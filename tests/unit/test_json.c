@@ -394,7 +394,8 @@ static struct lc_record *make_record(struct lc_meta *m, int stream, const char *
 
 TEST(record_minimal)
 {
-    struct lc_meta *m = lc_meta_create("0123abcd", "web-1", "nginx:1.25", "", NULL, NULL, NULL);
+    struct lc_meta *m =
+        lc_meta_docker_create("0123abcd", "web-1", "nginx:1.25", "", NULL, NULL, NULL);
     struct lc_record *r = make_record(m, LC_STREAM_STDOUT, "GET / 200", 9, 0);
     struct lc_buf b;
     lc_buf_init(&b, 0);
@@ -410,8 +411,8 @@ TEST(record_minimal)
 
 TEST(record_all_fields)
 {
-    struct lc_meta *m = lc_meta_create("0123abcd", "shop-db-1", "postgres:16", "host-7",
-                                       "{\"tier\":\"db\",\"a\\\"b\":\"c\"}", "shop", "db");
+    struct lc_meta *m = lc_meta_docker_create("0123abcd", "shop-db-1", "postgres:16", "host-7",
+                                              "{\"tier\":\"db\",\"a\\\"b\":\"c\"}", "shop", "db");
     struct lc_record *r = make_record(m, LC_STREAM_STDERR, "bad \"x\"\t\xff\x00!", 11, 1);
     struct lc_buf b;
     json_error_t err;
@@ -441,7 +442,7 @@ TEST(record_all_fields)
 
 TEST(record_some_optional_and_no_meta)
 {
-    struct lc_meta *m = lc_meta_create("id", "n", "i", "h", NULL, NULL, "svc");
+    struct lc_meta *m = lc_meta_docker_create("id", "n", "i", "h", NULL, NULL, "svc");
     struct lc_record *r = make_record(m, LC_STREAM_STDOUT, "", 0, 0);
     struct lc_record *r2 = make_record(NULL, LC_STREAM_STDERR, "x", 1, 1);
     struct lc_buf b;
@@ -461,6 +462,142 @@ TEST(record_some_optional_and_no_meta)
     lc_buf_close(&b);
 }
 
+/* ---- the file output's documented JSON for Docker records, byte for byte ---------------
+ * The expected strings below were produced by the encoder as it was before metadata became
+ * source-neutral (issue 9, item 4) and are pasted here literally: they pin key order, which
+ * keys are omitted, labels inserted as is, and the escaping of odd bytes in every field. */
+
+#define GOLD_ID "4f2c0e5a9b7d1c3e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e"
+#define GOLD_MSG                                                                                   \
+    "tab\there \"q\" back\\slash \x01\x1f\x7f \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 "             \
+    "bad:\xff\xc0\xaf\xed\xa0\x80\xe2\x82 nul:\0 end"
+
+static const char DOCKER_MINIMAL[] =
+    "{\"ts\":\"2026-11-22T12:24:43.463703600Z\",\"container_id\":"
+    "\"4f2c0e5a9b7d1c3e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e\",\"container_name\":\"web-"
+    "1\",\"image\":\"nginx:1.25\",\"stream\":\"stdout\",\"message\":\"GET / 200\"}\n";
+
+static const char DOCKER_FULL[] =
+    "{\"ts\":\"2026-11-22T12:24:43.463703600Z\",\"container_id\":"
+    "\"4f2c0e5a9b7d1c3e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e\",\"container_name\":"
+    "\"shop-web-1\",\"image\":\"registry.local:5000/shop/"
+    "web@sha256:ab12\",\"stream\":\"stderr\",\"message\":\"tab\\there \\\"q\\\" back\\\\slash "
+    "\\u0001\\u001f\\u007f \xc3"
+    "\xa9"
+    " \xe2"
+    "\x82"
+    "\xac"
+    " \xf0"
+    "\x9f"
+    "\x98"
+    "\x80"
+    " bad:\xef"
+    "\xbf"
+    "\xbd"
+    "\xef"
+    "\xbf"
+    "\xbd"
+    "\xef"
+    "\xbf"
+    "\xbd"
+    "\xef"
+    "\xbf"
+    "\xbd"
+    "\xef"
+    "\xbf"
+    "\xbd"
+    "\xef"
+    "\xbf"
+    "\xbd"
+    "\xef"
+    "\xbf"
+    "\xbd"
+    " nul:\\u0000 "
+    "end\",\"truncated\":true,\"host\":\"node-3\",\"labels\":{\"com.docker.compose.project\":"
+    "\"shop\",\"com.docker.compose.service\":\"web\",\"tier\":\"front "
+    "\\\"x\\\"\"},\"compose_project\":\"shop\",\"compose_service\":\"web\"}\n";
+
+static const char DOCKER_LABELS_ONLY[] =
+    "{\"ts\":\"2026-11-22T12:24:43.463703600Z\",\"container_id\":"
+    "\"4f2c0e5a9b7d1c3e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e\",\"container_name\":"
+    "\"solo\",\"image\":\"busybox\",\"stream\":\"stdout\",\"message\":\"labels, no "
+    "compose\",\"host\":\"node-3\",\"labels\":{\"a\":\"1\"}}\n";
+
+static const char DOCKER_PROJECT_ONLY[] =
+    "{\"ts\":\"2026-11-22T12:24:43.463703600Z\",\"container_id\":"
+    "\"4f2c0e5a9b7d1c3e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e\",\"container_name\":\"p-"
+    "only\",\"image\":\"img\",\"stream\":\"stderr\",\"message\":\"\",\"truncated\":true,\"compose_"
+    "project\":\"proj\"}\n";
+
+static const char DOCKER_EMPTY[] =
+    "{\"ts\":\"2026-11-22T12:24:43.463703600Z\",\"container_id\":\"\",\"container_name\":\"\","
+    "\"image\":\"\",\"stream\":\"stdout\",\"message\":\"x\"}\n";
+
+static const char DOCKER_ODD_META[] =
+    "{\"ts\":\"2026-11-22T12:24:43.463703600Z\",\"container_id\":"
+    "\"4f2c0e5a9b7d1c3e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e\",\"container_name\":"
+    "\"n\xc3"
+    "\xa4"
+    "me\\u0001\xef"
+    "\xbf"
+    "\xbd"
+    "\",\"image\":\"im\\\"age\\\\\",\"stream\":\"stderr\",\"message\":\"m\",\"host\":\"h\xc3"
+    "\xb6"
+    "st\\t\",\"labels\":{\"\xc3"
+    "\xa9"
+    "\":\"\\u0001\"},\"compose_project\":\"p\xef"
+    "\xbf"
+    "\xbd"
+    "\",\"compose_service\":\"s\\n\"}\n";
+
+static const char NO_META[] =
+    "{\"ts\":\"2026-11-22T12:24:43.463703600Z\",\"container_id\":\"\",\"container_name\":\"\","
+    "\"image\":\"\",\"stream\":\"stdout\",\"message\":\"no meta\"}\n";
+
+/* Encodes one record of M (a reference the call drops) and compares with EXPECT. */
+static int gold_is(struct lc_meta *m, int stream, const char *msg, size_t len, int truncated,
+                   const char *expect)
+{
+    struct lc_record *r = make_record(m, stream, msg, len, truncated);
+    struct lc_buf b;
+    int ok;
+    lc_buf_init(&b, 0);
+    ok = lc_json_add_record(&b, r) == 0 && b.len == strlen(expect) &&
+         memcmp(b.data, expect, b.len) == 0;
+    if (!ok) {
+        fprintf(stderr, "  got  %.*s  want %s", (int)b.len, b.data ? b.data : "", expect);
+    }
+    lc_buf_close(&b);
+    lc_record_destroy(r);
+    lc_meta_unref(m);
+    return ok;
+}
+
+TEST(docker_records_byte_for_byte)
+{
+    ASSERT_TRUE(gold_is(lc_meta_docker_create(GOLD_ID, "web-1", "nginx:1.25", "", NULL, NULL, NULL),
+                        LC_STREAM_STDOUT, "GET / 200", 9, 0, DOCKER_MINIMAL));
+    ASSERT_TRUE(
+        gold_is(lc_meta_docker_create(GOLD_ID, "shop-web-1",
+                                      "registry.local:5000/shop/web@sha256:ab12", "node-3",
+                                      "{\"com.docker.compose.project\":\"shop\",\"com.docker."
+                                      "compose.service\":\"web\",\"tier\":\"front \\\"x\\\"\"}",
+                                      "shop", "web"),
+                LC_STREAM_STDERR, GOLD_MSG, sizeof(GOLD_MSG) - 1, 1, DOCKER_FULL));
+    ASSERT_TRUE(gold_is(
+        lc_meta_docker_create(GOLD_ID, "solo", "busybox", "node-3", "{\"a\":\"1\"}", NULL, NULL),
+        LC_STREAM_STDOUT, "labels, no compose", 18, 0, DOCKER_LABELS_ONLY));
+    ASSERT_TRUE(gold_is(lc_meta_docker_create(GOLD_ID, "p-only", "img", "", NULL, "proj", NULL),
+                        LC_STREAM_STDERR, "", 0, 1, DOCKER_PROJECT_ONLY));
+    ASSERT_TRUE(gold_is(lc_meta_docker_create("", "", "", "", NULL, NULL, NULL), LC_STREAM_STDOUT,
+                        "x", 1, 0, DOCKER_EMPTY));
+    ASSERT_TRUE(
+        gold_is(lc_meta_docker_create(GOLD_ID, "n\xc3\xa4me\x01\xff", "im\"age\\", "h\xc3\xb6st\t",
+                                      "{\"\xc3\xa9\":\"\\u0001\"}", "p\xff", "s\n"),
+                LC_STREAM_STDERR, "m", 1, 0, DOCKER_ODD_META));
+    ASSERT_TRUE(gold_is(NULL, LC_STREAM_STDOUT, "no meta", 7, 0, NO_META));
+}
+
 TEST(text_format)
 {
     struct lc_record *r = make_record(NULL, 1, "a\"\\\t\x01\xc3\xa9\xed\xa0\x80\xe2\x82", 12, 0);
@@ -477,7 +614,7 @@ TEST(buffer_cap)
     /* Every cap below the exact size fails with -E2BIG and leaves the buffer as it was;
      * the exact size succeeds. Holds for strings, records and text. */
     const char *msg = "x\x01\xff\xc3\xa9\"0123456789abcdefghijklmnopqrstuvwxyz";
-    struct lc_meta *m = lc_meta_create("id", "n", "i", "h", "{}", "p", "s");
+    struct lc_meta *m = lc_meta_docker_create("id", "n", "i", "h", "{}", "p", "s");
     struct lc_record *r = make_record(m, 2, msg, strlen(msg), 1);
     size_t full_str, full_rec, full_txt;
     struct lc_buf b;
@@ -530,4 +667,5 @@ TEST_MAIN(TEST_ENTRY(control_bytes), TEST_ENTRY(valid_utf8_kept),
           TEST_ENTRY(random_bytes_against_reference_and_jansson),
           TEST_ENTRY(valid_input_round_trips), TEST_ENTRY(record_minimal),
           TEST_ENTRY(record_all_fields), TEST_ENTRY(record_some_optional_and_no_meta),
-          TEST_ENTRY(text_format), TEST_ENTRY(buffer_cap), TEST_ENTRY(long_message))
+          TEST_ENTRY(docker_records_byte_for_byte), TEST_ENTRY(text_format), TEST_ENTRY(buffer_cap),
+          TEST_ENTRY(long_message))

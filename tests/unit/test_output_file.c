@@ -79,7 +79,7 @@ static struct lc_meta *meta(const char *name, char id)
 
     memset(hex, id, 64);
     hex[64] = '\0';
-    return lc_meta_create(hex, name, "nginx:1.25", "host-1", NULL, NULL, NULL);
+    return lc_meta_docker_create(hex, name, "nginx:1.25", "host-1", NULL, NULL, NULL);
 }
 
 /* Like the pipeline, numbers records uniquely and in order: a retry is recognised by seq. */

@@ -74,8 +74,9 @@ static void fx_init(struct fx *fx)
         perror("mkdtemp");
         abort();
     }
-    fx->meta[0] = lc_meta_create(ID0, "web-1", "nginx:1.25", "host-a", LABELS0, "shop", "web");
-    fx->meta[1] = lc_meta_create(ID1, "db", "postgres:16", "host-a", NULL, NULL, NULL);
+    fx->meta[0] =
+        lc_meta_docker_create(ID0, "web-1", "nginx:1.25", "host-a", LABELS0, "shop", "web");
+    fx->meta[1] = lc_meta_docker_create(ID1, "db", "postgres:16", "host-a", NULL, NULL, NULL);
 }
 
 /* Closes what is open (readers and consumers before the spool). */
@@ -174,6 +175,13 @@ static size_t rec_msg(uint64_t i, char *out)
         out[len - 1] = '\n';
     }
     return len;
+}
+
+/* Attribute KEY of M is VALUE. */
+static int attr_is(const struct lc_meta *m, const char *key, const char *value)
+{
+    const char *v = lc_meta_attr(m, key);
+    return v != NULL && strcmp(v, value) == 0;
 }
 
 static int rec_stream(uint64_t i)
@@ -289,14 +297,15 @@ static int rec_ok(const struct lc_record *r, uint64_t i, uint64_t seq)
         why = "seq";
     } else if (i % 2 == 0 &&
                (strcmp(m->id, ID0) != 0 || strcmp(m->name, "web-1") != 0 ||
-                strcmp(m->image, "nginx:1.25") != 0 || strcmp(m->host, "host-a") != 0 ||
-                m->labels_json == NULL || strcmp(m->labels_json, LABELS0) != 0 ||
-                m->compose_project == NULL || strcmp(m->compose_project, "shop") != 0 ||
-                m->compose_service == NULL || strcmp(m->compose_service, "web") != 0)) {
+                !attr_is(m, "image", "nginx:1.25") || !attr_is(m, "host", "host-a") ||
+                !attr_is(m, "labels", LABELS0) || !attr_is(m, "compose_project", "shop") ||
+                !attr_is(m, "compose_service", "web"))) {
         why = "metadata of container 0";
-    } else if (i % 2 == 1 && (strcmp(m->id, ID1) != 0 || strcmp(m->name, "db") != 0 ||
-                              strcmp(m->image, "postgres:16") != 0 || m->labels_json != NULL ||
-                              m->compose_project != NULL || m->compose_service != NULL)) {
+    } else if (i % 2 == 1 &&
+               (strcmp(m->id, ID1) != 0 || strcmp(m->name, "db") != 0 ||
+                !attr_is(m, "image", "postgres:16") || lc_meta_attr(m, "labels") != NULL ||
+                lc_meta_attr(m, "compose_project") != NULL ||
+                lc_meta_attr(m, "compose_service") != NULL)) {
         why = "metadata of container 1";
     }
     if (why != NULL) {
@@ -743,8 +752,8 @@ TEST(payload_decoders_reject)
 TEST(meta_json_round_trip)
 {
     struct lc_meta *m =
-        lc_meta_create(ID0, "web-1", "nginx:1.25", "host-a", LABELS0, "shop", "web");
-    struct lc_meta *m2 = lc_meta_create(ID1, "db", "", "h", NULL, NULL, NULL), *back, *back2;
+        lc_meta_docker_create(ID0, "web-1", "nginx:1.25", "host-a", LABELS0, "shop", "web");
+    struct lc_meta *m2 = lc_meta_docker_create(ID1, "db", "", "h", NULL, NULL, NULL), *back, *back2;
     static const char *const bad[] = {
         "[]",     "{}", "{\"id\":5}", "not json", "{\"id\":\"a\"", "{\"id\":\"a\",\"id\":\"b\"}",
         "\"id\"", ""};
@@ -759,14 +768,15 @@ TEST(meta_json_round_trip)
     ASSERT_TRUE(back != NULL && back2 != NULL);
     ASSERT_STR_EQ(back->id, ID0);
     ASSERT_STR_EQ(back->name, "web-1");
-    ASSERT_STR_EQ(back->image, "nginx:1.25");
-    ASSERT_STR_EQ(back->host, "host-a");
-    ASSERT_STR_EQ(back->labels_json, LABELS0);
-    ASSERT_STR_EQ(back->compose_project, "shop");
-    ASSERT_STR_EQ(back->compose_service, "web");
+    ASSERT_STR_EQ(lc_meta_attr(back, "image"), "nginx:1.25");
+    ASSERT_STR_EQ(lc_meta_attr(back, "host"), "host-a");
+    ASSERT_STR_EQ(lc_meta_attr(back, "labels"), LABELS0);
+    ASSERT_STR_EQ(lc_meta_attr(back, "compose_project"), "shop");
+    ASSERT_STR_EQ(lc_meta_attr(back, "compose_service"), "web");
     ASSERT_STR_EQ(back2->name, "db");
-    ASSERT_STR_EQ(back2->image, "");
-    ASSERT_TRUE(back2->labels_json == NULL && back2->compose_project == NULL);
+    ASSERT_STR_EQ(lc_meta_attr(back2, "image"), "");
+    ASSERT_TRUE(lc_meta_attr(back2, "labels") == NULL &&
+                lc_meta_attr(back2, "compose_project") == NULL);
     lc_meta_unref(back);
     lc_meta_unref(back2);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -781,6 +791,212 @@ TEST(meta_json_round_trip)
     ASSERT_TRUE(back != NULL);
     ASSERT_STR_EQ(back->name, "abc");
     lc_meta_unref(back);
+}
+
+/* ---- metadata written by earlier versions (format 1) ---------------------------------
+ * META payloads' JSON exactly as logcap wrote it before metadata had kinds (issue 9, item 4),
+ * produced by that code and pasted here: a spool from before an upgrade must still be read
+ * whole, into the same Docker metadata, whose JSON output is what it was. */
+
+#define V1_ID "4f2c0e5a9b7d1c3e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e"
+
+static const char SPOOL_V1_FULL[] =
+    "{\"compose_project\":\"shop\",\"compose_service\":\"web\",\"host\":\"node-3\",\"id\":"
+    "\"4f2c0e5a9b7d1c3e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e\",\"image\":\"registry."
+    "local:5000/shop/"
+    "web@sha256:ab12\",\"labels\":{\"com.docker.compose.project\":\"shop\",\"com.docker.compose."
+    "service\":\"web\",\"tier\":\"front \\\"x\\\"\"},\"name\":\"shop-web-1\"}";
+
+static const char SPOOL_V1_MINIMAL[] =
+    "{\"host\":\"\",\"id\":\"4f2c0e5a9b7d1c3e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e\","
+    "\"image\":\"nginx:1.25\",\"name\":\"web-1\"}";
+
+static const char SPOOL_V1_ODD[] =
+    "{\"compose_service\":\"s\\n\",\"host\":\"h\xc3"
+    "\xb6"
+    "st\\t\",\"id\":\"4f2c0e5a9b7d1c3e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e\",\"image\":"
+    "\"im\\\"age\\\\\",\"labels\":{\"\xc3"
+    "\xa9"
+    "\":\"\\u0001\"}}";
+
+static int meta_json_is(const struct lc_meta *m, const char *head, const char *tail)
+{
+    int ok = m->json_head_len == strlen(head) && memcmp(m->json_head, head, strlen(head)) == 0 &&
+             m->json_tail_len == strlen(tail) && memcmp(m->json_tail, tail, strlen(tail)) == 0;
+    if (!ok) {
+        fprintf(stderr, "  got %.*s | %.*s\n", (int)m->json_head_len, m->json_head,
+                (int)m->json_tail_len, m->json_tail);
+    }
+    return ok;
+}
+
+TEST(meta_format1_from_earlier_versions)
+{
+    struct lc_meta *full = lc_spool_meta_from_json(SPOOL_V1_FULL, sizeof(SPOOL_V1_FULL) - 1);
+    struct lc_meta *min = lc_spool_meta_from_json(SPOOL_V1_MINIMAL, sizeof(SPOOL_V1_MINIMAL) - 1);
+    struct lc_meta *odd = lc_spool_meta_from_json(SPOOL_V1_ODD, sizeof(SPOOL_V1_ODD) - 1);
+    size_t len;
+    char *again;
+    ASSERT_TRUE(full != NULL && min != NULL && odd != NULL);
+    ASSERT_STR_EQ(full->kind, "docker");
+    ASSERT_STR_EQ(full->id, V1_ID);
+    ASSERT_STR_EQ(full->name, "shop-web-1");
+    ASSERT_STR_EQ(lc_meta_attr(full, "image"), "registry.local:5000/shop/web@sha256:ab12");
+    ASSERT_STR_EQ(lc_meta_attr(full, "host"), "node-3");
+    ASSERT_STR_EQ(lc_meta_attr(full, "compose_project"), "shop");
+    ASSERT_STR_EQ(lc_meta_attr(full, "compose_service"), "web");
+    ASSERT_TRUE(
+        meta_json_is(full,
+                     ",\"container_id\":\"" V1_ID "\",\"container_name\":\"shop-web-1\","
+                     "\"image\":\"registry.local:5000/shop/web@sha256:ab12\"",
+                     ",\"host\":\"node-3\",\"labels\":{\"com.docker.compose.project\":\"shop\","
+                     "\"com.docker.compose.service\":\"web\",\"tier\":\"front \\\"x\\\"\"},"
+                     "\"compose_project\":\"shop\",\"compose_service\":\"web\""));
+    /* The empty host is left out of the output, as it always was. */
+    ASSERT_TRUE(lc_meta_attr(min, "host") == NULL);
+    ASSERT_TRUE(meta_json_is(min,
+                             ",\"container_id\":\"" V1_ID "\",\"container_name\":\"web-1\","
+                             "\"image\":\"nginx:1.25\"",
+                             ""));
+    /* Values format 1 could not hold were left out: the name falls back to the id. */
+    ASSERT_STR_EQ(odd->name, V1_ID);
+    ASSERT_TRUE(lc_meta_attr(odd, "compose_project") == NULL);
+    ASSERT_TRUE(meta_json_is(odd,
+                             ",\"container_id\":\"" V1_ID "\",\"container_name\":\"" V1_ID
+                             "\",\"image\":\"im\\\"age\\\\\"",
+                             ",\"host\":\"h\xc3\xb6st\\t\",\"labels\":{\"\xc3\xa9\":\"\\u0001\"},"
+                             "\"compose_service\":\"s\\n\""));
+    /* Docker metadata is still written in format 1, byte for byte. */
+    again = lc_spool_meta_to_json(full, &len);
+    ASSERT_MEM_EQ(again, len, SPOOL_V1_FULL, sizeof(SPOOL_V1_FULL) - 1);
+    free(again);
+    again = lc_spool_meta_to_json(min, &len);
+    ASSERT_MEM_EQ(again, len, SPOOL_V1_MINIMAL, sizeof(SPOOL_V1_MINIMAL) - 1);
+    free(again);
+    lc_meta_unref(full);
+    lc_meta_unref(min);
+    lc_meta_unref(odd);
+}
+
+/* Metadata of another kind, and Docker metadata format 1 cannot hold, take format 2. */
+TEST(meta_format2_round_trip)
+{
+    const struct lc_attr attrs[] = {
+        {"path", "/var/log/app/app.log", LC_ATTR_HEAD},
+        {"file_name", "app.log", LC_ATTR_HEAD},
+        {"extra", "{\"z\":1,\"a\":[true,null,\"x\"]}", LC_ATTR_JSON},
+        {"host", "node-3", 0},
+    };
+    const struct lc_attr docker_extra[] = {
+        {"container_id", "abc", LC_ATTR_HEAD},
+        {"container_name", "web", LC_ATTR_HEAD},
+        {"image", "nginx", LC_ATTR_HEAD},
+        {"zone", "eu", 0},
+    };
+    static const char *const bad[] = {
+        "{\"v\":3,\"kind\":\"file\",\"id\":\"a\",\"attrs\":[]}",
+        "{\"v\":\"2\",\"kind\":\"file\",\"id\":\"a\"}",
+        "{\"v\":2,\"id\":\"a\",\"attrs\":[]}",
+        "{\"v\":2,\"kind\":\"file\",\"id\":\"a\",\"attrs\":{}}",
+        "{\"v\":2,\"kind\":\"file\",\"id\":\"a\",\"attrs\":[[\"k\",\"v\"]]}",
+        "{\"v\":2,\"kind\":\"file\",\"id\":\"a\",\"attrs\":[[\"k\",5,0]]}",
+        "{\"v\":2,\"kind\":\"file\",\"id\":\"a\",\"attrs\":[[\"k\",\"v\",-1]]}",
+        "{\"v\":2,\"kind\":\"file\",\"id\":\"a\",\"attrs\":[[1,\"v\",0]]}",
+    };
+    struct lc_meta *m = lc_meta_create("file", "2049:1234", "app.log", attrs, 4);
+    struct lc_meta *d = lc_meta_create("docker", "abc", "web", docker_extra, 4), *back;
+    size_t len;
+    char *j = lc_spool_meta_to_json(m, &len);
+    ASSERT_STR_EQ(j,
+                  "{\"v\":2,\"kind\":\"file\",\"id\":\"2049:1234\",\"name\":\"app.log\","
+                  "\"attrs\":[[\"path\",\"/var/log/app/app.log\",2],[\"file_name\",\"app.log\",2],"
+                  "[\"extra\",{\"z\":1,\"a\":[true,null,\"x\"]},1],[\"host\",\"node-3\",0]]}");
+    back = lc_spool_meta_from_json(j, len);
+    ASSERT_TRUE(back != NULL && lc_meta_equal(m, back));
+    ASSERT_MEM_EQ(back->json_tail, back->json_tail_len, m->json_tail, m->json_tail_len);
+    free(j);
+    lc_meta_unref(back);
+    j = lc_spool_meta_to_json(d, &len);
+    ASSERT_TRUE(strncmp(j, "{\"v\":2,\"kind\":\"docker\",", 23) == 0);
+    back = lc_spool_meta_from_json(j, len);
+    ASSERT_TRUE(back != NULL && lc_meta_equal(d, back));
+    free(j);
+    lc_meta_unref(back);
+    lc_meta_unref(m);
+    lc_meta_unref(d);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct lc_meta *x = lc_spool_meta_from_json(bad[i], strlen(bad[i]));
+        if (x != NULL) {
+            lc_meta_unref(x);
+            LC_FAIL_("accepted %s", bad[i]);
+        }
+    }
+    /* No attributes and no name: the name is the id. */
+    back = lc_spool_meta_from_json("{\"v\":2,\"kind\":\"k\",\"id\":\"a\"}", 27);
+    ASSERT_TRUE(back != NULL);
+    ASSERT_STR_EQ(back->name, "a");
+    ASSERT_EQ(back->n_attrs, 0);
+    lc_meta_unref(back);
+}
+
+/* A DATA frame with processor fields: they sit between the timestamp and the message, and
+ * only a frame with the flag has them (every frame earlier versions wrote has not). */
+TEST(data_frame_fields)
+{
+    const struct lc_attr items[] = {{"level", "warn", 0}, {"n", "{\"a\":[1]}", LC_ATTR_JSON}};
+    struct lc_fields *in = lc_fields_create(items, 2), *back;
+    struct lc_spool_frame f = {.type = LC_SPOOL_DATA};
+    struct lc_spool_data d;
+    struct lc_buf b;
+    size_t jl;
+    char *json = lc_spool_fields_to_json(in, &jl);
+    long off;
+    uint8_t *p;
+    ASSERT_STR_EQ(json, "[[\"level\",\"warn\",0],[\"n\",{\"a\":[1]},1]]");
+    lc_buf_init(&b, 0);
+    off = lc_spool_put_data_fields(&b, 9, LC_STREAM_STDOUT, 42, TS30, 30, json, jl, "hello\0world",
+                                   11, 1);
+    ASSERT_EQ(off, 0);
+    p = (uint8_t *)b.data + LC_SPOOL_HDR;
+    f.payload = p;
+    f.len = (uint32_t)(b.len - LC_SPOOL_HDR);
+    ASSERT_EQ(f.len, LC_SPOOL_DATA_FIXED + 30 + 4 + jl + 11);
+    ASSERT_EQ(p[13], LC_SPOOL_D_TRUNCATED | LC_SPOOL_D_FIELDS);
+    ASSERT_EQ(lc_spool_data_decode(&f, &d), 0);
+    ASSERT_EQ(d.truncated, 1);
+    ASSERT_MEM_EQ(d.ts, d.ts_len, TS30, 30);
+    ASSERT_MEM_EQ(d.fields, d.fields_len, json, jl);
+    ASSERT_MEM_EQ(d.msg, d.len, "hello\0world", 11);
+    back = lc_spool_fields_from_json(d.fields, d.fields_len);
+    ASSERT_TRUE(back != NULL && back->n == 2);
+    ASSERT_STR_EQ(lc_fields_get(back, "level"), "warn");
+    ASSERT_STR_EQ(lc_fields_get(back, "n"), "{\"a\":[1]}");
+    ASSERT_MEM_EQ(back->json, back->json_len, in->json, in->json_len);
+    lc_fields_free(back);
+    /* A length past the payload, or no room for it, is damage. */
+    lc_spool_put_u32(p + LC_SPOOL_DATA_FIXED + 30, (uint32_t)(jl + 12));
+    ASSERT_EQ(lc_spool_data_decode(&f, &d), -EINVAL);
+    lc_spool_put_u32(p + LC_SPOOL_DATA_FIXED + 30, (uint32_t)(jl + 11));
+    ASSERT_EQ(lc_spool_data_decode(&f, &d), 0);
+    ASSERT_EQ(d.len, 0);
+    f.len = LC_SPOOL_DATA_FIXED + 30 + 3;
+    ASSERT_EQ(lc_spool_data_decode(&f, &d), -EINVAL);
+    /* Without the flag the same bytes are all message. */
+    f.len = (uint32_t)(b.len - LC_SPOOL_HDR);
+    p[13] = 0;
+    ASSERT_EQ(lc_spool_data_decode(&f, &d), 0);
+    ASSERT_TRUE(d.fields == NULL && d.fields_len == 0);
+    ASSERT_EQ(d.len, 4 + jl + 11);
+    /* Fields JSON that is not a list of [key,value,flags] gives none. */
+    ASSERT_TRUE(lc_spool_fields_from_json("{}", 2) == NULL);
+    ASSERT_TRUE(lc_spool_fields_from_json("[[\"k\"]]", 7) == NULL);
+    ASSERT_TRUE(lc_spool_fields_from_json("[[\"k\",", 6) == NULL);
+    back = lc_spool_fields_from_json("[]", 2);
+    ASSERT_TRUE(back != NULL && back->n == 0 && back->json_len == 0);
+    lc_fields_free(back);
+    free(json);
+    lc_fields_free(in);
+    lc_buf_close(&b);
 }
 
 TEST(segment_header)
@@ -1819,7 +2035,7 @@ FX_TEST(reader_table_follows_the_live_containers)
             live[v] = live[--n_live];
             live_no[v] = live_no[n_live];
         }
-        live[n_live] = lc_meta_create(id, name, "img", "host", NULL, NULL, NULL);
+        live[n_live] = lc_meta_docker_create(id, name, "img", "host", NULL, NULL, NULL);
         live_no[n_live++] = c;
         for (int k = 0; k < 2; k++) { /* the new one, and one of the others */
             v = k == 0 ? n_live - 1 : (c * 7u) % n_live;
@@ -2111,25 +2327,24 @@ FX_TEST(backlog_figures)
     free(segs);
 }
 
-TEST_MAIN(TEST_ENTRY(frame_round_trip), TEST_ENTRY(frame_encode_limits), TEST_ENTRY(frame_damage),
-          TEST_ENTRY(payload_decoders_reject), TEST_ENTRY(meta_json_round_trip),
-          TEST_ENTRY(segment_header), TEST_ENTRY(append_and_read_across_rotations),
-          TEST_ENTRY(records_bigger_than_the_scan_buffer), TEST_ENTRY(add_too_big),
-          TEST_ENTRY(positions_survive_when_only_checkpoints_are_left),
-          TEST_ENTRY(torn_tail_is_cut_to_the_last_whole_append),
-          TEST_ENTRY(flipped_payload_byte_costs_one_record),
-          TEST_ENTRY(flipped_length_byte_costs_one_record),
-          TEST_ENTRY(shorter_length_costs_one_record),
-          TEST_ENTRY(damaged_meta_gives_unknown_metadata),
-          TEST_ENTRY(a_frame_inside_a_line_is_never_taken),
-          TEST_ENTRY(a_damaged_seed_copy_costs_nothing), TEST_ENTRY(cursor_files),
-          TEST_ENTRY(consumer_reopened_mid_segment_reads_on),
-          TEST_ENTRY(segments_go_once_every_consumer_is_past),
-          TEST_ENTRY(leftover_segments_go_after_a_reopen), TEST_ENTRY(passed_segments_go_at_start),
-          TEST_ENTRY(reader_waits_for_a_segment_it_cannot_open),
-          TEST_ENTRY(reader_past_the_end_reads_nothing_old),
-          TEST_ENTRY(metadata_does_not_pile_up_across_restarts),
-          TEST_ENTRY(reader_table_follows_the_live_containers),
-          TEST_ENTRY(full_at_max_bytes_then_room), TEST_ENTRY(sync_modes_keep_every_record),
-          TEST_ENTRY(interval_sync_happens_under_steady_load),
-          TEST_ENTRY(readonly_open_changes_nothing), TEST_ENTRY(backlog_figures))
+TEST_MAIN(
+    TEST_ENTRY(frame_round_trip), TEST_ENTRY(frame_encode_limits), TEST_ENTRY(frame_damage),
+    TEST_ENTRY(payload_decoders_reject), TEST_ENTRY(meta_json_round_trip),
+    TEST_ENTRY(meta_format1_from_earlier_versions), TEST_ENTRY(meta_format2_round_trip),
+    TEST_ENTRY(data_frame_fields), TEST_ENTRY(segment_header),
+    TEST_ENTRY(append_and_read_across_rotations), TEST_ENTRY(records_bigger_than_the_scan_buffer),
+    TEST_ENTRY(add_too_big), TEST_ENTRY(positions_survive_when_only_checkpoints_are_left),
+    TEST_ENTRY(torn_tail_is_cut_to_the_last_whole_append),
+    TEST_ENTRY(flipped_payload_byte_costs_one_record),
+    TEST_ENTRY(flipped_length_byte_costs_one_record), TEST_ENTRY(shorter_length_costs_one_record),
+    TEST_ENTRY(damaged_meta_gives_unknown_metadata),
+    TEST_ENTRY(a_frame_inside_a_line_is_never_taken), TEST_ENTRY(a_damaged_seed_copy_costs_nothing),
+    TEST_ENTRY(cursor_files), TEST_ENTRY(consumer_reopened_mid_segment_reads_on),
+    TEST_ENTRY(segments_go_once_every_consumer_is_past),
+    TEST_ENTRY(leftover_segments_go_after_a_reopen), TEST_ENTRY(passed_segments_go_at_start),
+    TEST_ENTRY(reader_waits_for_a_segment_it_cannot_open),
+    TEST_ENTRY(reader_past_the_end_reads_nothing_old),
+    TEST_ENTRY(metadata_does_not_pile_up_across_restarts),
+    TEST_ENTRY(reader_table_follows_the_live_containers), TEST_ENTRY(full_at_max_bytes_then_room),
+    TEST_ENTRY(sync_modes_keep_every_record), TEST_ENTRY(interval_sync_happens_under_steady_load),
+    TEST_ENTRY(readonly_open_changes_nothing), TEST_ENTRY(backlog_figures))

@@ -165,7 +165,7 @@ static void world_init(struct world *w, enum lc_sync_mode sync)
         char id[80], name[16];
         snprintf(id, sizeof(id), "%064x", 0xc0de00 + k);
         snprintf(name, sizeof(name), "app-%d", k);
-        w->meta[k] = lc_meta_create(id, name, "busybox", "host-a", NULL, NULL, NULL);
+        w->meta[k] = lc_meta_docker_create(id, name, "busybox", "host-a", NULL, NULL, NULL);
     }
 }
 

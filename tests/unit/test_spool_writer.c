@@ -124,7 +124,8 @@ TEST(failing_writer_shows_and_recovers)
     struct lc_spool_recovery rec;
     struct lc_spool *sp = NULL;
     struct lc_spool_snap fig;
-    struct lc_meta *m = lc_meta_create("cccccccccccc", "web-1", "nginx", "host", NULL, NULL, NULL);
+    struct lc_meta *m =
+        lc_meta_docker_create("cccccccccccc", "web-1", "nginx", "host", NULL, NULL, NULL);
     struct rlimit unlimited, small;
     int ok = 1;
 

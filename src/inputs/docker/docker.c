@@ -105,9 +105,10 @@ static struct lc_meta *meta_from(struct lc_docker *d, const char *id, const char
     if (json_is_object(labels) && json_object_size(labels) > 0) {
         labels_json = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
     }
-    m = lc_meta_create(id, name, image, d->cfg->hostname, labels_json,
-                       json_string_value(json_object_get(labels, "com.docker.compose.project")),
-                       json_string_value(json_object_get(labels, "com.docker.compose.service")));
+    m = lc_meta_docker_create(
+        id, name, image, d->cfg->hostname, labels_json,
+        json_string_value(json_object_get(labels, "com.docker.compose.project")),
+        json_string_value(json_object_get(labels, "com.docker.compose.service")));
     free(labels_json);
     return m;
 }
@@ -251,10 +252,10 @@ void lc_docker_update(struct lc_docker *d, struct lc_container *c, const char *n
         return;
     }
     text = labels_text(labels);
-    if (strcmp(old->name, name) != 0 || !same_text(old->labels_json, text)) {
+    if (strcmp(old->name, name) != 0 || !same_text(lc_meta_attr(old, "labels"), text)) {
         /* Fresh metadata, keeping the position (the image is kept from the first sight: the
          * list may name it by its id once its tag moved). */
-        c->meta = meta_from(d, c->id, name, old->image, labels);
+        c->meta = meta_from(d, c->id, name, lc_meta_attr(old, "image"), labels);
         lc_task_set_name(c->task, name);
         lc_ingest_forget_meta(d->src, old);
         lc_meta_unref(old);
@@ -441,7 +442,7 @@ static void fill_container(const struct lc_docker *d, const struct lc_container 
     snprintf(cs->input, sizeof(cs->input), "%s", d->name);
     snprintf(cs->id, sizeof(cs->id), "%s", c->id);
     snprintf(cs->name, sizeof(cs->name), "%s", c->meta->name);
-    snprintf(cs->image, sizeof(cs->image), "%s", c->meta->image);
+    snprintf(cs->image, sizeof(cs->image), "%s", lc_meta_attr(c->meta, "image"));
     memcpy(cs->lines, c->stats.lines, sizeof(cs->lines));
     memcpy(cs->bytes, c->stats.bytes, sizeof(cs->bytes));
     cs->reconnects = c->stats.reconnects;

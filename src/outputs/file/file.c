@@ -82,8 +82,9 @@ static int usable_base(const char *s, size_t n)
     return n > 0 && n <= BASE_MAX && s[0] != '.' && memchr(s, '/', n) == NULL;
 }
 
-/* Writes the base name of META's file into OUT: the container name, or the 12-digit id
- * prefix when the name cannot be a file name, or "unnamed" when neither can. */
+/* Writes the base name of META's file into OUT: the source's name (a container's name),
+ * or its id's first 12 bytes when the name cannot be a file name, or "unnamed" when neither
+ * can. Uses only the metadata's kind-neutral id and name. */
 static void base_name(const struct lc_meta *m, char out[BASE_MAX + 1])
 {
     const char *s = "unnamed";
