@@ -1,4 +1,4 @@
-/* bench_decode: throughput of the hot path on 100-byte lines: lc_lines_feed over a
+/* bench_decode: throughput of the hot path on 100-byte lines: lc_docker_lines_feed over a
  * non-TTY and a TTY body fed in 16 KiB reads (as curl hands them over), and
  * lc_json_add_record into a batch buffer. Not built by CMake; build by hand:
  *
@@ -68,7 +68,7 @@ static void build_body(struct lc_buf *b, int tty)
     }
 }
 
-static int on_line(void *ud, const struct lc_line *l)
+static int on_line(void *ud, const struct lc_docker_line *l)
 {
     uint64_t *sum = ud;
     *sum += l->len + (uint64_t)l->ts_ns;
@@ -82,22 +82,22 @@ static void bench_lines(int tty)
     double best = 1e9;
     build_body(&body, tty);
     for (int rep = 0; rep < 5; rep++) {
-        struct lc_lines *l = lc_lines_create(tty, 1 << 20, on_line, &sum);
+        struct lc_docker_lines *l = lc_docker_lines_create(tty, 1 << 20, on_line, &sum);
         double t0 = now();
         for (size_t off = 0; off < body.len; off += READ_SIZE) {
             size_t n = body.len - off < READ_SIZE ? body.len - off : READ_SIZE;
-            lc_lines_feed(l, body.data + off, n);
+            lc_docker_lines_feed(l, body.data + off, n);
         }
-        lc_lines_finish(l, 1);
+        lc_docker_lines_finish(l, 1);
         double dt = now() - t0;
         best = dt < best ? dt : best;
-        lc_lines_destroy(l);
+        lc_docker_lines_destroy(l);
     }
-    printf("lc_lines_feed (%s): %.0f MB/s of body, %.0f MB/s of line content, %.2f M lines/s "
-           "(sum %llu)\n",
-           tty ? "tty" : "non-tty", body.len / best / 1e6,
-           (double)LINES * (LINE_LEN - 1) / best / 1e6, LINES / best / 1e6,
-           (unsigned long long)(sum % 10));
+    printf(
+        "lc_docker_lines_feed (%s): %.0f MB/s of body, %.0f MB/s of line content, %.2f M lines/s "
+        "(sum %llu)\n",
+        tty ? "tty" : "non-tty", body.len / best / 1e6, (double)LINES * (LINE_LEN - 1) / best / 1e6,
+        LINES / best / 1e6, (unsigned long long)(sum % 10));
     lc_buf_close(&body);
 }
 

@@ -21,6 +21,10 @@ and everywhere: a `*_int.h` header is included only from its own folder, and a r
 (`inputs/registry.h`, `outputs/registry.h`) only by daemon, cmd and main (and the
 registry itself).
 
+Names follow the folder: in a plugin's headers (inputs/<type>/, outputs/<type>/) every
+function declared and every struct or enum defined is named lc_<type>_... or lc_<type>
+(its ops descriptor is lc_input_<type> or lc_output_<type>).
+
   tests/check_layout.py [SRC]        check SRC (default: the repository's src/); prints
                                      each broken rule, exits 1 when there is one
   tests/check_layout.py --self-test  shows that a forbidden include is caught
@@ -100,6 +104,26 @@ def exception(rel, inc):
     return None
 
 
+# A function declared, or a struct or enum defined, at the start of a line of a header.
+DECLARED = re.compile(r'^(?:[A-Za-z_][\w ]*?[\s*]+)?(lc_\w+)\s*\(|^(?:struct|enum)\s+(lc_\w+)\s*\{',
+                      re.M)
+
+
+def misnamed(rel, text):
+    """The names a plugin header at REL declares that do not follow its folder."""
+    parts = rel.split("/")
+    if len(parts) != 3 or parts[0] not in ("inputs", "outputs") or not rel.endswith(".h"):
+        return []
+    prefix = "lc_%s_" % parts[1]
+    bad = []
+    for m in DECLARED.finditer(text):
+        name = m.group(1) or m.group(2)
+        if not name.startswith(prefix) and name != prefix[:-1]:
+            bad.append("%s:%d: declares %s, not named %s..." % (
+                rel, text.count("\n", 0, m.start()) + 1, name, prefix))
+    return bad
+
+
 def check(src):
     """Returns the broken rules under SRC, as lines."""
     problems = []
@@ -111,6 +135,7 @@ def check(src):
             rel = os.path.relpath(path, src).replace(os.sep, "/")
             with open(path, encoding="utf-8", errors="replace") as f:
                 text = f.read()
+            problems += misnamed(rel, text)
             for m in INCLUDE.finditer(text):
                 inc = m.group(1)
                 if not os.path.exists(os.path.join(src, inc)):
@@ -136,8 +161,11 @@ def self_test():
         "delivery/bad.c": '#include "spool/spool_int.h"\n#include "spool/spool.h"\n',
         "api/bad.c": '#include "outputs/registry.h"\n',
         "daemon/ok.c": '#include "outputs/registry.h"\n#include "spool/spool.h"\n',
+        "inputs/files/ok.h": "int lc_files_open(void);\nstruct lc_files_tail {\n};\n",
+        "inputs/files/bad.h": "\nvoid lc_tail_open(int fd);\n",
     }
-    want = {"base/bad.c:1", "outputs/loki/bad.c:1", "delivery/bad.c:1", "api/bad.c:1"}
+    want = {"base/bad.c:1", "outputs/loki/bad.c:1", "delivery/bad.c:1", "api/bad.c:1",
+            "inputs/files/bad.h:2"}
     with tempfile.TemporaryDirectory() as d:
         for rel, text in cases.items():
             path = os.path.join(d, rel)
@@ -148,7 +176,7 @@ def self_test():
     if got != want:
         print("check_layout self-test: reported %s, expected %s" % (sorted(got), sorted(want)))
         return 1
-    print("check_layout self-test: the %d forbidden includes were caught" % len(want))
+    print("check_layout self-test: the %d forbidden includes and names were caught" % len(want))
     return 0
 
 
@@ -162,7 +190,7 @@ def main():
         print(p)
     for (folder, target), why in EXCEPTIONS.items():
         print("check_layout: allowed for now: %s* includes %s: %s" % (folder, target, why))
-    print("check_layout: %d broken include rules" % len(problems))
+    print("check_layout: %d broken include or naming rules" % len(problems))
     return 1 if problems else 0
 
 

@@ -210,8 +210,8 @@ static int offline_send(void *ud, struct lc_record **recs, size_t n)
                 o->oc->name, rep.why[0] ? rep.why : "send failed");
         rc = -EAGAIN;
     } else if (k > 0) {
-        rc = lc_dead_append(o->cfg->data_dir, o->oc->name, back, k, why,
-                            rep.why[0] ? rep.why : "refused", 1);
+        rc = lc_delivery_dead_append(o->cfg->data_dir, o->oc->name, back, k, why,
+                                     rep.why[0] ? rep.why : "refused", 1);
     }
     o->refused += k;
     o->sent += res == LC_RETRY ? 0 : n - k;
@@ -228,13 +228,14 @@ static int offline_send(void *ud, struct lc_record **recs, size_t n)
 static int replay_here(const struct lc_config *cfg, const struct lc_output_config *oc, FILE *out)
 {
     struct offline o = {.cfg = cfg, .oc = oc, .ops = lc_output_find(oc->type)};
-    struct lc_dead_replay_stats st;
+    struct lc_delivery_dead_replay_stats st;
     int rc;
     if (o.ops == NULL || o.ops->init(&o.state, oc) != 0) {
         fprintf(stderr, "logcap: cannot start output %s\n", oc->name);
         return 1;
     }
-    rc = lc_dead_replay(cfg->data_dir, oc->name, oc->batch.max_records, offline_send, &o, &st);
+    rc = lc_delivery_dead_replay(cfg->data_dir, oc->name, oc->batch.max_records, offline_send, &o,
+                                 &st);
     o.ops->destroy(o.state);
     if (rc == -ENOENT) {
         fprintf(out, "replay done: output %s has no dead-letter records\n", oc->name);

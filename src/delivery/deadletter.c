@@ -78,8 +78,8 @@ static int dead_dir_ready(const char *data_dir)
 }
 
 /* One line: the envelope, then the record as lc_json_add_record writes it. */
-int lc_dead_encode(struct lc_buf *b, const char *now, const char *output, const struct lc_record *r,
-                   const char *reason, unsigned attempts)
+int lc_delivery_dead_encode(struct lc_buf *b, const char *now, const char *output,
+                            const struct lc_record *r, const char *reason, unsigned attempts)
 {
     int rc = lc_buf_printf(b, "{\"time\":\"%s\",\"output\":", now);
     rc = rc != 0 ? rc : lc_json_add_string(b, output, strlen(output));
@@ -135,8 +135,8 @@ static int append_synced(const char *path, const char *data, size_t len)
     return rc != 0 ? rc : sync_dir_of(path);
 }
 
-int lc_dead_append(const char *data_dir, const char *output, struct lc_record *const *recs,
-                   size_t n, char *const *reasons, const char *reason, unsigned attempts)
+int lc_delivery_dead_append(const char *data_dir, const char *output, struct lc_record *const *recs,
+                            size_t n, char *const *reasons, const char *reason, unsigned attempts)
 {
     char now[40], *path;
     struct lc_buf b;
@@ -148,7 +148,8 @@ int lc_dead_append(const char *data_dir, const char *output, struct lc_record *c
     lc_buf_init(&b, 0);
     for (size_t i = 0; i < n && rc == 0; i++) {
         const char *why = reasons != NULL && reasons[i] != NULL ? reasons[i] : reason;
-        rc = lc_dead_encode(&b, now, output, recs[i], why != NULL ? why : "refused", attempts);
+        rc = lc_delivery_dead_encode(&b, now, output, recs[i], why != NULL ? why : "refused",
+                                     attempts);
     }
     rc = rc != 0 ? rc : dead_dir_ready(data_dir);
     path = dead_path(data_dir, output, "");
@@ -161,7 +162,7 @@ int lc_dead_append(const char *data_dir, const char *output, struct lc_record *c
     return rc;
 }
 
-uint64_t lc_dead_count(const char *data_dir, const char *output)
+uint64_t lc_delivery_dead_count(const char *data_dir, const char *output)
 {
     char *path = dead_path(data_dir, output, ""), buf[65536];
     uint64_t lines = 0;
@@ -219,7 +220,7 @@ static int append_file(const char *from, off_t off, const char *to)
     return rc != 0 ? rc : sync_dir_of(from);
 }
 
-int lc_dead_recover(const char *data_dir, const char *output)
+int lc_delivery_dead_recover(const char *data_dir, const char *output)
 {
     char *replay = dead_path(data_dir, output, ".replay"), *path = dead_path(data_dir, output, "");
     int rc = 0;
@@ -275,7 +276,7 @@ static size_t ts_length(const char *ts)
     return n;
 }
 
-struct lc_record *lc_dead_parse(const char *line, size_t len)
+struct lc_record *lc_delivery_dead_parse(const char *line, size_t len)
 {
     json_t *o = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
     json_t *rec = json_object_get(o, "record"), *msg = json_object_get(rec, "message");
@@ -335,8 +336,8 @@ static void keep_bad(const char *bad_path, const char *line, size_t len)
 /* Reads the replay file line by line into batches. Lines that are not records go to
  * BAD_PATH. Returns 0 or the error that stopped it, with *UNSENT the offset in the file of
  * the first line not done with (the first record of the batch that was not sent). */
-static int replay_file(FILE *f, const char *bad_path, size_t batch, lc_dead_send_fn send, void *ud,
-                       struct lc_dead_replay_stats *st, off_t *unsent)
+static int replay_file(FILE *f, const char *bad_path, size_t batch, lc_delivery_dead_send_fn send,
+                       void *ud, struct lc_delivery_dead_replay_stats *st, off_t *unsent)
 {
     struct lc_record **recs = lc_xcalloc(batch, sizeof(*recs));
     char *line = NULL;
@@ -345,7 +346,7 @@ static int replay_file(FILE *f, const char *bad_path, size_t batch, lc_dead_send
     ssize_t len;
     int rc = 0;
     while (rc == 0 && (len = getline(&line, &cap, f)) > 0) {
-        struct lc_record *r = lc_dead_parse(line, (size_t)len);
+        struct lc_record *r = lc_delivery_dead_parse(line, (size_t)len);
         if (r == NULL) {
             st->invalid++;
             keep_bad(bad_path, line, (size_t)len);
@@ -374,14 +375,15 @@ static int replay_file(FILE *f, const char *bad_path, size_t batch, lc_dead_send
     return rc;
 }
 
-int lc_dead_replay(const char *data_dir, const char *output, size_t batch, lc_dead_send_fn send,
-                   void *ud, struct lc_dead_replay_stats *st)
+int lc_delivery_dead_replay(const char *data_dir, const char *output, size_t batch,
+                            lc_delivery_dead_send_fn send, void *ud,
+                            struct lc_delivery_dead_replay_stats *st)
 {
     char *path = dead_path(data_dir, output, ""), *replay = dead_path(data_dir, output, ".replay");
     char *bad = dead_path(data_dir, output, ".bad");
     FILE *f;
     off_t unsent = 0;
-    int rc = lc_dead_recover(data_dir, output);
+    int rc = lc_delivery_dead_recover(data_dir, output);
 
     memset(st, 0, sizeof(*st));
     if (rc == 0 && rename(path, replay) != 0) {

@@ -38,7 +38,7 @@ struct lc_delivery *lc_delivery_create(struct lc_spool *sp, const char *data_dir
 int lc_delivery_add_output(struct lc_delivery *dl, const struct lc_output_ops *ops,
                            const struct lc_output_config *cfg, struct lc_task *task)
 {
-    struct lc_out *o;
+    struct lc_delivery_out *o;
     struct lc_spool_pos pos;
     uint64_t index;
     int rc;
@@ -67,8 +67,8 @@ int lc_delivery_add_output(struct lc_delivery *dl, const struct lc_output_ops *o
     lc_spool_reader_pos(o->reader, &pos, &index);
     lc_spool_consumer_ack(o->cons, &pos, index, 0, 0);
     o->durable = pos; /* nothing taken yet */
-    lc_dead_recover(dl->data_dir, cfg->name);
-    o->st.dead_letter_records = lc_dead_count(dl->data_dir, cfg->name);
+    lc_delivery_dead_recover(dl->data_dir, cfg->name);
+    o->st.dead_letter_records = lc_delivery_dead_count(dl->data_dir, cfg->name);
     o->batch = lc_xcalloc(cfg->batch.max_records, sizeof(*o->batch));
     dl->n_outs++;
     return 0;
@@ -99,7 +99,7 @@ static int stopping(struct lc_delivery *dl)
  * is past it, so the records DURABLE points to are still in the spool. sync: never promises
  * nothing for a power loss; a failed flush is logged and counted there, nothing more. */
 
-static void flush_failed(struct lc_out *o, int err)
+static void flush_failed(struct lc_delivery_out *o, int err)
 {
     int again = o->dl->sync != LC_SYNC_NEVER;
     lc_log(LC_LOG_ERROR, err, "[output:%s] flush failed%s", o->cfg->name,
@@ -114,7 +114,7 @@ static void flush_failed(struct lc_out *o, int err)
     o->rewind = again;
 }
 
-int lc_out_flush(struct lc_out *o)
+int lc_delivery_out_flush(struct lc_delivery_out *o)
 {
     int rc = o->state != NULL ? o->ops->flush(o->state) : 0;
     if (rc != 0) {
@@ -128,19 +128,19 @@ int lc_out_flush(struct lc_out *o)
 
 /* The output's data, then the cursor that points past it: the interval's sync, and the
  * stop's. */
-static void flush_output(struct lc_out *o)
+static void flush_output(struct lc_delivery_out *o)
 {
     struct lc_spool_pos pos;
     o->last_flush_ms = lc_now_ms();
     o->unflushed = 0;
     lc_spool_consumer_pos(o->cons, &pos);
-    if (lc_out_flush(o) == 0) {
+    if (lc_delivery_out_flush(o) == 0) {
         lc_spool_consumer_sync(o->cons);
         o->durable = pos;
     }
 }
 
-static void maybe_flush(struct lc_out *o)
+static void maybe_flush(struct lc_delivery_out *o)
 {
     if (o->unflushed && o->dl->sync == LC_SYNC_INTERVAL &&
         lc_now_ms() - o->last_flush_ms >= o->dl->sync_interval_ms) {
@@ -148,7 +148,7 @@ static void maybe_flush(struct lc_out *o)
     }
 }
 
-static void free_batch(struct lc_out *o)
+static void free_batch(struct lc_delivery_out *o)
 {
     for (size_t i = 0; i < o->n; i++) {
         lc_record_destroy(o->batch[i]);
@@ -160,14 +160,14 @@ static void free_batch(struct lc_out *o)
  * always, the output is flushed first and the cursor synced; with sync: interval, a cursor
  * about to leave DURABLE's segment while the output holds unflushed records flushes first
  * (see above). Returns 0, or -EIO when that flush failed (the cursor did not move). */
-static int move_cursor(struct lc_out *o, const struct lc_spool_pos *pos, uint64_t index,
+static int move_cursor(struct lc_delivery_out *o, const struct lc_spool_pos *pos, uint64_t index,
                        int64_t oldest_ts)
 {
     enum lc_sync_mode mode = o->dl->sync;
     int sync = mode == LC_SYNC_ALWAYS ||
                (mode == LC_SYNC_INTERVAL && o->sent && pos->seg != o->durable.seg);
     int rc;
-    if (sync && o->sent && lc_out_flush(o) != 0) {
+    if (sync && o->sent && lc_delivery_out_flush(o) != 0) {
         return -EIO;
     }
     rc = lc_spool_consumer_ack(o->cons, pos, index, oldest_ts, sync);
@@ -185,7 +185,7 @@ static int move_cursor(struct lc_out *o, const struct lc_spool_pos *pos, uint64_
  * past the frames that follow its last record too (the positions of its append), where the
  * reader stands: ack_idle then has nothing to write again. A batch whose flush failed is
  * not acknowledged: it is sent again (rewind, at the next turn). */
-static void acknowledge(struct lc_out *o)
+static void acknowledge(struct lc_delivery_out *o)
 {
     struct lc_spool_pos pos = o->end;
     uint64_t index = o->batch[o->n - 1]->seq + 1;
@@ -201,7 +201,7 @@ static void acknowledge(struct lc_out *o)
 
 /* Caught up and idle: a reader that moved into a newer segment (its records all read)
  * moves the cursor too, so the old segment can go. */
-static void ack_idle(struct lc_out *o)
+static void ack_idle(struct lc_delivery_out *o)
 {
     struct lc_spool_pos pos, acked;
     uint64_t index;
@@ -216,7 +216,7 @@ static void ack_idle(struct lc_out *o)
  * the reader go; the cursor file says DURABLE again, synced, so a crash now also starts
  * there; the records after it are read again, after a backoff when WAIT. Returns 0, or
  * -ECANCELED when the stop aborted the wait. */
-static int rewind_to_durable(struct lc_out *o, int wait)
+static int rewind_to_durable(struct lc_delivery_out *o, int wait)
 {
     const struct lc_output_config *c = o->cfg;
     uint64_t backoff = o->flush_backoff > 0          ? o->flush_backoff
@@ -242,7 +242,7 @@ static int rewind_to_durable(struct lc_out *o, int wait)
     o->last_flush_ms = lc_now_ms();
     o->flush_backoff =
         backoff * 2 < c->retry.backoff_max_ms ? backoff * 2 : c->retry.backoff_max_ms;
-    return wait ? lc_out_sleep(o, backoff) : 0;
+    return wait ? lc_delivery_out_sleep(o, backoff) : 0;
 }
 
 /* ---- dead-letter replay --------------------------------------------------------------------- */
@@ -251,16 +251,16 @@ static int rewind_to_durable(struct lc_out *o, int wait)
  * file, so only the others count as replayed. */
 static int replay_send(void *ud, struct lc_record **recs, size_t n)
 {
-    struct lc_out *o = ud;
+    struct lc_delivery_out *o = ud;
     uint64_t dead_before, dead_after;
     int rc;
     pthread_mutex_lock(&o->dl->lock);
     dead_before = o->st.dead_lettered;
     pthread_mutex_unlock(&o->dl->lock);
-    rc = lc_out_send(o, recs, n);
+    rc = lc_delivery_out_send(o, recs, n);
     /* durable before the replay file, which holds them, is removed; after a failed flush
      * they go back to the dead-letter file (the destination may then hold them twice) */
-    if (rc == 0 && o->dl->sync != LC_SYNC_NEVER && lc_out_flush(o) != 0) {
+    if (rc == 0 && o->dl->sync != LC_SYNC_NEVER && lc_delivery_out_flush(o) != 0) {
         rc = -EIO;
     }
     pthread_mutex_lock(&o->dl->lock);
@@ -273,7 +273,7 @@ static int replay_send(void *ud, struct lc_record **recs, size_t n)
     return rc;
 }
 
-static void set_replay_state(struct lc_out *o, const char *state)
+static void set_replay_state(struct lc_delivery_out *o, const char *state)
 {
     pthread_mutex_lock(&o->dl->lock);
     o->replay_state = state;
@@ -285,21 +285,21 @@ static void set_replay_state(struct lc_out *o, const char *state)
     pthread_mutex_unlock(&o->dl->lock);
 }
 
-static void replay_if_asked(struct lc_out *o)
+static void replay_if_asked(struct lc_delivery_out *o)
 {
-    struct lc_dead_replay_stats st;
+    struct lc_delivery_dead_replay_stats st;
     int rc;
     if (!__atomic_exchange_n(&o->replay, 0, __ATOMIC_ACQ_REL)) {
         return;
     }
     set_replay_state(o, "running");
-    rc = lc_dead_replay(o->dl->data_dir, o->cfg->name, o->cfg->batch.max_records, replay_send, o,
-                        &st);
+    rc = lc_delivery_dead_replay(o->dl->data_dir, o->cfg->name, o->cfg->batch.max_records,
+                                 replay_send, o, &st);
     lc_log(rc == 0 || rc == -ENOENT ? LC_LOG_INFO : LC_LOG_ERROR, rc == -ENOENT ? 0 : rc,
            "[output:%s] dead-letter replay: %llu records sent again, %llu lines not records",
            o->cfg->name, (unsigned long long)st.records, (unsigned long long)st.invalid);
     pthread_mutex_lock(&o->dl->lock);
-    o->st.dead_letter_records = lc_dead_count(o->dl->data_dir, o->cfg->name);
+    o->st.dead_letter_records = lc_delivery_dead_count(o->dl->data_dir, o->cfg->name);
     pthread_mutex_unlock(&o->dl->lock);
     set_replay_state(o, rc == 0 || rc == -ENOENT ? "done" : "failed");
 }
@@ -307,12 +307,12 @@ static void replay_if_asked(struct lc_out *o)
 /* ---- the thread ---------------------------------------------------------------------------- */
 
 /* Nothing to read now: beat, run what was asked for, and wait up to MS for records. */
-static void idle(struct lc_out *o, uint64_t ms)
+static void idle(struct lc_delivery_out *o, uint64_t ms)
 {
     struct lc_spool_pos pos;
     uint64_t index;
-    lc_out_beat(o, 0);
-    lc_out_reinit_if_asked(o);
+    lc_delivery_out_beat(o, 0);
+    lc_delivery_out_reinit_if_asked(o);
     if (o->n == 0) {
         replay_if_asked(o);
         ack_idle(o);
@@ -323,7 +323,7 @@ static void idle(struct lc_out *o, uint64_t ms)
 }
 
 /* Takes the next record (the carried one first). Returns 1, 0 (none now) or -errno. */
-static int next_record(struct lc_out *o, struct lc_record **r, struct lc_spool_pos *end)
+static int next_record(struct lc_delivery_out *o, struct lc_record **r, struct lc_spool_pos *end)
 {
     if (o->carry != NULL) {
         *r = o->carry;
@@ -335,17 +335,17 @@ static int next_record(struct lc_out *o, struct lc_record **r, struct lc_spool_p
 }
 
 /* A read failed: logs it and waits. Returns 0, or -ECANCELED when the stop aborts. */
-static int read_failed(struct lc_out *o, int err)
+static int read_failed(struct lc_delivery_out *o, int err)
 {
     lc_log(LC_LOG_ERROR, err, "[output:%s] cannot read the spool (will retry)", o->cfg->name);
     if (o->task != NULL) {
         lc_task_error(o->task, err, "cannot read the spool");
     }
-    return lc_out_sleep(o, READ_RETRY_MS);
+    return lc_delivery_out_sleep(o, READ_RETRY_MS);
 }
 
 /* Fills the batch. Returns 1 with a batch to send, 0 to stop. */
-static int fill_batch(struct lc_out *o)
+static int fill_batch(struct lc_delivery_out *o)
 {
     const struct lc_output_config *c = o->cfg;
     uint64_t bytes = 0, first_ms = 0, waited;
@@ -404,10 +404,10 @@ static int fill_batch(struct lc_out *o)
 
 static void *output_main(void *arg)
 {
-    struct lc_out *o = arg;
+    struct lc_delivery_out *o = arg;
     o->last_flush_ms = lc_now_ms();
     while (fill_batch(o)) {
-        if (lc_out_send(o, o->batch, o->n) != 0) {
+        if (lc_delivery_out_send(o, o->batch, o->n) != 0) {
             break; /* aborted: nothing acknowledged; it is read again next time */
         }
         acknowledge(o);
@@ -426,7 +426,7 @@ static void *output_main(void *arg)
 int lc_delivery_start(struct lc_delivery *dl)
 {
     for (size_t i = 0; i < dl->n_outs; i++) {
-        struct lc_out *o = &dl->outs[i];
+        struct lc_delivery_out *o = &dl->outs[i];
         int rc = pthread_create(&o->thread, NULL, output_main, o);
         if (rc != 0) {
             lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot start its thread", o->cfg->name);
@@ -443,7 +443,7 @@ int lc_delivery_start(struct lc_delivery *dl)
 
 int lc_delivery_restart_output(struct lc_delivery *dl, const char *name)
 {
-    struct lc_out *o = lc_delivery_find(dl, name);
+    struct lc_delivery_out *o = lc_delivery_find(dl, name);
     if (o == NULL) {
         return -ENOENT;
     }
@@ -454,7 +454,7 @@ int lc_delivery_restart_output(struct lc_delivery *dl, const char *name)
 
 int lc_delivery_request_replay(struct lc_delivery *dl, const char *name)
 {
-    struct lc_out *o = lc_delivery_find(dl, name);
+    struct lc_delivery_out *o = lc_delivery_find(dl, name);
     if (o == NULL) {
         return -ENOENT;
     }
@@ -468,7 +468,7 @@ int lc_delivery_request_replay(struct lc_delivery *dl, const char *name)
 
 int lc_delivery_fill(struct lc_delivery *dl, size_t i, struct lc_output_snap *out)
 {
-    struct lc_out *o;
+    struct lc_delivery_out *o;
     if (i >= dl->n_outs) {
         return -ENOENT;
     }
@@ -530,7 +530,7 @@ static void join_outputs(struct lc_delivery *dl, uint64_t timeout_ms)
 {
     uint64_t deadline = lc_now_ms() + timeout_ms, abort_deadline = 0;
     for (size_t i = 0; i < dl->n_outs; i++) {
-        struct lc_out *o = &dl->outs[i];
+        struct lc_delivery_out *o = &dl->outs[i];
         if (!o->running) {
             continue;
         }
@@ -576,7 +576,7 @@ static int reap_abandoned(struct lc_delivery *dl)
     uint64_t deadline = lc_now_ms() + LC_DELIVERY_ABORT_MS;
     int left = 0;
     for (size_t i = 0; i < dl->n_outs; i++) {
-        struct lc_out *o = &dl->outs[i];
+        struct lc_delivery_out *o = &dl->outs[i];
         if (!o->abandoned) {
             continue;
         }
@@ -600,7 +600,7 @@ int lc_delivery_destroy(struct lc_delivery *dl)
         return 1; /* a stuck thread may still use the engine, its output and its task */
     }
     for (size_t i = 0; i < dl->n_outs; i++) {
-        struct lc_out *o = &dl->outs[i];
+        struct lc_delivery_out *o = &dl->outs[i];
         if (o->state != NULL) {
             o->ops->destroy(o->state);
         }

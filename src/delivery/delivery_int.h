@@ -15,7 +15,7 @@
 
 enum lc_fault { FAULT_OFF = 0, FAULT_RETRY, FAULT_REJECT };
 
-struct lc_out {
+struct lc_delivery_out {
     struct lc_delivery *dl;
     const struct lc_output_ops *ops;
     const struct lc_output_config *cfg;
@@ -64,7 +64,7 @@ struct lc_delivery {
     int stopping;
     int aborting;
     int stopped;
-    struct lc_out outs[LC_DELIVERY_MAX_OUTPUTS];
+    struct lc_delivery_out outs[LC_DELIVERY_MAX_OUTPUTS];
     size_t n_outs;
 };
 
@@ -73,24 +73,24 @@ struct lc_delivery {
 /* Flushes the output (makes what it took durable). Returns 0, or -errno: logged, shown on
  * the task, counted, and the cursor goes back to the last durable place at the thread's
  * next turn. */
-int lc_out_flush(struct lc_out *o);
+int lc_delivery_out_flush(struct lc_delivery_out *o);
 
 /* delivery_send.c */
 
 /* Beats O's task (PROGRESS: it moved data). */
-void lc_out_beat(struct lc_out *o, int progress);
+void lc_delivery_out_beat(struct lc_delivery_out *o, int progress);
 /* 1 once the stop aborts: threads must give up what they are doing. */
 int lc_delivery_aborting(struct lc_delivery *dl);
 /* Sleeps MS, beating every second; -ECANCELED as soon as the stop aborts. */
-int lc_out_sleep(struct lc_out *o, uint64_t ms);
+int lc_delivery_out_sleep(struct lc_delivery_out *o, uint64_t ms);
 /* Re-creates the output's state when the supervisor asked for it. */
-void lc_out_reinit_if_asked(struct lc_out *o);
+void lc_delivery_out_reinit_if_asked(struct lc_delivery_out *o);
 /* Sends RECS until the destination took them or refused them for good (dead-lettered),
  * each record once: what the output marked done or refused on a failed try is not sent
  * again, across restarts of the output too. Returns 0, or -ECANCELED when the stop aborted
  * it (nothing may be acknowledged). */
-int lc_out_send(struct lc_out *o, struct lc_record **recs, size_t n);
+int lc_delivery_out_send(struct lc_delivery_out *o, struct lc_record **recs, size_t n);
 /* The output named NAME, or NULL. */
-struct lc_out *lc_delivery_find(struct lc_delivery *dl, const char *name);
+struct lc_delivery_out *lc_delivery_find(struct lc_delivery *dl, const char *name);
 
 #endif

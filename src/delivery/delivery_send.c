@@ -18,7 +18,7 @@
 
 #define DEAD_RETRY_MAX_MS 30000
 
-void lc_out_beat(struct lc_out *o, int progress)
+void lc_delivery_out_beat(struct lc_delivery_out *o, int progress)
 {
     if (o->task != NULL) {
         if (progress) {
@@ -39,7 +39,7 @@ int lc_delivery_aborting(struct lc_delivery *dl)
 }
 
 /* Sleeps MS, beating every second; returns -ECANCELED as soon as the stop aborts. */
-int lc_out_sleep(struct lc_out *o, uint64_t ms)
+int lc_delivery_out_sleep(struct lc_delivery_out *o, uint64_t ms)
 {
     struct lc_delivery *dl = o->dl;
     uint64_t until = lc_now_ms() + ms;
@@ -59,13 +59,13 @@ int lc_out_sleep(struct lc_out *o, uint64_t ms)
             pthread_cond_timedwait(&dl->cond, &dl->lock, &ts);
         }
         pthread_mutex_unlock(&dl->lock);
-        lc_out_beat(o, 0);
+        lc_delivery_out_beat(o, 0);
     }
 }
 
 /* Exponential backoff with jitter: somewhere in [B/2, B], and at least 1 ms (a zero wait
  * would retry in a busy loop). */
-static uint64_t jitter(struct lc_out *o, uint64_t b)
+static uint64_t jitter(struct lc_delivery_out *o, uint64_t b)
 {
     uint64_t j = b / 2 + (b > 1 ? (uint64_t)rand_r(&o->seed) % (b / 2 + 1) : 0);
     return j > 0 ? j : 1;
@@ -75,14 +75,14 @@ static uint64_t jitter(struct lc_out *o, uint64_t b)
  * stuck connection or library state goes with the old one). The old state is flushed first:
  * destroy flushes too, but its result is lost with the state, and a failed flush must send
  * again what may be lost (delivery.c). */
-void lc_out_reinit_if_asked(struct lc_out *o)
+void lc_delivery_out_reinit_if_asked(struct lc_delivery_out *o)
 {
     int rc;
     if (!__atomic_exchange_n(&o->reinit, 0, __ATOMIC_ACQ_REL)) {
         return;
     }
     if (o->state != NULL && o->sent) {
-        lc_out_flush(o); /* a failure is logged and rewinds */
+        lc_delivery_out_flush(o); /* a failure is logged and rewinds */
     }
     o->ops->destroy(o->state);
     o->state = NULL;
@@ -103,7 +103,7 @@ void lc_out_reinit_if_asked(struct lc_out *o)
 
 #ifdef LOGCAP_TEST_HOOKS
 /* The test fault switch: an outage, or chosen records refused for good. */
-static int apply_fault(struct lc_out *o, struct lc_record **recs, size_t n,
+static int apply_fault(struct lc_delivery_out *o, struct lc_record **recs, size_t n,
                        enum lc_send_result *res)
 {
     struct lc_delivery *dl = o->dl;
@@ -138,7 +138,7 @@ static int apply_fault(struct lc_out *o, struct lc_record **recs, size_t n,
  * of the same batch, and an output that forgot what it had delivered (the file output:
  * records in files it rotated away, which it cannot cut back) would deliver it twice.
  * Refused records are left out the same way: one filter for every mark, in every build. */
-static enum lc_send_result send_once(struct lc_out *o, struct lc_record **recs, size_t n)
+static enum lc_send_result send_once(struct lc_delivery_out *o, struct lc_record **recs, size_t n)
 {
     o->rep.why[0] = '\0';
 #ifdef LOGCAP_TEST_HOOKS
@@ -165,8 +165,8 @@ static enum lc_send_result send_once(struct lc_out *o, struct lc_record **recs, 
  * LC_OK answer); else every record not delivered (not marked done), with its own reason
  * when it was refused, else WHY (an LC_REJECT answer, or given up after max_attempts).
  * REFUSED: WHY is the destination's refusal (counted as rejected), not a give-up. */
-static int dead_letter(struct lc_out *o, struct lc_record **recs, size_t n, const char *why,
-                       unsigned attempts, int refused)
+static int dead_letter(struct lc_delivery_out *o, struct lc_record **recs, size_t n,
+                       const char *why, unsigned attempts, int refused)
 {
     struct lc_delivery *dl = o->dl;
     struct lc_record **pick = lc_xcalloc(n, sizeof(*pick));
@@ -186,12 +186,12 @@ static int dead_letter(struct lc_out *o, struct lc_record **recs, size_t n, cons
                "[output:%s] %zu records refused for good (%s); writing them to %s/dead/%s.jsonl",
                o->cfg->name, k, why != NULL ? why : picked_reasons[0], dl->data_dir, o->cfg->name);
     }
-    while (k > 0 && (rc = lc_dead_append(dl->data_dir, o->cfg->name, pick, k, picked_reasons, why,
-                                         attempts)) != 0) {
+    while (k > 0 && (rc = lc_delivery_dead_append(dl->data_dir, o->cfg->name, pick, k,
+                                                  picked_reasons, why, attempts)) != 0) {
         if (o->task != NULL) {
             lc_task_error(o->task, rc, "cannot write the dead-letter file");
         }
-        if (lc_out_sleep(o, wait) != 0) {
+        if (lc_delivery_out_sleep(o, wait) != 0) {
             break;
         }
         wait = wait * 2 > DEAD_RETRY_MAX_MS ? DEAD_RETRY_MAX_MS : wait * 2;
@@ -210,7 +210,7 @@ static int dead_letter(struct lc_out *o, struct lc_record **recs, size_t n, cons
 
 /* Counts the records delivered: those not refused when ALL (an LC_OK answer), else those
  * marked done. */
-static void account(struct lc_out *o, struct lc_record **recs, size_t n, int all)
+static void account(struct lc_delivery_out *o, struct lc_record **recs, size_t n, int all)
 {
     struct lc_delivery *dl = o->dl;
     uint64_t bytes = 0, records = 0;
@@ -233,7 +233,7 @@ static void account(struct lc_out *o, struct lc_record **recs, size_t n, int all
     pthread_mutex_unlock(&dl->lock);
 }
 
-static void note_retry(struct lc_out *o, uint64_t backoff)
+static void note_retry(struct lc_delivery_out *o, uint64_t backoff)
 {
     pthread_mutex_lock(&o->dl->lock);
     o->st.retries++;
@@ -247,7 +247,7 @@ static void note_retry(struct lc_out *o, uint64_t backoff)
 
 /* Sends RECS until the destination took them or refused them for good (dead-lettered).
  * Returns 0, or -ECANCELED when the stop aborted it (nothing may be acknowledged). */
-int lc_out_send(struct lc_out *o, struct lc_record **recs, size_t n)
+int lc_delivery_out_send(struct lc_delivery_out *o, struct lc_record **recs, size_t n)
 {
     const struct lc_output_config *c = o->cfg;
     /* retry.backoff_min may be 0: start at 1 ms so that the doubling grows */
@@ -256,10 +256,10 @@ int lc_out_send(struct lc_out *o, struct lc_record **recs, size_t n)
     lc_send_report_reset(&o->rep, n); /* the batch's marks, from its first try to its end */
     for (;;) {
         enum lc_send_result res;
-        lc_out_reinit_if_asked(o);
+        lc_delivery_out_reinit_if_asked(o);
         res = send_once(o, recs, n);
         attempts++;
-        lc_out_beat(o, res != LC_RETRY);
+        lc_delivery_out_beat(o, res != LC_RETRY);
         if (res == LC_OK || res == LC_REJECT) {
             if (o->task != NULL && attempts > 1) {
                 lc_task_ok(o->task);
@@ -279,7 +279,7 @@ int lc_out_send(struct lc_out *o, struct lc_record **recs, size_t n)
             return dead_letter(o, recs, n, why, attempts, 0);
         }
         note_retry(o, backoff);
-        if (lc_out_sleep(o, jitter(o, backoff)) != 0) {
+        if (lc_delivery_out_sleep(o, jitter(o, backoff)) != 0) {
             return -ECANCELED;
         }
         backoff = backoff * 2 > c->retry.backoff_max_ms ? c->retry.backoff_max_ms : backoff * 2;
@@ -287,7 +287,7 @@ int lc_out_send(struct lc_out *o, struct lc_record **recs, size_t n)
     }
 }
 
-struct lc_out *lc_delivery_find(struct lc_delivery *dl, const char *name)
+struct lc_delivery_out *lc_delivery_find(struct lc_delivery *dl, const char *name)
 {
     for (size_t i = 0; i < dl->n_outs; i++) {
         if (strcmp(dl->outs[i].cfg->name, name) == 0) {
@@ -300,7 +300,7 @@ struct lc_out *lc_delivery_find(struct lc_delivery *dl, const char *name)
 int lc_delivery_fault(struct lc_delivery *dl, const char *name, const char *mode, const char *match)
 {
 #ifdef LOGCAP_TEST_HOOKS
-    struct lc_out *o = lc_delivery_find(dl, name);
+    struct lc_delivery_out *o = lc_delivery_find(dl, name);
     enum lc_fault f;
     if (o == NULL) {
         return -ENOENT;

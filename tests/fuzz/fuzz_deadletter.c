@@ -1,6 +1,6 @@
 /* fuzz_deadletter: the dead-letter line parser on arbitrary bytes. A line it accepts gives a
  * record with a stream of stdout or stderr, a NUL after its message and metadata with every
- * string set; that record encoded again as a dead letter (lc_dead_encode) parses back to
+ * string set; that record encoded again as a dead letter (lc_delivery_dead_encode) parses back to
  * the same fields, and encoding that one gives the very same line (the encoding is stable
  * after one round). */
 #include <stdint.h>
@@ -42,16 +42,17 @@ static struct lc_record *round_trip(struct lc_buf *b, const struct lc_record *r)
 {
     struct lc_record *again;
     lc_buf_reset(b);
-    check(lc_dead_encode(b, "2026-01-01T00:00:00Z", "out", r, "fuzz \"reason\"\n", 7) == 0);
+    check(lc_delivery_dead_encode(b, "2026-01-01T00:00:00Z", "out", r, "fuzz \"reason\"\n", 7) ==
+          0);
     check(b->len > 0 && b->data[b->len - 1] == '\n' && memchr(b->data, '\n', b->len - 1) == NULL);
-    again = lc_dead_parse(b->data, b->len);
+    again = lc_delivery_dead_parse(b->data, b->len);
     check(again != NULL);
     return again;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct lc_record *r = lc_dead_parse((const char *)data, size), *r2, *r3;
+    struct lc_record *r = lc_delivery_dead_parse((const char *)data, size), *r2, *r3;
     struct lc_buf b, b2;
     if (r == NULL) {
         return 0;

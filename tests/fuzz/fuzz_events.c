@@ -10,20 +10,20 @@
 
 #include "inputs/docker/events.h"
 
-static const char *action_name(enum lc_event_action a)
+static const char *action_name(enum lc_docker_event_action a)
 {
     switch (a) {
-    case LC_EVENT_CREATE:
+    case LC_DOCKER_EVENT_CREATE:
         return "create";
-    case LC_EVENT_START:
+    case LC_DOCKER_EVENT_START:
         return "start";
-    case LC_EVENT_DIE:
+    case LC_DOCKER_EVENT_DIE:
         return "die";
-    case LC_EVENT_DESTROY:
+    case LC_DOCKER_EVENT_DESTROY:
         return "destroy";
-    case LC_EVENT_RENAME:
+    case LC_DOCKER_EVENT_RENAME:
         return "rename";
-    case LC_EVENT_OTHER:
+    case LC_DOCKER_EVENT_OTHER:
         return "exec_start: sh";
     }
     abort();
@@ -66,8 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == -EINVAL) {
         return 0;
     }
-    if (rc != 0 || !lc_docker_id_valid(ev.id) || ev.action < LC_EVENT_OTHER ||
-        ev.action > LC_EVENT_RENAME || memchr(ev.name, '\0', sizeof(ev.name)) == NULL ||
+    if (rc != 0 || !lc_docker_id_valid(ev.id) || ev.action < LC_DOCKER_EVENT_OTHER ||
+        ev.action > LC_DOCKER_EVENT_RENAME || memchr(ev.name, '\0', sizeof(ev.name)) == NULL ||
         memchr(ev.image, '\0', sizeof(ev.image)) == NULL || !json_is_object(ev.labels) ||
         json_object_get(ev.labels, "name") != NULL || json_object_get(ev.labels, "image") != NULL) {
         abort();

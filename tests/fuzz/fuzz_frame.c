@@ -24,7 +24,7 @@ static uint64_t mix(uint64_t h, const void *p, size_t n)
 static int on_frame(void *ud, int stream, const char *payload, size_t len)
 {
     struct sum *s = ud;
-    if (stream < 0 || stream > LC_FRAME_SYSTEMERR || len > LC_FRAME_MAX ||
+    if (stream < 0 || stream > LC_DOCKER_FRAME_SYSTEMERR || len > LC_DOCKER_FRAME_MAX ||
         (len > 0 && payload == NULL)) {
         abort();
     }
@@ -37,7 +37,7 @@ static int on_frame(void *ud, int stream, const char *payload, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct lc_frame_decoder d;
+    struct lc_docker_frame_decoder d;
     struct sum whole = {0xcbf29ce484222325ULL, 0}, parts = {0xcbf29ce484222325ULL, 0};
     uint32_t seed;
     int rc_whole, rc_parts = 0, pending;
@@ -48,28 +48,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     seed = data[0] * 2654435761u + 1;
     data++;
     size--;
-    lc_frame_init(&d);
-    rc_whole = lc_frame_feed(&d, (const char *)data, size, on_frame, &whole);
-    pending = lc_frame_pending(&d);
-    lc_frame_reset(&d);
+    lc_docker_frame_init(&d);
+    rc_whole = lc_docker_frame_feed(&d, (const char *)data, size, on_frame, &whole);
+    pending = lc_docker_frame_pending(&d);
+    lc_docker_frame_reset(&d);
     while (off < size && rc_parts == 0) {
         size_t n;
         seed = seed * 1103515245u + 12345u;
         n = (seed >> 16) % 24;
         n = n > size - off ? size - off : n;
-        rc_parts = lc_frame_feed(&d, (const char *)data + off, n, on_frame, &parts);
+        rc_parts = lc_docker_frame_feed(&d, (const char *)data + off, n, on_frame, &parts);
         off += n;
     }
     if (rc_whole != rc_parts || whole.hash != parts.hash || whole.frames != parts.frames ||
-        (rc_whole == 0 && pending != lc_frame_pending(&d)) ||
+        (rc_whole == 0 && pending != lc_docker_frame_pending(&d)) ||
         (rc_whole != 0 && rc_whole != -EPROTO)) {
         abort();
     }
     /* Failed stays failed until reset. */
     if (rc_whole == -EPROTO &&
-        lc_frame_feed(&d, "\1\0\0\0\0\0\0\0", 8, on_frame, &parts) != -EPROTO) {
+        lc_docker_frame_feed(&d, "\1\0\0\0\0\0\0\0", 8, on_frame, &parts) != -EPROTO) {
         abort();
     }
-    lc_frame_close(&d);
+    lc_docker_frame_close(&d);
     return 0;
 }

@@ -26,7 +26,7 @@ static uint64_t mix(uint64_t h, const void *p, size_t n)
     return h;
 }
 
-static int on_line(void *ud, const struct lc_line *l)
+static int on_line(void *ud, const struct lc_docker_line *l)
 {
     struct sum *s = ud;
     if (l->len > s->max || (l->truncated && l->len != s->max) || l->ts_len > 35 ||
@@ -51,7 +51,7 @@ static const size_t maxes[8] = {1, 2, 5, 31, 100, 16383, 16384, 40000};
 static int run(struct sum *s, const char *body, size_t size, uint32_t seed, int emit,
                uint64_t *errors)
 {
-    struct lc_lines *l = lc_lines_create(s->tty, s->max, on_line, s);
+    struct lc_docker_lines *l = lc_docker_lines_create(s->tty, s->max, on_line, s);
     size_t off = 0;
     int rc = 0;
     while (off < size && rc == 0) {
@@ -61,12 +61,12 @@ static int run(struct sum *s, const char *body, size_t size, uint32_t seed, int 
             n = (seed >> 16) % (seed & 0x100 ? 40 : 3000);
             n = n > size - off ? size - off : n;
         }
-        rc = lc_lines_feed(l, body + off, n);
+        rc = lc_docker_lines_feed(l, body + off, n);
         off += n;
     }
-    int rc2 = lc_lines_finish(l, emit);
-    *errors = lc_lines_decode_errors(l);
-    lc_lines_destroy(l);
+    int rc2 = lc_docker_lines_finish(l, emit);
+    *errors = lc_docker_lines_decode_errors(l);
+    lc_docker_lines_destroy(l);
     return rc != 0 ? rc : rc2;
 }
 

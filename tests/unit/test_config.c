@@ -116,7 +116,7 @@ TEST(defaults)
     ASSERT_STR_EQ(c.outputs[0].name, "file");
     ASSERT_STR_EQ(FILE_OPTS(c.outputs[0])->path, "./logcap-data/logs");
     ASSERT_EQ(c.outputs[0].line, 0);
-    ASSERT_EQ(FILE_OPTS(c.outputs[0])->format, LC_FORMAT_JSON);
+    ASSERT_EQ(FILE_OPTS(c.outputs[0])->format, LC_FILE_FORMAT_JSON);
     ASSERT_U64_EQ(FILE_OPTS(c.outputs[0])->rotate_bytes, 100 * 1048576ULL);
     ASSERT_EQ(FILE_OPTS(c.outputs[0])->max_files, 10);
     ASSERT_EQ(FILE_OPTS(c.outputs[0])->compress, 1);
@@ -242,7 +242,7 @@ TEST(full_file_with_every_key)
     ASSERT_STR_EQ(c.outputs[0].name, "local");
     ASSERT_EQ(c.outputs[0].line, 32);
     ASSERT_STR_EQ(FILE_OPTS(c.outputs[0])->path, "/srv/logs");
-    ASSERT_EQ(FILE_OPTS(c.outputs[0])->format, LC_FORMAT_TEXT);
+    ASSERT_EQ(FILE_OPTS(c.outputs[0])->format, LC_FILE_FORMAT_TEXT);
     ASSERT_U64_EQ(FILE_OPTS(c.outputs[0])->rotate_bytes, 64 * 1048576ULL);
     ASSERT_EQ(FILE_OPTS(c.outputs[0])->max_files, 1000);
     ASSERT_EQ(FILE_OPTS(c.outputs[0])->compress, 0);
@@ -257,7 +257,7 @@ TEST(full_file_with_every_key)
     ASSERT_STR_EQ(c.outputs[1].name, "file");
     ASSERT_EQ(c.outputs[1].line, 48);
     ASSERT_STR_EQ(FILE_OPTS(c.outputs[1])->path, "/var/lib/logcap/logs");
-    ASSERT_EQ(FILE_OPTS(c.outputs[1])->format, LC_FORMAT_JSON);
+    ASSERT_EQ(FILE_OPTS(c.outputs[1])->format, LC_FILE_FORMAT_JSON);
     ASSERT_U64_EQ(FILE_OPTS(c.outputs[1])->rotate_bytes, 100 * 1048576ULL);
     ASSERT_EQ(FILE_OPTS(c.outputs[1])->max_files, 10);
     ASSERT_EQ(FILE_OPTS(c.outputs[1])->compress, 1);
@@ -1392,7 +1392,7 @@ TEST(instance_copies_own_their_section)
     ASSERT_EQ(ic.key_lines[0], 6); /* socket */
     ASSERT_STR_EQ(oc.name, "out");
     ASSERT_STR_EQ(f->path, "/p");
-    ASSERT_EQ(f->format, LC_FORMAT_TEXT);
+    ASSERT_EQ(f->format, LC_FILE_FORMAT_TEXT);
     ASSERT_EQ(oc.retry.max_attempts, 3);
     lc_config_input_free(&ic);
     lc_config_output_free(&oc);

@@ -1,11 +1,11 @@
 /* test_deadletter: the dead-letter file in a mkdtemp directory (removed after each test):
- * lc_dead_append and lc_dead_parse give back every field of a record (control bytes, NUL,
- * quotes, unicode, truncated, labels, compose, host), the envelope carries the output, the
- * reason and the attempts, lc_dead_count counts the records, lc_dead_recover puts a replay
- * file back, lc_dead_replay sends in batches, keeps lines that are not records in the .bad
- * file and, when the send fails midway, puts back what was not sent. A line torn by a crash
- * or a failed write does not swallow the next record. Every directory entry the module
- * creates, renames or removes is synced (its directory fsync'ed) before it counts: the test
+ * lc_delivery_dead_append and lc_delivery_dead_parse give back every field of a record (control
+ * bytes, NUL, quotes, unicode, truncated, labels, compose, host), the envelope carries the output,
+ * the reason and the attempts, lc_delivery_dead_count counts the records, lc_delivery_dead_recover
+ * puts a replay file back, lc_delivery_dead_replay sends in batches, keeps lines that are not
+ * records in the .bad file and, when the send fails midway, puts back what was not sent. A line
+ * torn by a crash or a failed write does not swallow the next record. Every directory entry the
+ * module creates, renames or removes is synced (its directory fsync'ed) before it counts: the test
  * defines fsync itself, so the module's calls land here and are recorded with a listing of
  * the directory at that moment (a power loss cannot be staged in a unit test; what it would
  * keep is what was synced, and in which order). */
@@ -229,7 +229,7 @@ static struct lc_record *parse_line(const char *text, size_t i)
     if (p == NULL || (nl = strchr(p, '\n')) == NULL) {
         return NULL;
     }
-    return lc_dead_parse(p, (size_t)(nl - p + 1));
+    return lc_delivery_dead_parse(p, (size_t)(nl - p + 1));
 }
 
 /* ---- append and parse ---- */
@@ -248,11 +248,11 @@ TEST(round_trip_keeps_every_field)
     in[1] =
         lc_record_create(bare, LC_STREAM_STDOUT, 1, "1970-01-01T00:00:00.000000001Z", 30, "", 0, 0);
     in[2] = lc_record_create(m, LC_STREAM_STDOUT, -5, "weird \"ts\"", 10, "x", 1, 0);
-    ASSERT_EQ(lc_dead_append(dir, "out", in, 3, NULL, "HTTP 400: \"bad\"", 3), 0);
+    ASSERT_EQ(lc_delivery_dead_append(dir, "out", in, 3, NULL, "HTTP 400: \"bad\"", 3), 0);
     text = slurp(dir, "", NULL);
     ASSERT_TRUE(text != NULL);
     ASSERT_EQ(count_lines(text), 3);
-    ASSERT_EQ(lc_dead_count(dir, "out"), 3);
+    ASSERT_EQ(lc_delivery_dead_count(dir, "out"), 3);
     for (size_t i = 0; i < 3; i++) {
         out = parse_line(text, i);
         ASSERT_TRUE(out != NULL);
@@ -285,7 +285,7 @@ TEST(invalid_utf8_becomes_replacement_character)
     struct lc_meta *m = full_meta();
     struct lc_record *in = rec(m, "bad \xff\xc3 end"), *out;
     ASSERT_TRUE(mkdtemp(dir) != NULL);
-    ASSERT_EQ(lc_dead_append(dir, "out", &in, 1, NULL, "x", 1), 0);
+    ASSERT_EQ(lc_delivery_dead_append(dir, "out", &in, 1, NULL, "x", 1), 0);
     text = slurp(dir, "", NULL);
     out = parse_line(text, 0);
     ASSERT_TRUE(out != NULL);
@@ -303,7 +303,7 @@ TEST(long_ts_is_cut_at_a_character)
     static const char line[] =
         "{\"ts_ns\":1,\"record\":{\"ts\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
         "a\xc3\xa9\",\"stream\":\"stdout\",\"message\":\"m\"}}\n";
-    struct lc_record *r = lc_dead_parse(line, strlen(line));
+    struct lc_record *r = lc_delivery_dead_parse(line, strlen(line));
     ASSERT_TRUE(r != NULL);
     ASSERT_EQ(strlen(r->ts), 38);
     ASSERT_EQ(strspn(r->ts, "a"), 38);
@@ -319,9 +319,9 @@ TEST(reasons_per_record_and_defaults)
     const char *want[] = {"too big", "batch", "too big", "refused"};
     size_t i = 0;
     ASSERT_TRUE(mkdtemp(dir) != NULL);
-    ASSERT_EQ(lc_dead_append(dir, "out", in, 2, reasons, "batch", 1), 0);
-    ASSERT_EQ(lc_dead_append(dir, "out", in, 1, reasons, NULL, 1), 0);
-    ASSERT_EQ(lc_dead_append(dir, "out", in + 2, 1, NULL, NULL, 1), 0);
+    ASSERT_EQ(lc_delivery_dead_append(dir, "out", in, 2, reasons, "batch", 1), 0);
+    ASSERT_EQ(lc_delivery_dead_append(dir, "out", in, 1, reasons, NULL, 1), 0);
+    ASSERT_EQ(lc_delivery_dead_append(dir, "out", in + 2, 1, NULL, NULL, 1), 0);
     text = slurp(dir, "", NULL);
     ASSERT_TRUE(text != NULL);
     for (const char *p = text; *p != '\0'; i++) {
@@ -333,8 +333,8 @@ TEST(reasons_per_record_and_defaults)
         p = nl + 1;
     }
     ASSERT_EQ(i, 4);
-    ASSERT_EQ(lc_dead_count(dir, "out"), 4);
-    ASSERT_EQ(lc_dead_count(dir, "other"), 0);
+    ASSERT_EQ(lc_delivery_dead_count(dir, "out"), 4);
+    ASSERT_EQ(lc_delivery_dead_count(dir, "other"), 0);
     free(text);
     for (i = 0; i < 3; i++) {
         lc_record_destroy(in[i]);
@@ -364,14 +364,14 @@ TEST(parse_refuses_what_is_not_a_record)
                                "\"message\":\"m\\u0000n\"}}\n";
     struct lc_record *r;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        r = lc_dead_parse(bad[i], strlen(bad[i]));
+        r = lc_delivery_dead_parse(bad[i], strlen(bad[i]));
         if (r != NULL) {
             lc_record_destroy(r);
             LC_FAIL_("parsed: %s", bad[i]);
         }
     }
     /* The fewest fields: metadata defaults (the name is the id). */
-    r = lc_dead_parse(good, strlen(good));
+    r = lc_delivery_dead_parse(good, strlen(good));
     ASSERT_TRUE(r != NULL);
     ASSERT_EQ(r->ts_ns, 7);
     ASSERT_MEM_EQ(r->msg, r->len, "m\0n", 3);
@@ -390,7 +390,7 @@ TEST(append_after_a_torn_line_keeps_the_record_whole)
     struct lc_record *in = rec(m, "after the tear"), *out;
     ASSERT_TRUE(mkdtemp(dir) != NULL);
     put_file(dir, "", "{\"time\":\"2026-01-01T00:00:00Z\",\"output\":\"out\",\"rea");
-    ASSERT_EQ(lc_dead_append(dir, "out", &in, 1, NULL, "x", 1), 0);
+    ASSERT_EQ(lc_delivery_dead_append(dir, "out", &in, 1, NULL, "x", 1), 0);
     text = slurp(dir, "", NULL);
     ASSERT_TRUE(text != NULL);
     ASSERT_EQ(count_lines(text), 2);
@@ -418,21 +418,21 @@ TEST(failed_append_is_cut_back)
     big[sizeof(big) - 1] = '\0';
     large = rec(m, big);
     ASSERT_TRUE(mkdtemp(dir) != NULL);
-    ASSERT_EQ(lc_dead_append(dir, "out", &small, 1, NULL, "x", 1), 0);
+    ASSERT_EQ(lc_delivery_dead_append(dir, "out", &small, 1, NULL, "x", 1), 0);
     free(slurp(dir, "", &before));
     signal(SIGXFSZ, SIG_IGN);
     ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
     lim = saved;
     lim.rlim_cur = before + 1000;
     ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    rc = lc_dead_append(dir, "out", &large, 1, NULL, "x", 1);
+    rc = lc_delivery_dead_append(dir, "out", &large, 1, NULL, "x", 1);
     ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &saved), 0);
     ASSERT_TRUE(rc < 0);
     text = slurp(dir, "", &len);
     ASSERT_EQ(len, before);
     free(text);
-    ASSERT_EQ(lc_dead_append(dir, "out", &large, 1, NULL, "x", 1), 0);
-    ASSERT_EQ(lc_dead_count(dir, "out"), 2);
+    ASSERT_EQ(lc_delivery_dead_append(dir, "out", &large, 1, NULL, "x", 1), 0);
+    ASSERT_EQ(lc_delivery_dead_count(dir, "out"), 2);
     text = slurp(dir, "", NULL);
     lc_record_destroy(small);
     small = parse_line(text, 1);
@@ -452,8 +452,8 @@ TEST(append_fails_cleanly_when_the_directory_cannot_be_made)
     ASSERT_TRUE(mkdtemp(dir) != NULL);
     snprintf(file, sizeof(file), "%s/dead", dir);
     lc_write_file_atomic(file, "x", 1); /* a file where the directory should be */
-    ASSERT_TRUE(lc_dead_append(dir, "out", &in, 1, NULL, "x", 1) < 0);
-    ASSERT_EQ(lc_dead_count(dir, "out"), 0);
+    ASSERT_TRUE(lc_delivery_dead_append(dir, "out", &in, 1, NULL, "x", 1) < 0);
+    ASSERT_EQ(lc_delivery_dead_count(dir, "out"), 0);
     lc_record_destroy(in);
     lc_meta_unref(m);
     rm_rf(dir);
@@ -465,24 +465,24 @@ TEST(recover_puts_a_replay_file_back)
 {
     char dir[] = "/tmp/lc_test_dead_XXXXXX", *text, path[512];
     ASSERT_TRUE(mkdtemp(dir) != NULL);
-    ASSERT_EQ(lc_dead_recover(dir, "out"), 0); /* nothing at all */
+    ASSERT_EQ(lc_delivery_dead_recover(dir, "out"), 0); /* nothing at all */
     put_file(dir, "", "new\n");
-    ASSERT_EQ(lc_dead_recover(dir, "out"), 0); /* no replay file: untouched */
+    ASSERT_EQ(lc_delivery_dead_recover(dir, "out"), 0); /* no replay file: untouched */
     text = slurp(dir, "", NULL);
     ASSERT_STR_EQ(text, "new\n");
     free(text);
     put_file(dir, ".replay", "old1\nold2\n");
-    ASSERT_EQ(lc_dead_recover(dir, "out"), 0);
+    ASSERT_EQ(lc_delivery_dead_recover(dir, "out"), 0);
     ASSERT_TRUE(!exists(dir, ".replay"));
     text = slurp(dir, "", NULL);
     ASSERT_STR_EQ(text, "new\nold1\nold2\n");
     free(text);
-    ASSERT_EQ(lc_dead_count(dir, "out"), 3);
+    ASSERT_EQ(lc_delivery_dead_count(dir, "out"), 3);
     /* Only a replay file: it becomes the dead-letter file. */
     path_of(path, sizeof(path), dir, "");
     unlink(path);
     put_file(dir, ".replay", "only\n");
-    ASSERT_EQ(lc_dead_recover(dir, "out"), 0);
+    ASSERT_EQ(lc_delivery_dead_recover(dir, "out"), 0);
     text = slurp(dir, "", NULL);
     ASSERT_STR_EQ(text, "only\n");
     free(text);
@@ -509,7 +509,7 @@ static int sink_send(void *ud, struct lc_record **recs, size_t n)
     s->batch_sizes[s->calls - 1] = n;
     for (size_t i = 0; i < n; i++) {
         if (s->refuse != NULL && strcmp(recs[i]->msg, s->refuse) == 0) {
-            if (lc_dead_append(s->dir, "out", &recs[i], 1, NULL, "again", 2) != 0) {
+            if (lc_delivery_dead_append(s->dir, "out", &recs[i], 1, NULL, "again", 2) != 0) {
                 return -EIO;
             }
             continue;
@@ -529,7 +529,7 @@ static void append_msgs(const char *dir, int from, int to)
         struct lc_record *r;
         snprintf(msg, sizeof(msg), "m%d", i);
         r = rec(m, msg);
-        lc_dead_append(dir, "out", &r, 1, NULL, "x", 1);
+        lc_delivery_dead_append(dir, "out", &r, 1, NULL, "x", 1);
         lc_record_destroy(r);
     }
     lc_meta_unref(m);
@@ -539,12 +539,12 @@ TEST(replay_sends_in_batches_and_removes_the_file)
 {
     char dir[] = "/tmp/lc_test_dead_XXXXXX";
     struct sink s = {.dir = dir};
-    struct lc_dead_replay_stats st;
+    struct lc_delivery_dead_replay_stats st;
     ASSERT_TRUE(mkdtemp(dir) != NULL);
-    ASSERT_EQ(lc_dead_replay(dir, "out", 2, sink_send, &s, &st), -ENOENT);
+    ASSERT_EQ(lc_delivery_dead_replay(dir, "out", 2, sink_send, &s, &st), -ENOENT);
     ASSERT_EQ(st.records, 0);
     append_msgs(dir, 0, 5);
-    ASSERT_EQ(lc_dead_replay(dir, "out", 2, sink_send, &s, &st), 0);
+    ASSERT_EQ(lc_delivery_dead_replay(dir, "out", 2, sink_send, &s, &st), 0);
     ASSERT_EQ(st.records, 5);
     ASSERT_EQ(st.invalid, 0);
     ASSERT_EQ(s.calls, 3);
@@ -558,7 +558,7 @@ TEST(replay_sends_in_batches_and_removes_the_file)
         ASSERT_STR_EQ(s.msgs[i], want);
     }
     ASSERT_TRUE(!exists(dir, "") && !exists(dir, ".replay") && !exists(dir, ".bad"));
-    ASSERT_EQ(lc_dead_count(dir, "out"), 0);
+    ASSERT_EQ(lc_delivery_dead_count(dir, "out"), 0);
     rm_rf(dir);
 }
 
@@ -566,13 +566,13 @@ TEST(replay_keeps_lines_that_are_not_records_in_the_bad_file)
 {
     char dir[] = "/tmp/lc_test_dead_XXXXXX", *bad;
     struct sink s = {.dir = dir};
-    struct lc_dead_replay_stats st;
+    struct lc_delivery_dead_replay_stats st;
     ASSERT_TRUE(mkdtemp(dir) != NULL);
     append_msgs(dir, 0, 2);
     add_file(dir, "", "not json\n{}\n\n");
     append_msgs(dir, 2, 3);
     add_file(dir, "", "{\"torn\":"); /* a last line cut short, without its newline */
-    ASSERT_EQ(lc_dead_replay(dir, "out", 10, sink_send, &s, &st), 0);
+    ASSERT_EQ(lc_delivery_dead_replay(dir, "out", 10, sink_send, &s, &st), 0);
     ASSERT_EQ(st.records, 3);
     ASSERT_EQ(st.invalid, 4);
     ASSERT_EQ(s.n, 3);
@@ -588,14 +588,14 @@ TEST(replay_records_refused_again_land_in_the_new_file)
 {
     char dir[] = "/tmp/lc_test_dead_XXXXXX", *text;
     struct sink s = {.dir = dir, .refuse = "m1"};
-    struct lc_dead_replay_stats st;
+    struct lc_delivery_dead_replay_stats st;
     struct lc_record *r;
     ASSERT_TRUE(mkdtemp(dir) != NULL);
     append_msgs(dir, 0, 3);
-    ASSERT_EQ(lc_dead_replay(dir, "out", 2, sink_send, &s, &st), 0);
+    ASSERT_EQ(lc_delivery_dead_replay(dir, "out", 2, sink_send, &s, &st), 0);
     ASSERT_EQ(st.records, 3);
     ASSERT_EQ(s.n, 2);
-    ASSERT_EQ(lc_dead_count(dir, "out"), 1);
+    ASSERT_EQ(lc_delivery_dead_count(dir, "out"), 1);
     text = slurp(dir, "", NULL);
     r = parse_line(text, 0);
     ASSERT_TRUE(r != NULL);
@@ -615,17 +615,17 @@ TEST(replay_failing_midway_puts_back_what_was_not_sent)
     char dir[] = "/tmp/lc_test_dead_XXXXXX", *text;
     struct sink s = {.dir = dir, .fail_at_call = 2, .refuse = "m0"};
     struct sink again = {.dir = dir};
-    struct lc_dead_replay_stats st;
+    struct lc_delivery_dead_replay_stats st;
     ASSERT_TRUE(mkdtemp(dir) != NULL);
     append_msgs(dir, 0, 5);
-    ASSERT_EQ(lc_dead_replay(dir, "out", 2, sink_send, &s, &st), -EIO);
+    ASSERT_EQ(lc_delivery_dead_replay(dir, "out", 2, sink_send, &s, &st), -EIO);
     ASSERT_EQ(s.n, 1); /* m1 (m0 was refused again) */
     ASSERT_TRUE(!exists(dir, ".replay"));
-    ASSERT_EQ(lc_dead_count(dir, "out"), 4); /* m0 again, then m2 m3 m4 put back */
+    ASSERT_EQ(lc_delivery_dead_count(dir, "out"), 4); /* m0 again, then m2 m3 m4 put back */
     text = slurp(dir, "", NULL);
     ASSERT_TRUE(text != NULL);
     free(text);
-    ASSERT_EQ(lc_dead_replay(dir, "out", 2, sink_send, &again, &st), 0);
+    ASSERT_EQ(lc_delivery_dead_replay(dir, "out", 2, sink_send, &again, &st), 0);
     ASSERT_EQ(again.n, 4);
     ASSERT_STR_EQ(again.msgs[0], "m0");
     ASSERT_STR_EQ(again.msgs[1], "m2");
@@ -639,7 +639,7 @@ TEST(replay_takes_a_replay_file_left_behind)
 {
     char dir[] = "/tmp/lc_test_dead_XXXXXX", *text;
     struct sink s = {.dir = dir};
-    struct lc_dead_replay_stats st;
+    struct lc_delivery_dead_replay_stats st;
     ASSERT_TRUE(mkdtemp(dir) != NULL);
     append_msgs(dir, 0, 2);
     text = slurp(dir, "", NULL);
@@ -647,7 +647,7 @@ TEST(replay_takes_a_replay_file_left_behind)
     free(text);
     put_file(dir, "", "");
     append_msgs(dir, 2, 3);
-    ASSERT_EQ(lc_dead_replay(dir, "out", 10, sink_send, &s, &st), 0);
+    ASSERT_EQ(lc_delivery_dead_replay(dir, "out", 10, sink_send, &s, &st), 0);
     ASSERT_EQ(st.records, 3);
     ASSERT_EQ(s.n, 3);
     ASSERT_STR_EQ(s.msgs[0], "m2");
@@ -671,7 +671,7 @@ TEST(append_syncs_the_directory_entries)
     int rc;
     ASSERT_TRUE(mkdtemp(dir) != NULL);
     n_syncs = 0;
-    rc = lc_dead_append(dir, "out", &in, 1, NULL, "x", 1);
+    rc = lc_delivery_dead_append(dir, "out", &in, 1, NULL, "x", 1);
     parent = synced(0, dir, NULL, "dead", "");
     file = synced(0, dir, "dead", "out.jsonl", "");
     lc_record_destroy(in);
@@ -689,14 +689,14 @@ TEST(replay_syncs_its_renames_and_removals)
 {
     char dir[] = "/tmp/lc_test_dead_XXXXXX";
     struct sink s = {.dir = dir};
-    struct lc_dead_replay_stats st;
+    struct lc_delivery_dead_replay_stats st;
     long renamed, bad, removed;
     int rc;
     ASSERT_TRUE(mkdtemp(dir) != NULL);
     append_msgs(dir, 0, 3);
     add_file(dir, "", "not json\n");
     n_syncs = 0;
-    rc = lc_dead_replay(dir, "out", 10, sink_send, &s, &st);
+    rc = lc_delivery_dead_replay(dir, "out", 10, sink_send, &s, &st);
     renamed = synced(0, dir, "dead", "out.jsonl.replay", "out.jsonl");
     bad = synced(0, dir, "dead", "out.jsonl.replay out.jsonl.bad", "out.jsonl");
     removed = synced(0, dir, "dead", "out.jsonl.bad", "out.jsonl out.jsonl.replay");
@@ -715,20 +715,20 @@ TEST(put_back_syncs_the_new_file_before_removing_the_old)
 {
     char dir[] = "/tmp/lc_test_dead_XXXXXX";
     struct sink s = {.dir = dir, .fail_at_call = 1};
-    struct lc_dead_replay_stats st;
+    struct lc_delivery_dead_replay_stats st;
     long both[2], gone[2];
     uint64_t count;
     int rc[2];
     ASSERT_TRUE(mkdtemp(dir) != NULL);
     append_msgs(dir, 0, 3);
     n_syncs = 0;
-    rc[0] = lc_dead_replay(dir, "out", 10, sink_send, &s, &st);
+    rc[0] = lc_delivery_dead_replay(dir, "out", 10, sink_send, &s, &st);
     both[0] = synced(0, dir, "dead", "out.jsonl out.jsonl.replay", "");
     gone[0] = synced(0, dir, "dead", "out.jsonl", "out.jsonl.replay");
-    count = lc_dead_count(dir, "out");
+    count = lc_delivery_dead_count(dir, "out");
     put_file(dir, ".replay", "old\n");
     n_syncs = 0;
-    rc[1] = lc_dead_recover(dir, "out");
+    rc[1] = lc_delivery_dead_recover(dir, "out");
     both[1] = synced(0, dir, "dead", "out.jsonl out.jsonl.replay", "");
     gone[1] = synced(0, dir, "dead", "out.jsonl", "out.jsonl.replay");
     rm_rf(dir);

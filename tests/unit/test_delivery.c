@@ -662,7 +662,7 @@ static size_t dead_line(struct h *h, const char *name, size_t i, long *number, c
         char *nl = memchr(p, '\n', (size_t)(text + len - p));
         size_t l = nl != NULL ? (size_t)(nl - p + 1) : (size_t)(text + len - p);
         if (n == i) {
-            struct lc_record *r = lc_dead_parse(p, l);
+            struct lc_record *r = lc_delivery_dead_parse(p, l);
             json_t *o = json_loadb(p, l, JSON_ALLOW_NUL, NULL);
             *number = r != NULL ? strtol(r->msg + 1, NULL, 10) : -1;
             snprintf(reason, cap, "%s", json_string_value(json_object_get(o, "reason")));
@@ -1232,7 +1232,7 @@ TEST(restart_during_a_partly_delivered_batch_sends_each_record_once)
     l.cfg.name = "file";
     l.cfg.opts = &l.file;
     l.file.path = logs;
-    l.file.format = LC_FORMAT_TEXT;
+    l.file.format = LC_FILE_FORMAT_TEXT;
     l.file.rotate_bytes = 1000;
     l.file.max_files = 10;
     l.cfg.batch.max_records = 100;

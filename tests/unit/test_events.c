@@ -35,7 +35,7 @@ TEST(start)
         EVENT("start", ID_A, "\"image\":\"nginx:1.25\",\"name\":\"web-1\"", "1795350317317055337");
 
     ASSERT_EQ(parse(line, &ev), 0);
-    ASSERT_EQ(ev.action, LC_EVENT_START);
+    ASSERT_EQ(ev.action, LC_DOCKER_EVENT_START);
     ASSERT_STR_EQ(ev.id, ID_A);
     ASSERT_STR_EQ(ev.name, "web-1");
     ASSERT_TRUE(ev.time_ns == INT64_C(1795350317317055337));
@@ -83,19 +83,19 @@ TEST(create_die_destroy)
                                 "1795350330999999999");
 
     ASSERT_EQ(parse(create, &ev), 0);
-    ASSERT_EQ(ev.action, LC_EVENT_CREATE);
+    ASSERT_EQ(ev.action, LC_DOCKER_EVENT_CREATE);
     ASSERT_STR_EQ(ev.id, ID_A);
     ASSERT_STR_EQ(ev.name, "web-1");
     ASSERT_TRUE(ev.time_ns == INT64_C(1795350317100000001));
 
     ASSERT_EQ(parse(die, &ev), 0);
-    ASSERT_EQ(ev.action, LC_EVENT_DIE);
+    ASSERT_EQ(ev.action, LC_DOCKER_EVENT_DIE);
     ASSERT_STR_EQ(ev.id, ID_A);
     ASSERT_STR_EQ(ev.name, "web-1");
     ASSERT_TRUE(ev.time_ns == INT64_C(1795350329000000002));
 
     ASSERT_EQ(parse(destroy, &ev), 0);
-    ASSERT_EQ(ev.action, LC_EVENT_DESTROY);
+    ASSERT_EQ(ev.action, LC_DOCKER_EVENT_DESTROY);
     ASSERT_STR_EQ(ev.id, ID_B);
     ASSERT_TRUE(ev.time_ns == INT64_C(1795350330999999999));
 }
@@ -109,7 +109,7 @@ TEST(rename)
               "1795350400000000000");
 
     ASSERT_EQ(parse(line, &ev), 0);
-    ASSERT_EQ(ev.action, LC_EVENT_RENAME);
+    ASSERT_EQ(ev.action, LC_DOCKER_EVENT_RENAME);
     ASSERT_STR_EQ(ev.id, ID_A);
     ASSERT_STR_EQ(ev.name, "web-2");
     ASSERT_TRUE(ev.time_ns == INT64_C(1795350400000000000));
@@ -125,7 +125,7 @@ TEST(without_legacy_fields)
                        "\n";
 
     ASSERT_EQ(parse(line, &ev), 0);
-    ASSERT_EQ(ev.action, LC_EVENT_START);
+    ASSERT_EQ(ev.action, LC_DOCKER_EVENT_START);
     ASSERT_STR_EQ(ev.id, ID_A);
     ASSERT_STR_EQ(ev.name, "job");
     ASSERT_TRUE(ev.time_ns == INT64_C(1795350317317055337));
@@ -151,7 +151,7 @@ TEST(time_nano_exact)
     }
 }
 
-/* Container events of other actions parse as LC_EVENT_OTHER (the caller ignores them). */
+/* Container events of other actions parse as LC_DOCKER_EVENT_OTHER (the caller ignores them). */
 TEST(other_actions)
 {
     static const char *const actions[] = {"exec_start: sh -c echo hi",
@@ -170,7 +170,7 @@ TEST(other_actions)
                  "\",\"Attributes\":{\"name\":\"web-1\"}},\"timeNano\":5}",
                  actions[i]);
         ASSERT_EQ(parse(line, &ev), 0);
-        ASSERT_EQ(ev.action, LC_EVENT_OTHER);
+        ASSERT_EQ(ev.action, LC_DOCKER_EVENT_OTHER);
         ASSERT_STR_EQ(ev.id, ID_A);
         ASSERT_STR_EQ(ev.name, "web-1");
         ASSERT_EQ(ev.time_ns, 5);
@@ -190,7 +190,7 @@ TEST(optional_fields_absent)
                               "\",\"Attributes\":[]},\"timeNano\":\"1795350317317055337\"}";
 
     ASSERT_EQ(parse(no_attrs, &ev), 0);
-    ASSERT_EQ(ev.action, LC_EVENT_DESTROY);
+    ASSERT_EQ(ev.action, LC_DOCKER_EVENT_DESTROY);
     ASSERT_STR_EQ(ev.id, ID_A);
     ASSERT_STR_EQ(ev.name, "");
     ASSERT_EQ(ev.time_ns, 0);
@@ -229,7 +229,7 @@ TEST(respects_len)
 
     ASSERT_EQ(lc_docker_event_parse(line, strlen(line) - strlen("{garbage"), &ev), 0);
     lc_docker_event_close(&ev);
-    ASSERT_EQ(ev.action, LC_EVENT_START);
+    ASSERT_EQ(ev.action, LC_DOCKER_EVENT_START);
     ASSERT_EQ(ev.time_ns, 42);
     ASSERT_EQ(lc_docker_event_parse(line, strlen(line), &ev), -EINVAL);
 }

@@ -11,12 +11,12 @@ static struct lc_label_match two_labels[] = {{"team", "payments"}, {"env", "*"}}
 static struct lc_label_match skip_label[] = {{"logcap.skip", "*"}};
 static struct lc_label_match exact_skip[] = {{"tier", "test"}};
 
-static const struct lc_kv payments_prod[] = {{"team", "payments"}, {"env", "prod"}};
-static const struct lc_kv payments_only[] = {{"team", "payments"}};
-static const struct lc_kv search_prod[] = {{"team", "search"}, {"env", "prod"}};
-static const struct lc_kv skipped[] = {{"logcap.skip", ""}, {"team", "payments"}};
-static const struct lc_kv tier_test[] = {{"tier", "test"}};
-static const struct lc_kv tier_prod[] = {{"tier", "prod"}};
+static const struct lc_docker_kv payments_prod[] = {{"team", "payments"}, {"env", "prod"}};
+static const struct lc_docker_kv payments_only[] = {{"team", "payments"}};
+static const struct lc_docker_kv search_prod[] = {{"team", "search"}, {"env", "prod"}};
+static const struct lc_docker_kv skipped[] = {{"logcap.skip", ""}, {"team", "payments"}};
+static const struct lc_docker_kv tier_test[] = {{"tier", "test"}};
+static const struct lc_docker_kv tier_prod[] = {{"tier", "prod"}};
 
 TEST(empty_filter_passes_everything)
 {

@@ -34,7 +34,7 @@ struct got {
     int stop_at;       /* return 5 for line number STOP_AT (1-based) */
 };
 
-static int on_line(void *ud, const struct lc_line *line)
+static int on_line(void *ud, const struct lc_docker_line *line)
 {
     struct got *g = ud;
     struct item *it;
@@ -142,7 +142,7 @@ static int is_pattern(const char *s, size_t len)
 static int run(struct got *g, int tty, size_t max, const struct lc_buf *body, size_t chunk,
                int emit_partial, uint64_t *errors)
 {
-    struct lc_lines *l = lc_lines_create(tty, max, on_line, g);
+    struct lc_docker_lines *l = lc_docker_lines_create(tty, max, on_line, g);
     int rc = 0;
     size_t off = 0;
     if (chunk == 0) {
@@ -150,16 +150,16 @@ static int run(struct got *g, int tty, size_t max, const struct lc_buf *body, si
     }
     while (rc == 0 && off < body->len) {
         size_t n = body->len - off < chunk ? body->len - off : chunk;
-        rc = lc_lines_feed(l, body->data + off, n);
+        rc = lc_docker_lines_feed(l, body->data + off, n);
         off += n;
     }
     if (rc == 0) {
-        rc = lc_lines_finish(l, emit_partial);
+        rc = lc_docker_lines_finish(l, emit_partial);
     }
     if (errors != NULL) {
-        *errors = lc_lines_decode_errors(l);
+        *errors = lc_docker_lines_decode_errors(l);
     }
-    lc_lines_destroy(l);
+    lc_docker_lines_destroy(l);
     return rc;
 }
 
@@ -167,14 +167,14 @@ TEST(plain_lines_in_place)
 {
     struct lc_buf b;
     struct got g;
-    struct lc_lines *l;
+    struct lc_docker_lines *l;
     lc_buf_init(&b, 0);
     got_init(&g);
     frames(&b, 1, TS1, "hello\n");
     frames(&b, 2, TS2, "oops\n");
     frames(&b, 1, TS3, "\n");
-    l = lc_lines_create(0, 1024, on_line, &g);
-    ASSERT_EQ(lc_lines_feed(l, b.data, b.len), 0);
+    l = lc_docker_lines_create(0, 1024, on_line, &g);
+    ASSERT_EQ(lc_docker_lines_feed(l, b.data, b.len), 0);
     ASSERT_EQ(g.n, 3);
     ASSERT_EQ(g.items[0].stream, 1);
     ASSERT_EQ(g.items[0].ts_ns, TS1_NS);
@@ -187,10 +187,10 @@ TEST(plain_lines_in_place)
     ASSERT_STR_EQ(g.items[1].msg, "oops");
     ASSERT_EQ(g.items[2].ts_ns, TS3_NS);
     ASSERT_EQ(g.items[2].len, 0);
-    ASSERT_EQ(lc_lines_finish(l, 1), 0);
+    ASSERT_EQ(lc_docker_lines_finish(l, 1), 0);
     ASSERT_EQ(g.n, 3);
-    ASSERT_U64_EQ(lc_lines_decode_errors(l), 0);
-    lc_lines_destroy(l);
+    ASSERT_U64_EQ(lc_docker_lines_decode_errors(l), 0);
+    lc_docker_lines_destroy(l);
     got_close(&g);
     lc_buf_close(&b);
 }
@@ -366,24 +366,24 @@ TEST(finish_resets_for_next_response)
 {
     struct lc_buf b;
     struct got g;
-    struct lc_lines *l;
+    struct lc_docker_lines *l;
     lc_buf_init(&b, 0);
     got_init(&g);
     frames(&b, 1, TS1, "cut piece");
-    l = lc_lines_create(0, 1024, on_line, &g);
-    ASSERT_EQ(lc_lines_feed(l, b.data, b.len), 0);
-    ASSERT_EQ(lc_lines_feed(l, "\1\0\0", 3), 0); /* and half a header */
-    ASSERT_EQ(lc_lines_finish(l, 0), 0);
+    l = lc_docker_lines_create(0, 1024, on_line, &g);
+    ASSERT_EQ(lc_docker_lines_feed(l, b.data, b.len), 0);
+    ASSERT_EQ(lc_docker_lines_feed(l, "\1\0\0", 3), 0); /* and half a header */
+    ASSERT_EQ(lc_docker_lines_finish(l, 0), 0);
     ASSERT_EQ(g.n, 0);
     /* The next response starts clean: the same line read again is whole. */
     lc_buf_reset(&b);
     frames(&b, 1, TS1, "cut piece");
     frames(&b, 1, TS1, " and the rest\n");
-    ASSERT_EQ(lc_lines_feed(l, b.data, b.len), 0);
+    ASSERT_EQ(lc_docker_lines_feed(l, b.data, b.len), 0);
     ASSERT_EQ(g.n, 1);
     ASSERT_STR_EQ(g.items[0].msg, "cut piece and the rest");
-    ASSERT_U64_EQ(lc_lines_decode_errors(l), 0);
-    lc_lines_destroy(l);
+    ASSERT_U64_EQ(lc_docker_lines_decode_errors(l), 0);
+    lc_docker_lines_destroy(l);
     got_close(&g);
     lc_buf_close(&b);
 }
@@ -449,21 +449,21 @@ TEST(bad_header)
 {
     struct lc_buf b;
     struct got g;
-    struct lc_lines *l;
+    struct lc_docker_lines *l;
     lc_buf_init(&b, 0);
     got_init(&g);
     frames(&b, 1, TS1, "kept\n");
     lc_buf_adds(&b, TS1 " a tty body\n");
-    l = lc_lines_create(0, 1024, on_line, &g);
-    ASSERT_EQ(lc_lines_feed(l, b.data, b.len), -EPROTO);
-    ASSERT_EQ(lc_lines_feed(l, b.data, b.len), -EPROTO);
+    l = lc_docker_lines_create(0, 1024, on_line, &g);
+    ASSERT_EQ(lc_docker_lines_feed(l, b.data, b.len), -EPROTO);
+    ASSERT_EQ(lc_docker_lines_feed(l, b.data, b.len), -EPROTO);
     ASSERT_EQ(g.n, 1);
     ASSERT_STR_EQ(g.items[0].msg, "kept");
-    ASSERT_U64_EQ(lc_lines_decode_errors(l), 1);
-    ASSERT_EQ(lc_lines_finish(l, 0), 0);
-    ASSERT_EQ(lc_lines_feed(l, b.data, 8 + 36), 0); /* usable again after finish */
+    ASSERT_U64_EQ(lc_docker_lines_decode_errors(l), 1);
+    ASSERT_EQ(lc_docker_lines_finish(l, 0), 0);
+    ASSERT_EQ(lc_docker_lines_feed(l, b.data, 8 + 36), 0); /* usable again after finish */
     ASSERT_EQ(g.n, 2);
-    lc_lines_destroy(l);
+    lc_docker_lines_destroy(l);
     got_close(&g);
     lc_buf_close(&b);
 }
@@ -610,35 +610,35 @@ TEST(any_split_gives_same_lines)
         /* Two-part splits at every offset near the start and in random places. */
         for (size_t k = 0; k < b.len; k += (k < 200 ? 1 : 997)) {
             struct got g;
-            struct lc_lines *l;
+            struct lc_docker_lines *l;
             got_init(&g);
-            l = lc_lines_create(tty, 30000, on_line, &g);
-            ASSERT_EQ(lc_lines_feed(l, b.data, k), 0);
-            ASSERT_EQ(lc_lines_feed(l, b.data + k, b.len - k), 0);
-            ASSERT_EQ(lc_lines_finish(l, 1), 0);
+            l = lc_docker_lines_create(tty, 30000, on_line, &g);
+            ASSERT_EQ(lc_docker_lines_feed(l, b.data, k), 0);
+            ASSERT_EQ(lc_docker_lines_feed(l, b.data + k, b.len - k), 0);
+            ASSERT_EQ(lc_docker_lines_finish(l, 1), 0);
             ASSERT_MEM_EQ(g.ser.data, g.ser.len, ref.ser.data, ref.ser.len);
-            lc_lines_destroy(l);
+            lc_docker_lines_destroy(l);
             got_close(&g);
         }
         /* Random chunk sizes. */
         for (int round = 0; round < 50; round++) {
             struct got g;
-            struct lc_lines *l;
+            struct lc_docker_lines *l;
             size_t off = 0;
             uint32_t seed = (uint32_t)round * 2654435761u + 1;
             got_init(&g);
-            l = lc_lines_create(tty, 30000, on_line, &g);
+            l = lc_docker_lines_create(tty, 30000, on_line, &g);
             while (off < b.len) {
                 size_t n;
                 seed = seed * 1103515245u + 12345u;
                 n = (seed >> 8) % (round % 2 ? 50 : 20000);
                 n = n > b.len - off ? b.len - off : n;
-                ASSERT_EQ(lc_lines_feed(l, b.data + off, n), 0);
+                ASSERT_EQ(lc_docker_lines_feed(l, b.data + off, n), 0);
                 off += n;
             }
-            ASSERT_EQ(lc_lines_finish(l, 1), 0);
+            ASSERT_EQ(lc_docker_lines_finish(l, 1), 0);
             ASSERT_MEM_EQ(g.ser.data, g.ser.len, ref.ser.data, ref.ser.len);
-            lc_lines_destroy(l);
+            lc_docker_lines_destroy(l);
             got_close(&g);
         }
         got_close(&ref);
@@ -651,14 +651,14 @@ TEST(callback_stops_feed)
     for (int tty = 0; tty <= 1; tty++) {
         struct lc_buf b;
         struct got g;
-        struct lc_lines *l;
+        struct lc_docker_lines *l;
         rich_body(&b, tty);
         got_init(&g);
         g.stop_at = 2;
-        l = lc_lines_create(tty, 30000, on_line, &g);
-        ASSERT_EQ(lc_lines_feed(l, b.data, b.len), 5);
+        l = lc_docker_lines_create(tty, 30000, on_line, &g);
+        ASSERT_EQ(lc_docker_lines_feed(l, b.data, b.len), 5);
         ASSERT_EQ(g.n, 2);
-        ASSERT_EQ(lc_lines_finish(l, 0), 0);
+        ASSERT_EQ(lc_docker_lines_finish(l, 0), 0);
         ASSERT_EQ(g.n, 2);
         /* In finish too. */
         g.stop_at = 3;
@@ -669,12 +669,12 @@ TEST(callback_stops_feed)
             lc_buf_reset(&b);
             tty_msg(&b, TS1, "a", 1);
         }
-        ASSERT_EQ(lc_lines_feed(l, b.data, b.len), 0);
-        ASSERT_EQ(lc_lines_finish(l, 1), 5);
+        ASSERT_EQ(lc_docker_lines_feed(l, b.data, b.len), 0);
+        ASSERT_EQ(lc_docker_lines_finish(l, 1), 5);
         ASSERT_EQ(g.n, 3);
-        ASSERT_EQ(lc_lines_finish(l, 1), 0); /* nothing left pending */
+        ASSERT_EQ(lc_docker_lines_finish(l, 1), 0); /* nothing left pending */
         ASSERT_EQ(g.n, 3);
-        lc_lines_destroy(l);
+        lc_docker_lines_destroy(l);
         got_close(&g);
         lc_buf_close(&b);
     }
@@ -694,14 +694,14 @@ static int split_mismatches(int tty, const struct lc_buf *b, const struct got *r
     }
     for (size_t k = 0; k <= b->len; k++) {
         struct got g;
-        struct lc_lines *l;
+        struct lc_docker_lines *l;
         got_init(&g);
-        l = lc_lines_create(tty, 1 << 20, on_line, &g);
-        lc_lines_feed(l, b->data, k);
-        lc_lines_feed(l, b->data + k, b->len - k);
-        lc_lines_finish(l, 1);
+        l = lc_docker_lines_create(tty, 1 << 20, on_line, &g);
+        lc_docker_lines_feed(l, b->data, k);
+        lc_docker_lines_feed(l, b->data + k, b->len - k);
+        lc_docker_lines_finish(l, 1);
         bad += g.ser.len != ref->ser.len || memcmp(g.ser.data, ref->ser.data, g.ser.len) != 0;
-        lc_lines_destroy(l);
+        lc_docker_lines_destroy(l);
         got_close(&g);
     }
     return bad;
@@ -817,39 +817,39 @@ TEST(pending_timestamp)
 {
     struct lc_buf b;
     struct got g;
-    struct lc_lines *l;
+    struct lc_docker_lines *l;
     char *piece = malloc(LC_DOCKER_PIECE);
     memset(piece, 'x', LC_DOCKER_PIECE);
     lc_buf_init(&b, 0);
     got_init(&g);
-    l = lc_lines_create(0, 1 << 20, on_line, &g);
-    ASSERT_EQ(lc_lines_pending_ts(l), -1);
+    l = lc_docker_lines_create(0, 1 << 20, on_line, &g);
+    ASSERT_EQ(lc_docker_lines_pending_ts(l), -1);
     frame(&b, 1, TS1, piece, LC_DOCKER_PIECE);
-    ASSERT_EQ(lc_lines_feed(l, b.data, b.len), 0);
-    ASSERT_EQ(lc_lines_pending_ts(l), TS1_NS);
+    ASSERT_EQ(lc_docker_lines_feed(l, b.data, b.len), 0);
+    ASSERT_EQ(lc_docker_lines_pending_ts(l), TS1_NS);
     lc_buf_reset(&b);
     frames(&b, 2, TS3, "newer on stderr\n");
     frame(&b, 2, TS2, piece, LC_DOCKER_PIECE);
-    ASSERT_EQ(lc_lines_feed(l, b.data, b.len), 0);
+    ASSERT_EQ(lc_docker_lines_feed(l, b.data, b.len), 0);
     ASSERT_EQ(g.n, 1);
-    ASSERT_EQ(lc_lines_pending_ts(l), TS1_NS);
+    ASSERT_EQ(lc_docker_lines_pending_ts(l), TS1_NS);
     lc_buf_reset(&b);
     frames(&b, 1, TS1, "end\n");
-    ASSERT_EQ(lc_lines_feed(l, b.data, b.len), 0);
-    ASSERT_EQ(lc_lines_pending_ts(l), TS2_NS);
-    ASSERT_EQ(lc_lines_finish(l, 0), 0);
-    ASSERT_EQ(lc_lines_pending_ts(l), -1);
-    lc_lines_destroy(l);
+    ASSERT_EQ(lc_docker_lines_feed(l, b.data, b.len), 0);
+    ASSERT_EQ(lc_docker_lines_pending_ts(l), TS2_NS);
+    ASSERT_EQ(lc_docker_lines_finish(l, 0), 0);
+    ASSERT_EQ(lc_docker_lines_pending_ts(l), -1);
+    lc_docker_lines_destroy(l);
     /* TTY: a message whose end has not arrived. */
-    l = lc_lines_create(1, 1 << 20, on_line, &g);
+    l = lc_docker_lines_create(1, 1 << 20, on_line, &g);
     lc_buf_reset(&b);
     tty_msg(&b, TS2, "partial", 7);
-    ASSERT_EQ(lc_lines_feed(l, b.data, b.len), 0);
-    ASSERT_EQ(lc_lines_pending_ts(l), TS2_NS);
-    ASSERT_EQ(lc_lines_feed(l, " end\r\n", 6), 0);
-    ASSERT_EQ(lc_lines_pending_ts(l), -1);
+    ASSERT_EQ(lc_docker_lines_feed(l, b.data, b.len), 0);
+    ASSERT_EQ(lc_docker_lines_pending_ts(l), TS2_NS);
+    ASSERT_EQ(lc_docker_lines_feed(l, " end\r\n", 6), 0);
+    ASSERT_EQ(lc_docker_lines_pending_ts(l), -1);
     ASSERT_STR_EQ(g.items[g.n - 1].msg, "partial end");
-    lc_lines_destroy(l);
+    lc_docker_lines_destroy(l);
     free(piece);
     got_close(&g);
     lc_buf_close(&b);

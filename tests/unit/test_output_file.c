@@ -50,7 +50,7 @@ static void with_tmpdir(void (*body)(const char *dir, int *lc_test_failed), int 
 /* An output entry whose file options (its opts) are held in a ring of static slots: each
  * call takes the next one, so the entry can be returned by value and outlive the call as
  * long as no test keeps more than RING of them at once. */
-static struct lc_output_config config(const char *dir, enum lc_format format, uint64_t rotate,
+static struct lc_output_config config(const char *dir, enum lc_file_format format, uint64_t rotate,
                                       unsigned max_files, int compress)
 {
     enum { RING = 16 };
@@ -326,7 +326,7 @@ static void check_json_lines(const char *dir, int *lc_test_failed)
     json_error_t jerr;
 
     snprintf(path, sizeof(path), "%s/nested/logs", dir);
-    cfg = config(path, LC_FORMAT_JSON, 1 << 20, 5, 1);
+    cfg = config(path, LC_FILE_FORMAT_JSON, 1 << 20, 5, 1);
     ASSERT_EQ(lc_output_file.init(&st, &cfg), 0);
     ASSERT_EQ(send_msgs(st, metas, msgs, 3), LC_OK);
     ASSERT_EQ(lc_output_file.flush(st), 0);
@@ -367,7 +367,7 @@ TEST(json_lines_per_container)
 
 static void check_text(const char *dir, int *lc_test_failed)
 {
-    struct lc_output_config cfg = config(dir, LC_FORMAT_TEXT, 0, 5, 1);
+    struct lc_output_config cfg = config(dir, LC_FILE_FORMAT_TEXT, 0, 5, 1);
     struct lc_meta *web = meta("web", 'a');
     struct lc_meta *metas[] = {web, web};
     const char *msgs[] = {"hello", "world"};
@@ -392,7 +392,7 @@ TEST(text_format)
 
 static void check_names(const char *dir, int *lc_test_failed)
 {
-    struct lc_output_config cfg = config(dir, LC_FORMAT_TEXT, 0, 5, 1);
+    struct lc_output_config cfg = config(dir, LC_FILE_FORMAT_TEXT, 0, 5, 1);
     struct lc_meta *slash = meta("a/b", 'a'), *empty = meta("", 'b'), *dot = meta(".hid", 'c');
     struct lc_meta *old = meta("old", 'd'), *renamed = meta("new", 'd');
     struct lc_meta *metas[] = {slash, empty, dot, old, renamed};
@@ -426,7 +426,7 @@ TEST(unusable_names_and_renames)
 static void check_append(const char *dir, int *lc_test_failed)
 {
     /* 10-byte lines, rotation past 25 bytes, no compression */
-    struct lc_output_config cfg = config(dir, LC_FORMAT_TEXT, 25, 5, 0);
+    struct lc_output_config cfg = config(dir, LC_FILE_FORMAT_TEXT, 25, 5, 0);
     struct lc_meta *web = meta("web", 'a');
     void *st = NULL;
     char *data;
@@ -502,7 +502,7 @@ static int lines_are(const struct lc_buf *b, int first, int last)
 
 static void check_rotation_max_files(const char *dir, int *lc_test_failed)
 {
-    struct lc_output_config cfg = config(dir, LC_FORMAT_TEXT, 100, 3, 1);
+    struct lc_output_config cfg = config(dir, LC_FILE_FORMAT_TEXT, 100, 3, 1);
     struct lc_meta *web = meta("web", 'a');
     void *st = NULL;
     struct lc_buf all;
@@ -541,7 +541,7 @@ TEST(rotation_keeps_max_files)
 
 static void check_rotation_every_record(const char *dir, int *lc_test_failed)
 {
-    struct lc_output_config cfg = config(dir, LC_FORMAT_TEXT, 100, 100, 1);
+    struct lc_output_config cfg = config(dir, LC_FILE_FORMAT_TEXT, 100, 100, 1);
     struct lc_meta *web = meta("web", 'a');
     void *st = NULL;
     struct lc_buf all;
@@ -602,7 +602,7 @@ static int send_big_batches(void *st, struct lc_meta **metas, struct lc_buf *exp
 
 static void check_rotation_bounds(const char *dir, int *lc_test_failed)
 {
-    struct lc_output_config cfg = config(dir, LC_FORMAT_TEXT, BIG_LIMIT, 1000, 1);
+    struct lc_output_config cfg = config(dir, LC_FILE_FORMAT_TEXT, BIG_LIMIT, 1000, 1);
     struct lc_meta *metas[BIG_CONTAINERS];
     struct lc_buf expect[BIG_CONTAINERS], all;
     void *st = NULL;
@@ -646,7 +646,7 @@ TEST(rotation_keeps_every_record_once)
 
 static void check_rotation_plain(const char *dir, int *lc_test_failed)
 {
-    struct lc_output_config cfg = config(dir, LC_FORMAT_TEXT, 100, 2, 0);
+    struct lc_output_config cfg = config(dir, LC_FILE_FORMAT_TEXT, 100, 2, 0);
     struct lc_meta *web = meta("web", 'a');
     void *st = NULL;
     struct lc_buf all;
@@ -676,7 +676,7 @@ TEST(rotation_without_compression)
 
 static void check_max_files_zero(const char *dir, int *lc_test_failed)
 {
-    struct lc_output_config cfg = config(dir, LC_FORMAT_TEXT, 20, 0, 1);
+    struct lc_output_config cfg = config(dir, LC_FILE_FORMAT_TEXT, 20, 0, 1);
     struct lc_meta *web = meta("web", 'a');
     void *st = NULL;
     char *data;
@@ -701,7 +701,7 @@ TEST(rotation_with_max_files_zero)
 
 static void check_large_record(const char *dir, int *lc_test_failed)
 {
-    struct lc_output_config cfg = config(dir, LC_FORMAT_TEXT, 100, 5, 1);
+    struct lc_output_config cfg = config(dir, LC_FILE_FORMAT_TEXT, 100, 5, 1);
     struct lc_meta *web = meta("web", 'a');
     struct lc_meta *metas[] = {web, web, web};
     const char *msgs[] = {"big-batch-1", "big-batch-2", NULL};
@@ -745,7 +745,7 @@ static void check_large_record(const char *dir, int *lc_test_failed)
 
 static void check_large_first(const char *dir, int *lc_test_failed)
 {
-    struct lc_output_config cfg = config(dir, LC_FORMAT_TEXT, 100, 5, 1);
+    struct lc_output_config cfg = config(dir, LC_FILE_FORMAT_TEXT, 100, 5, 1);
     struct lc_meta *web = meta("web", 'a');
     char big[300];
     void *st = NULL;
@@ -768,7 +768,7 @@ TEST(large_record_into_empty_file)
 
 static void check_interrupted(const char *dir, int *lc_test_failed)
 {
-    struct lc_output_config cfg = config(dir, LC_FORMAT_TEXT, 8, 5, 1);
+    struct lc_output_config cfg = config(dir, LC_FILE_FORMAT_TEXT, 8, 5, 1);
     struct lc_meta *web = meta("web", 'a'), *api = meta("api", 'b');
     char *data;
     void *st = NULL;
@@ -819,7 +819,7 @@ TEST(record_larger_than_rotate_bytes)
 
 static void check_many(const char *dir, int *lc_test_failed)
 {
-    struct lc_output_config cfg = config(dir, LC_FORMAT_TEXT, 1 << 20, 5, 1);
+    struct lc_output_config cfg = config(dir, LC_FILE_FORMAT_TEXT, 1 << 20, 5, 1);
     static struct lc_meta *metas[N_CONTAINERS];
     static char text[N_CONTAINERS][32];
     const char *msgs[N_CONTAINERS];
@@ -887,7 +887,7 @@ static int prepare_short_write(void *st, struct lc_meta *b, struct rlimit *saved
 
 static void check_retry(const char *dir, int *lc_test_failed)
 {
-    struct lc_output_config cfg = config(dir, LC_FORMAT_TEXT, 1 << 20, 5, 1);
+    struct lc_output_config cfg = config(dir, LC_FILE_FORMAT_TEXT, 1 << 20, 5, 1);
     static struct lc_meta *metas[N_ROLLBACK + 1];
     static char text[N_ROLLBACK][32];
     const char *msgs[N_ROLLBACK + 1];
@@ -1025,7 +1025,7 @@ static enum lc_send_result send_limited(void *st, struct lc_record **recs, size_
 
 static void check_retry_rotation(const char *dir, int *lc_test_failed)
 {
-    struct lc_output_config cfg = config(dir, LC_FORMAT_TEXT, 1000, 10, 1);
+    struct lc_output_config cfg = config(dir, LC_FILE_FORMAT_TEXT, 1000, 10, 1);
     struct lc_meta *web = meta("web", 'a'), *api = meta("api", 'b');
     struct lc_meta *metas[X_N];
     const char *msgs[X_N];
@@ -1113,10 +1113,10 @@ static void check_init_fails(const char *dir, int *lc_test_failed)
     ASSERT_TRUE(f != NULL);
     fclose(f);
     snprintf(path, sizeof(path), "%s/plain/logs", dir);
-    cfg = config(path, LC_FORMAT_JSON, 0, 5, 1);
+    cfg = config(path, LC_FILE_FORMAT_JSON, 0, 5, 1);
     ASSERT_EQ(lc_output_file.init(&st, &cfg), -ENOTDIR);
     ASSERT_TRUE(st == NULL);
-    cfg = config(file, LC_FORMAT_JSON, 0, 5, 1);
+    cfg = config(file, LC_FILE_FORMAT_JSON, 0, 5, 1);
     ASSERT_EQ(lc_output_file.init(&st, &cfg), -ENOTDIR);
     ASSERT_TRUE(st == NULL);
     lc_output_file.destroy(NULL);

@@ -39,8 +39,8 @@ struct lc_docker_req {
     int headers_seen;
     int paused;
     long status;
-    lc_req_data_cb data_cb;
-    lc_req_done_cb done_cb;
+    lc_docker_req_data_cb data_cb;
+    lc_docker_req_done_cb done_cb;
     void *ud;
     void (*cancel_cb)(void *ud); /* frees UD when the request is cancelled */
     int stop_rc;                 /* set when the data callback asked to stop */
@@ -209,7 +209,7 @@ static void req_release(struct lc_docker_req *r)
 
 static void req_finish(struct lc_docker_req *r, int result)
 {
-    lc_req_done_cb cb = r->done_cb;
+    lc_docker_req_done_cb cb = r->done_cb;
     void *ud = r->ud;
     long status = r->status;
     struct lc_docker_client *c = r->client;
@@ -319,8 +319,8 @@ static CURL *easy_create(struct lc_docker_client *c, struct lc_docker_req *r)
 }
 
 struct lc_docker_req *lc_docker_req_start(struct lc_docker_client *c, const char *path, int raw,
-                                          uint64_t total_timeout_ms, lc_req_data_cb data_cb,
-                                          lc_req_done_cb done_cb, void *ud)
+                                          uint64_t total_timeout_ms, lc_docker_req_data_cb data_cb,
+                                          lc_docker_req_done_cb done_cb, void *ud)
 {
     struct lc_docker_req *r = lc_xcalloc(1, sizeof(*r));
     struct lc_buf url;
@@ -387,7 +387,7 @@ void lc_docker_req_pause(struct lc_docker_req *r, int pause)
 
 struct json_req {
     struct lc_buf body;
-    lc_req_json_cb cb;
+    lc_docker_req_json_cb cb;
     void *ud;
 };
 
@@ -421,7 +421,8 @@ static void json_done(void *ud, int result, long status)
 }
 
 struct lc_docker_req *lc_docker_get_json(struct lc_docker_client *c, const char *path, int raw,
-                                         uint64_t total_timeout_ms, lc_req_json_cb cb, void *ud)
+                                         uint64_t total_timeout_ms, lc_docker_req_json_cb cb,
+                                         void *ud)
 {
     struct json_req *j = lc_xcalloc(1, sizeof(*j));
     struct lc_docker_req *r;

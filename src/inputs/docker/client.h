@@ -25,15 +25,15 @@ struct lc_docker_req;
 
 /* Body bytes as they arrive (transfer encoding removed). Return 0 to go on, nonzero to
  * cancel the request (done_cb is then called with -ECANCELED). */
-typedef int (*lc_req_data_cb)(void *ud, const char *data, size_t len);
+typedef int (*lc_docker_req_data_cb)(void *ud, const char *data, size_t len);
 /* The request ended: RESULT is 0 when the response was read to its end, or a negative
  * errno (-ETIMEDOUT for a missed deadline, -ECONNREFUSED/-ENOENT when the daemon is not
  * there, -EIO for other transfer errors). STATUS is the HTTP status (0 when none). The
  * request is freed right after this callback returns. */
-typedef void (*lc_req_done_cb)(void *ud, int result, long status);
+typedef void (*lc_docker_req_done_cb)(void *ud, int result, long status);
 /* A whole JSON response: BODY is NULL unless RESULT is 0 and the body parsed; the callee
  * does not own BODY (it is freed after the callback). */
-typedef void (*lc_req_json_cb)(void *ud, int result, long status, json_t *body);
+typedef void (*lc_docker_req_json_cb)(void *ud, int result, long status, json_t *body);
 
 /* Creates a client for the daemon at SOCKET_PATH on LOOP. Returns NULL when curl cannot
  * be set up (logged). */
@@ -51,14 +51,15 @@ const char *lc_docker_client_api(const struct lc_docker_client *c);
  * request (0: none, for follow streams). Returns the request (owned by the client until
  * done_cb returns or lc_docker_req_cancel) or NULL when curl refused it (logged). */
 struct lc_docker_req *lc_docker_req_start(struct lc_docker_client *c, const char *path, int raw,
-                                          uint64_t total_timeout_ms, lc_req_data_cb data_cb,
-                                          lc_req_done_cb done_cb, void *ud);
+                                          uint64_t total_timeout_ms, lc_docker_req_data_cb data_cb,
+                                          lc_docker_req_done_cb done_cb, void *ud);
 
 /* GET PATH and parse the whole body as JSON (body capped at 64 MiB). Returns the request
  * (cancel it like any other; CB is then not called) or NULL when it could not start; CB is
  * called exactly once otherwise. */
 struct lc_docker_req *lc_docker_get_json(struct lc_docker_client *c, const char *path, int raw,
-                                         uint64_t total_timeout_ms, lc_req_json_cb cb, void *ud);
+                                         uint64_t total_timeout_ms, lc_docker_req_json_cb cb,
+                                         void *ud);
 
 /* Cancels a request: its easy handle is removed and its socket closed at once, and no
  * callback is called (a JSON request frees its own state). NULL is a no-op. */

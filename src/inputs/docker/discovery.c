@@ -30,10 +30,10 @@ static void list(struct lc_docker *d);
 
 static void reconnect_cb(uv_timer_t *t)
 {
-    lc_discovery_connect(t->data);
+    lc_docker_discovery_connect(t->data);
 }
 
-void lc_discovery_lost(struct lc_docker *d, const char *why)
+void lc_docker_discovery_lost(struct lc_docker *d, const char *why)
 {
     if (d->stopping) {
         return;
@@ -63,38 +63,38 @@ void lc_discovery_lost(struct lc_docker *d, const char *why)
 
 static void handle_event(struct lc_docker *d, const struct lc_docker_event *ev)
 {
-    struct lc_container *c = lc_docker_find(d, ev->id);
+    struct lc_docker_container *c = lc_docker_find(d, ev->id);
     if (ev->time_ns > d->last_event_ns) {
         d->last_event_ns = ev->time_ns;
     }
     switch (ev->action) {
-    case LC_EVENT_START:
+    case LC_DOCKER_EVENT_START:
         if (c == NULL && ev->name[0] != '\0') {
             /* A new container: the event brings its name, image and labels, so its logs
              * are asked for at once; a container that exits within milliseconds (and with
              * --rm is removed) is gone before a list could name it. */
             c = lc_docker_add(d, ev->id, ev->name, ev->image, ev->labels, 1);
-            lc_stream_begin(c);
+            lc_docker_stream_begin(c);
         } else if (c == NULL) {
             list(d); /* an event without attributes: the list names it */
         } else if (!c->ignored) {
-            lc_stream_on_start(c);
+            lc_docker_stream_on_start(c);
         }
         break;
-    case LC_EVENT_DIE:
+    case LC_DOCKER_EVENT_DIE:
         if (c != NULL) {
             c->running = 0;
         }
         break;
-    case LC_EVENT_DESTROY:
+    case LC_DOCKER_EVENT_DESTROY:
         if (c != NULL) {
             c->destroyed = 1;
-            if (c->ignored || c->state == LC_C_IDLE) {
+            if (c->ignored || c->state == LC_DOCKER_C_IDLE) {
                 lc_docker_remove(d, c);
             }
         }
         break;
-    case LC_EVENT_RENAME:
+    case LC_DOCKER_EVENT_RENAME:
         if (c != NULL && ev->name[0] != '\0') {
             /* Captured or not: the filters are applied to the new name. */
             lc_docker_update(d, c, ev->name, ev->image, ev->labels);
@@ -144,7 +144,7 @@ static void events_done(void *ud, int result, long status)
     d->api_errors.events++;
     snprintf(why, sizeof(why), "event stream ended: %s, HTTP %ld",
              result ? strerror(-result) : "ok", status);
-    lc_discovery_lost(d, why);
+    lc_docker_discovery_lost(d, why);
 }
 
 static void open_events(struct lc_docker *d)
@@ -162,7 +162,7 @@ static void open_events(struct lc_docker *d)
     d->events_since_ns = lc_mono_ns(); /* judged as a duration: monotonic */
     d->events_req = lc_docker_req_start(d->client, path, 0, 0, events_data, events_done, d);
     if (d->events_req == NULL) {
-        lc_discovery_lost(d, "cannot open the event stream");
+        lc_docker_discovery_lost(d, "cannot open the event stream");
         return;
     }
     lc_task_set_state(d->events_task, LC_TASK_RUNNING);
@@ -177,7 +177,7 @@ static void reconcile_one(struct lc_docker *d, json_t *item)
     const char *image = json_string_value(json_object_get(item, "Image"));
     const char *state = json_string_value(json_object_get(item, "State"));
     int running = state != NULL && strcmp(state, "running") == 0;
-    struct lc_container *c;
+    struct lc_docker_container *c;
 
     if (id == NULL || !lc_docker_id_valid(id)) {
         return;
@@ -196,18 +196,18 @@ static void reconcile_one(struct lc_docker *d, json_t *item)
         if (!d->listed_once && d->first_start && !c->ignored) {
             c->tail = d->dc->initial_tail;
         }
-        lc_stream_begin(c);
+        lc_docker_stream_begin(c);
         return;
     }
-    if (running && !c->ignored && c->state == LC_C_IDLE) {
-        lc_stream_on_start(c); /* a start we did not hear about */
+    if (running && !c->ignored && c->state == LC_DOCKER_C_IDLE) {
+        lc_docker_stream_on_start(c); /* a start we did not hear about */
         d->missed_events++;
     }
 }
 
 static void remove_missing(struct lc_docker *d, json_t *items)
 {
-    struct lc_container *c = d->containers, *next;
+    struct lc_docker_container *c = d->containers, *next;
     for (; c != NULL; c = next) {
         size_t i;
         json_t *item;
@@ -226,8 +226,8 @@ static void remove_missing(struct lc_docker *d, json_t *items)
         }
         if (!found) {
             c->destroyed = 1;
-            if (c->ignored || c->state == LC_C_IDLE || c->state == LC_C_WAIT) {
-                lc_stream_gone(c);
+            if (c->ignored || c->state == LC_DOCKER_C_IDLE || c->state == LC_DOCKER_C_WAIT) {
+                lc_docker_stream_gone(c);
             }
         }
     }
@@ -354,7 +354,7 @@ static void version_done(void *ud, int result, long status, json_t *body)
             lc_log(LC_LOG_WARN, 0, "[%s] daemon at %s not answering (%s)", d->tag, d->dc->socket,
                    why);
         }
-        lc_discovery_lost(d, why);
+        lc_docker_discovery_lost(d, why);
         return;
     }
     negotiate(d, body);
@@ -364,8 +364,8 @@ static void version_done(void *ud, int result, long status, json_t *body)
     d->unreachable_since_ns = 0;
     d->backoff_ms = d->dc->reconnect_min_ms;
     lc_task_ok(d->events_task);
-    for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
-        lc_stream_kick(c);
+    for (struct lc_docker_container *c = d->containers; c != NULL; c = c->next) {
+        lc_docker_stream_kick(c);
     }
     open_events(d);
     list(d);
@@ -373,7 +373,7 @@ static void version_done(void *ud, int result, long status, json_t *body)
                    d->dc->reconcile_interval_ms);
 }
 
-void lc_discovery_connect(struct lc_docker *d)
+void lc_docker_discovery_connect(struct lc_docker *d)
 {
     if (d->stopping || d->version_req != NULL) {
         return;
@@ -381,19 +381,19 @@ void lc_discovery_connect(struct lc_docker *d)
     d->version_req =
         lc_docker_get_json(d->client, "/version", 1, d->dc->request_timeout_ms, version_done, d);
     if (d->version_req == NULL) {
-        lc_discovery_lost(d, "cannot start a request");
+        lc_docker_discovery_lost(d, "cannot start a request");
     }
 }
 
-void lc_discovery_restart_events(void *ud)
+void lc_docker_discovery_restart_events(void *ud)
 {
     struct lc_docker *d = ud;
-    lc_discovery_stop(d);
+    lc_docker_discovery_stop(d);
     d->connected = 0;
-    lc_discovery_connect(d); /* version, events with since, list */
+    lc_docker_discovery_connect(d); /* version, events with since, list */
 }
 
-void lc_discovery_restart_reconcile(void *ud)
+void lc_docker_discovery_restart_reconcile(void *ud)
 {
     struct lc_docker *d = ud;
     uv_timer_stop(&d->reconcile_timer);
@@ -405,7 +405,7 @@ void lc_discovery_restart_reconcile(void *ud)
     list(d);
 }
 
-void lc_discovery_stop(struct lc_docker *d)
+void lc_docker_discovery_stop(struct lc_docker *d)
 {
     lc_docker_req_cancel(d->version_req);
     d->version_req = NULL;

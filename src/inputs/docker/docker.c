@@ -71,9 +71,9 @@ int64_t lc_docker_boot_ns(void)
 
 /* ---- container table -------------------------------------------------------------- */
 
-struct lc_container *lc_docker_find(struct lc_docker *d, const char *id)
+struct lc_docker_container *lc_docker_find(struct lc_docker *d, const char *id)
 {
-    for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
+    for (struct lc_docker_container *c = d->containers; c != NULL; c = c->next) {
         if (strcmp(c->id, id) == 0) {
             return c;
         }
@@ -81,7 +81,7 @@ struct lc_container *lc_docker_find(struct lc_docker *d, const char *id)
     return NULL;
 }
 
-static int labels_collect(json_t *labels, struct lc_kv *kv, size_t max)
+static int labels_collect(json_t *labels, struct lc_docker_kv *kv, size_t max)
 {
     const char *key;
     json_t *v;
@@ -114,7 +114,7 @@ static struct lc_meta *meta_from(struct lc_docker *d, const char *id, const char
 }
 
 /* Gives C the position saved for it, if any. */
-static void adopt_position(struct lc_docker *d, struct lc_container *c)
+static void adopt_position(struct lc_docker *d, struct lc_docker_container *c)
 {
     json_t *saved = json_object_get(d->pending, c->id);
     if (saved == NULL) {
@@ -134,7 +134,7 @@ static void adopt_position(struct lc_docker *d, struct lc_container *c)
 /* Whether a container of NAME and LABELS is captured. */
 static int wanted(struct lc_docker *d, const char *id, const char *name, json_t *labels)
 {
-    struct lc_kv kv[LABELS_MAX];
+    struct lc_docker_kv kv[LABELS_MAX];
     int n = labels_collect(labels, kv, LABELS_MAX);
     return strcmp(id, d->self_id) != 0 && lc_docker_filter_match(d->dc, name, kv, (size_t)n);
 }
@@ -153,10 +153,10 @@ static const char *docker_task_id(const struct lc_docker *d, char *dst, const ch
 }
 
 /* C becomes captured: its task, metadata and saved position. */
-static void capture_begin(struct lc_docker *d, struct lc_container *c, const char *name,
+static void capture_begin(struct lc_docker *d, struct lc_docker_container *c, const char *name,
                           const char *image, json_t *labels)
 {
-    static const struct lc_task_ops ops = {.restart = lc_stream_restart};
+    static const struct lc_task_ops ops = {.restart = lc_docker_stream_restart};
     char base[32], task_id[LC_SNAP_ID_MAX];
     snprintf(base, sizeof(base), "container_%.12s", c->id);
     c->ignored = 0;
@@ -171,7 +171,7 @@ static void capture_begin(struct lc_docker *d, struct lc_container *c, const cha
 
 /* C is no longer captured: what it took goes into the spool, its position is dropped and
  * its metadata leaves the checkpoints. */
-static void capture_end(struct lc_docker *d, struct lc_container *c)
+static void capture_end(struct lc_docker *d, struct lc_docker_container *c)
 {
     lc_task_destroy(c->task);
     c->task = NULL;
@@ -183,10 +183,10 @@ static void capture_end(struct lc_docker *d, struct lc_container *c)
     lc_ingest_forget_meta(d->src, c->meta);
 }
 
-struct lc_container *lc_docker_add(struct lc_docker *d, const char *id, const char *name,
-                                   const char *image, json_t *labels, int running)
+struct lc_docker_container *lc_docker_add(struct lc_docker *d, const char *id, const char *name,
+                                          const char *image, json_t *labels, int running)
 {
-    struct lc_container *c = lc_xcalloc(1, sizeof(*c));
+    struct lc_docker_container *c = lc_xcalloc(1, sizeof(*c));
 
     if (name[0] == '/') {
         name++;
@@ -195,7 +195,7 @@ struct lc_container *lc_docker_add(struct lc_docker *d, const char *id, const ch
     snprintf(c->id, sizeof(c->id), "%s", id);
     c->running = running;
     c->added_ms = uv_now(d->loop);
-    lc_stream_init(c);
+    lc_docker_stream_init(c);
     c->paused = d->paused; /* a container met while the spool is full waits too */
     c->ignored = 1;
     if (wanted(d, id, name, labels)) {
@@ -222,7 +222,7 @@ static int same_text(const char *a, const char *b)
                                        : b != NULL && strcmp(a, b) == 0;
 }
 
-void lc_docker_update(struct lc_docker *d, struct lc_container *c, const char *name,
+void lc_docker_update(struct lc_docker *d, struct lc_docker_container *c, const char *name,
                       const char *image, json_t *labels)
 {
     struct lc_meta *old = c->meta;
@@ -235,7 +235,7 @@ void lc_docker_update(struct lc_docker *d, struct lc_container *c, const char *n
             lc_log(LC_LOG_INFO, 0,
                    "[%s:%s] no longer matches the filters (now %s); capture stopped", d->tag,
                    old->name, name);
-            lc_stream_reset(c);
+            lc_docker_stream_reset(c);
             capture_end(d, c);
             lc_meta_unref(c->meta);
             c->meta = NULL;
@@ -248,7 +248,7 @@ void lc_docker_update(struct lc_docker *d, struct lc_container *c, const char *n
         /* Renamed into the filters: captured like a container first seen now, from its
          * first line (the design's rule for a container logcap meets while running). */
         capture_begin(d, c, name, image, labels);
-        lc_stream_begin(c);
+        lc_docker_stream_begin(c);
         return;
     }
     text = labels_text(labels);
@@ -265,15 +265,15 @@ void lc_docker_update(struct lc_docker *d, struct lc_container *c, const char *n
 
 static void container_freed(uv_handle_t *h)
 {
-    struct lc_container *c = h->data;
+    struct lc_docker_container *c = h->data;
     lc_docker_pos_close(&c->win);
     lc_meta_unref(c->meta);
     free(c);
 }
 
-void lc_docker_remove(struct lc_docker *d, struct lc_container *c)
+void lc_docker_remove(struct lc_docker *d, struct lc_docker_container *c)
 {
-    struct lc_container **pp = &d->containers;
+    struct lc_docker_container **pp = &d->containers;
     while (*pp != NULL && *pp != c) {
         pp = &(*pp)->next;
     }
@@ -282,7 +282,7 @@ void lc_docker_remove(struct lc_docker *d, struct lc_container *c)
         d->n_containers--;
     }
     capture_end(d, c); /* destroyed and read to the end */
-    lc_stream_close(c, container_freed);
+    lc_docker_stream_close(c, container_freed);
 }
 
 /* ---- backpressure ----------------------------------------------------------------- */
@@ -295,14 +295,14 @@ static void pause_all(struct lc_docker *d, int pause)
     if (d->stopping) {
         return;
     }
-    for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
-        lc_stream_pause(c, pause);
+    for (struct lc_docker_container *c = d->containers; c != NULL; c = c->next) {
+        lc_docker_stream_pause(c, pause);
     }
 }
 
 /* ---- lines and positions ------------------------------------------------------------ */
 
-void lc_docker_mark_dirty(struct lc_docker *d, struct lc_container *c)
+void lc_docker_mark_dirty(struct lc_docker *d, struct lc_docker_container *c)
 {
     if (!c->pos_dirty && !c->ignored) {
         c->pos_dirty = 1;
@@ -311,7 +311,8 @@ void lc_docker_mark_dirty(struct lc_docker *d, struct lc_container *c)
     }
 }
 
-void lc_docker_take(struct lc_docker *d, struct lc_container *c, const struct lc_line *l)
+void lc_docker_take(struct lc_docker *d, struct lc_docker_container *c,
+                    const struct lc_docker_line *l)
 {
     struct lc_line_view v = {.stream = l->stream,
                              .ts_ns = l->ts_ns,
@@ -339,7 +340,7 @@ static void flush_positions(struct lc_docker *d)
     int64_t boot = d->dirty != NULL ? lc_docker_boot_ns() : 0;
     char pos[LC_DOCKER_POS_JSON_MAX];
     while (d->dirty != NULL) {
-        struct lc_container *c = d->dirty;
+        struct lc_docker_container *c = d->dirty;
         size_t n;
         if (c->taken_since_commit) {
             /* Lines were taken in this turn, before now: what the clocks read after them. */
@@ -436,7 +437,7 @@ static void load_positions(struct lc_docker *d)
 
 /* ---- snapshot and test hook ------------------------------------------------------- */
 
-static void fill_container(const struct lc_docker *d, const struct lc_container *c,
+static void fill_container(const struct lc_docker *d, const struct lc_docker_container *c,
                            struct lc_container_snap *cs)
 {
     snprintf(cs->input, sizeof(cs->input), "%s", d->name);
@@ -462,12 +463,12 @@ void lc_docker_fill(struct lc_docker *d, struct lc_snapshot *snap, struct lc_inp
     self->connected = d->connected;
     self->unreachable_since_ns = d->connected ? 0 : d->unreachable_since_ns;
     self->api_errors = d->api_errors;
-    for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
+    for (struct lc_docker_container *c = d->containers; c != NULL; c = c->next) {
         n += !c->ignored;
     }
     self->sources = n;
     cs = lc_snapshot_add_containers(snap, n);
-    for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
+    for (struct lc_docker_container *c = d->containers; c != NULL; c = c->next) {
         if (!c->ignored) {
             fill_container(d, c, cs++);
         }
@@ -476,9 +477,9 @@ void lc_docker_fill(struct lc_docker *d, struct lc_snapshot *snap, struct lc_inp
 
 int lc_docker_wedge(struct lc_docker *d, const char *task_id)
 {
-    for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
+    for (struct lc_docker_container *c = d->containers; c != NULL; c = c->next) {
         if (c->task != NULL && strcmp(lc_task_id(c->task), task_id) == 0) {
-            lc_stream_wedge(c);
+            lc_docker_stream_wedge(c);
             return 0;
         }
     }
@@ -489,8 +490,9 @@ int lc_docker_wedge(struct lc_docker *d, const char *task_id)
 
 static void create_tasks(struct lc_docker *d)
 {
-    static const struct lc_task_ops events_ops = {.restart = lc_discovery_restart_events};
-    static const struct lc_task_ops reconcile_ops = {.restart = lc_discovery_restart_reconcile};
+    static const struct lc_task_ops events_ops = {.restart = lc_docker_discovery_restart_events};
+    static const struct lc_task_ops reconcile_ops = {.restart =
+                                                         lc_docker_discovery_restart_reconcile};
     /* Their own ticks are the periodic list: allow two of them and a request. */
     uint64_t slow = 2 * d->dc->reconcile_interval_ms + d->dc->request_timeout_ms;
     char id[LC_SNAP_ID_MAX];
@@ -547,7 +549,7 @@ static void docker_start(void *state)
     struct lc_docker *d = state;
     create_tasks(d);
     d->unreachable_since_ns = lc_wall_ns(); /* until the first answer */
-    lc_discovery_connect(d);
+    lc_docker_discovery_connect(d);
 }
 
 /* Stops taking lines; what was taken, and the positions it moved, are with the ingest
@@ -559,9 +561,9 @@ static void docker_stop(void *state)
         return;
     }
     d->stopping = 1;
-    lc_discovery_stop(d);
-    for (struct lc_container *c = d->containers; c != NULL; c = c->next) {
-        lc_stream_cancel(c);
+    lc_docker_discovery_stop(d);
+    for (struct lc_docker_container *c = d->containers; c != NULL; c = c->next) {
+        lc_docker_stream_cancel(c);
     }
 }
 
@@ -593,10 +595,10 @@ static void docker_destroy(void *state)
     }
     docker_stop(d);
     while (d->containers != NULL) {
-        struct lc_container *c = d->containers;
+        struct lc_docker_container *c = d->containers;
         d->containers = c->next;
         lc_task_destroy(c->task);
-        lc_stream_close(c, container_freed);
+        lc_docker_stream_close(c, container_freed);
     }
     lc_task_destroy(d->events_task);
     lc_task_destroy(d->reconcile_task);

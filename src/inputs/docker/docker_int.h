@@ -20,15 +20,15 @@
 #include "pipeline/ingest.h"
 #include "inputs/docker/lines.h"
 
-enum lc_cstate {
-    LC_C_IDLE = 0, /* read to the end; waiting for a start */
-    LC_C_FOLLOW,   /* follow stream open */
-    LC_C_DRAIN,    /* follow=0 request reading what the daemon holds */
-    LC_C_INSPECT,  /* asking whether it runs, after a drain */
-    LC_C_WAIT,     /* backoff before trying again */
+enum lc_docker_cstate {
+    LC_DOCKER_C_IDLE = 0, /* read to the end; waiting for a start */
+    LC_DOCKER_C_FOLLOW,   /* follow stream open */
+    LC_DOCKER_C_DRAIN,    /* follow=0 request reading what the daemon holds */
+    LC_DOCKER_C_INSPECT,  /* asking whether it runs, after a drain */
+    LC_DOCKER_C_WAIT,     /* backoff before trying again */
 };
 
-struct lc_cstats {
+struct lc_docker_cstats {
     uint64_t lines[3]; /* by stream */
     uint64_t bytes[3];
     uint64_t reconnects;
@@ -39,8 +39,8 @@ struct lc_cstats {
     uint64_t drains; /* follow=0 requests (each one a rescan of the log file by dockerd) */
 };
 
-struct lc_container {
-    struct lc_container *next;
+struct lc_docker_container {
+    struct lc_docker_container *next;
     struct lc_docker *d;
     char id[65];
     struct lc_meta *meta; /* NULL while ignored */
@@ -48,33 +48,33 @@ struct lc_container {
     int destroyed;        /* the daemon destroyed it: remove once read */
     int running;
     uint64_t added_ms; /* loop time it was added: a list asked for before knows nothing of it */
-    enum lc_cstate state;
+    enum lc_docker_cstate state;
     long tail;                 /* >= 0: first open takes only the last TAIL lines */
     int64_t floor_since_ns;    /* since for a container whose tail request brought nothing */
     struct lc_docker_req *req; /* follow, drain or inspect request */
     struct lc_docker_req *probe;
     struct lc_buf probe_body;
-    struct lc_lines *lines;      /* created at the first byte (TTY is told by it) */
-    struct lc_lines *stash;      /* the ended follow stream's, while a line in it is not whole */
-    int drained;                 /* the inspect in flight follows a drain */
-    unsigned drains_in_row;      /* drains since the container was last followed or read out */
-    int wait_then_drain;         /* LC_C_WAIT ends in a drain (not in an inspect) ... */
-    int64_t drain_not_before_ns; /* ... made no earlier than this (wall clock) */
-    uv_timer_t timer;            /* idle deadline, or backoff */
+    struct lc_docker_lines *lines; /* created at the first byte (TTY is told by it) */
+    struct lc_docker_lines *stash; /* the ended follow stream's, while a line in it is not whole */
+    int drained;                   /* the inspect in flight follows a drain */
+    unsigned drains_in_row;        /* drains since the container was last followed or read out */
+    int wait_then_drain;           /* LC_DOCKER_C_WAIT ends in a drain (not in an inspect) ... */
+    int64_t drain_not_before_ns;   /* ... made no earlier than this (wall clock) */
+    uv_timer_t timer;              /* idle deadline, or backoff */
     uint64_t last_data_ms;
     uint64_t backoff_ms;
-    uint64_t retry_at_ms;     /* LC_C_WAIT: when to try again */
+    uint64_t retry_at_ms;     /* LC_DOCKER_C_WAIT: when to try again */
     int64_t drain_started_ns; /* wall clock when the last logs request started */
     int tail_floor_pending;   /* the next line taken is the first of a tail request */
     int replaying;
     int paused;
     struct lc_docker_pos win;
-    struct lc_cstats stats;
+    struct lc_docker_cstats stats;
     struct lc_task *task;   /* the supervisor's record of this capture */
     double lag_s;           /* spool append time minus the newest line's ts */
     int pos_dirty;          /* its position must go into the next append */
     int taken_since_commit; /* lines taken since its position last went into the spool */
-    struct lc_container *dirty_next;
+    struct lc_docker_container *dirty_next;
 };
 
 struct lc_docker {
@@ -92,7 +92,7 @@ struct lc_docker {
     const struct lc_docker_config *dc;
     struct lc_ingest_input *src; /* its handle on the ingest stage */
     struct lc_docker_client *client;
-    struct lc_container *containers;
+    struct lc_docker_container *containers;
     size_t n_containers;
     char self_id[65];
     int stopping;
@@ -117,65 +117,66 @@ struct lc_docker {
     int list_again;
 
     /* positions: in the spool, with the lines they cover */
-    int first_start;            /* no container list was ever taken: initial_tail applies */
-    json_t *pending;            /* positions of containers not seen yet: id -> position object */
-    struct lc_container *dirty; /* containers whose position must go into the next append */
-    char boot_id[40];           /* this boot's id, "" when unknown */
-    int positions_other_boot;   /* the saved positions' boot-times are of another boot */
-    char *legacy_path;          /* positions.json of an older logcap, moved into the spool */
+    int first_start; /* no container list was ever taken: initial_tail applies */
+    json_t *pending; /* positions of containers not seen yet: id -> position object */
+    struct lc_docker_container *dirty; /* containers whose position must go into the next append */
+    char boot_id[40];                  /* this boot's id, "" when unknown */
+    int positions_other_boot;          /* the saved positions' boot-times are of another boot */
+    char *legacy_path;                 /* positions.json of an older logcap, moved into the spool */
     int destroyed;
     int open_handles;
 };
 
 /* docker.c */
-struct lc_container *lc_docker_find(struct lc_docker *d, const char *id);
-struct lc_container *lc_docker_add(struct lc_docker *d, const char *id, const char *name,
-                                   const char *image, json_t *labels, int running);
-void lc_docker_remove(struct lc_docker *d, struct lc_container *c);
+struct lc_docker_container *lc_docker_find(struct lc_docker *d, const char *id);
+struct lc_docker_container *lc_docker_add(struct lc_docker *d, const char *id, const char *name,
+                                          const char *image, json_t *labels, int running);
+void lc_docker_remove(struct lc_docker *d, struct lc_docker_container *c);
 /* The daemon names C anew (a rename, or labels learnt from the list): the filters are
  * applied again (C starts or stops being captured) and its metadata is refreshed. */
-void lc_docker_update(struct lc_docker *d, struct lc_container *c, const char *name,
+void lc_docker_update(struct lc_docker *d, struct lc_docker_container *c, const char *name,
                       const char *image, json_t *labels);
 /* C's position must go into the next append (it moved, or its hold changed). */
-void lc_docker_mark_dirty(struct lc_docker *d, struct lc_container *c);
+void lc_docker_mark_dirty(struct lc_docker *d, struct lc_docker_container *c);
 /* CLOCK_BOOTTIME in nanoseconds: a position's boot-time of its last take. */
 int64_t lc_docker_boot_ns(void);
 /* Takes one line of C: hands it to the ingest stage and moves C's position. */
-void lc_docker_take(struct lc_docker *d, struct lc_container *c, const struct lc_line *l);
+void lc_docker_take(struct lc_docker *d, struct lc_docker_container *c,
+                    const struct lc_docker_line *l);
 /* After the first list: positions of containers that are gone are dropped, and the spool
  * records that the first list happened (initial_tail never applies again). */
 void lc_docker_first_list_done(struct lc_docker *d);
 
 /* discovery.c */
-void lc_discovery_connect(struct lc_docker *d);
-void lc_discovery_stop(struct lc_docker *d);
-void lc_discovery_lost(struct lc_docker *d, const char *why);
+void lc_docker_discovery_connect(struct lc_docker *d);
+void lc_docker_discovery_stop(struct lc_docker *d);
+void lc_docker_discovery_lost(struct lc_docker *d, const char *why);
 /* The supervisor's restarts of the events and reconcile tasks. */
-void lc_discovery_restart_events(void *d);
-void lc_discovery_restart_reconcile(void *d);
+void lc_docker_discovery_restart_events(void *d);
+void lc_docker_discovery_restart_reconcile(void *d);
 
 /* stream.c */
-void lc_stream_init(struct lc_container *c);
+void lc_docker_stream_init(struct lc_docker_container *c);
 /* Starts capture: follow when running, otherwise read what the daemon holds. */
-void lc_stream_begin(struct lc_container *c);
+void lc_docker_stream_begin(struct lc_docker_container *c);
 /* The container started (again). */
-void lc_stream_on_start(struct lc_container *c);
-void lc_stream_pause(struct lc_container *c, int pause);
+void lc_docker_stream_on_start(struct lc_docker_container *c);
+void lc_docker_stream_pause(struct lc_docker_container *c, int pause);
 /* The daemon is back: a container waiting out a backoff tries again at once. */
-void lc_stream_kick(struct lc_container *c);
+void lc_docker_stream_kick(struct lc_docker_container *c);
 /* Cancels everything in flight (no callbacks) and closes the timer; C is freed by
  * lc_docker_remove once the timer is closed. */
-void lc_stream_close(struct lc_container *c, uv_close_cb freed);
-void lc_stream_cancel(struct lc_container *c);
+void lc_docker_stream_close(struct lc_docker_container *c, uv_close_cb freed);
+void lc_docker_stream_cancel(struct lc_docker_container *c);
 /* Stops capturing C: everything in flight is cancelled, what is pending dropped, and C is
  * idle. */
-void lc_stream_reset(struct lc_container *c);
+void lc_docker_stream_reset(struct lc_docker_container *c);
 /* The daemon no longer has C: what its last stream brought of an unfinished line is
  * delivered, and C is removed. */
-void lc_stream_gone(struct lc_container *c);
+void lc_docker_stream_gone(struct lc_docker_container *c);
 /* The supervisor's restart: tear everything down and begin again from the position. */
-void lc_stream_restart(void *container);
+void lc_docker_stream_restart(void *container);
 /* Test hook: stop working and beating until the supervisor restarts the task. */
-void lc_stream_wedge(struct lc_container *c);
+void lc_docker_stream_wedge(struct lc_docker_container *c);
 
 #endif

@@ -18,21 +18,22 @@ int lc_docker_id_valid(const char *id)
     return i == 64;
 }
 
-static enum lc_event_action parse_action(const char *s)
+static enum lc_docker_event_action parse_action(const char *s)
 {
     static const struct {
         const char *name;
-        enum lc_event_action action;
+        enum lc_docker_event_action action;
     } actions[] = {
-        {"create", LC_EVENT_CREATE},   {"start", LC_EVENT_START},   {"die", LC_EVENT_DIE},
-        {"destroy", LC_EVENT_DESTROY}, {"rename", LC_EVENT_RENAME},
+        {"create", LC_DOCKER_EVENT_CREATE}, {"start", LC_DOCKER_EVENT_START},
+        {"die", LC_DOCKER_EVENT_DIE},       {"destroy", LC_DOCKER_EVENT_DESTROY},
+        {"rename", LC_DOCKER_EVENT_RENAME},
     };
     for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
         if (strcmp(s, actions[i].name) == 0) {
             return actions[i].action;
         }
     }
-    return LC_EVENT_OTHER;
+    return LC_DOCKER_EVENT_OTHER;
 }
 
 /* The attributes Docker adds to an event that are not labels. A label of one of these

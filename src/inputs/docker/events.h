@@ -6,19 +6,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum lc_event_action {
-    LC_EVENT_OTHER = 0,
-    LC_EVENT_CREATE,
-    LC_EVENT_START,
-    LC_EVENT_DIE,
-    LC_EVENT_DESTROY,
-    LC_EVENT_RENAME,
+enum lc_docker_event_action {
+    LC_DOCKER_EVENT_OTHER = 0,
+    LC_DOCKER_EVENT_CREATE,
+    LC_DOCKER_EVENT_START,
+    LC_DOCKER_EVENT_DIE,
+    LC_DOCKER_EVENT_DESTROY,
+    LC_DOCKER_EVENT_RENAME,
 };
 
 #include <jansson.h>
 
 struct lc_docker_event {
-    enum lc_event_action action;
+    enum lc_docker_event_action action;
     char id[65];     /* container id (64 hex), "" when absent */
     char name[256];  /* Actor.Attributes.name, "" when absent */
     char image[256]; /* Actor.Attributes.image, "" when absent */

@@ -17,7 +17,7 @@ static int name_matches(char *const *globs, size_t n, const char *name)
 }
 
 /* Returns 1 when LABELS hold M's key with M's value, or with any value when M's is "*". */
-static int label_matches(const struct lc_label_match *m, const struct lc_kv *labels,
+static int label_matches(const struct lc_label_match *m, const struct lc_docker_kv *labels,
                          size_t n_labels)
 {
     for (size_t i = 0; i < n_labels; i++) {
@@ -33,7 +33,7 @@ static int label_matches(const struct lc_label_match *m, const struct lc_kv *lab
 }
 
 int lc_docker_filter_match(const struct lc_docker_config *dc, const char *name,
-                           const struct lc_kv *labels, size_t n_labels)
+                           const struct lc_docker_kv *labels, size_t n_labels)
 {
     /* Docker reports names as "/web-1"; the patterns are written without the '/'. */
     if (name == NULL) {

@@ -7,7 +7,7 @@
 
 #include "inputs/docker/docker_config.h"
 
-struct lc_kv {
+struct lc_docker_kv {
     const char *key;
     const char *value;
 };
@@ -19,6 +19,6 @@ struct lc_kv {
  * - no exclude_labels entry is present with an equal value ("*": any value).
  * Returns 0 otherwise. */
 int lc_docker_filter_match(const struct lc_docker_config *dc, const char *name,
-                           const struct lc_kv *labels, size_t n_labels);
+                           const struct lc_docker_kv *labels, size_t n_labels);
 
 #endif

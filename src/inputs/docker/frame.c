@@ -9,17 +9,17 @@
 
 #define HDR_LEN 8
 
-void lc_frame_init(struct lc_frame_decoder *d)
+void lc_docker_frame_init(struct lc_docker_frame_decoder *d)
 {
     memset(d->hdr, 0, sizeof(d->hdr));
     d->hdr_len = 0;
     d->need = 0;
     d->stream = 0;
     d->failed = 0;
-    lc_buf_init(&d->part, LC_FRAME_MAX);
+    lc_buf_init(&d->part, LC_DOCKER_FRAME_MAX);
 }
 
-void lc_frame_close(struct lc_frame_decoder *d)
+void lc_docker_frame_close(struct lc_docker_frame_decoder *d)
 {
     lc_buf_close(&d->part);
     d->hdr_len = 0;
@@ -27,7 +27,7 @@ void lc_frame_close(struct lc_frame_decoder *d)
 }
 
 /* Keeps the buffer's memory for the next response. */
-void lc_frame_reset(struct lc_frame_decoder *d)
+void lc_docker_frame_reset(struct lc_docker_frame_decoder *d)
 {
     lc_buf_reset(&d->part);
     d->hdr_len = 0;
@@ -36,16 +36,17 @@ void lc_frame_reset(struct lc_frame_decoder *d)
     d->failed = 0;
 }
 
-int lc_frame_pending(const struct lc_frame_decoder *d)
+int lc_docker_frame_pending(const struct lc_docker_frame_decoder *d)
 {
     return d->hdr_len > 0;
 }
 
 /* Validates the 8 header bytes at H and loads the stream and length. */
-static int load_header(struct lc_frame_decoder *d, const unsigned char *h)
+static int load_header(struct lc_docker_frame_decoder *d, const unsigned char *h)
 {
     uint32_t n = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
-    if (h[0] > LC_FRAME_SYSTEMERR || h[1] != 0 || h[2] != 0 || h[3] != 0 || n > LC_FRAME_MAX) {
+    if (h[0] > LC_DOCKER_FRAME_SYSTEMERR || h[1] != 0 || h[2] != 0 || h[3] != 0 ||
+        n > LC_DOCKER_FRAME_MAX) {
         d->failed = 1;
         return -EPROTO;
     }
@@ -56,7 +57,7 @@ static int load_header(struct lc_frame_decoder *d, const unsigned char *h)
 
 /* Completes the header from DATA. Returns bytes used, 0 with HDR_LEN short of a header, or
  * -EPROTO. */
-static int take_header(struct lc_frame_decoder *d, const char *data, size_t len)
+static int take_header(struct lc_docker_frame_decoder *d, const char *data, size_t len)
 {
     size_t n;
     if (d->hdr_len == 0 && len >= HDR_LEN) {
@@ -77,8 +78,8 @@ static int take_header(struct lc_frame_decoder *d, const char *data, size_t len)
 
 /* Ends the current frame and hands PAYLOAD to the callback. The decoder is at a frame
  * boundary before the callback runs, so a callback that stops the feed leaves it sound. */
-static int deliver(struct lc_frame_decoder *d, const char *payload, size_t len, lc_frame_cb cb,
-                   void *ud)
+static int deliver(struct lc_docker_frame_decoder *d, const char *payload, size_t len,
+                   lc_docker_frame_cb cb, void *ud)
 {
     int rc;
     d->hdr_len = 0;
@@ -89,8 +90,8 @@ static int deliver(struct lc_frame_decoder *d, const char *payload, size_t len, 
 }
 
 /* Bytes after the frame whose callback returned nonzero are not consumed. */
-int lc_frame_feed(struct lc_frame_decoder *d, const char *data, size_t len, lc_frame_cb cb,
-                  void *ud)
+int lc_docker_frame_feed(struct lc_docker_frame_decoder *d, const char *data, size_t len,
+                         lc_docker_frame_cb cb, void *ud)
 {
     while (!d->failed) {
         size_t n;
@@ -121,7 +122,7 @@ int lc_frame_feed(struct lc_frame_decoder *d, const char *data, size_t len, lc_f
             continue;
         }
         n = len < d->need ? len : d->need;
-        /* Cannot fail: the payload is at most LC_FRAME_MAX, the buffer's cap. */
+        /* Cannot fail: the payload is at most LC_DOCKER_FRAME_MAX, the buffer's cap. */
         (void)lc_buf_add(&d->part, data, n);
         d->need -= (uint32_t)n;
         data += n;

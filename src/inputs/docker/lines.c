@@ -47,14 +47,14 @@ struct joiner {
     char last[TS_MAX];
 };
 
-struct lc_lines {
+struct lc_docker_lines {
     int tty;
     size_t max;
     size_t limit; /* join cap: MAX, plus one in TTY mode for a "\r" whose "\n" is to come */
-    lc_line_cb cb;
+    lc_docker_line_cb cb;
     void *ud;
     uint64_t errors;
-    struct lc_frame_decoder fd;
+    struct lc_docker_frame_decoder fd;
     struct joiner j[3]; /* by stream; [0] is unused */
     /* TTY mode: the content of a message whose end has not arrived (its timestamp is the
      * stdout joiner's last one), how much of it was searched for its end, and the first
@@ -75,9 +75,9 @@ struct msg {
     size_t len;
 };
 
-static int emit(struct lc_lines *l, int stream, const struct msg *m, int truncated)
+static int emit(struct lc_docker_lines *l, int stream, const struct msg *m, int truncated)
 {
-    struct lc_line line;
+    struct lc_docker_line line;
     line.stream = stream;
     line.ts_ns = m->ts_ns;
     line.ts = m->ts;
@@ -89,7 +89,7 @@ static int emit(struct lc_lines *l, int stream, const struct msg *m, int truncat
 }
 
 /* Delivers a whole message in place. */
-static int emit_direct(struct lc_lines *l, int stream, struct msg *m)
+static int emit_direct(struct lc_docker_lines *l, int stream, struct msg *m)
 {
     int truncated = 0;
     if (l->tty && m->len > 0 && m->text[m->len - 1] == '\r') {
@@ -104,7 +104,7 @@ static int emit_direct(struct lc_lines *l, int stream, struct msg *m)
 
 /* Delivers the joined line of STREAM; FINAL when its '\n' was seen. The joiner is closed
  * before the callback runs, so a callback that stops the feed leaves a sound state. */
-static int flush(struct lc_lines *l, int stream, int final)
+static int flush(struct lc_docker_lines *l, int stream, int final)
 {
     struct joiner *j = &l->j[stream];
     struct msg m = {j->ts, j->ts_len, j->ts_ns, j->buf.data ? j->buf.data : "", j->buf.len};
@@ -127,7 +127,7 @@ static int flush(struct lc_lines *l, int stream, int final)
     return rc;
 }
 
-static void append(struct lc_lines *l, struct joiner *j, const char *data, size_t n)
+static void append(struct lc_docker_lines *l, struct joiner *j, const char *data, size_t n)
 {
     size_t room = l->limit - j->buf.len;
     if (j->over) {
@@ -143,7 +143,7 @@ static void append(struct lc_lines *l, struct joiner *j, const char *data, size_
 
 /* Handles one message (or, in TTY mode, the first bytes of one) of STREAM. FINAL when it
  * ended in '\n'. */
-static int on_message(struct lc_lines *l, int stream, struct msg *m, int final)
+static int on_message(struct lc_docker_lines *l, int stream, struct msg *m, int final)
 {
     struct joiner *j = &l->j[stream];
     if (j->open && j->ts_ns != m->ts_ns) {
@@ -179,7 +179,7 @@ static void set_ts(struct joiner *j, struct msg *m, const char *p, size_t ts_len
 }
 
 /* Gives M the last timestamp of the stream, for a message without one. */
-static void set_last_ts(struct lc_lines *l, struct joiner *j, struct msg *m)
+static void set_last_ts(struct lc_docker_lines *l, struct joiner *j, struct msg *m)
 {
     l->errors++;
     m->ts = j->has_last ? j->last : "";
@@ -190,12 +190,12 @@ static void set_last_ts(struct lc_lines *l, struct joiner *j, struct msg *m)
 /* Non-TTY: one frame is one message. */
 static int on_frame(void *ud, int stream, const char *p, size_t n)
 {
-    struct lc_lines *l = ud;
+    struct lc_docker_lines *l = ud;
     struct joiner *j;
     struct msg m;
     int64_t ns;
     int k, final;
-    if (stream != LC_FRAME_STDOUT && stream != LC_FRAME_STDERR) {
+    if (stream != LC_DOCKER_FRAME_STDOUT && stream != LC_DOCKER_FRAME_STDERR) {
         l->errors++;
         return 0;
     }
@@ -309,9 +309,9 @@ static int64_t tty_after(const struct msg *m)
 }
 
 /* The current TTY message, whose timestamp is the stdout joiner's last one. */
-static void tty_current(struct lc_lines *l, struct msg *m)
+static void tty_current(struct lc_docker_lines *l, struct msg *m)
 {
-    const struct joiner *j = &l->j[LC_FRAME_STDOUT];
+    const struct joiner *j = &l->j[LC_DOCKER_FRAME_STDOUT];
     m->ts = j->has_last ? j->last : "";
     m->ts_len = j->has_last ? j->last_len : 0;
     m->ts_ns = j->has_last ? j->last_ns : 0;
@@ -319,18 +319,19 @@ static void tty_current(struct lc_lines *l, struct msg *m)
 
 /* Hands the message M (content C, AT bytes) on; it is a whole line only when it ended at
  * its '\n'. */
-static int tty_deliver(struct lc_lines *l, struct msg *m, const char *c, size_t at, enum tty_end e)
+static int tty_deliver(struct lc_docker_lines *l, struct msg *m, const char *c, size_t at,
+                       enum tty_end e)
 {
     m->text = c;
     m->len = at;
-    return on_message(l, LC_FRAME_STDOUT, m, e == END_NEWLINE);
+    return on_message(l, LC_DOCKER_FRAME_STDOUT, m, e == END_NEWLINE);
 }
 
 /* TTY: DATA starts a message. It is handled in place when its end is in DATA; otherwise
  * its content so far goes into BODY. */
-static int tty_message(struct lc_lines *l, const char *data, size_t len, size_t *used)
+static int tty_message(struct lc_docker_lines *l, const char *data, size_t len, size_t *used)
 {
-    struct joiner *j = &l->j[LC_FRAME_STDOUT];
+    struct joiner *j = &l->j[LC_DOCKER_FRAME_STDOUT];
     struct msg m;
     size_t ts_len = 0, at = 0;
     int64_t ns = 0;
@@ -363,9 +364,9 @@ static int tty_message(struct lc_lines *l, const char *data, size_t len, size_t 
 
 /* TTY: a message whose first bytes were kept in HEAD. Completes the header from DATA; the
  * content then goes to BODY. */
-static int tty_head(struct lc_lines *l, const char *data, size_t len, size_t *used)
+static int tty_head(struct lc_docker_lines *l, const char *data, size_t len, size_t *used)
 {
-    struct joiner *j = &l->j[LC_FRAME_STDOUT];
+    struct joiner *j = &l->j[LC_DOCKER_FRAME_STDOUT];
     size_t old = l->head_len, take = HEAD_MAX - old, ts_len = 0;
     struct msg m;
     int64_t ns = 0;
@@ -398,7 +399,7 @@ static int tty_head(struct lc_lines *l, const char *data, size_t len, size_t *us
 /* TTY: more content of the message in BODY. When its end lies in bytes buffered before
  * (the next message's header began there), those bytes go back to HEAD and DATA is read
  * again from its start. */
-static int tty_body(struct lc_lines *l, const char *data, size_t len, size_t *used)
+static int tty_body(struct lc_docker_lines *l, const char *data, size_t len, size_t *used)
 {
     size_t old = l->body.len, take = SCAN_MAX - old, at = 0, end;
     struct msg m;
@@ -427,7 +428,7 @@ static int tty_body(struct lc_lines *l, const char *data, size_t len, size_t *us
     return tty_deliver(l, &m, l->body.data, at, e);
 }
 
-static int tty_feed(struct lc_lines *l, const char *data, size_t len)
+static int tty_feed(struct lc_docker_lines *l, const char *data, size_t len)
 {
     int rc = 0;
     while (len > 0 && rc == 0) {
@@ -446,15 +447,15 @@ static int tty_feed(struct lc_lines *l, const char *data, size_t len)
 }
 
 /* After a nonzero callback value the rest of DATA is not consumed; the caller closes the
- * stream and calls lc_lines_finish before the next response. */
-int lc_lines_feed(struct lc_lines *l, const char *data, size_t len)
+ * stream and calls lc_docker_lines_finish before the next response. */
+int lc_docker_lines_feed(struct lc_docker_lines *l, const char *data, size_t len)
 {
     int was_failed, rc;
     if (l->tty) {
         return tty_feed(l, data, len);
     }
     was_failed = l->fd.failed;
-    rc = lc_frame_feed(&l->fd, data, len, on_frame, l);
+    rc = lc_docker_frame_feed(&l->fd, data, len, on_frame, l);
     if (rc == -EPROTO && !was_failed && l->fd.failed) {
         l->errors++;
     }
@@ -462,9 +463,9 @@ int lc_lines_feed(struct lc_lines *l, const char *data, size_t len)
 }
 
 /* TTY: the body ended inside a message header kept in HEAD. */
-static int tty_head_end(struct lc_lines *l)
+static int tty_head_end(struct lc_docker_lines *l)
 {
-    struct joiner *j = &l->j[LC_FRAME_STDOUT];
+    struct joiner *j = &l->j[LC_DOCKER_FRAME_STDOUT];
     size_t ts_len = 0;
     int64_t ns = 0;
     struct msg m;
@@ -477,14 +478,14 @@ static int tty_head_end(struct lc_lines *l)
     m.text = l->head + hl;
     m.len = l->head_len - (size_t)hl;
     l->head_len = 0;
-    return on_message(l, LC_FRAME_STDOUT, &m, 0);
+    return on_message(l, LC_DOCKER_FRAME_STDOUT, &m, 0);
 }
 
 /* TTY: the body ended inside a message whose content is in BODY: it holds that message's
  * last bytes, and maybe the next runs' messages after them. */
-static int tty_body_end(struct lc_lines *l)
+static int tty_body_end(struct lc_docker_lines *l)
 {
-    struct joiner *j = &l->j[LC_FRAME_STDOUT];
+    struct joiner *j = &l->j[LC_DOCKER_FRAME_STDOUT];
     const char *c = l->body.data;
     size_t n = l->body.len;
     struct msg m;
@@ -522,21 +523,21 @@ static void joiner_reset(struct joiner *j)
 }
 
 /* Pending lines are delivered oldest first. */
-int lc_lines_finish(struct lc_lines *l, int emit_partial)
+int lc_docker_lines_finish(struct lc_docker_lines *l, int emit_partial)
 {
-    int order[2] = {LC_FRAME_STDOUT, LC_FRAME_STDERR};
+    int order[2] = {LC_DOCKER_FRAME_STDOUT, LC_DOCKER_FRAME_STDERR};
     int rc = 0;
     if (emit_partial && l->tty && l->head_len > 0) {
         rc = tty_head_end(l);
     } else if (emit_partial && l->tty && l->in_body) {
         rc = tty_body_end(l);
     }
-    if (emit_partial && !l->tty && lc_frame_pending(&l->fd)) {
+    if (emit_partial && !l->tty && lc_docker_frame_pending(&l->fd)) {
         l->errors++; /* the daemon said it was done in the middle of a frame */
     }
     if (l->j[2].open && l->j[1].open && l->j[2].ts_ns < l->j[1].ts_ns) {
-        order[0] = LC_FRAME_STDERR;
-        order[1] = LC_FRAME_STDOUT;
+        order[0] = LC_DOCKER_FRAME_STDERR;
+        order[1] = LC_DOCKER_FRAME_STDOUT;
     }
     for (int i = 0; i < 2; i++) {
         if (emit_partial && rc == 0 && l->j[order[i]].open) {
@@ -548,19 +549,20 @@ int lc_lines_finish(struct lc_lines *l, int emit_partial)
     l->body.len = 0;
     l->scanned = 0;
     l->head_len = 0;
-    lc_frame_reset(&l->fd);
+    lc_docker_frame_reset(&l->fd);
     return rc;
 }
 
-struct lc_lines *lc_lines_create(int tty, size_t max_line_bytes, lc_line_cb cb, void *ud)
+struct lc_docker_lines *lc_docker_lines_create(int tty, size_t max_line_bytes, lc_docker_line_cb cb,
+                                               void *ud)
 {
-    struct lc_lines *l = lc_xcalloc(1, sizeof(*l));
+    struct lc_docker_lines *l = lc_xcalloc(1, sizeof(*l));
     l->tty = tty ? 1 : 0;
     l->max = max_line_bytes > 0 ? max_line_bytes : 1;
     l->limit = l->tty && l->max < SIZE_MAX - 1 ? l->max + 1 : l->max;
     l->cb = cb;
     l->ud = ud;
-    lc_frame_init(&l->fd);
+    lc_docker_frame_init(&l->fd);
     lc_buf_init(&l->body, SCAN_MAX);
     for (int i = 0; i < 3; i++) {
         lc_buf_init(&l->j[i].buf, l->limit);
@@ -568,12 +570,12 @@ struct lc_lines *lc_lines_create(int tty, size_t max_line_bytes, lc_line_cb cb, 
     return l;
 }
 
-void lc_lines_destroy(struct lc_lines *l)
+void lc_docker_lines_destroy(struct lc_docker_lines *l)
 {
     if (l == NULL) {
         return;
     }
-    lc_frame_close(&l->fd);
+    lc_docker_frame_close(&l->fd);
     lc_buf_close(&l->body);
     for (int i = 0; i < 3; i++) {
         lc_buf_close(&l->j[i].buf);
@@ -581,16 +583,16 @@ void lc_lines_destroy(struct lc_lines *l)
     free(l);
 }
 
-uint64_t lc_lines_decode_errors(const struct lc_lines *l)
+uint64_t lc_docker_lines_decode_errors(const struct lc_docker_lines *l)
 {
     return l->errors;
 }
 
-int64_t lc_lines_pending_ts(const struct lc_lines *l)
+int64_t lc_docker_lines_pending_ts(const struct lc_docker_lines *l)
 {
-    const struct joiner *out = &l->j[LC_FRAME_STDOUT];
+    const struct joiner *out = &l->j[LC_DOCKER_FRAME_STDOUT];
     int64_t p = -1;
-    for (int s = LC_FRAME_STDOUT; s <= LC_FRAME_STDERR; s++) {
+    for (int s = LC_DOCKER_FRAME_STDOUT; s <= LC_DOCKER_FRAME_STDERR; s++) {
         if (l->j[s].open && (p < 0 || l->j[s].ts_ns < p)) {
             p = l->j[s].ts_ns;
         }

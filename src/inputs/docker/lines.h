@@ -11,22 +11,22 @@
  *
  * A pending piece is emitted as a line of its own when the next piece of the same stream
  * has a different timestamp (the process ended without '\n' and a later run wrote more),
- * or by lc_lines_finish(.., 1) when the daemon has sent all it holds.
+ * or by lc_docker_lines_finish(.., 1) when the daemon has sent all it holds.
  *
  * A message without a valid timestamp is delivered with the timestamp of the previous
  * message of the stream (or ts_ns 0 and the text "" when there is none) and counted as a
  * decode error; a SYSTEMERR frame is counted as a decode error and not delivered. The
  * module owns its buffers; line pointers passed to the callback are valid during the
  * callback only. */
-#ifndef LC_LINES_H
-#define LC_LINES_H
+#ifndef LC_DOCKER_LINES_H
+#define LC_DOCKER_LINES_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #define LC_DOCKER_PIECE 16384
 
-struct lc_line {
+struct lc_docker_line {
     int stream; /* enum lc_stream: 1 stdout, 2 stderr (TTY: always 1) */
     int64_t ts_ns;
     const char *ts; /* timestamp text as Docker sent it */
@@ -36,32 +36,33 @@ struct lc_line {
     int truncated;
 };
 
-/* Return 0 to go on; nonzero stops the feed and is returned by lc_lines_feed. */
-typedef int (*lc_line_cb)(void *ud, const struct lc_line *line);
+/* Return 0 to go on; nonzero stops the feed and is returned by lc_docker_lines_feed. */
+typedef int (*lc_docker_line_cb)(void *ud, const struct lc_docker_line *line);
 
-struct lc_lines;
+struct lc_docker_lines;
 
 /* Creates an assembler. MAX_LINE_BYTES >= 1. Never returns NULL. */
-struct lc_lines *lc_lines_create(int tty, size_t max_line_bytes, lc_line_cb cb, void *ud);
+struct lc_docker_lines *lc_docker_lines_create(int tty, size_t max_line_bytes, lc_docker_line_cb cb,
+                                               void *ud);
 /* NULL is a no-op. */
-void lc_lines_destroy(struct lc_lines *l);
+void lc_docker_lines_destroy(struct lc_docker_lines *l);
 
 /* Feeds body bytes (chunked transfer encoding already removed). Returns 0, the callback's
  * nonzero value, or -EPROTO on a malformed frame header (close the stream; what was
  * delivered before stands). */
-int lc_lines_feed(struct lc_lines *l, const char *data, size_t len);
+int lc_docker_lines_feed(struct lc_docker_lines *l, const char *data, size_t len);
 
 /* The response ended. With EMIT_PARTIAL, pending pieces are delivered as lines (a last
  * line without '\n'); without, they are dropped (the stream was cut and will be read
  * again). Either way the assembler is reset for the next response. Returns 0 or the
  * callback's value. */
-int lc_lines_finish(struct lc_lines *l, int emit_partial);
+int lc_docker_lines_finish(struct lc_docker_lines *l, int emit_partial);
 
 /* The timestamp of the oldest line not yet whole (pieces being joined, or a TTY message
  * whose end has not arrived), or -1 when none: a resume must not start after it. */
-int64_t lc_lines_pending_ts(const struct lc_lines *l);
+int64_t lc_docker_lines_pending_ts(const struct lc_docker_lines *l);
 
 /* Messages that could not be decoded (no timestamp, SYSTEMERR frames, bad headers). */
-uint64_t lc_lines_decode_errors(const struct lc_lines *l);
+uint64_t lc_docker_lines_decode_errors(const struct lc_docker_lines *l);
 
 #endif

@@ -31,12 +31,12 @@
 /* Drains in a row of a container that keeps running during them; more wait a backoff. */
 #define DRAIN_BURST 3
 
-static void follow(struct lc_container *c);
-static void drain(struct lc_container *c);
-static void inspect(struct lc_container *c, int after_drain);
-static void arm_idle(struct lc_container *c, uint64_t ms);
+static void follow(struct lc_docker_container *c);
+static void drain(struct lc_docker_container *c);
+static void inspect(struct lc_docker_container *c, int after_drain);
+static void arm_idle(struct lc_docker_container *c, uint64_t ms);
 
-static const char *cname(const struct lc_container *c)
+static const char *cname(const struct lc_docker_container *c)
 {
     return c->meta != NULL ? c->meta->name : c->id;
 }
@@ -45,25 +45,26 @@ static const char *cname(const struct lc_container *c)
 
 /* The oldest line not yet whole is at TS (-1: none): the position must not pass it, and
  * says so in the next append when it changed. */
-static void hold_sync(struct lc_container *c, int64_t ts)
+static void hold_sync(struct lc_docker_container *c, int64_t ts)
 {
     if (lc_docker_pos_set_hold(&c->win, ts)) {
         lc_docker_mark_dirty(c->d, c);
     }
 }
 
-static void assembler_end(struct lc_container *c, struct lc_lines *l, int emit_partial)
+static void assembler_end(struct lc_docker_container *c, struct lc_docker_lines *l,
+                          int emit_partial)
 {
-    uint64_t before = lc_lines_decode_errors(l);
-    lc_lines_finish(l, emit_partial);
-    c->stats.decode_errors += lc_lines_decode_errors(l) - before;
-    lc_lines_destroy(l);
+    uint64_t before = lc_docker_lines_decode_errors(l);
+    lc_docker_lines_finish(l, emit_partial);
+    c->stats.decode_errors += lc_docker_lines_decode_errors(l) - before;
+    lc_docker_lines_destroy(l);
 }
 
 /* The response ended. With EMIT_PARTIAL, pending pieces are whole lines now (the
  * container stopped, or is gone); without, they are dropped, to be read again (the hold
  * stays). */
-static void lines_end(struct lc_container *c, int emit_partial)
+static void lines_end(struct lc_docker_container *c, int emit_partial)
 {
     if (c->lines != NULL) {
         assembler_end(c, c->lines, emit_partial);
@@ -78,10 +79,10 @@ static void lines_end(struct lc_container *c, int emit_partial)
 /* The follow stream ended with pieces of a line pending: kept until a request tells
  * whether the daemon still holds them. A stream that brought nothing leaves the stash of
  * the one before. */
-static void stash_take(struct lc_container *c)
+static void stash_take(struct lc_docker_container *c)
 {
     if (c->lines != NULL) {
-        lc_lines_destroy(c->stash);
+        lc_docker_lines_destroy(c->stash);
         c->stash = c->lines;
         c->lines = NULL;
     }
@@ -90,10 +91,10 @@ static void stash_take(struct lc_container *c)
 
 /* The daemon answers with the container's log again (it reads the stashed pieces anew
  * from the position): dropped. */
-static void stash_drop(struct lc_container *c)
+static void stash_drop(struct lc_docker_container *c)
 {
     if (c->stash != NULL) {
-        lc_lines_destroy(c->stash);
+        lc_docker_lines_destroy(c->stash);
         c->stash = NULL;
     }
 }
@@ -105,7 +106,7 @@ static void stash_drop(struct lc_container *c)
  * like a dead task. */
 static void retry_cb(uv_timer_t *t)
 {
-    struct lc_container *c = t->data;
+    struct lc_docker_container *c = t->data;
     uint64_t now = uv_now(c->d->loop);
     if (lc_task_wedged(c->task)) {
         return;
@@ -131,7 +132,7 @@ static void retry_cb(uv_timer_t *t)
     }
 }
 
-static void retry_later(struct lc_container *c, int err, const char *what)
+static void retry_later(struct lc_docker_container *c, int err, const char *what)
 {
     struct lc_docker *d = c->d;
     c->stats.errors++;
@@ -141,7 +142,7 @@ static void retry_later(struct lc_container *c, int err, const char *what)
     lc_task_set_state(c->task, LC_TASK_RESTARTING);
     lc_log(LC_LOG_WARN, err, "[%s:%s] %s failed; retrying in %" PRIu64 " ms", c->d->tag, cname(c),
            what, c->backoff_ms);
-    c->state = LC_C_WAIT;
+    c->state = LC_DOCKER_C_WAIT;
     c->wait_then_drain = 0;
     c->retry_at_ms = uv_now(d->loop) + c->backoff_ms;
     uv_timer_start(&c->timer, retry_cb, 0, 0);
@@ -153,7 +154,7 @@ static void retry_later(struct lc_container *c, int err, const char *what)
 
 /* A 404 means the container is gone only when Docker says so: a 404 from anything else
  * (a proxy, a wrong API path) must not make logcap drop a container and its position. */
-static int no_such_container(const struct lc_container *c, int result, long status)
+static int no_such_container(const struct lc_docker_container *c, int result, long status)
 {
     return result == 0 && status == 404 &&
            strstr(lc_docker_client_error_text(c->d->client), "No such container") != NULL;
@@ -161,7 +162,7 @@ static int no_such_container(const struct lc_container *c, int result, long stat
 
 /* The daemon answers that the container is being removed (or is dead): its logs can no
  * longer be read, and a 404 follows. */
-static int being_removed(const struct lc_container *c, int result, long status)
+static int being_removed(const struct lc_docker_container *c, int result, long status)
 {
     return result == 0 && status == 409 &&
            strstr(lc_docker_client_error_text(c->d->client), "marked for removal") != NULL;
@@ -169,7 +170,7 @@ static int being_removed(const struct lc_container *c, int result, long status)
 
 /* The container is gone: what the last stream brought of a line without its end is all
  * there will ever be of it, and is kept. */
-static void gone(struct lc_container *c)
+static void gone(struct lc_docker_container *c)
 {
     if (c->stash != NULL) {
         c->replaying = 0;
@@ -182,12 +183,12 @@ static void gone(struct lc_container *c)
 }
 
 /* Closes the follow stream and opens it again from the position (a "rotation"). */
-static void reopen(struct lc_container *c, const char *why)
+static void reopen(struct lc_docker_container *c, const char *why)
 {
     lc_log(LC_LOG_DEBUG, 0, "[%s:%s] reopening stream: %s", c->d->tag, cname(c), why);
     c->stats.rotations++;
     lc_task_error(c->task, 0, "stream reopened: %s", why);
-    lc_stream_cancel(c);
+    lc_docker_stream_cancel(c);
     lines_end(c, 0);
     follow(c);
 }
@@ -196,7 +197,7 @@ static void reopen(struct lc_container *c, const char *why)
 
 static int probe_data(void *ud, const char *data, size_t len)
 {
-    struct lc_container *c = ud;
+    struct lc_docker_container *c = ud;
     return lc_buf_add(&c->probe_body, data, len) == 0 ? 0 : -E2BIG;
 }
 
@@ -209,7 +210,7 @@ static int64_t probe_ts(const struct lc_buf *b)
     if (n == 0) {
         return -1;
     }
-    if ((unsigned char)p[0] <= LC_FRAME_SYSTEMERR) {
+    if ((unsigned char)p[0] <= LC_DOCKER_FRAME_SYSTEMERR) {
         if (n < 8) {
             return -1;
         }
@@ -222,7 +223,7 @@ static int64_t probe_ts(const struct lc_buf *b)
 /* The newest line this capture stands on. Before any line was taken, a capture that
  * began with `tail` stands on the moment of that request: older lines were skipped on
  * purpose and must not look "newer" to the idle probe. */
-static int64_t newest_taken(const struct lc_container *c)
+static int64_t newest_taken(const struct lc_docker_container *c)
 {
     int64_t n = lc_docker_pos_last(&c->win);
     if (n < 0 && c->floor_since_ns > 0) {
@@ -233,7 +234,7 @@ static int64_t newest_taken(const struct lc_container *c)
 
 static void probe_done(void *ud, int result, long status)
 {
-    struct lc_container *c = ud;
+    struct lc_docker_container *c = ud;
     int64_t ts;
     c->probe = NULL;
     lc_task_beat(c->task);
@@ -256,7 +257,7 @@ static void probe_done(void *ud, int result, long status)
     arm_idle(c, c->d->dc->idle_timeout_ms);
 }
 
-static void start_probe(struct lc_container *c)
+static void start_probe(struct lc_docker_container *c)
 {
     struct lc_docker *d = c->d;
     char path[200];
@@ -272,7 +273,7 @@ static void start_probe(struct lc_container *c)
 
 static void idle_cb(uv_timer_t *t)
 {
-    struct lc_container *c = t->data;
+    struct lc_docker_container *c = t->data;
     struct lc_docker *d = c->d;
     uint64_t quiet = uv_now(d->loop) - c->last_data_ms;
 
@@ -284,24 +285,24 @@ static void idle_cb(uv_timer_t *t)
         arm_idle(c, d->dc->idle_timeout_ms - quiet);
     } else if (c->paused) {
         arm_idle(c, d->dc->idle_timeout_ms);
-    } else if (c->state == LC_C_FOLLOW && c->probe == NULL) {
+    } else if (c->state == LC_DOCKER_C_FOLLOW && c->probe == NULL) {
         start_probe(c);
-    } else if (c->state == LC_C_DRAIN) {
+    } else if (c->state == LC_DOCKER_C_DRAIN) {
         /* A drain that stalls is cut and tried again from the position. */
-        lc_stream_cancel(c);
+        lc_docker_stream_cancel(c);
         lines_end(c, 0);
         retry_later(c, -ETIMEDOUT, "reading logs");
     }
 }
 
-static void arm_idle(struct lc_container *c, uint64_t ms)
+static void arm_idle(struct lc_docker_container *c, uint64_t ms)
 {
     uv_timer_start(&c->timer, idle_cb, ms ? ms : 1, 0);
 }
 
-static int on_line(void *ud, const struct lc_line *l)
+static int on_line(void *ud, const struct lc_docker_line *l)
 {
-    struct lc_container *c = ud;
+    struct lc_docker_container *c = ud;
     struct lc_docker *d = c->d;
 
     if (c->tail_floor_pending) {
@@ -323,18 +324,18 @@ static int on_line(void *ud, const struct lc_line *l)
  * inspect request per container. */
 static int on_data(void *ud, const char *data, size_t len)
 {
-    struct lc_container *c = ud;
+    struct lc_docker_container *c = ud;
     int rc;
     c->last_data_ms = uv_now(c->d->loop);
     c->backoff_ms = c->d->dc->reconnect_min_ms; /* the daemon answers again */
     lc_task_progress(c->task);
     stash_drop(c);
     if (c->lines == NULL) {
-        int tty = (unsigned char)data[0] > LC_FRAME_SYSTEMERR;
-        c->lines = lc_lines_create(tty, c->d->dc->max_line_bytes, on_line, c);
+        int tty = (unsigned char)data[0] > LC_DOCKER_FRAME_SYSTEMERR;
+        c->lines = lc_docker_lines_create(tty, c->d->dc->max_line_bytes, on_line, c);
     }
-    rc = lc_lines_feed(c->lines, data, len);
-    hold_sync(c, lc_lines_pending_ts(c->lines));
+    rc = lc_docker_lines_feed(c->lines, data, len);
+    hold_sync(c, lc_docker_lines_pending_ts(c->lines));
     if (rc != 0) {
         lc_log(LC_LOG_WARN, rc, "[%s:%s] undecodable log stream; reopening", c->d->tag, cname(c));
         c->stats.decode_errors++;
@@ -367,10 +368,10 @@ static int finished_after(json_t *body, int64_t ns)
 
 /* The daemon said all it holds of a stopped container: a last line without '\n' is whole
  * now. */
-static void read_to_end(struct lc_container *c)
+static void read_to_end(struct lc_docker_container *c)
 {
     lines_end(c, 1);
-    c->state = LC_C_IDLE;
+    c->state = LC_DOCKER_C_IDLE;
     c->drains_in_row = 0;
     lc_task_set_state(c->task, LC_TASK_STOPPED);
     uv_timer_stop(&c->timer);
@@ -384,7 +385,7 @@ static void read_to_end(struct lc_container *c)
  * again). A container that ran during its drains gets a few in a row, then backoff, so
  * one that keeps starting and stopping cannot make logcap ask dockerd to rescan its log
  * file back to back. */
-static void drain_settled(struct lc_container *c, json_t *body)
+static void drain_settled(struct lc_docker_container *c, json_t *body)
 {
     int64_t wait_ns;
     c->drain_not_before_ns = finished_ns(body) + LC_DOCKER_POS_MARGIN_NS;
@@ -400,7 +401,7 @@ static void drain_settled(struct lc_container *c, json_t *body)
         drain(c);
         return;
     }
-    c->state = LC_C_WAIT;
+    c->state = LC_DOCKER_C_WAIT;
     c->wait_then_drain = 1; /* a wait that beats, like a retry's */
     c->retry_at_ms = uv_now(c->d->loop) + ms;
     uv_timer_start(&c->timer, retry_cb, 0, 0);
@@ -408,7 +409,7 @@ static void drain_settled(struct lc_container *c, json_t *body)
 
 static void inspect_done(void *ud, int result, long status, json_t *body)
 {
-    struct lc_container *c = ud;
+    struct lc_docker_container *c = ud;
     json_t *running;
     int after_drain = c->drained;
     c->req = NULL;
@@ -442,11 +443,11 @@ static void inspect_done(void *ud, int result, long status, json_t *body)
     read_to_end(c);
 }
 
-static void inspect(struct lc_container *c, int after_drain)
+static void inspect(struct lc_docker_container *c, int after_drain)
 {
     char path[120];
     snprintf(path, sizeof(path), "/containers/%s/json", c->id);
-    c->state = LC_C_INSPECT;
+    c->state = LC_DOCKER_C_INSPECT;
     c->drained = after_drain;
     uv_timer_stop(&c->timer);
     c->req =
@@ -458,7 +459,7 @@ static void inspect(struct lc_container *c, int after_drain)
 
 static void drain_done(void *ud, int result, long status)
 {
-    struct lc_container *c = ud;
+    struct lc_docker_container *c = ud;
     c->req = NULL;
     uv_timer_stop(&c->timer);
     if (no_such_container(c, result, status) || being_removed(c, result, status)) {
@@ -478,7 +479,7 @@ static void drain_done(void *ud, int result, long status)
 
 static void follow_done(void *ud, int result, long status)
 {
-    struct lc_container *c = ud;
+    struct lc_docker_container *c = ud;
     c->req = NULL;
     if (c->probe != NULL) {
         lc_docker_req_cancel(c->probe);
@@ -500,7 +501,7 @@ static void follow_done(void *ud, int result, long status)
 }
 
 /* Builds the query of a logs request from the position. */
-static void logs_path(struct lc_container *c, int follow_mode, char *path, size_t cap)
+static void logs_path(struct lc_docker_container *c, int follow_mode, char *path, size_t cap)
 {
     const struct lc_docker_config *dc = c->d->dc;
     int n = snprintf(path, cap, "/containers/%s/logs?follow=%d&stdout=%d&stderr=%d&timestamps=1",
@@ -534,7 +535,7 @@ static void logs_path(struct lc_container *c, int follow_mode, char *path, size_
     }
 }
 
-static void open_logs(struct lc_container *c, int follow_mode)
+static void open_logs(struct lc_docker_container *c, int follow_mode)
 {
     struct lc_docker *d = c->d;
     char path[256];
@@ -544,7 +545,7 @@ static void open_logs(struct lc_container *c, int follow_mode)
     }
     logs_path(c, follow_mode, path, sizeof(path));
     c->drain_started_ns = lc_wall_ns();
-    c->state = follow_mode ? LC_C_FOLLOW : LC_C_DRAIN;
+    c->state = follow_mode ? LC_DOCKER_C_FOLLOW : LC_DOCKER_C_DRAIN;
     c->last_data_ms = uv_now(d->loop);
     c->req = lc_docker_req_start(d->client, path, 0, 0, on_data,
                                  follow_mode ? follow_done : drain_done, c);
@@ -559,19 +560,19 @@ static void open_logs(struct lc_container *c, int follow_mode)
     arm_idle(c, d->dc->idle_timeout_ms);
 }
 
-static void follow(struct lc_container *c)
+static void follow(struct lc_docker_container *c)
 {
     open_logs(c, 1);
 }
 
-static void drain(struct lc_container *c)
+static void drain(struct lc_docker_container *c)
 {
     open_logs(c, 0);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------- */
 
-void lc_stream_init(struct lc_container *c)
+void lc_docker_stream_init(struct lc_docker_container *c)
 {
     uv_timer_init(c->d->loop, &c->timer);
     c->timer.data = c;
@@ -581,9 +582,9 @@ void lc_stream_init(struct lc_container *c)
     lc_docker_pos_init(&c->win, LC_DOCKER_POS_MARGIN_NS);
 }
 
-void lc_stream_begin(struct lc_container *c)
+void lc_docker_stream_begin(struct lc_docker_container *c)
 {
-    if (c->ignored || c->state != LC_C_IDLE) {
+    if (c->ignored || c->state != LC_DOCKER_C_IDLE) {
         return;
     }
     if (c->running) {
@@ -593,21 +594,21 @@ void lc_stream_begin(struct lc_container *c)
     }
 }
 
-void lc_stream_on_start(struct lc_container *c)
+void lc_docker_stream_on_start(struct lc_docker_container *c)
 {
     c->running = 1;
-    if (c->state == LC_C_WAIT) {
+    if (c->state == LC_DOCKER_C_WAIT) {
         uv_timer_stop(&c->timer);
         c->wait_then_drain = 0;
-        c->state = LC_C_IDLE;
+        c->state = LC_DOCKER_C_IDLE;
     }
-    lc_stream_begin(c);
+    lc_docker_stream_begin(c);
 }
 
 /* The daemon is back: ask again at once whether it runs (follow) or not (drain). */
-void lc_stream_kick(struct lc_container *c)
+void lc_docker_stream_kick(struct lc_docker_container *c)
 {
-    if (c->state == LC_C_WAIT) {
+    if (c->state == LC_DOCKER_C_WAIT) {
         uv_timer_stop(&c->timer);
         c->wait_then_drain = 0;
         c->backoff_ms = c->d->dc->reconnect_min_ms;
@@ -615,20 +616,20 @@ void lc_stream_kick(struct lc_container *c)
     }
 }
 
-void lc_stream_gone(struct lc_container *c)
+void lc_docker_stream_gone(struct lc_docker_container *c)
 {
     gone(c);
 }
 
-void lc_stream_pause(struct lc_container *c, int pause)
+void lc_docker_stream_pause(struct lc_docker_container *c, int pause)
 {
     c->paused = pause;
-    if (c->req != NULL && (c->state == LC_C_FOLLOW || c->state == LC_C_DRAIN)) {
+    if (c->req != NULL && (c->state == LC_DOCKER_C_FOLLOW || c->state == LC_DOCKER_C_DRAIN)) {
         lc_docker_req_pause(c->req, pause);
     }
 }
 
-void lc_stream_cancel(struct lc_container *c)
+void lc_docker_stream_cancel(struct lc_docker_container *c)
 {
     lc_docker_req_cancel(c->req);
     c->req = NULL;
@@ -637,28 +638,28 @@ void lc_stream_cancel(struct lc_container *c)
     uv_timer_stop(&c->timer);
 }
 
-void lc_stream_reset(struct lc_container *c)
+void lc_docker_stream_reset(struct lc_docker_container *c)
 {
-    lc_stream_cancel(c);
+    lc_docker_stream_cancel(c);
     lines_end(c, 0);
     stash_drop(c);
-    c->state = LC_C_IDLE;
+    c->state = LC_DOCKER_C_IDLE;
     c->drains_in_row = 0;
 }
 
-void lc_stream_restart(void *ud)
+void lc_docker_stream_restart(void *ud)
 {
-    struct lc_container *c = ud;
-    lc_stream_cancel(c);
+    struct lc_docker_container *c = ud;
+    lc_docker_stream_cancel(c);
     lines_end(c, 0);
     c->paused = c->d->paused;
-    c->state = LC_C_IDLE;
+    c->state = LC_DOCKER_C_IDLE;
     c->backoff_ms = c->d->dc->reconnect_min_ms;
     c->running = 1; /* not known: follow, which ends at once if it stopped, then drains */
-    lc_stream_begin(c);
+    lc_docker_stream_begin(c);
 }
 
-void lc_stream_wedge(struct lc_container *c)
+void lc_docker_stream_wedge(struct lc_docker_container *c)
 {
     lc_supervisor_wedge(c->d->sup, lc_task_id(c->task));
     if (c->req != NULL) {
@@ -667,9 +668,9 @@ void lc_stream_wedge(struct lc_container *c)
     uv_timer_stop(&c->timer);
 }
 
-void lc_stream_close(struct lc_container *c, uv_close_cb freed)
+void lc_docker_stream_close(struct lc_docker_container *c, uv_close_cb freed)
 {
-    lc_stream_cancel(c);
+    lc_docker_stream_cancel(c);
     lines_end(c, 0);
     stash_drop(c);
     lc_buf_close(&c->probe_body);

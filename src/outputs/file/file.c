@@ -618,7 +618,7 @@ static int encode(struct lc_file_output *o, struct lc_record *const *recs, size_
             *o->touched_tail = e;
             o->touched_tail = &e->tnext;
         }
-        if (o->fc->format == LC_FORMAT_TEXT) {
+        if (o->fc->format == LC_FILE_FORMAT_TEXT) {
             rc = lc_json_add_text(&e->batch, recs[i]);
         } else {
             rc = lc_json_add_record(&e->batch, recs[i]);

@@ -9,14 +9,14 @@
 
 #include "config/config_option.h"
 
-enum lc_format {
-    LC_FORMAT_JSON = 0, /* one JSON object per line: the message and its metadata */
-    LC_FORMAT_TEXT = 1, /* the bare message */
+enum lc_file_format {
+    LC_FILE_FORMAT_JSON = 0, /* one JSON object per line: the message and its metadata */
+    LC_FILE_FORMAT_TEXT = 1, /* the bare message */
 };
 
 struct lc_file_config {
     char *path; /* the directory of the files; default <data_dir>/logs */
-    int format; /* enum lc_format */
+    int format; /* enum lc_file_format */
     uint64_t rotate_bytes;
     unsigned max_files;
     int compress;
