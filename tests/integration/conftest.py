@@ -65,8 +65,8 @@ def docker_env():
         # Make sure the image exists even when the daemon was started by hand.
         h.env_script("docker-up")
     yield
-    left = h.docker("ps", "-a", "--filter", "name=^/lct-", "--format", "{{.Names}}",
-                    check=False).stdout.split()
+    left = [n for n in h.docker("ps", "-a", "--filter", "name=^/lct-", "--format", "{{.Names}}",
+                                check=False).stdout.split() if h.ours(n)]
     if left:
         h.docker("rm", "-f", *left, check=False)
         print("\nWARNING: removed containers left behind: %s" % left, file=sys.stderr)

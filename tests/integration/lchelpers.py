@@ -626,8 +626,21 @@ def remove_workdir(path):
     shutil.rmtree(path, ignore_errors=True)
 
 
+# Every prefix this test session gave out: its teardown removes only their containers, so
+# that two sessions sharing the private dockerd (a full run and a single test) do not
+# remove each other's.
+ISSUED_PREFIXES = set()
+
+
 def new_prefix():
-    return "lct-%s-" % uuid.uuid4().hex[:6]
+    p = "lct-%s-" % uuid.uuid4().hex[:6]
+    ISSUED_PREFIXES.add(p)
+    return p
+
+
+def ours(name):
+    """True when container NAME was created under a prefix of this session."""
+    return any(name.startswith(p) for p in ISSUED_PREFIXES)
 
 
 def counter_script(stop_trap=True, interval="0.01"):
