@@ -160,6 +160,9 @@ class LokiServer:
       strict_utf8=True    refuse lines / metadata values that are not valid UTF-8 (see module).
       delay=0.0           seconds to wait before answering every request (a remote Loki).
       max_body_bytes=None a body (as sent) larger than this is 413.
+      decode=True         False: a minimal sink for benchmarks: auth, tenant, delay and faults
+                          apply, the body is read and counted (stats()["bytes"]) but neither
+                          decoded nor stored; every such request answers 204.
       and Loki's limits: max_label_names_per_series=15, max_label_name_length=1024,
       max_label_value_length=2048, max_line_size=262144 (0: none), reject_old_samples=True,
       reject_old_samples_max_age=604800 s, creation_grace_period=600 s,
@@ -181,7 +184,7 @@ class LokiServer:
       srv.received(tenant=None, stream=None)  every entry that passed the checks, with repeats
       srv.streams(tenant=None)                {stream: [stored entries]}
       srv.requests(path=PUSH_PATH)            Request records
-      srv.stats()                             counts (dict): requests, by_status, received,
+      srv.stats()                             counts (dict): requests, by_status, bytes, received,
                                               stored, repeats, faults_pending, stalling
                                               (connections held by a stall now), errors
       srv.wait_for(predicate, timeout)        waits until predicate(srv) is true (re-checked
@@ -196,8 +199,12 @@ class LokiServer:
                     {"op": "clear_faults"}  {"op": "release"}  {"op": "clear"}
                     {"op": "configure", ...keywords above...}
       GET /control/stats     the stats() dict
-      GET /control/entries   {"entries": [{"tenant","stream","ts","line","metadata"}, ...]}
-                             (?tenant=T&received=1 for the view with repeats)
+      GET /control/entries   {"entries": [{"tenant","stream","labels","ts","line","metadata",
+                             "request"}, ...]} (?tenant=T, &received=1 for the view with
+                             repeats; ts is a string of nanoseconds)
+      GET /control/requests  {"requests": [{"n","status","answer","fault","tenant","headers",
+                             "content_type","content_encoding","body_size","error",
+                             "entries_received","entries_stored"}, ...]}
       GET /ready             "ready" (as Loki)
     """
 
@@ -212,7 +219,8 @@ class LokiServer:
         self.errors = []
         self.config = dict(DEFAULT_LIMITS)
         self.config.update({"tenants": None, "basic_auth": None, "bearer_token": None,
-                            "strict_utf8": True, "delay": 0.0, "max_body_bytes": None})
+                            "strict_utf8": True, "delay": 0.0, "max_body_bytes": None,
+                            "decode": True})
         self.configure(**config)
         self._faults = collections.deque()
         self._httpd = None
@@ -375,6 +383,7 @@ class LokiServer:
                 for r in self._requests if r.path == PUSH_PATH)
             return {"requests": sum(1 for r in self._requests if r.path == PUSH_PATH),
                     "by_status": dict(by_status),
+                    "bytes": sum(r.body_size for r in self._requests if r.path == PUSH_PATH),
                     "received": len(self._received), "stored": len(self._stored),
                     "repeats": len(self._received) - len(self._stored),
                     "faults_pending": len(self._faults), "stalling": self._stalling,
@@ -403,6 +412,8 @@ class LokiServer:
             # pkg/validation/validate.go RequestBodyTooLargeErrorMsg; 413.
             msg = "request body too large: %d bytes, limit: %d bytes" % (len(body), limit)
             return 413, msg, None, msg, 0, 0
+        if not cfg["decode"]:
+            return 204, "", None, None, 0, 0
         try:
             streams = self._decode(headers, body)
         except DecodeError as e:
@@ -672,6 +683,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     "line": e.line.encode("utf-8", "surrogateescape").decode("utf-8", "replace"),
                     "metadata": e.metadata, "request": e.request} for e in view(tenant)]
             return self._answer(200, json.dumps({"entries": out}), "application/json")
+        if url.path == CONTROL_PATH + "/requests":
+            keys = ("n", "status", "answer", "fault", "tenant", "headers", "content_type",
+                    "content_encoding", "body_size", "error", "entries_received",
+                    "entries_stored")
+            out = [{k: getattr(r, k) for k in keys} for r in self.srv.requests()]
+            return self._answer(200, json.dumps({"requests": out}), "application/json")
         return self._answer(404, "404 page not found")
 
     def do_POST(self):
@@ -838,9 +855,11 @@ def main(argv=None):
     ap.add_argument("--delay", type=float, default=0.0, help="seconds before every answer")
     ap.add_argument("--no-strict-utf8", action="store_true")
     ap.add_argument("--no-reject-old-samples", action="store_true")
+    ap.add_argument("--sink", action="store_true",
+                    help="read and acknowledge only (no decoding, nothing stored): benchmarks")
     args = ap.parse_args(argv)
     cfg = {"delay": args.delay, "strict_utf8": not args.no_strict_utf8,
-           "reject_old_samples": not args.no_reject_old_samples}
+           "reject_old_samples": not args.no_reject_old_samples, "decode": not args.sink}
     if args.tenants:
         cfg["tenants"] = True if args.tenants == "*" else set(args.tenants.split(","))
     if args.basic_auth:
