@@ -2,8 +2,8 @@
 
 No real Loki can be installed here, so this server decodes and checks POST /loki/api/v1/push
 the way Loki does and keeps what it would store, so that tests can assert on every entry.
-Standard library only (no snappy or protobuf modules): the snappy block decoder and the
-protobuf wire decoder are below.
+Standard library only (no snappy or protobuf modules): the snappy block decoder, the protobuf
+wire decoder, the JSON body and label-string parsers are in lokiproto.py.
 
 What is modelled, and where Loki does it (grafana/loki, v3 unless said otherwise):
 
@@ -52,7 +52,12 @@ Fault injection (methods below, or POST /control): the next N push requests (or 
 some seconds) answer a given status (with a body and Retry-After), stall (hold the connection
 unanswered), or reset the connection (SO_LINGER 0); optionally after storing the request, which
 is how a lost answer makes a client resend what Loki already has. A fixed delay per request
-models a remote Loki. See README-like docs in LokiServer's docstring.
+models a remote Loki. The API and the control protocol: LokiServer's docstring.
+
+Not modelled: Loki 3's service_name label (discover_service_name adds it to stored streams; here
+streams keep exactly the labels sent), rate and stream limits (inject 429 instead), and the end
+of deduplication when the ingester cuts a chunk (here a repeat is dropped for the server's whole
+life, so received() - entries() counts every resend).
 
 Stand-alone: python3 tests/integration/lokiserver.py --port N [options] prints its base URL
 (http://127.0.0.1:N) on stdout and serves until SIGTERM or SIGINT.
@@ -169,7 +174,8 @@ class LokiServer:
       allow_structured_metadata=True, out_of_order_window=3600 s.
 
     Faults (each queued; the push requests that arrive take them in order; a fault applies to
-    TIMES requests or, with seconds=S, to every request for S seconds from the first it hits):
+    TIMES requests or, with seconds=S, to every request for S seconds from the first it hits;
+    times=None and seconds=None: every request until clear_faults()):
       srv.fail(status, times=1, body=None, retry_after=None, seconds=None, after_store=False)
       srv.stall(times=1, stall=30.0, then="close"|"reset"|"answer", seconds=None,
                 after_store=False)   hold the connection unanswered for STALL seconds, then
@@ -597,6 +603,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):      # quiet: records are kept instead
         pass
+
+    def version_string(self):
+        return self.server_version
 
     def setup(self):
         super().setup()

@@ -544,3 +544,27 @@ def test_expect_100_continue_and_a_big_batch(lokiserver):
     assert len(lokiserver.entries()) == n
     assert lokiserver.entries()[-1].line == "%06d " % (n - 1) + "x" * 93
     assert took < 2.0, "a 1 MiB push took %.2f s to check" % took
+
+
+def test_concurrent_pushes(lokiserver):
+    import threading
+    t = now_ns()
+    statuses = []
+
+    def worker(w):
+        c = http.client.HTTPConnection("127.0.0.1", lokiserver.port, timeout=5)
+        try:
+            for i in range(20):
+                statuses.append(post(lokiserver, [('{w="%d"}' % w, [(t + i, "l%d" % i)])],
+                                     conn=c)[0])
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(10)
+    assert statuses == [204] * 160
+    assert len(lokiserver.entries()) == 160 and len(lokiserver.streams()) == 8
+    assert sorted(e.ts - t for e in lokiserver.entries(stream='{w="3"}')) == list(range(20))
