@@ -15,8 +15,13 @@
   WORKDIR/docker.sock (give logcap {"docker": {"socket": stallproxy.path}}). Teardown
   stops it (every connection closed, socket file removed) and fails on a proxy error.
   Request it before `logcap` so that logcap is stopped first.
+- lokiserver: a started lokiserver.LokiServer on 127.0.0.1 (an ephemeral port; its URL is
+  lokiserver.url), a protocol-checking Loki push endpoint with fault injection (see
+  lokiserver.py). Teardown stops it and fails on an exception raised inside the server.
+  Request it before `logcap` so that logcap is stopped first.
 
-Markers: slow (takes more than 30 s); churn (the 3-minute stall-proxy churn test, run by
+Markers: nodocker (the test needs no dockerd: when every selected test has it, the session
+does not touch the private dockerd; test_lokiserver.py); slow (takes more than 30 s); churn (the 3-minute stall-proxy churn test, run by
 tests/run in the ASan pass only); crashloop (the 2-minute SIGKILL loop of test_spool.py,
 run by tests/run in the release pass only); spool (every test of test_spool.py: the others
 run in the ASan pass only, where a memory error in the spool's recovery or readers shows).
@@ -33,6 +38,8 @@ import lchelpers as h  # noqa: E402
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "nodocker: needs no dockerd (the session skips the "
+                            "docker checks when every selected test has it)")
     config.addinivalue_line("markers", "slow: takes more than 30 s")
     config.addinivalue_line("markers", "churn: the long stall-proxy churn test (tests/run "
                             "runs it in one integration pass only)")
@@ -53,7 +60,10 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def docker_env():
+def docker_env(request):
+    if all(item.get_closest_marker("nodocker") for item in request.session.items):
+        yield           # e.g. only test_lokiserver.py selected: leave dockerd alone
+        return
     started = False
     if not h.docker_answers():
         if os.geteuid() != 0:
@@ -136,3 +146,13 @@ def stallproxy(workdir):
     proxy.stop()
     assert not os.path.exists(proxy.path), "stallproxy left its socket behind"
     assert not errors, "stallproxy errors: %s" % errors
+
+
+@pytest.fixture
+def lokiserver():
+    import lokiserver as ls
+    srv = ls.LokiServer().start()
+    yield srv
+    errors = list(srv.errors)
+    srv.stop()
+    assert not errors, "lokiserver errors: %s" % errors
