@@ -256,6 +256,27 @@ int lc_json_add_record(struct lc_buf *b, const struct lc_record *r)
     return finish(b, start, rc);
 }
 
+int lc_json_add_utf8(struct lc_buf *b, const char *s, size_t n)
+{
+    size_t start = b->len;
+    return finish(b, start, add_utf8(b, (const unsigned char *)s, n, 0));
+}
+
+int lc_json_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = skip_ascii(u, 0, n, 0);
+    while (i < n) {
+        int valid = 0;
+        size_t k = utf8_seq(u + i, n - i, &valid);
+        if (!valid) {
+            return 0;
+        }
+        i = skip_ascii(u, i + k, n, 0);
+    }
+    return 1;
+}
+
 int lc_json_add_text(struct lc_buf *b, const struct lc_record *r)
 {
     size_t start = b->len;

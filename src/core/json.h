@@ -36,6 +36,13 @@ int lc_json_add_record(struct lc_buf *b, const struct lc_record *r);
  * HEAD (LC_ATTR_HEAD or 0). Used to pre-encode metadata and fields. Returns 0 or -E2BIG. */
 int lc_json_add_attrs(struct lc_buf *b, const struct lc_attr *items, size_t n, unsigned head);
 
+/* Appends S (N bytes) with every ill-formed UTF-8 subsequence replaced by U+FFFD as above,
+ * nothing escaped or quoted. Returns 0 or -E2BIG. */
+int lc_json_add_utf8(struct lc_buf *b, const char *s, size_t n);
+
+/* 1 when S (N bytes) is well-formed UTF-8 (lc_json_add_utf8 would copy it unchanged). */
+int lc_json_utf8_valid(const char *s, size_t n);
+
 /* Appends the message alone, with bytes made valid UTF-8 as above but not quoted or
  * escaped, and a '\n' (format: text). Returns 0 or -E2BIG. */
 int lc_json_add_text(struct lc_buf *b, const struct lc_record *r);
