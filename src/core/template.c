@@ -8,7 +8,13 @@
  * decodes the value's escapes straight into the output: no parse into a tree, no
  * allocation per record. Decoding JSON strings ourselves is small (the escapes of RFC 8259)
  * and keeps the core free of jansson; the scan stops quietly (empty value) on anything
- * that is not well-formed, since a label value must never fail a record. */
+ * that is not well-formed, since a label value must never fail a record. Measured with
+ * bench/bench_template.c (11 Compose labels, a loaded 2-core machine): about 250 ns per
+ * label against about 7 us for json_loads + json_object_get, and 20-40 ns for an
+ * attribute. An output that renders labels for every record should still cache: a value
+ * that uses only the metadata (lc_template_uses) is the same for every record of a
+ * source, so it can be rendered once per lc_meta (immutable; compare pointers) and once
+ * per stream for templates that also use {{ stream }}. */
 #include "core/template.h"
 
 #include <errno.h>
