@@ -65,9 +65,6 @@ static const struct {
     {"compose_project", "compose_project"},
     {"compose_service", "compose_service"},
 };
-#define KNOWN                                                                                      \
-    "container_name, container_id, image, stream, host, compose_project, compose_service, "        \
-    "labels.NAME, fields.NAME"
 
 /* ---- parsing ---- */
 
@@ -168,7 +165,7 @@ static int add_variable(struct parse *p, size_t off, size_t n)
         }
     }
     return fail(p, off, "unknown variable \"%s\"; known: %s",
-                printable(shown, sizeof shown, name, n), KNOWN);
+                printable(shown, sizeof shown, name, n), LC_TEMPLATE_VARIABLES);
 }
 
 /* Parses the inside of one "{{ ... }}": bytes FROM to TO (where "}}" starts). */

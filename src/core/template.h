@@ -39,6 +39,11 @@ enum {
     LC_TEMPLATE_USES_FIELDS = 4, /* a processor field */
 };
 
+/* The variables, as error messages and `logcap config-reference` list them. */
+#define LC_TEMPLATE_VARIABLES                                                                      \
+    "container_name, container_id, image, stream, host, compose_project, compose_service, "        \
+    "labels.NAME, fields.NAME"
+
 /* Room for any error lc_template_parse writes (longer ones are cut). */
 #define LC_TEMPLATE_ERR_CAP 256
 
