@@ -1574,6 +1574,36 @@ TEST(error_templates)
     free(errs);
 }
 
+/* The example of docs/configuration.md, "Templates" (with the test type for loki). */
+TEST(templates_doc_example)
+{
+    struct lc_config c = {0};
+    int rc;
+    char *errs = tpl_load(&c,
+                          "outputs:\n  - type: tpl\n    labels:\n      host: \"{{ hots }}\"\n"
+                          "      app: \"{{ compose_service\"\n",
+                          &rc);
+
+    ASSERT_EQ(rc, -EINVAL);
+    ASSERT_STR_EQ(errs, "config error: x.yaml:4: outputs[0].labels.host: column 4: unknown "
+                        "variable \"hots\"; known: container_name, container_id, image, stream, "
+                        "host, compose_project, compose_service, labels.NAME, fields.NAME\n"
+                        "config error: x.yaml:5: outputs[0].labels.app: column 1: \"{{\" is not "
+                        "closed by \"}}\"\n");
+    free(errs);
+    errs = tpl_load(&c,
+                    "outputs:\n  - type: tpl\n    labels:\n      job: logcap\n"
+                    "      braces: '{{ \"{{\" }}not a variable}}'\n",
+                    &rc);
+    ASSERT_EQ(rc, 0);
+    ASSERT_STR_EQ(errs, "");
+    free(errs);
+    ASSERT_STR_EQ(
+        lc_template_constant(((const struct tpl_opts *)c.outputs[0].opts)->labels[1].value, NULL),
+        "{{not a variable}}");
+    lc_config_free(&c);
+}
+
 TEST(template_types_in_the_reference)
 {
     char type[64], range[64], def[128];
@@ -1607,4 +1637,4 @@ TEST_MAIN(TEST_ENTRY(defaults), TEST_ENTRY(empty_file_is_all_defaults),
           TEST_ENTRY(a_new_plugin_needs_only_its_table),
           TEST_ENTRY(instance_copies_own_their_section), TEST_ENTRY(option_describe),
           TEST_ENTRY(templates_defaults_values_and_copies), TEST_ENTRY(error_templates),
-          TEST_ENTRY(template_types_in_the_reference))
+          TEST_ENTRY(templates_doc_example), TEST_ENTRY(template_types_in_the_reference))
