@@ -10,7 +10,7 @@
 #include "cmd/cmd.h"
 #include "core/template.h"
 
-#define CAP 128
+#define CAP 256 /* room for a mapping default such as Loki's label set */
 
 static void print_key(FILE *out, const char *prefix, const struct lc_config_option *o)
 {

@@ -13,8 +13,9 @@
  * label against about 7 us for json_loads + json_object_get, and 20-40 ns for an
  * attribute. An output that renders labels for every record should still cache: a value
  * that uses only the metadata (lc_template_uses) is the same for every record of a
- * source, so it can be rendered once per lc_meta (immutable; compare pointers) and once
- * per stream for templates that also use {{ stream }}. */
+ * source, so it can be rendered once per lc_meta (immutable; compare pointers, holding a
+ * reference) and once per stream for templates that also use {{ stream }} (see
+ * lc_template_uses in template.h). */
 #include "core/template.h"
 
 #include <errno.h>

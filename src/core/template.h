@@ -63,7 +63,10 @@ const char *lc_template_source(const struct lc_template *t);
 
 /* LC_TEMPLATE_USES_* bits. 0: T renders the same for every record (see lc_template_constant).
  * Only LC_TEMPLATE_USES_META: the value depends on the metadata alone, and since metadata
- * is immutable a caller may render once per lc_meta and keep the result with it. */
+ * is immutable a caller may render once per lc_meta and keep the result with it (keyed by
+ * the pointer, holding a reference with lc_meta_ref so that the address cannot be reused
+ * by another lc_meta while the entry lives); with LC_TEMPLATE_USES_STREAM too, once per
+ * lc_meta and stream. Only LC_TEMPLATE_USES_FIELDS makes a value differ line by line. */
 unsigned lc_template_uses(const struct lc_template *t);
 
 /* When T uses nothing (lc_template_uses is 0), its value (NUL-terminated, owned by T) with

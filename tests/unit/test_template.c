@@ -105,6 +105,15 @@ TEST(labels_with_escapes_in_the_json)
     ASSERT_STR_EQ(render("[{{ labels.tie }}][{{ labels.tiers }}][{{ labels.z }}]", r), "[][][]");
     lc_record_destroy(r);
     lc_meta_unref(m);
+    /* JSON with whitespace anywhere JSON allows it, and a lone surrogate (U+FFFD). */
+    m = lc_meta_docker_create(ID, "n", "i", NULL,
+                              " {\n \"a\" : [ {\"b\" : \"}\\\"\"} ] ,\t\"c\" :\r\"\\ud800d\" } ",
+                              NULL, NULL);
+    r = rec(m, LC_STREAM_STDOUT);
+    ASSERT_STR_EQ(render("{{ labels.c }}|{{ labels.b }}", r), "\xef\xbf\xbd"
+                                                              "d|");
+    lc_record_destroy(r);
+    lc_meta_unref(m);
 }
 
 /* A value the record does not have renders as nothing. */
