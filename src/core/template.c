@@ -19,6 +19,7 @@
 #include "core/template.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,11 +116,18 @@ static const char *printable(char *dst, size_t cap, const char *s, size_t n)
     return dst;
 }
 
-static int fail(struct parse *p, size_t off, const char *fmt, const char *a, const char *b)
+/* Writes "column N: " and the message into the caller's error buffer; returns -EINVAL. */
+static int fail(struct parse *p, size_t off, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct parse *p, size_t off, const char *fmt, ...)
 {
     int n = snprintf(p->err, p->err_cap, "column %zu: ", column(p, off));
+    va_list ap;
+
     if (n >= 0 && (size_t)n < p->err_cap) {
-        snprintf(p->err + n, p->err_cap - (size_t)n, fmt, a, b);
+        va_start(ap, fmt);
+        vsnprintf(p->err + n, p->err_cap - (size_t)n, fmt, ap);
+        va_end(ap);
     }
     return -EINVAL;
 }
@@ -180,12 +188,12 @@ static int parse_braces(struct parse *p, size_t open, size_t from, size_t to)
         a++;
     }
     if (a == to) {
-        return fail(p, open, "nothing between \"{{\" and \"}}\"%s", "", "");
+        return fail(p, open, "nothing between \"{{\" and \"}}\"");
     }
     if (p->s[a] == '"') {
         const char *q = memchr(p->s + a + 1, '"', to - a - 1);
         if (q == NULL) {
-            return fail(p, a, "the quoted text is not closed by '\"'%s", "", "");
+            return fail(p, a, "the quoted text is not closed by '\"'");
         }
         end = (size_t)(q - p->s) + 1;
         add_literal(p, a + 1, end - a - 2);
@@ -203,7 +211,8 @@ static int parse_braces(struct parse *p, size_t open, size_t from, size_t to)
     if (rc != 0) {
         return rc;
     }
-    for (b = end; b < to && is_space(p->s[b]);) {
+    b = end;
+    while (b < to && is_space(p->s[b])) {
         b++;
     }
     if (b < to) {
@@ -232,7 +241,7 @@ static int parse_all(struct parse *p)
         add_literal(p, pos, o - pos);
         close = memmem(open + 2, p->len - o - 2, "}}", 2);
         if (close == NULL) {
-            return fail(p, o, "\"{{\" is not closed by \"}}\"%s", "", "");
+            return fail(p, o, "\"{{\" is not closed by \"}}\"");
         }
         rc = parse_braces(p, o, o + 2, (size_t)(close - p->s));
         if (rc != 0) {
