@@ -8,8 +8,9 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "core/template.h"
 
-#define CAP 128
+#define CAP 256 /* room for a mapping default such as Loki's label set */
 
 static void print_key(FILE *out, const char *prefix, const struct lc_config_option *o)
 {
@@ -70,5 +71,11 @@ int lc_cmd_config_reference(const struct lc_config_catalog *cat, FILE *out)
     fprintf(out, "\n[outputs]  the keys every entry of outputs: has\n");
     print_table(out, "", lc_config_output_options());
     print_plugins(out, "output", cat->outputs);
+    /* Unindented, so that no reader of the blocks above takes it for a key. */
+    fprintf(out,
+            "\nTypes: a template is text with variables, {{ VARIABLE }}, one of %s; "
+            "\"name: template\" is a mapping of names to templates (docs/configuration.md, "
+            "\"Templates\").\n",
+            LC_TEMPLATE_VARIABLES);
     return ferror(out) ? 1 : 0;
 }

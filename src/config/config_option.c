@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "config/config_setters.h"
 #include "config/config_yaml.h"
+#include "core/template.h"
 
 #define AT(base, o, type) ((type *)((char *)(base) + (o)->off))
 #define COUNT(base, o) ((size_t *)((char *)(base) + (o)->off_n))
@@ -94,6 +96,12 @@ static void store_default(const struct lc_config_option *o, void *base)
     case LC_OPT_TAIL:
         *AT(base, o, long) = strcmp(o->def, "all") == 0 ? -1 : strtol(o->def, NULL, 10);
         break;
+    case LC_OPT_TEMPLATE:
+    case LC_OPT_TEMPLATES:
+        if (lc_config_template_default(o, base) != 0) {
+            bad_default(o);
+        }
+        break;
     default:
         bad_default(o); /* lists start empty; sections and custom keys have no def */
     }
@@ -139,6 +147,20 @@ void lc_config_options_copy(const struct lc_config_option *table, void *dst, con
                 to->value = lc_xstrdup(from->value);
             }
             break;
+        case LC_OPT_TEMPLATE:
+            *AT(dst, o, struct lc_template *) = lc_template_copy(*AT(src, o, struct lc_template *));
+            break;
+        case LC_OPT_TEMPLATES:
+            n = *COUNT(src, o);
+            *AT(dst, o, struct lc_template_pair *) =
+                n > 0 ? lc_xcalloc(n, sizeof(struct lc_template_pair)) : NULL;
+            for (size_t i = 0; i < n; i++) {
+                const struct lc_template_pair *from = &(*AT(src, o, struct lc_template_pair *))[i];
+                struct lc_template_pair *to = &(*AT(dst, o, struct lc_template_pair *))[i];
+                to->name = lc_xstrdup(from->name);
+                to->value = lc_template_copy(from->value);
+            }
+            break;
         case LC_OPT_SECTION:
             lc_config_options_copy(o->sub, dst, src);
             break;
@@ -172,6 +194,15 @@ void lc_config_options_free(const struct lc_config_option *table, void *base)
             }
             free(*AT(base, o, struct lc_label_match *));
             *AT(base, o, struct lc_label_match *) = NULL;
+            *COUNT(base, o) = 0;
+            break;
+        case LC_OPT_TEMPLATE:
+            lc_template_destroy(*AT(base, o, struct lc_template *));
+            *AT(base, o, struct lc_template *) = NULL;
+            break;
+        case LC_OPT_TEMPLATES:
+            lc_config_templates_free(*AT(base, o, struct lc_template_pair *), *COUNT(base, o));
+            *AT(base, o, struct lc_template_pair *) = NULL;
             *COUNT(base, o) = 0;
             break;
         case LC_OPT_SECTION:
@@ -216,11 +247,18 @@ void lc_config_plugin_free(const struct lc_config_plugin *p, void *opts)
 static const char *type_name(const struct lc_config_option *o, char *dst, size_t cap)
 {
     static const char *const names[] = {
-        [LC_OPT_STRING] = "string",       [LC_OPT_NAME] = "name",
-        [LC_OPT_BOOL] = "boolean",        [LC_OPT_UINT] = "integer",
-        [LC_OPT_SIZE] = "size",           [LC_OPT_DURATION] = "duration",
-        [LC_OPT_TAIL] = "all or integer", [LC_OPT_NAMES] = "list of globs",
-        [LC_OPT_LABELS] = "label: value", [LC_OPT_SECTION] = "mapping",
+        [LC_OPT_STRING] = "string",
+        [LC_OPT_NAME] = "name",
+        [LC_OPT_BOOL] = "boolean",
+        [LC_OPT_UINT] = "integer",
+        [LC_OPT_SIZE] = "size",
+        [LC_OPT_DURATION] = "duration",
+        [LC_OPT_TAIL] = "all or integer",
+        [LC_OPT_NAMES] = "list of globs",
+        [LC_OPT_LABELS] = "label: value",
+        [LC_OPT_TEMPLATE] = "template",
+        [LC_OPT_TEMPLATES] = "name: template",
+        [LC_OPT_SECTION] = "mapping",
         [LC_OPT_CUSTOM] = "see the docs",
     };
     size_t n = 0;
@@ -260,10 +298,11 @@ void lc_config_option_describe(const struct lc_config_option *o, char *type, cha
         snprintf(range, cap, "1ms-%s", lc_config_fmt_duration(a, sizeof a, o->max));
     }
     snprintf(def, cap, "%s",
-             o->def_doc != NULL                                    ? o->def_doc
-             : o->def != NULL                                      ? o->def
-             : o->type == LC_OPT_NAMES || o->type == LC_OPT_LABELS ? "empty"
-                                                                   : "none");
+             o->def_doc != NULL ? o->def_doc
+             : o->def != NULL   ? o->def
+             : o->type == LC_OPT_NAMES || o->type == LC_OPT_LABELS || o->type == LC_OPT_TEMPLATES
+                 ? "empty"
+                 : "none");
 }
 
 const char *lc_config_quote_text(char *dst, size_t cap, const char *s)

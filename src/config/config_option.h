@@ -26,24 +26,35 @@
 /* What a key holds, and so how its value is read and stored (at off; lists and mappings
  * keep their number of entries at off_n, a size_t). */
 enum lc_option_type {
-    LC_OPT_STRING,   /* char *: any string but the empty one */
-    LC_OPT_NAME,     /* char *: 1 to 64 letters, digits, '.', '-', '_' */
-    LC_OPT_BOOL,     /* int 0 or 1: true/false, yes/no, on/off (any case) */
-    LC_OPT_UINT,     /* unsigned: decimal digits, within min..max */
-    LC_OPT_SIZE,     /* uint64_t bytes: 64KiB, 1MiB, 100MiB, within min..max */
-    LC_OPT_DURATION, /* uint64_t milliseconds: 500ms, 30s, 5m, 1h; from 1ms to max */
-    LC_OPT_ENUM,     /* int: the index of the value in names */
-    LC_OPT_TAIL,     /* long: "all" (-1) or a non-negative integer */
-    LC_OPT_NAMES,    /* char ** and its count: a list of name patterns (globs) */
-    LC_OPT_LABELS,   /* struct lc_label_match * and its count: a mapping label: value */
-    LC_OPT_SECTION,  /* config core only: a nested mapping with the keys of sub */
-    LC_OPT_CUSTOM,   /* config core only: read by set (host:port, log level, lists) */
+    LC_OPT_STRING,    /* char *: any string but the empty one */
+    LC_OPT_NAME,      /* char *: 1 to 64 letters, digits, '.', '-', '_' */
+    LC_OPT_BOOL,      /* int 0 or 1: true/false, yes/no, on/off (any case) */
+    LC_OPT_UINT,      /* unsigned: decimal digits, within min..max */
+    LC_OPT_SIZE,      /* uint64_t bytes: 64KiB, 1MiB, 100MiB, within min..max */
+    LC_OPT_DURATION,  /* uint64_t milliseconds: 500ms, 30s, 5m, 1h; from 1ms to max */
+    LC_OPT_ENUM,      /* int: the index of the value in names */
+    LC_OPT_TAIL,      /* long: "all" (-1) or a non-negative integer */
+    LC_OPT_NAMES,     /* char ** and its count: a list of name patterns (globs) */
+    LC_OPT_LABELS,    /* struct lc_label_match * and its count: a mapping label: value */
+    LC_OPT_TEMPLATE,  /* struct lc_template *: a template (core/template.h), parsed at load */
+    LC_OPT_TEMPLATES, /* struct lc_template_pair * and its count: a mapping name: template */
+    LC_OPT_SECTION,   /* config core only: a nested mapping with the keys of sub */
+    LC_OPT_CUSTOM,    /* config core only: read by set (host:port, log level, lists) */
 };
 
 /* flags of an option */
 #define LC_OPT_TASK_DEADLINE                                                                       \
     1u /* a deadline inside a task: must be below                                                  \
           supervisor.task_timeout (LC_OPT_DURATION) */
+
+/* One entry of an LC_OPT_TEMPLATES value (Loki's labels:), in the order of the file. The
+ * option's def is a YAML flow mapping, "{job: logcap, host: \"{{ host }}\"}"; its check,
+ * when set, checks each name (as a char *); the file's mapping replaces the default whole
+ * ("{}": none). */
+struct lc_template_pair {
+    char *name;
+    struct lc_template *value;
+};
 
 /* One entry of an LC_OPT_LABELS value. */
 struct lc_label_match {
@@ -52,13 +63,15 @@ struct lc_label_match {
 };
 
 /* A check of one value after it was read as its type (for lists: of each entry). VALUE
- * points at the value as its type stores it (for a list entry: at its char *). Returns 0,
- * or -1 with WHY (CAP bytes) set to what is wrong, written after "PATH: " in the report
- * (quote values with lc_config_quote_text). */
+ * points at the value as its type stores it (for a list entry: at its char *; for an
+ * LC_OPT_TEMPLATE: at its struct lc_template *; for LC_OPT_TEMPLATES: at the char * of each
+ * name). Returns 0, or -1 with WHY (CAP bytes) set to what is wrong, written after
+ * "PATH: " in the report (quote values with lc_config_quote_text). */
 typedef int (*lc_config_check_fn)(const void *value, char *why, size_t cap);
 
 struct lc_config_walk;
 struct lc_config_option;
+struct lc_template;
 struct lc_config_plugin;
 struct yaml_node_s;
 /* The config core's own readers, for the values no type describes. */
@@ -76,14 +89,15 @@ struct lc_config_option {
     /* How config-reference shows a default that def cannot say ("<data_dir>/logs",
      * "the type"); NULL: def. */
     const char *def_doc;
-    const char *help;         /* one or two sentences for config-reference */
-    const char *type_doc;     /* LC_OPT_CUSTOM: how config-reference names its type */
-    size_t off;               /* where the value is stored in the struct the table describes */
-    size_t off_n;             /* LC_OPT_NAMES, LC_OPT_LABELS: where the number of entries is */
-    uint64_t min, max;        /* LC_OPT_UINT, LC_OPT_SIZE; LC_OPT_DURATION: max */
-    const char *const *names; /* LC_OPT_ENUM: the values, NULL-terminated */
-    lc_config_check_fn check; /* may be NULL */
-    unsigned flags;           /* LC_OPT_TASK_DEADLINE */
+    const char *help;     /* one or two sentences for config-reference */
+    const char *type_doc; /* LC_OPT_CUSTOM: how config-reference names its type */
+    size_t off;           /* where the value is stored in the struct the table describes */
+    size_t
+        off_n; /* LC_OPT_NAMES, LC_OPT_LABELS, LC_OPT_TEMPLATES: where the number of entries is */
+    uint64_t min, max;                     /* LC_OPT_UINT, LC_OPT_SIZE; LC_OPT_DURATION: max */
+    const char *const *names;              /* LC_OPT_ENUM: the values, NULL-terminated */
+    lc_config_check_fn check;              /* may be NULL */
+    unsigned flags;                        /* LC_OPT_TASK_DEADLINE */
     const struct lc_config_option *sub;    /* LC_OPT_SECTION: the keys of the mapping */
     const struct lc_config_plugin *plugin; /* config core only: the input section of a type */
     lc_config_set_fn set;                  /* LC_OPT_CUSTOM: reads the value */

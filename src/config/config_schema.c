@@ -409,6 +409,10 @@ static lc_config_set_fn setter_of(const struct lc_config_option *o)
         return set_names;
     case LC_OPT_LABELS:
         return set_labels;
+    case LC_OPT_TEMPLATE:
+        return lc_config_set_template;
+    case LC_OPT_TEMPLATES:
+        return lc_config_set_templates;
     case LC_OPT_SECTION:
         return set_section;
     case LC_OPT_CUSTOM:
@@ -424,7 +428,7 @@ static void check_stored(struct lc_config_walk *w, const struct lc_config_option
     char why[2 * LC_CONFIG_QUOTE_CAP];
 
     if (o->check != NULL && o->type != LC_OPT_NAMES && o->type != LC_OPT_LABELS &&
-        o->check((char *)base + o->off, why, sizeof why) != 0) {
+        o->type != LC_OPT_TEMPLATES && o->check((char *)base + o->off, why, sizeof why) != 0) {
         lc_config_report(w, line, path, "%s", why);
     }
 }

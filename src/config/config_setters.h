@@ -39,6 +39,17 @@ void lc_config_set_start_at(struct lc_config_walk *w, const struct lc_config_opt
                             yaml_node_t *v, void *base, const char *path);
 void lc_config_set_tail(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                         void *base, const char *path);
+/* Templates (config_template.c): one, and a mapping of name: template; a value's template
+ * errors are reported with the column inside it. */
+void lc_config_set_template(struct lc_config_walk *w, const struct lc_config_option *f,
+                            yaml_node_t *v, void *base, const char *path);
+void lc_config_set_templates(struct lc_config_walk *w, const struct lc_config_option *f,
+                             yaml_node_t *v, void *base, const char *path);
+/* Stores the default (F->def) of LC_OPT_TEMPLATE or LC_OPT_TEMPLATES option F into BASE.
+ * Returns 0, or -1 when the default does not read as its type (printed to stderr). */
+int lc_config_template_default(const struct lc_config_option *f, void *base);
+/* Frees the N entries of LIST and LIST. */
+void lc_config_templates_free(struct lc_template_pair *list, size_t n);
 void lc_config_set_listen(struct lc_config_walk *w, const struct lc_config_option *f,
                           yaml_node_t *v, void *base, const char *path);
 

@@ -1,16 +1,40 @@
 /* fuzz_config: feeds arbitrary bytes to the YAML config loader. It must never crash or
- * leak, and a config it accepts must hold the invariants the rest of logcap relies on. */
+ * leak, and a config it accepts must hold the invariants the rest of logcap relies on.
+ * Besides the real plugin types it knows "tpl", an output type with a template and a
+ * mapping of templates (the types Loki's labels use), whose instances are copied too. */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
+#include "core/template.h"
 #include "inputs/docker/docker_config.h"
 #include "outputs/file/file_config.h"
 
 static const struct lc_config_plugin *const inputs[] = {&lc_docker_config_plugin, NULL};
-static const struct lc_config_plugin *const outputs[] = {&lc_file_config_plugin, NULL};
+struct tpl_opts {
+    struct lc_template *index;
+    struct lc_template_pair *labels;
+    size_t n_labels;
+};
+static const struct lc_config_option tpl_options[] = {
+    {.key = "index",
+     .type = LC_OPT_TEMPLATE,
+     .def = "logcap-{{ compose_project }}",
+     .off = offsetof(struct tpl_opts, index)},
+    {.key = "labels",
+     .type = LC_OPT_TEMPLATES,
+     .def = "{job: logcap, host: \"{{ host }}\", stream: \"{{ stream }}\"}",
+     .off = offsetof(struct tpl_opts, labels),
+     .off_n = offsetof(struct tpl_opts, n_labels)},
+    {.key = NULL},
+};
+static const struct lc_config_plugin tpl_plugin = {
+    .type = "tpl", .options = tpl_options, .size = sizeof(struct tpl_opts)};
+
+static const struct lc_config_plugin *const outputs[] = {&lc_file_config_plugin, &tpl_plugin, NULL};
 static const struct lc_config_catalog catalog = {.inputs = inputs, .outputs = outputs};
 
 static void check(int ok)
@@ -18,6 +42,23 @@ static void check(int ok)
     if (!ok) {
         abort();
     }
+}
+
+/* A tpl output holds a template and named templates, each with a source; so does its
+ * copy, which outlives nothing here but must free everything. */
+static void check_tpl(const struct lc_output_config *o)
+{
+    const struct tpl_opts *t = o->opts;
+    struct lc_output_config copy;
+
+    check(t->index != NULL && lc_template_source(t->index)[0] != '\0');
+    for (size_t i = 0; i < t->n_labels; i++) {
+        check(t->labels[i].name[0] != '\0' && t->labels[i].value != NULL);
+        check(strcmp(lc_template_source(t->labels[i].value), "") != 0);
+    }
+    lc_config_output_copy(&copy, o);
+    check(((const struct tpl_opts *)copy.opts)->n_labels == t->n_labels);
+    lc_config_output_free(&copy);
 }
 
 /* The promises of a loaded config: every input and output named, typed, unique, with its
@@ -41,7 +82,12 @@ static void check_invariants(const struct lc_config *c)
     for (size_t i = 0; i < c->n_outputs; i++) {
         const struct lc_output_config *o = &c->outputs[i];
         const struct lc_file_config *f = o->opts;
-        check(o->type != NULL && o->name != NULL && o->plugin == &lc_file_config_plugin);
+        check(o->type != NULL && o->name != NULL);
+        if (o->plugin == &tpl_plugin) {
+            check_tpl(o);
+            continue;
+        }
+        check(o->plugin == &lc_file_config_plugin);
         check(f->path != NULL);
         check(f->max_files >= 1 && f->max_files <= 1000 && f->rotate_bytes >= 4096);
         for (size_t j = 0; j < i; j++) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/template.h"
 #include "inputs/docker/docker_config.h"
 #include "outputs/file/file_config.h"
 #include "test.h"
@@ -1423,6 +1424,198 @@ TEST(option_describe)
     ASSERT_STR_EQ(def, "<data_dir>/logs");
 }
 
+/* ---- templates: a plugin whose keys are a template and a mapping of name: template ---- */
+
+struct tpl_opts {
+    struct lc_template *index;
+    struct lc_template_pair *labels;
+    size_t n_labels;
+};
+
+/* Loki's rule for label names, as a plugin would check them. */
+static int tpl_label_name(const void *value, char *why, size_t cap)
+{
+    const char *s = *(char *const *)value;
+    char q[64];
+    int ok = (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_';
+
+    for (size_t i = 1; ok && s[i] != '\0'; i++) {
+        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '_' ||
+             (s[i] >= '0' && s[i] <= '9');
+    }
+    if (!ok) {
+        snprintf(why, cap, "%s is not a valid label name", lc_config_quote_text(q, sizeof q, s));
+    }
+    return ok ? 0 : -1;
+}
+
+static const struct lc_config_option tpl_options[] = {
+    {.key = "index",
+     .type = LC_OPT_TEMPLATE,
+     .def = "logcap-{{ compose_project }}",
+     .off = offsetof(struct tpl_opts, index)},
+    {.key = "labels",
+     .type = LC_OPT_TEMPLATES,
+     .def = "{job: logcap, host: \"{{ host }}\", container: \"{{ container_name }}\"}",
+     .check = tpl_label_name,
+     .off = offsetof(struct tpl_opts, labels),
+     .off_n = offsetof(struct tpl_opts, n_labels)},
+    {.key = NULL},
+};
+static const struct lc_config_plugin tpl_plugin = {
+    .type = "tpl", .options = tpl_options, .size = sizeof(struct tpl_opts)};
+
+/* Loads TEXT with the tpl output type known; returns the errors (caller frees). */
+static char *tpl_load(struct lc_config *c, const char *text, int *rc)
+{
+    static const struct lc_config_plugin *const outputs[] = {&lc_file_config_plugin, &tpl_plugin,
+                                                             NULL};
+    static const struct lc_config_catalog cat = {.inputs = test_inputs, .outputs = outputs};
+    char *errs = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&errs, &n);
+    *rc = lc_config_load_string(c, &cat, "x.yaml", text, strlen(text), f);
+    fclose(f);
+    return errs;
+}
+
+/* The name and template source of entry I, as "name=source". */
+static const char *tpl_pair(const struct tpl_opts *o, size_t i)
+{
+    static char s[128];
+    snprintf(s, sizeof s, "%s=%s", o->labels[i].name, lc_template_source(o->labels[i].value));
+    return s;
+}
+
+TEST(templates_defaults_values_and_copies)
+{
+    struct lc_config c = {0};
+    struct lc_output_config oc;
+    const struct tpl_opts *o;
+    int rc;
+    char *errs = tpl_load(&c, "outputs:\n  - type: tpl\n", &rc);
+
+    ASSERT_EQ(rc, 0);
+    ASSERT_STR_EQ(errs, "");
+    free(errs);
+    o = c.outputs[0].opts;
+    ASSERT_STR_EQ(lc_template_source(o->index), "logcap-{{ compose_project }}");
+    ASSERT_EQ(o->n_labels, 3);
+    ASSERT_STR_EQ(tpl_pair(o, 0), "job=logcap");
+    ASSERT_STR_EQ(tpl_pair(o, 1), "host={{ host }}");
+    ASSERT_STR_EQ(tpl_pair(o, 2), "container={{ container_name }}");
+    ASSERT_STR_EQ(lc_template_constant(o->labels[0].value, NULL), "logcap");
+    /* An instance's copy outlives the config. */
+    lc_config_output_copy(&oc, &c.outputs[0]);
+    lc_config_free(&c);
+    o = oc.opts;
+    ASSERT_STR_EQ(tpl_pair(o, 2), "container={{ container_name }}");
+    ASSERT_STR_EQ(lc_template_source(o->index), "logcap-{{ compose_project }}");
+    lc_config_output_free(&oc);
+
+    /* The file's mapping replaces the default one whole. */
+    errs = tpl_load(&c,
+                    "outputs:\n  - type: tpl\n    index: \"{{labels.tier}}-{{ stream }}\"\n"
+                    "    labels:\n      app: \"{{ compose_service }}\"\n"
+                    "      literal: '{{ \"{{\" }}x'\n",
+                    &rc);
+    ASSERT_EQ(rc, 0);
+    ASSERT_STR_EQ(errs, "");
+    free(errs);
+    o = c.outputs[0].opts;
+    ASSERT_STR_EQ(lc_template_source(o->index), "{{labels.tier}}-{{ stream }}");
+    ASSERT_EQ(o->n_labels, 2);
+    ASSERT_STR_EQ(tpl_pair(o, 0), "app={{ compose_service }}");
+    ASSERT_STR_EQ(lc_template_constant(o->labels[1].value, NULL), "{{x");
+    lc_config_free(&c);
+
+    errs = tpl_load(&c, "outputs:\n  - type: tpl\n    labels: {}\n", &rc);
+    ASSERT_EQ(rc, 0);
+    ASSERT_STR_EQ(errs, "");
+    free(errs);
+    ASSERT_EQ(((const struct tpl_opts *)c.outputs[0].opts)->n_labels, 0);
+    lc_config_free(&c);
+}
+
+/* A bad template is a config error naming the file, the line, the key and the column. */
+TEST(error_templates)
+{
+    struct lc_config c = {0};
+    int rc;
+    char *errs = tpl_load(&c,
+                          "outputs:\n  - type: tpl\n    index: \"{{ nope }}\"\n    labels:\n"
+                          "      host: \"{{ hots }}\"\n      9x: \"{{ host }}\"\n"
+                          "      job: \"app-{{ host\"\n      app: a\n      app: b\n"
+                          "      empty: \"\"\n      list: [a]\n"
+                          "  - type: tpl\n    name: t2\n    index: \"{{ labels. }}\"\n"
+                          "    labels: [a]\n",
+                          &rc);
+    const char *expect =
+        "config error: x.yaml:3: outputs[0].index: column 4: unknown variable \"nope\"; known: "
+        "container_name, container_id, image, stream, host, compose_project, compose_service, "
+        "labels.NAME, fields.NAME\n"
+        "config error: x.yaml:5: outputs[0].labels.host: column 4: unknown variable \"hots\"; "
+        "known: container_name, container_id, image, stream, host, compose_project, "
+        "compose_service, labels.NAME, fields.NAME\n"
+        "config error: x.yaml:6: outputs[0].labels.9x: \"9x\" is not a valid label name\n"
+        "config error: x.yaml:7: outputs[0].labels.job: column 5: \"{{\" is not closed by "
+        "\"}}\"\n"
+        "config error: x.yaml:9: outputs[0].labels.app: key given twice (also at line 8)\n"
+        "config error: x.yaml:10: outputs[0].labels.empty: must not be empty\n"
+        "config error: x.yaml:11: outputs[0].labels.list: expected a template, got a list\n"
+        "config error: x.yaml:14: outputs[1].index: column 4: labels. needs a name: "
+        "labels.NAME\n"
+        "config error: x.yaml:15: outputs[1].labels: expected a mapping of name: template, got "
+        "a list\n";
+
+    ASSERT_EQ(rc, -EINVAL);
+    ASSERT_STR_EQ(errs, expect);
+    ASSERT_TRUE(is_zeroed(&c));
+    free(errs);
+}
+
+/* The example of docs/configuration.md, "Templates" (with the test type for loki). */
+TEST(templates_doc_example)
+{
+    struct lc_config c = {0};
+    int rc;
+    char *errs = tpl_load(&c,
+                          "outputs:\n  - type: tpl\n    labels:\n      host: \"{{ hots }}\"\n"
+                          "      app: \"{{ compose_service\"\n",
+                          &rc);
+
+    ASSERT_EQ(rc, -EINVAL);
+    ASSERT_STR_EQ(errs, "config error: x.yaml:4: outputs[0].labels.host: column 4: unknown "
+                        "variable \"hots\"; known: container_name, container_id, image, stream, "
+                        "host, compose_project, compose_service, labels.NAME, fields.NAME\n"
+                        "config error: x.yaml:5: outputs[0].labels.app: column 1: \"{{\" is not "
+                        "closed by \"}}\"\n");
+    free(errs);
+    errs = tpl_load(&c,
+                    "outputs:\n  - type: tpl\n    labels:\n      job: logcap\n"
+                    "      braces: '{{ \"{{\" }}not a variable}}'\n",
+                    &rc);
+    ASSERT_EQ(rc, 0);
+    ASSERT_STR_EQ(errs, "");
+    free(errs);
+    ASSERT_STR_EQ(
+        lc_template_constant(((const struct tpl_opts *)c.outputs[0].opts)->labels[1].value, NULL),
+        "{{not a variable}}");
+    lc_config_free(&c);
+}
+
+TEST(template_types_in_the_reference)
+{
+    char type[64], range[64], def[128];
+
+    lc_config_option_describe(&tpl_options[0], type, range, def, sizeof type);
+    ASSERT_STR_EQ(type, "template");
+    ASSERT_STR_EQ(def, "logcap-{{ compose_project }}");
+    lc_config_option_describe(&tpl_options[1], type, range, def, sizeof type);
+    ASSERT_STR_EQ(type, "name: template");
+    ASSERT_STR_EQ(range, "");
+}
+
 TEST_MAIN(TEST_ENTRY(defaults), TEST_ENTRY(empty_file_is_all_defaults),
           TEST_ENTRY(full_file_with_every_key), TEST_ENTRY(initial_tail_all_and_integer),
           TEST_ENTRY(default_output_path_follows_data_dir), TEST_ENTRY(booleans),
@@ -1442,4 +1635,6 @@ TEST_MAIN(TEST_ENTRY(defaults), TEST_ENTRY(empty_file_is_all_defaults),
           TEST_ENTRY(inputs_defaults_and_both_forms), TEST_ENTRY(error_inputs),
           TEST_ENTRY(error_input_plugin_table), TEST_ENTRY(error_output_plugin_table),
           TEST_ENTRY(a_new_plugin_needs_only_its_table),
-          TEST_ENTRY(instance_copies_own_their_section), TEST_ENTRY(option_describe))
+          TEST_ENTRY(instance_copies_own_their_section), TEST_ENTRY(option_describe),
+          TEST_ENTRY(templates_defaults_values_and_copies), TEST_ENTRY(error_templates),
+          TEST_ENTRY(templates_doc_example), TEST_ENTRY(template_types_in_the_reference))

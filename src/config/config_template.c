@@ -1,0 +1,146 @@
+/* config_template: the config types of templates (core/template.h). LC_OPT_TEMPLATE holds one
+ * template, LC_OPT_TEMPLATES a mapping of names to templates (Loki's labels:,
+ * structured_metadata:). Both parse their templates while the file is read, so a bad one
+ * is a config error naming the file, the line and the key, with the column inside the
+ * template: "config error: FILE:LINE: outputs[0].labels.host: column 4: unknown
+ * variable ...". A mapping's default is written as a YAML flow mapping and read by the same
+ * setter, so a default obeys the rules of the file. See config_setters.h. */
+#include "config/config_setters.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "core/template.h"
+
+#define MAX_TEMPLATES 1000 /* entries of one mapping; keeps the duplicate check cheap */
+
+/* Parses S (the value of the key at PATH, node V) into *OUT; NULL after reporting. */
+static struct lc_template *parse_value(struct lc_config_walk *w, yaml_node_t *v, const char *s,
+                                       const char *path)
+{
+    char err[LC_TEMPLATE_ERR_CAP];
+    struct lc_template *t = NULL;
+
+    if (s[0] == '\0') {
+        lc_config_report(w, lc_config_line(v), path, "must not be empty");
+        return NULL;
+    }
+    if (lc_template_parse(s, strlen(s), &t, err, sizeof err) != 0) {
+        lc_config_report(w, lc_config_line(v), path, "%s", err);
+        return NULL;
+    }
+    return t;
+}
+
+void lc_config_set_template(struct lc_config_walk *w, const struct lc_config_option *f,
+                            yaml_node_t *v, void *base, const char *path)
+{
+    const char *s = lc_config_scalar(w, v, path, "a template");
+    struct lc_template *t = s != NULL ? parse_value(w, v, s, path) : NULL;
+
+    if (t != NULL) {
+        lc_template_destroy(*LC_CONFIG_AT(base, f, struct lc_template *));
+        *LC_CONFIG_AT(base, f, struct lc_template *) = t;
+    }
+}
+
+void lc_config_templates_free(struct lc_template_pair *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(list[i].name);
+        lc_template_destroy(list[i].value);
+    }
+    free(list);
+}
+
+/* Adds one "name: template" pair to LIST (with the line of each name in LINES). */
+static void add_pair(struct lc_config_walk *w, const struct lc_config_option *f,
+                     const yaml_node_pair_t *pair, const char *path, struct lc_template_pair *list,
+                     int *lines, size_t *count)
+{
+    char kpath[LC_CONFIG_PATH_CAP], why[2 * LC_CONFIG_QUOTE_CAP];
+    yaml_node_t *k = lc_config_node(w, pair->key), *v = lc_config_node(w, pair->value);
+    const char *name = lc_config_key_text(w, k, path, kpath), *s;
+    struct lc_template *t;
+
+    if (name == NULL) {
+        return;
+    }
+    if (name[0] == '\0') {
+        lc_config_report(w, lc_config_line(k), path, "names must not be empty");
+        return;
+    }
+    for (size_t i = 0; i < *count; i++) {
+        if (strcmp(list[i].name, name) == 0) {
+            lc_config_report(w, lc_config_line(k), kpath, "key given twice (also at line %d)",
+                             lines[i]);
+            return;
+        }
+    }
+    if (f->check != NULL && f->check(&name, why, sizeof why) != 0) {
+        lc_config_report(w, lc_config_line(k), kpath, "%s", why);
+        return;
+    }
+    s = lc_config_scalar(w, v, kpath, "a template");
+    t = s != NULL ? parse_value(w, v, s, kpath) : NULL;
+    if (t == NULL) {
+        return;
+    }
+    list[*count].name = lc_xstrdup(name);
+    list[*count].value = t;
+    lines[(*count)++] = lc_config_line(k);
+}
+
+void lc_config_set_templates(struct lc_config_walk *w, const struct lc_config_option *f,
+                             yaml_node_t *v, void *base, const char *path)
+{
+    struct lc_template_pair **list = LC_CONFIG_AT(base, f, struct lc_template_pair *);
+    size_t *count = (size_t *)((char *)base + f->off_n), n;
+    int rc = lc_config_open_collection(w, v, YAML_MAPPING_NODE, 1, MAX_TEMPLATES, path,
+                                       "a mapping of name: template");
+    int *lines;
+
+    if (rc < 0) {
+        return;
+    }
+    /* The file's mapping replaces the default one whole: "labels: {}" means none. */
+    lc_config_templates_free(*list, *count);
+    *list = NULL;
+    *count = 0;
+    if (rc == 0) {
+        return;
+    }
+    n = lc_config_collection_size(v);
+    *list = lc_xcalloc(n, sizeof **list);
+    lines = lc_xcalloc(n, sizeof *lines);
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        add_pair(w, f, p, path, *list, lines, count);
+    }
+    free(lines);
+}
+
+int lc_config_template_default(const struct lc_config_option *f, void *base)
+{
+    char err[LC_TEMPLATE_ERR_CAP];
+    struct lc_config_walk w = {.name = "(default)", .errors = stderr};
+    yaml_document_t doc;
+    int rc;
+
+    if (f->type == LC_OPT_TEMPLATE) {
+        return lc_template_parse(f->def, strlen(f->def),
+                                 LC_CONFIG_AT(base, f, struct lc_template *), err, sizeof err);
+    }
+    w.doc = &doc;
+    if (lc_config_parse(&w, &doc, f->def, strlen(f->def)) != 0) {
+        return -1;
+    }
+    w.used = lc_xcalloc((size_t)(doc.nodes.top - doc.nodes.start), 1);
+    rc = yaml_document_get_root_node(&doc) != NULL ? 0 : -1;
+    if (rc == 0) {
+        lc_config_set_templates(&w, f, yaml_document_get_root_node(&doc), base, f->key);
+    }
+    free(w.used);
+    yaml_document_delete(&doc);
+    return rc == 0 && w.n_errors == 0 ? 0 : -1;
+}
