@@ -102,8 +102,7 @@ static struct lc_meta *meta(const char *name, char id)
 
     memset(hex, id, 64);
     hex[64] = '\0';
-    return lc_meta_docker_create(hex, name, "nginx:1.25", "host-1", "{\"a\":\"b\"}", "proj",
-                                 NULL);
+    return lc_meta_docker_create(hex, name, "nginx:1.25", "host-1", "{\"a\":\"b\"}", "proj", NULL);
 }
 
 static uint64_t next_seq = 1;
@@ -118,10 +117,10 @@ static struct lc_record **make_recs(struct lc_meta *a, struct lc_meta *b, size_t
     for (size_t i = 0; i < n; i++) {
         int k = snprintf(msg, len + 64, "line %zu \"q\" \\ tab\t\xff ", i);
         memset(msg + k, 'a' + (int)(i % 26), len > (size_t)k ? len - (size_t)k : 0);
-        recs[i] = lc_record_create((i % 2) ? b : a, (i % 3) ? LC_STREAM_STDOUT : LC_STREAM_STDERR,
-                                   1700000000000000000LL + (int64_t)i,
-                                   "2023-11-14T22:13:20.000000000Z", 30, msg,
-                                   len > (size_t)k ? len : (size_t)k, i == 3);
+        recs[i] =
+            lc_record_create((i % 2) ? b : a, (i % 3) ? LC_STREAM_STDOUT : LC_STREAM_STDERR,
+                             1700000000000000000LL + (int64_t)i, "2023-11-14T22:13:20.000000000Z",
+                             30, msg, len > (size_t)k ? len : (size_t)k, i == 3);
         recs[i]->seq = next_seq++;
     }
     free(msg);
@@ -187,8 +186,8 @@ static void same_as_file_output(int format, int *lc_test_failed)
     char dir[] = "/tmp/lc_test_output_stdout_XXXXXX", path[PATH_MAX];
     struct lc_meta *a = meta("web", 'a');
     struct lc_record **recs = make_recs(a, a, 7, 40);
-    struct lc_file_config fc = {.path = dir, .format = format, .rotate_bytes = 1 << 20,
-                                .max_files = 2};
+    struct lc_file_config fc = {
+        .path = dir, .format = format, .rotate_bytes = 1 << 20, .max_files = 2};
     struct lc_output_config fcfg = {.type = "file", .name = "f", .opts = &fc}, scfg;
     struct lc_stdout_config sc;
     struct lc_send_report rep = {0};
@@ -199,7 +198,8 @@ static void same_as_file_output(int format, int *lc_test_failed)
 
     ASSERT_TRUE(mkdtemp(dir) != NULL);
     ASSERT_EQ(lc_output_file.init(&fst, &fcfg), 0);
-    ASSERT_EQ(send_reported(fst, recs, 7, &rep), LC_OK);
+    lc_send_report_reset(&rep, 7);
+    ASSERT_EQ(lc_output_file.send(fst, recs, 7, &rep), LC_OK);
     lc_output_file.destroy(fst);
     snprintf(path, sizeof(path), "%s/web.log", dir);
     ASSERT_EQ(lc_read_file(path, 1 << 20, &file, &flen), 0);
