@@ -19,7 +19,9 @@
 #include "base/buf.h"
 #include "base/util.h"
 #include "core/json.h"
+#include "config/config.h"
 #include "core/record.h"
+#include "inputs/docker/docker_config.h"
 #include "outputs/file/file.h"
 #include "outputs/stdout/stdout.h"
 #include "test.h"
@@ -396,9 +398,63 @@ TEST(regular_file_is_written_and_flushed)
     lc_meta_unref(a);
 }
 
+/* ---- its config ---- */
+
+static const struct lc_config_plugin *const cat_inputs[] = {&lc_docker_config_plugin, NULL};
+static const struct lc_config_plugin *const cat_outputs[] = {&lc_file_config_plugin,
+                                                             &lc_stdout_config_plugin, NULL};
+static const struct lc_config_catalog catalog = {.inputs = cat_inputs, .outputs = cat_outputs};
+
+/* Loads TEXT; returns the return code, the errors printed in *ERRS (free them). */
+static int load(struct lc_config *c, const char *text, char **errs)
+{
+    size_t n = 0;
+    FILE *f = open_memstream(errs, &n);
+    int rc = lc_config_load_string(c, &catalog, "x.yaml", text, strlen(text), f);
+
+    fclose(f);
+    return rc;
+}
+
+TEST(config_format_and_one_stdout_only)
+{
+    struct lc_config c;
+    char *errs = NULL;
+    const struct lc_stdout_config *sc;
+
+    lc_config_defaults(&c, &catalog);
+    ASSERT_EQ(load(&c, "outputs:\n  - type: stdout\n    format: text\n", &errs), 0);
+    ASSERT_STR_EQ(errs, "");
+    ASSERT_EQ(c.n_outputs, 1);
+    ASSERT_STR_EQ(c.outputs[0].name, "stdout");
+    sc = c.outputs[0].opts;
+    ASSERT_EQ(sc->format, LC_STDOUT_FORMAT_TEXT);
+    lc_config_free(&c);
+    free(errs);
+
+    lc_config_defaults(&c, &catalog);
+    ASSERT_EQ(load(&c, "outputs:\n  - type: stdout\n", &errs), 0);
+    sc = c.outputs[0].opts;
+    ASSERT_EQ(sc->format, LC_STDOUT_FORMAT_JSON);
+    lc_config_free(&c);
+    free(errs);
+
+    lc_config_defaults(&c, &catalog);
+    ASSERT_EQ(load(&c,
+                   "outputs:\n  - type: stdout\n    name: a\n  - type: file\n  - type: stdout\n"
+                   "    name: b\n    format: yaml\n",
+                   &errs),
+              -EINVAL);
+    ASSERT_TRUE(strstr(errs, "x.yaml:7: outputs[2].format: expected one of json, text") != NULL);
+    ASSERT_TRUE(strstr(errs, "x.yaml:5: outputs[2].type: output \"a\" (line 2) writes to stdout "
+                             "already; logcap has one stdout") != NULL);
+    free(errs);
+}
+
 TEST_MAIN(TEST_ENTRY(json_lines_as_the_file_output), TEST_ENTRY(text_lines_as_the_file_output),
           TEST_ENTRY(two_containers_in_order_through_a_small_blocking_pipe),
           TEST_ENTRY(short_writes_and_eagain_on_a_nonblocking_pipe),
           TEST_ENTRY(stalled_reader_fails_the_try_and_the_retry_finishes_the_cut_record),
           TEST_ENTRY(closed_pipe_is_a_retry_with_a_reason),
-          TEST_ENTRY(regular_file_is_written_and_flushed))
+          TEST_ENTRY(regular_file_is_written_and_flushed),
+          TEST_ENTRY(config_format_and_one_stdout_only))
