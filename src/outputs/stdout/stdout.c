@@ -31,6 +31,7 @@ struct lc_stdout_output {
     int cut;
     uint64_t cut_seq;
     size_t cut_off;
+    size_t cut_len; /* its line's length: a different record of the same seq does not match */
 };
 
 /* Waits until FD takes bytes, at most until DEADLINE (lc_now_ms). Returns 0 or -ETIMEDOUT
@@ -131,6 +132,7 @@ static void mark_written(struct lc_stdout_output *o, struct lc_record *const *re
                 o->cut = 1;
                 o->cut_seq = recs[i]->seq;
                 o->cut_off = upto - start;
+                o->cut_len = o->ends[i] - start;
             }
             return;
         }
@@ -178,7 +180,7 @@ static enum lc_send_result stdout_send(void *state, struct lc_record *const *rec
         goto out;
     }
     /* the rest of the record the last try cut (the same record encodes the same bytes) */
-    if (o->cut && recs[0]->seq == o->cut_seq && o->cut_off < o->ends[0]) {
+    if (o->cut && recs[0]->seq == o->cut_seq && o->ends[0] == o->cut_len) {
         skip = o->cut_off;
     }
     o->cut = 0;
@@ -226,6 +228,15 @@ static void stdout_destroy(void *state)
     free(o); /* fd 1 stays open: it is the process's */
 }
 
+/* Whether ST is /dev/null's (main puts it on a closed fd 1). */
+static int is_dev_null(const struct stat *st)
+{
+    struct stat null;
+
+    return S_ISCHR(st->st_mode) && stat("/dev/null", &null) == 0 && S_ISCHR(null.st_mode) &&
+           st->st_rdev == null.st_rdev;
+}
+
 static int stdout_init(void **state, const struct lc_output_config *cfg)
 {
     const char *name = cfg->name != NULL ? cfg->name : "stdout";
@@ -241,6 +252,10 @@ static int stdout_init(void **state, const struct lc_output_config *cfg)
         int rc = -errno;
         lc_log(LC_LOG_ERROR, rc, "[output:%s] stdout is not open", name);
         return rc;
+    }
+    if (is_dev_null(&st)) {
+        lc_log(LC_LOG_WARN, 0, "[output:%s] stdout is /dev/null: what this output writes is lost",
+               name);
     }
     o = lc_xcalloc(1, sizeof(*o));
     o->name = name;
