@@ -204,3 +204,51 @@ def test_stalled_reader_loses_and_repeats_nothing(containers, logcap):
     recs = [json.loads(line) for line in got]
     h.check_exactly_once([r["message"] for r in recs],
                          ["line %d %s" % (i, "." * 64) for i in range(1, n + 1)], name)
+
+
+def test_in_a_container_never_captures_itself(containers, workdir, prefix):
+    """logcap run as a container (the test image with the host's /usr for its libraries)
+    with only the stdout output, its filter matching its own name: its stdout (docker logs)
+    holds every line of the other containers once and no record of its own container,
+    whose log lines (stderr) would otherwise come back as records."""
+    if not os.path.isdir("/usr/lib64"):
+        import pytest
+        pytest.skip("the host's loader is not under /usr/lib64")
+    data = os.path.join(workdir, "incontainer")
+    os.makedirs(data)
+    with open(os.path.join(data, "logcap.yaml"), "w") as f:
+        f.write(h.to_yaml({
+            "data_dir": "/data/data",
+            "hostname": h.HOSTNAME,
+            "docker": {"socket": "/docker.sock", "include_names": [prefix + "*"],
+                       "initial_tail": "all"},
+            "outputs": [{"type": "stdout", "name": "out"}],
+        }) + "\n")
+    peer = containers.run("peer", 'for i in $(seq 1 20); do echo "peer $i"; done')
+    containers.wait_exited(peer)
+    me = containers.run("self", "exec /logcap --config /data/logcap.yaml", extra=[
+        "-v", "/usr:/usr:ro", "-v", "/usr/lib:/lib:ro", "-v", "/usr/lib64:/lib64:ro",
+        "-v", "%s:/logcap:ro" % h.logcap_bin(), "-v", "%s:/docker.sock" % h.SOCKET,
+        "-v", "%s:/data" % data])
+    # a container started after logcap: once its lines are out, logcap had long found its
+    # own container and would have sent its first log lines too
+    later = containers.run("later", 'for i in $(seq 1 20); do echo "later $i"; done')
+    containers.wait_exited(later)
+    state = {"recs": []}
+
+    def delivered():
+        out = h.docker("logs", me, text=False).stdout
+        state["recs"] = [json.loads(line) for line in out.split(b"\n")[:-1]]
+        return sum(1 for r in state["recs"] if r["container_name"] == later) >= 20
+    h.wait_for(delivered, 60, "the lines of %s on the stdout of %s" % (later, me),
+               detail=lambda: "have %d records" % len(state["recs"]))
+    h.docker("stop", "-t", "10", me)
+    recs = [json.loads(line) for line in h.docker("logs", me, text=False).stdout.split(b"\n")[:-1]]
+    err = h.docker("logs", me).stderr
+    own = containers.inspect(me)
+    assert own["State"]["ExitCode"] == 0, err
+    assert "logcap runs in container %s, which it does not capture" % own["Id"][:12] in err, err
+    assert [r for r in recs if r["container_name"] == me] == []
+    h.check_exactly_once([(r["container_name"], r["message"]) for r in recs],
+                         [(peer, "peer %d" % i) for i in range(1, 21)] +
+                         [(later, "later %d" % i) for i in range(1, 21)], "stdout of " + me)
