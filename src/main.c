@@ -123,12 +123,28 @@ static int lock_data_dir(const char *dir)
     return fd < 0 ? -1 : fd;
 }
 
+/* Opens /dev/null on fds 0, 1 and 2 where they are closed: started with one closed, the
+ * next open (a spool segment, the lock file) would get it, and what goes to stdout (the
+ * stdout output's records) or stderr (the log) would land in that file. */
+static void keep_std_fds_open(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int nfd = open("/dev/null", O_RDWR); /* the lowest free fd: this one */
+            if (nfd > 2) {
+                close(nfd);
+            }
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct lc_config cfg;
     struct args a;
     int rc, lock_fd;
 
+    keep_std_fds_open();
     rc = parse_args(argc, argv, &a);
     if (rc != 0) {
         return rc > 0 ? 0 : EXIT_USAGE;

@@ -230,6 +230,11 @@ static int replay_here(const struct lc_config *cfg, const struct lc_output_confi
     struct offline o = {.cfg = cfg, .oc = oc, .ops = lc_output_find(oc->type)};
     struct lc_delivery_dead_replay_stats st;
     int rc;
+    /* The stdout output replays onto this command's stdout, which then holds records only:
+     * the summary goes to stderr. */
+    if (strcmp(oc->type, "stdout") == 0) {
+        out = stderr;
+    }
     if (o.ops == NULL || o.ops->init(&o.state, oc) != 0) {
         fprintf(stderr, "logcap: cannot start output %s\n", oc->name);
         return 1;

@@ -5,9 +5,11 @@
 
 #include "outputs/file/file.h"
 #include "outputs/registry.h"
+#include "outputs/stdout/stdout.h"
 
 static const struct lc_output_ops *const outputs[] = {
     &lc_output_file,
+    &lc_output_stdout,
 };
 
 const struct lc_output_ops *lc_output_find(const char *type)

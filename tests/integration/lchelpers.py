@@ -407,12 +407,18 @@ def _short(x):
 
 # ------------------------------------------------------------------------------ logcap
 
+CLOSED = object()  # Logcap.stdout: start logcap with its fd 1 closed
+
+
 class Logcap:
     """One logcap process under test, with its own config, data_dir and file output in
     WORKDIR. CONFIG is merged over the defaults below (a list replaces a list); OUTPUT is
     merged into the default file output. start() may be called again after stop() (same
     config and data_dir). CLOCK (a WallClock) starts it with the wall-clock shim; ENV adds
-    variables to its environment (both may also be set as attributes before start())."""
+    variables to its environment (both may also be set as attributes before start()).
+    The attribute stdout, set before start(), says where logcap's standard output goes:
+    None (the default: with its stderr), a path (appended to), an open file or fd, or
+    CLOSED (logcap starts with fd 1 closed)."""
 
     def __init__(self, workdir, prefix, label="logcap", config=None, output=None, clock=None,
                  env=None):
@@ -425,6 +431,7 @@ class Logcap:
         self.logs_dir = os.path.join(workdir, "logs")
         self.config_path = os.path.join(workdir, "logcap.yaml")
         self.stderr_path = os.path.join(workdir, "logcap.stderr")
+        self.stdout = None
         self.proc = None
         self.runs = 0
         self.exit_codes = []
@@ -470,10 +477,16 @@ class Logcap:
         if self.clock is not None or self.env:
             env = dict(os.environ, **(self.clock.env() if self.clock is not None else {}))
             env.update(self.env or {})
+        out = open(self.stdout, "ab") if isinstance(self.stdout, str) else self.stdout
+        closed = out is CLOSED
         self.proc = subprocess.Popen([binary, "--config", self.config_path],
-                                     stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                     start_new_session=True, cwd=self.workdir, env=env)
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=err if out is None or closed else out,
+                                     stderr=err, start_new_session=True, cwd=self.workdir,
+                                     env=env, preexec_fn=(lambda: os.close(1)) if closed else None)
         err.close()
+        if isinstance(self.stdout, str):
+            out.close()
         return self
 
     @property

@@ -24,24 +24,15 @@
 
 /* ---- own container ---------------------------------------------------------------- */
 
-/* Finds the id of the container logcap itself runs in, from the paths Docker mounts
- * (/var/lib/docker/containers/<id>/hostname and friends). Leaves "" outside Docker. */
+/* Finds the id of the container logcap itself runs in ("" outside Docker), which it
+ * never captures (lc_docker_filter_wanted says why). */
 static void find_self(char out[65])
 {
     char *text = NULL;
-    const char *p;
+
     out[0] = '\0';
-    if (lc_read_file("/proc/self/mountinfo", 1u << 20, &text, NULL) != 0) {
-        return;
-    }
-    for (p = strstr(text, "/containers/"); p != NULL; p = strstr(p + 1, "/containers/")) {
-        char id[65];
-        memcpy(id, p + 12, 64);
-        id[64] = '\0';
-        if (strlen(p + 12) >= 64 && lc_docker_id_valid(id) && p[76] == '/') {
-            memcpy(out, id, 65);
-            break;
-        }
+    if (lc_read_file("/proc/self/mountinfo", 1u << 20, &text, NULL) == 0) {
+        lc_docker_filter_self_id(text, out);
     }
     free(text);
 }
@@ -136,7 +127,7 @@ static int wanted(struct lc_docker *d, const char *id, const char *name, json_t 
 {
     struct lc_docker_kv kv[LABELS_MAX];
     int n = labels_collect(labels, kv, LABELS_MAX);
-    return strcmp(id, d->self_id) != 0 && lc_docker_filter_match(d->dc, name, kv, (size_t)n);
+    return lc_docker_filter_wanted(d->dc, d->self_id, id, name, kv, (size_t)n);
 }
 
 /* The id of the instance's task BASE: BASE itself for the input named "docker" (the ids
@@ -523,6 +514,10 @@ static void *docker_create(const struct lc_input_ctx *ctx)
     d->src = ctx->src;
     d->backoff_ms = d->dc->reconnect_min_ms;
     find_self(d->self_id);
+    if (d->self_id[0] != '\0') {
+        lc_log(LC_LOG_INFO, 0, "[%s] logcap runs in container %.12s, which it does not capture",
+               d->tag, d->self_id);
+    }
     read_boot_id(d->boot_id);
     load_positions(d);
     lc_buf_init(&d->events_buf, 1u << 20);

@@ -1,5 +1,6 @@
 /* filter: decides which containers logcap captures, from the docker.include_* and
- * docker.exclude_* settings (see filter.h). Pure: no allocation, no state. */
+ * docker.exclude_* settings, and logcap's own container (see filter.h). Pure: no
+ * allocation, no state. */
 #include "inputs/docker/filter.h"
 
 #include <fnmatch.h>
@@ -58,4 +59,80 @@ int lc_docker_filter_match(const struct lc_docker_config *dc, const char *name,
         }
     }
     return 1;
+}
+
+/* ---- logcap's own container ---- */
+
+#define ID_LEN 64
+
+/* Copies into OUT the id of the first "/containers/<64 hex>/" in [P, END), if any. */
+static int id_in(const char *p, const char *end, char out[65])
+{
+    static const char dir[] = "/containers/";
+    size_t dl = sizeof(dir) - 1;
+
+    for (; p + dl + ID_LEN < end; p++) {
+        size_t i = 0;
+        if (memcmp(p, dir, dl) != 0) {
+            continue;
+        }
+        while (i < ID_LEN && strchr("0123456789abcdef", p[dl + i]) != NULL && p[dl + i] != 0) {
+            i++;
+        }
+        if (i == ID_LEN && p[dl + ID_LEN] == '/') {
+            memcpy(out, p + dl, ID_LEN);
+            out[ID_LEN] = '\0';
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether the mountinfo line [LINE, END)'s mount point (its fifth field) is one of the
+ * files Docker mounts from the container's own directory. */
+static int docker_own_mount(const char *line, const char *end)
+{
+    static const char *const own[] = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"};
+    const char *p = line, *q;
+
+    for (int field = 0; field < 4; field++) {
+        p = memchr(p, ' ', (size_t)(end - p));
+        if (p == NULL) {
+            return 0;
+        }
+        p++;
+    }
+    q = memchr(p, ' ', (size_t)(end - p));
+    q = q != NULL ? q : end;
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+        if ((size_t)(q - p) == strlen(own[i]) && memcmp(p, own[i], (size_t)(q - p)) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void lc_docker_filter_self_id(const char *mountinfo, char out[65])
+{
+    const char *all_end = mountinfo + strlen(mountinfo);
+
+    out[0] = '\0';
+    for (const char *line = mountinfo; line < all_end;) {
+        const char *end = memchr(line, '\n', (size_t)(all_end - line));
+        end = end != NULL ? end : all_end;
+        if (docker_own_mount(line, end) && id_in(line, end, out)) {
+            return;
+        }
+        line = end + 1;
+    }
+    id_in(mountinfo, all_end, out); /* an older layout: any mount of a container's directory */
+}
+
+int lc_docker_filter_wanted(const struct lc_docker_config *dc, const char *self_id, const char *id,
+                            const char *name, const struct lc_docker_kv *labels, size_t n_labels)
+{
+    if (self_id[0] != '\0' && strcmp(id, self_id) == 0) {
+        return 0;
+    }
+    return lc_docker_filter_match(dc, name, labels, n_labels);
 }
