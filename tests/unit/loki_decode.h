@@ -19,7 +19,7 @@ struct pbr {
     const unsigned char *p, *end;
 };
 
-static int pbr_varint(struct pbr *r, uint64_t *v)
+static inline int pbr_varint(struct pbr *r, uint64_t *v)
 {
     *v = 0;
     for (int shift = 0; shift < 64 && r->p < r->end; shift += 7) {
@@ -34,9 +34,12 @@ static int pbr_varint(struct pbr *r, uint64_t *v)
 
 /* The next field: its number, and for a length-delimited one its payload in SUB. Only the
  * wire types the push messages use (varint, length-delimited) are accepted. */
-static int pbr_field(struct pbr *r, int *field, struct pbr *sub, uint64_t *v)
+static inline int pbr_field(struct pbr *r, int *field, struct pbr *sub, uint64_t *v)
 {
     uint64_t tag, len;
+    *field = 0;
+    *v = 0;
+    sub->p = sub->end = NULL;
     if (pbr_varint(r, &tag) != 0) {
         return -1;
     }
@@ -53,7 +56,7 @@ static int pbr_field(struct pbr *r, int *field, struct pbr *sub, uint64_t *v)
     return 0;
 }
 
-static int loki_decode_entry(struct pbr e, struct lc_buf *out)
+static inline int loki_decode_entry(struct pbr e, struct lc_buf *out)
 {
     int64_t sec = 0, nanos = 0;
     struct pbr line = {0}, sub;
@@ -103,7 +106,7 @@ static int loki_decode_entry(struct pbr e, struct lc_buf *out)
 }
 
 /* Protobuf PushRequest (not compressed) -> canonical text in OUT. Returns 0 or -1. */
-static int loki_decode_proto(const void *body, size_t len, struct lc_buf *out)
+static inline int loki_decode_proto(const void *body, size_t len, struct lc_buf *out)
 {
     struct pbr r = {body, (const unsigned char *)body + len}, s, sub;
     int field, rc = 0;
@@ -126,7 +129,7 @@ static int loki_decode_proto(const void *body, size_t len, struct lc_buf *out)
 }
 
 /* JSON push body -> canonical text in OUT. Returns 0 or -1. */
-static int loki_decode_json(const char *body, size_t len, struct lc_buf *out)
+static inline int loki_decode_json(const char *body, size_t len, struct lc_buf *out)
 {
     json_t *root = json_loadb(body, len, JSON_ALLOW_NUL, NULL),
            *streams = json_object_get(root, "streams");
