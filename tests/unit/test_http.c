@@ -240,6 +240,27 @@ TEST(headers_and_body_arrive)
     srv_stop(&s);
 }
 
+TEST(server_name_is_the_host_spoken_to)
+{
+    struct srv s;
+    struct lc_http *h = NULL;
+    struct lc_http_result res;
+    struct lc_http_options o;
+    char host[64];
+
+    srv_start(&s);
+    o = opts_for(srv_url(&s, ""));
+    o.server_name = "loki.example";
+    ASSERT_EQ(lc_http_create(&h, &o, "t"), 0);
+    ASSERT_EQ(lc_http_post(h, "/x", "text/plain", "x", 1, NULL, 0, &res), 0);
+    ASSERT_EQ(res.status, 204);
+    snprintf(host, sizeof host, "Host: loki.example:%u\n", s.port);
+    ASSERT_TRUE(has_header(&s.reqs[0], host));
+    ASSERT_STR_EQ(s.reqs[0].path, "/x");
+    lc_http_destroy(h);
+    srv_stop(&s);
+}
+
 TEST(gzip_body_decodes_to_the_original)
 {
     struct srv s;
@@ -681,7 +702,8 @@ TEST(config_errors)
                               "connect_timeout must not be above timeout\n"));
 }
 
-TEST_MAIN(TEST_ENTRY(headers_and_body_arrive), TEST_ENTRY(gzip_body_decodes_to_the_original),
+TEST_MAIN(TEST_ENTRY(headers_and_body_arrive), TEST_ENTRY(server_name_is_the_host_spoken_to),
+          TEST_ENTRY(gzip_body_decodes_to_the_original),
           TEST_ENTRY(keep_alive_reuses_one_connection), TEST_ENTRY(basic_and_bearer_auth),
           TEST_ENTRY(timeout_is_a_transport_error_within_the_deadline),
           TEST_ENTRY(connection_refused_and_no_secret_in_the_error),
