@@ -50,6 +50,11 @@ int lc_http_check_url(const void *value, char *why, size_t cap);
 int lc_http_check_header_name(const void *value, char *why, size_t cap);
 int lc_http_check_file(const void *value, char *why, size_t cap);
 
+/* Put after an output's options struct: fails the build unless MEMBER, its struct
+ * lc_http_options, comes first. */
+#define LC_HTTP_ASSERT_FIRST(type, member)                                                         \
+    _Static_assert(offsetof(type, member) == 0, "struct lc_http_options must come first")
+
 #define LC_HTTP_OPT_(m) offsetof(struct lc_http_options, m)
 /* The HTTP keys, to open an output's option table. */
 #define LC_HTTP_CONFIG_OPTIONS                                                                     \

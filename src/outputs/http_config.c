@@ -242,9 +242,13 @@ void lc_http_config_check(struct lc_config_check *ck, struct lc_http_options *o)
     }
     if (o->connect_timeout_ms > o->timeout_ms) {
         int line = lc_config_check_line(ck, "connect_timeout");
-        lc_config_check_report(ck, line > 0 ? line : lc_config_check_line(ck, "timeout"),
-                               line > 0 ? "connect_timeout" : "timeout",
-                               "connect_timeout must not be above timeout");
+        if (line == 0) {
+            /* only timeout was given, below connect_timeout's default: it bounds both */
+            o->connect_timeout_ms = o->timeout_ms;
+        } else if (line > 0) {
+            lc_config_check_report(ck, line, "connect_timeout",
+                                   "connect_timeout must not be above timeout");
+        }
     }
     for (size_t i = 0; i < o->n_headers; i++) {
         if (strpbrk(o->headers[i].value, "\r\n") != NULL) {

@@ -557,6 +557,7 @@ struct tp_opts {
     struct lc_http_options http; /* first: its sub-tables' offsets are the struct's */
     char *tenant;
 };
+LC_HTTP_ASSERT_FIRST(struct tp_opts, http);
 
 static void tp_check(struct lc_config_check *ck, void *opts)
 {
@@ -697,9 +698,43 @@ TEST(config_errors)
                               "\"Authorization\" is set by logcap (use url, basic_auth or "
                               "bearer_token)\n"));
     ASSERT_TRUE(tp_fails_with("outputs:\n  - type: httptest\n    url: http://h\n"
-                              "    timeout: 1s\n    connect_timeout: 2s\n",
+                              "    timeout: 5s\n    connect_timeout: 6s\n",
                               "config error: x.yaml:5: outputs[0].connect_timeout: "
                               "connect_timeout must not be above timeout\n"));
+}
+
+/* A secret read from a file at load is what the request carries; timeout alone below
+ * connect_timeout's default bounds both. */
+TEST(secret_from_a_file_is_sent)
+{
+    struct srv s;
+    struct lc_config c = {0};
+    struct lc_http *h = NULL;
+    struct lc_http_result res;
+    const struct tp_opts *o;
+    char text[512], *tok = lc_xstrdup(write_tmp("tok-in-file\n")), *errs;
+    int rc;
+
+    srv_start(&s);
+    snprintf(text, sizeof text,
+             "outputs:\n  - type: httptest\n    url: http://127.0.0.1:%u\n    timeout: 1s\n"
+             "    bearer_token_file: %s\n",
+             s.port, tok);
+    errs = tp_load(&c, text, &rc);
+    ASSERT_EQ(rc, 0);
+    ASSERT_STR_EQ(errs, "");
+    free(errs);
+    o = c.outputs[0].opts;
+    ASSERT_U64_EQ(o->http.timeout_ms, 1000);
+    ASSERT_U64_EQ(o->http.connect_timeout_ms, 1000);
+    ASSERT_EQ(lc_http_create(&h, &o->http, "t"), 0);
+    ASSERT_EQ(lc_http_post(h, NULL, "text/plain", "x", 1, NULL, 0, &res), 0);
+    ASSERT_TRUE(has_header(&s.reqs[0], "Authorization: Bearer tok-in-file\n"));
+    lc_http_destroy(h);
+    lc_config_free(&c);
+    srv_stop(&s);
+    unlink(tok);
+    free(tok);
 }
 
 TEST_MAIN(TEST_ENTRY(headers_and_body_arrive), TEST_ENTRY(server_name_is_the_host_spoken_to),
@@ -710,4 +745,5 @@ TEST_MAIN(TEST_ENTRY(headers_and_body_arrive), TEST_ENTRY(server_name_is_the_hos
           TEST_ENTRY(reset_is_a_transport_error), TEST_ENTRY(retry_after_seconds_and_date),
           TEST_ENTRY(first_line_of_the_answer), TEST_ENTRY(classification_of_every_status_class),
           TEST_ENTRY(url_without_userinfo),
-          TEST_ENTRY(config_defaults_values_secret_files_and_copies), TEST_ENTRY(config_errors))
+          TEST_ENTRY(config_defaults_values_secret_files_and_copies), TEST_ENTRY(config_errors),
+          TEST_ENTRY(secret_from_a_file_is_sent))
