@@ -145,7 +145,16 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
+static char *tls_key, *tls_cert; /* PEM of the server's key and certificate, for srv_start_tls */
+
+static void srv_start_with(struct srv *s, unsigned flags);
+
 static void srv_start(struct srv *s)
+{
+    srv_start_with(s, 0);
+}
+
+static void srv_start_with(struct srv *s, unsigned flags)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 
@@ -154,9 +163,16 @@ static void srv_start(struct srv *s)
     pthread_cond_init(&s->cv, NULL);
     s->status = 204;
     s->answer = "";
-    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
-                            NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, &a,
-                            MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
+    if (flags & MHD_USE_TLS) {
+        s->d = MHD_start_daemon(
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS, 0, NULL,
+            NULL, handler, s, MHD_OPTION_SOCK_ADDR, &a, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+            MHD_OPTION_HTTPS_MEM_KEY, tls_key, MHD_OPTION_HTTPS_MEM_CERT, tls_cert, MHD_OPTION_END);
+    } else {
+        s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
+                                NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, &a,
+                                MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
+    }
     if (s->d == NULL) {
         abort();
     }
@@ -551,6 +567,73 @@ TEST(url_without_userinfo)
     ASSERT_STR_EQ(lc_http_url_safe(b, sizeof b, "http://a@b:c@h"), "http://h");
 }
 
+/* The contents of tests/unit/tls/NAME (a CA, and a server certificate for loki.example
+ * that it signed, valid until 2126), or its path when PATH_ONLY. */
+static char *tls_file(const char *name, int path_only)
+{
+    const char *dir = getenv("LC_TEST_SRCDIR");
+    char path[512], *buf = calloc(1, 16384);
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/tests/unit/tls/%s", dir != NULL ? dir : ".", name);
+    if (path_only) {
+        free(buf);
+        return lc_xstrdup(path);
+    }
+    f = fopen(path, "r");
+    if (f == NULL || fread(buf, 1, 16383, f) == 0) {
+        abort();
+    }
+    fclose(f);
+    return buf;
+}
+
+TEST(tls_ca_file_server_name_and_verify)
+{
+    struct srv s;
+    struct lc_http *h = NULL;
+    struct lc_http_result res;
+    struct lc_http_options o;
+    char url[64], *ca = tls_file("ca.pem", 1);
+
+    tls_key = tls_file("server-key.pem", 0);
+    tls_cert = tls_file("server.pem", 0);
+    srv_start_with(&s, MHD_USE_TLS);
+    snprintf(url, sizeof url, "https://127.0.0.1:%u", s.port);
+    /* the CA and the certificate's name: delivered */
+    o = opts_for(url);
+    o.ca_file = ca;
+    o.server_name = "loki.example";
+    ASSERT_EQ(lc_http_create(&h, &o, "t"), 0);
+    ASSERT_EQ(lc_http_post(h, "/p", "text/plain", "x", 1, NULL, 0, &res), 0);
+    ASSERT_EQ(res.status, 204);
+    lc_http_destroy(h);
+    /* the certificate does not name 127.0.0.1: refused */
+    o.server_name = NULL;
+    ASSERT_EQ(lc_http_create(&h, &o, "t"), 0);
+    ASSERT_EQ(lc_http_post(h, "/p", "text/plain", "x", 1, NULL, 0, &res), -EIO);
+    ASSERT_EQ(res.status, 0);
+    ASSERT_TRUE(res.error[0] != '\0');
+    lc_http_destroy(h);
+    /* a CA the system does not know: refused, unless verify is off */
+    o.ca_file = NULL;
+    o.server_name = "loki.example";
+    ASSERT_EQ(lc_http_create(&h, &o, "t"), 0);
+    ASSERT_EQ(lc_http_post(h, "/p", "text/plain", "x", 1, NULL, 0, &res), -EIO);
+    lc_http_destroy(h);
+    o.verify = 0;
+    o.server_name = NULL;
+    ASSERT_EQ(lc_http_create(&h, &o, "t"), 0);
+    ASSERT_EQ(lc_http_post(h, "/p", "text/plain", "x", 1, NULL, 0, &res), 0);
+    ASSERT_EQ(res.status, 204);
+    lc_http_destroy(h);
+    ASSERT_EQ(s.n, 2);
+    srv_stop(&s);
+    free(ca);
+    free(tls_key);
+    free(tls_cert);
+}
+
 /* ---- the keys, as an output's table embeds them ---- */
 
 struct tp_opts {
@@ -744,6 +827,6 @@ TEST_MAIN(TEST_ENTRY(headers_and_body_arrive), TEST_ENTRY(server_name_is_the_hos
           TEST_ENTRY(connection_refused_and_no_secret_in_the_error),
           TEST_ENTRY(reset_is_a_transport_error), TEST_ENTRY(retry_after_seconds_and_date),
           TEST_ENTRY(first_line_of_the_answer), TEST_ENTRY(classification_of_every_status_class),
-          TEST_ENTRY(url_without_userinfo),
+          TEST_ENTRY(url_without_userinfo), TEST_ENTRY(tls_ca_file_server_name_and_verify),
           TEST_ENTRY(config_defaults_values_secret_files_and_copies), TEST_ENTRY(config_errors),
           TEST_ENTRY(secret_from_a_file_is_sent))
