@@ -436,6 +436,10 @@ int lc_http_post(struct lc_http *h, const char *path, const char *content_type, 
         free(url);
         return -ENOMEM;
     }
+    if (body == NULL || len == 0) {
+        body = ""; /* POSTFIELDS NULL would make libcurl read the body from stdin */
+        len = 0;
+    }
     if (h->gz != NULL) {
         len = gzip_body(h, body, len);
         body = h->gz_buf;

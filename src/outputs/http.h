@@ -138,7 +138,8 @@ int lc_http_create(struct lc_http **h, const struct lc_http_options *opts, const
 void lc_http_destroy(struct lc_http *h);
 
 /* POSTs BODY (LEN bytes) to the url with PATH appended (NULL or "" for none), with
- * CONTENT_TYPE and the N_EXTRA header lines EXTRA ("Name: value"; NULL when none), gzipped
+ * CONTENT_TYPE and the N_EXTRA header lines EXTRA ("Name: value", no line breaks; NULL when
+ * none; a caller such as Loki's X-Scope-OrgID), gzipped
  * first when compress is on. Fills *RES; returns 0 when an answer came (any status), -EIO on
  * a transport error or timeout (RES->status 0), -ENOMEM. */
 int lc_http_post(struct lc_http *h, const char *path, const char *content_type, const void *body,

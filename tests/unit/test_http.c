@@ -298,6 +298,12 @@ TEST(gzip_body_decodes_to_the_original)
     ASSERT_EQ(res.status, 204);
     ASSERT_TRUE(has_header(&s.reqs[0], "Content-Encoding: gzip\n"));
     ASSERT_TRUE(s.reqs[0].len < n / 4);
+    /* an empty body is a valid gzip stream of nothing, never a read of stdin */
+    ASSERT_EQ(lc_http_post(h, NULL, "text/plain", NULL, 0, NULL, 0, &res), 0);
+    ASSERT_EQ(res.status, 204);
+    ASSERT_EQ(libdeflate_gzip_decompress(d, s.reqs[1].body, s.reqs[1].len, back, n, &got),
+              LIBDEFLATE_SUCCESS);
+    ASSERT_EQ(got, 0);
     ASSERT_EQ(libdeflate_gzip_decompress(d, s.reqs[0].body, s.reqs[0].len, back, n, &got),
               LIBDEFLATE_SUCCESS);
     ASSERT_MEM_EQ(back, got, body, n);
