@@ -10,8 +10,10 @@ Every `#include "..."` of a file under src/ must point down the layers:
   supervisor  core, base
   pipeline    the spool's public header, supervisor, config, core, base
   delivery    the spool's public headers, the output interface, supervisor, config, core, base
-  outputs/    (output.c, output.h: the interface) config, core, base
-  a plugin    (inputs/<type>/, outputs/<type>/) its own folder, its family's interface,
+  outputs/    (output.c, output.h: the interface; http.c, http_config.c, http.h: the HTTP
+              layer HTTP outputs share) config, core, base
+  a plugin    (inputs/<type>/, outputs/<type>/) its own folder, its family's interface
+              (an output also outputs/http.h),
               pipeline/ingest.h (inputs), config, supervisor, core, base; never spool
               internals, delivery, api or another plugin
   api         the snapshot types (core/snapshot.h), base
@@ -48,7 +50,7 @@ SIMPLE = {
     "pipeline": ["pipeline/", "spool/spool.h", "supervisor/", "config/", "core/", "base/"],
     "delivery": ["delivery/", "spool/spool.h", "spool/spool_reader.h", "outputs/output.h",
                  "supervisor/", "config/", "core/", "base/"],
-    "outputs": ["outputs/output.h", "config/", "core/", "base/"],
+    "outputs": ["outputs/output.h", "outputs/http.h", "config/", "core/", "base/"],
     "api": ["api/", "core/snapshot.h", "base/"],
 }
 ANYTHING = {"daemon", "cmd", "main"}
@@ -86,7 +88,8 @@ def allowed(rel, inc):
     if layer == "plugin":
         family = folder.split("/")[0]
         ok = [folder, "config/", "supervisor/", "core/", "base/"]
-        ok.append("inputs/input.h" if family == "inputs" else "outputs/output.h")
+        ok.extend(["inputs/input.h"] if family == "inputs" else
+                  ["outputs/output.h", "outputs/http.h"])
         if family == "inputs":
             ok.append("pipeline/ingest.h")
         return any(inc.startswith(p) for p in ok)

@@ -161,6 +161,17 @@ void lc_config_options_copy(const struct lc_config_option *table, void *dst, con
                 to->value = lc_template_copy(from->value);
             }
             break;
+        case LC_OPT_STRMAP:
+            n = *COUNT(src, o);
+            *AT(dst, o, struct lc_config_pair *) =
+                n > 0 ? lc_xcalloc(n, sizeof(struct lc_config_pair)) : NULL;
+            for (size_t i = 0; i < n; i++) {
+                const struct lc_config_pair *from = &(*AT(src, o, struct lc_config_pair *))[i];
+                struct lc_config_pair *to = &(*AT(dst, o, struct lc_config_pair *))[i];
+                to->name = lc_xstrdup(from->name);
+                to->value = lc_xstrdup(from->value);
+            }
+            break;
         case LC_OPT_SECTION:
             lc_config_options_copy(o->sub, dst, src);
             break;
@@ -203,6 +214,11 @@ void lc_config_options_free(const struct lc_config_option *table, void *base)
         case LC_OPT_TEMPLATES:
             lc_config_templates_free(*AT(base, o, struct lc_template_pair *), *COUNT(base, o));
             *AT(base, o, struct lc_template_pair *) = NULL;
+            *COUNT(base, o) = 0;
+            break;
+        case LC_OPT_STRMAP:
+            lc_config_pairs_free(*AT(base, o, struct lc_config_pair *), *COUNT(base, o));
+            *AT(base, o, struct lc_config_pair *) = NULL;
             *COUNT(base, o) = 0;
             break;
         case LC_OPT_SECTION:
@@ -258,6 +274,7 @@ static const char *type_name(const struct lc_config_option *o, char *dst, size_t
         [LC_OPT_LABELS] = "label: value",
         [LC_OPT_TEMPLATE] = "template",
         [LC_OPT_TEMPLATES] = "name: template",
+        [LC_OPT_STRMAP] = "name: string",
         [LC_OPT_SECTION] = "mapping",
         [LC_OPT_CUSTOM] = "see the docs",
     };
@@ -298,9 +315,11 @@ void lc_config_option_describe(const struct lc_config_option *o, char *type, cha
         snprintf(range, cap, "1ms-%s", lc_config_fmt_duration(a, sizeof a, o->max));
     }
     snprintf(def, cap, "%s",
-             o->def_doc != NULL ? o->def_doc
-             : o->def != NULL   ? o->def
-             : o->type == LC_OPT_NAMES || o->type == LC_OPT_LABELS || o->type == LC_OPT_TEMPLATES
+             (o->flags & LC_OPT_SECRET) && o->def != NULL ? "<redacted>"
+             : o->def_doc != NULL                         ? o->def_doc
+             : o->def != NULL                             ? o->def
+             : o->type == LC_OPT_NAMES || o->type == LC_OPT_LABELS || o->type == LC_OPT_TEMPLATES ||
+                     o->type == LC_OPT_STRMAP
                  ? "empty"
                  : "none");
 }

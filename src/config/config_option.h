@@ -38,6 +38,7 @@ enum lc_option_type {
     LC_OPT_LABELS,    /* struct lc_label_match * and its count: a mapping label: value */
     LC_OPT_TEMPLATE,  /* struct lc_template *: a template (core/template.h), parsed at load */
     LC_OPT_TEMPLATES, /* struct lc_template_pair * and its count: a mapping name: template */
+    LC_OPT_STRMAP,    /* struct lc_config_pair * and its count: a mapping name: string */
     LC_OPT_SECTION,   /* config core only: a nested mapping with the keys of sub */
     LC_OPT_CUSTOM,    /* config core only: read by set (host:port, log level, lists) */
 };
@@ -46,6 +47,9 @@ enum lc_option_type {
 #define LC_OPT_TASK_DEADLINE                                                                       \
     1u /* a deadline inside a task: must be below                                                  \
           supervisor.task_timeout (LC_OPT_DURATION) */
+/* A secret (a password, a token): whatever describes or echoes the config prints
+ * "<redacted>" for it, and no message quotes its value. */
+#define LC_OPT_SECRET 2u
 
 /* One entry of an LC_OPT_TEMPLATES value (Loki's labels:), in the order of the file. The
  * option's def is a YAML flow mapping, "{job: logcap, host: \"{{ host }}\"}"; its check,
@@ -56,6 +60,14 @@ struct lc_template_pair {
     struct lc_template *value;
 };
 
+/* One entry of an LC_OPT_STRMAP value (HTTP headers:), in the order of the file. The
+ * option's check, when set, checks each name (as a char *); the file's mapping replaces the
+ * default whole. Values may be empty strings. */
+struct lc_config_pair {
+    char *name;
+    char *value;
+};
+
 /* One entry of an LC_OPT_LABELS value. */
 struct lc_label_match {
     char *key;
@@ -64,9 +76,9 @@ struct lc_label_match {
 
 /* A check of one value after it was read as its type (for lists: of each entry). VALUE
  * points at the value as its type stores it (for a list entry: at its char *; for an
- * LC_OPT_TEMPLATE: at its struct lc_template *; for LC_OPT_TEMPLATES: at the char * of each
- * name). Returns 0, or -1 with WHY (CAP bytes) set to what is wrong, written after
- * "PATH: " in the report (quote values with lc_config_quote_text). */
+ * LC_OPT_TEMPLATE: at its struct lc_template *; for LC_OPT_TEMPLATES and LC_OPT_STRMAP: at
+ * the char * of each name). Returns 0, or -1 with WHY (CAP bytes) set to what is wrong, written
+ * after "PATH: " in the report (quote values with lc_config_quote_text). */
 typedef int (*lc_config_check_fn)(const void *value, char *why, size_t cap);
 
 struct lc_config_walk;
@@ -92,12 +104,11 @@ struct lc_config_option {
     const char *help;     /* one or two sentences for config-reference */
     const char *type_doc; /* LC_OPT_CUSTOM: how config-reference names its type */
     size_t off;           /* where the value is stored in the struct the table describes */
-    size_t
-        off_n; /* LC_OPT_NAMES, LC_OPT_LABELS, LC_OPT_TEMPLATES: where the number of entries is */
-    uint64_t min, max;                     /* LC_OPT_UINT, LC_OPT_SIZE; LC_OPT_DURATION: max */
+    size_t off_n;      /* LC_OPT_NAMES, LC_OPT_LABELS, LC_OPT_TEMPLATES, LC_OPT_STRMAP: the count */
+    uint64_t min, max; /* LC_OPT_UINT, LC_OPT_SIZE; LC_OPT_DURATION: max */
     const char *const *names;              /* LC_OPT_ENUM: the values, NULL-terminated */
     lc_config_check_fn check;              /* may be NULL */
-    unsigned flags;                        /* LC_OPT_TASK_DEADLINE */
+    unsigned flags;                        /* LC_OPT_TASK_DEADLINE, LC_OPT_SECRET */
     const struct lc_config_option *sub;    /* LC_OPT_SECTION: the keys of the mapping */
     const struct lc_config_plugin *plugin; /* config core only: the input section of a type */
     lc_config_set_fn set;                  /* LC_OPT_CUSTOM: reads the value */

@@ -383,6 +383,80 @@ static void set_labels(struct lc_config_walk *w, const struct lc_config_option *
     free(lines);
 }
 
+/* ---- mappings of name: string (LC_OPT_STRMAP) ---- */
+
+void lc_config_pairs_free(struct lc_config_pair *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(list[i].name);
+        free(list[i].value);
+    }
+    free(list);
+}
+
+static void add_pair(struct lc_config_walk *w, const struct lc_config_option *f,
+                     const yaml_node_pair_t *pair, const char *path, struct lc_config_pair *list,
+                     int *lines, size_t *count)
+{
+    char kpath[LC_CONFIG_PATH_CAP], why[2 * LC_CONFIG_QUOTE_CAP];
+    yaml_node_t *k = lc_config_node(w, pair->key), *v = lc_config_node(w, pair->value);
+    const char *name = lc_config_key_text(w, k, path, kpath), *value;
+
+    if (name == NULL) {
+        return;
+    }
+    if (name[0] == '\0') {
+        lc_config_report(w, lc_config_line(k), path, "names must not be empty");
+        return;
+    }
+    for (size_t i = 0; i < *count; i++) {
+        if (strcmp(list[i].name, name) == 0) {
+            lc_config_report(w, lc_config_line(k), kpath, "key given twice (also at line %d)",
+                             lines[i]);
+            return;
+        }
+    }
+    if (f->check != NULL && f->check(&name, why, sizeof why) != 0) {
+        lc_config_report(w, lc_config_line(k), kpath, "%s", why);
+        return;
+    }
+    value = lc_config_scalar(w, v, kpath, "a string");
+    if (value == NULL) {
+        return;
+    }
+    list[*count].name = lc_xstrdup(name);
+    list[*count].value = lc_xstrdup(value);
+    lines[(*count)++] = lc_config_line(k);
+}
+
+static void set_strmap(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
+                       void *base, const char *path)
+{
+    struct lc_config_pair **list = LC_CONFIG_AT(base, f, struct lc_config_pair *);
+    size_t *count = (size_t *)((char *)base + f->off_n), n;
+    int rc = lc_config_open_collection(w, v, YAML_MAPPING_NODE, 1, MAX_ENTRIES, path,
+                                       "a mapping of name: value");
+    int *lines;
+
+    if (rc < 0) {
+        return;
+    }
+    /* The file's mapping replaces the default one whole, as for the other mappings. */
+    lc_config_pairs_free(*list, *count);
+    *list = NULL;
+    *count = 0;
+    if (rc == 0) {
+        return;
+    }
+    n = lc_config_collection_size(v);
+    *list = lc_xcalloc(n, sizeof **list);
+    lines = lc_xcalloc(n, sizeof *lines);
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        add_pair(w, f, p, path, *list, lines, count);
+    }
+    free(lines);
+}
+
 /* ---- mappings ---- */
 
 /* The setter of option O: its own (LC_OPT_CUSTOM), or its type's. */
@@ -413,6 +487,8 @@ static lc_config_set_fn setter_of(const struct lc_config_option *o)
         return lc_config_set_template;
     case LC_OPT_TEMPLATES:
         return lc_config_set_templates;
+    case LC_OPT_STRMAP:
+        return set_strmap;
     case LC_OPT_SECTION:
         return set_section;
     case LC_OPT_CUSTOM:
@@ -428,7 +504,8 @@ static void check_stored(struct lc_config_walk *w, const struct lc_config_option
     char why[2 * LC_CONFIG_QUOTE_CAP];
 
     if (o->check != NULL && o->type != LC_OPT_NAMES && o->type != LC_OPT_LABELS &&
-        o->type != LC_OPT_TEMPLATES && o->check((char *)base + o->off, why, sizeof why) != 0) {
+        o->type != LC_OPT_TEMPLATES && o->type != LC_OPT_STRMAP &&
+        o->check((char *)base + o->off, why, sizeof why) != 0) {
         lc_config_report(w, line, path, "%s", why);
     }
 }

@@ -50,6 +50,8 @@ void lc_config_set_templates(struct lc_config_walk *w, const struct lc_config_op
 int lc_config_template_default(const struct lc_config_option *f, void *base);
 /* Frees the N entries of LIST and LIST. */
 void lc_config_templates_free(struct lc_template_pair *list, size_t n);
+/* Frees an LC_OPT_STRMAP value of N entries. */
+void lc_config_pairs_free(struct lc_config_pair *list, size_t n);
 void lc_config_set_listen(struct lc_config_walk *w, const struct lc_config_option *f,
                           yaml_node_t *v, void *base, const char *path);
 

@@ -1,7 +1,8 @@
 /* fuzz_config: feeds arbitrary bytes to the YAML config loader. It must never crash or
  * leak, and a config it accepts must hold the invariants the rest of logcap relies on.
- * Besides the real plugin types it knows "tpl", an output type with a template and a
- * mapping of templates (the types Loki's labels use), whose instances are copied too. */
+ * Besides the real plugin types it knows "tpl", an output type with a template, a
+ * mapping of templates (the types Loki's labels use) and a mapping of strings (HTTP
+ * headers:), whose instances are copied too. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +19,8 @@ struct tpl_opts {
     struct lc_template *index;
     struct lc_template_pair *labels;
     size_t n_labels;
+    struct lc_config_pair *headers;
+    size_t n_headers;
 };
 static const struct lc_config_option tpl_options[] = {
     {.key = "index",
@@ -29,6 +32,10 @@ static const struct lc_config_option tpl_options[] = {
      .def = "{job: logcap, host: \"{{ host }}\", stream: \"{{ stream }}\"}",
      .off = offsetof(struct tpl_opts, labels),
      .off_n = offsetof(struct tpl_opts, n_labels)},
+    {.key = "headers",
+     .type = LC_OPT_STRMAP,
+     .off = offsetof(struct tpl_opts, headers),
+     .off_n = offsetof(struct tpl_opts, n_headers)},
     {.key = NULL},
 };
 static const struct lc_config_plugin tpl_plugin = {
@@ -56,8 +63,15 @@ static void check_tpl(const struct lc_output_config *o)
         check(t->labels[i].name[0] != '\0' && t->labels[i].value != NULL);
         check(strcmp(lc_template_source(t->labels[i].value), "") != 0);
     }
+    for (size_t i = 0; i < t->n_headers; i++) {
+        check(t->headers[i].name[0] != '\0' && t->headers[i].value != NULL);
+        for (size_t j = 0; j < i; j++) {
+            check(strcmp(t->headers[i].name, t->headers[j].name) != 0);
+        }
+    }
     lc_config_output_copy(&copy, o);
     check(((const struct tpl_opts *)copy.opts)->n_labels == t->n_labels);
+    check(((const struct tpl_opts *)copy.opts)->n_headers == t->n_headers);
     lc_config_output_free(&copy);
 }
 
