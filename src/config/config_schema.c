@@ -278,8 +278,9 @@ static void free_names(char **names, size_t n)
     free(names);
 }
 
-static void free_labels(struct lc_label_match *labels, size_t n)
+static void free_labels(void *list, size_t n)
 {
+    struct lc_label_match *labels = list;
     for (size_t i = 0; i < n; i++) {
         free(labels[i].key);
         free(labels[i].value);
@@ -325,62 +326,30 @@ static void set_names(struct lc_config_walk *w, const struct lc_config_option *f
     }
 }
 
-/* Adds one "label: value" pair to LIST (with the line of each key in LINES). */
-static void add_label(struct lc_config_walk *w, const yaml_node_pair_t *pair, const char *path,
-                      struct lc_label_match *list, int *lines, size_t *count)
+static int add_label(struct lc_config_walk *w, void *entry, const char *name, yaml_node_t *v,
+                     const char *kpath)
 {
-    char kpath[LC_CONFIG_PATH_CAP];
-    yaml_node_t *k = lc_config_node(w, pair->key), *v = lc_config_node(w, pair->value);
-    const char *key = lc_config_key_text(w, k, path, kpath), *value;
-
-    if (key == NULL) {
-        return;
-    }
-    if (key[0] == '\0') {
-        lc_config_report(w, lc_config_line(k), path, "label names must not be empty");
-        return;
-    }
-    for (size_t i = 0; i < *count; i++) {
-        if (strcmp(list[i].key, key) == 0) {
-            lc_config_report(w, lc_config_line(k), kpath, "key given twice (also at line %d)",
-                             lines[i]);
-            return;
-        }
-    }
-    value = lc_config_scalar(w, v, kpath, "a label value (\"*\" for any value)");
+    struct lc_label_match *e = entry;
+    const char *value = lc_config_scalar(w, v, kpath, "a label value (\"*\" for any value)");
     if (value == NULL) {
-        return;
+        return -1;
     }
-    list[*count].key = lc_xstrdup(key);
-    list[*count].value = lc_xstrdup(value);
-    lines[(*count)++] = lc_config_line(k);
+    e->key = lc_xstrdup(name);
+    e->value = lc_xstrdup(value);
+    return 0;
 }
 
 static void set_labels(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                        void *base, const char *path)
 {
-    struct lc_label_match **list = LC_CONFIG_AT(base, f, struct lc_label_match *);
-    size_t *count = (size_t *)((char *)base + f->off_n), n;
-    int rc = lc_config_open_collection(w, v, YAML_MAPPING_NODE, 1, MAX_ENTRIES, path,
-                                       "a mapping of label: value");
-    int *lines;
-
-    if (rc < 0) {
-        return;
-    }
-    free_labels(*list, *count);
-    *list = NULL;
-    *count = 0;
-    if (rc == 0) {
-        return;
-    }
-    n = lc_config_collection_size(v);
-    *list = lc_xcalloc(n, sizeof **list);
-    lines = lc_xcalloc(n, sizeof *lines);
-    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-        add_label(w, p, path, *list, lines, count);
-    }
-    free(lines);
+    static const struct lc_config_mapping labels = {
+        .elem = sizeof(struct lc_label_match),
+        .what = "a mapping of label: value",
+        .empty_key = "label names must not be empty",
+        .free_list = free_labels,
+        .add = add_label,
+    };
+    lc_config_read_mapping(w, f, v, base, path, &labels);
 }
 
 /* ---- mappings of name: string (LC_OPT_STRMAP) ---- */
@@ -394,67 +363,36 @@ void lc_config_pairs_free(struct lc_config_pair *list, size_t n)
     free(list);
 }
 
-static void add_pair(struct lc_config_walk *w, const struct lc_config_option *f,
-                     const yaml_node_pair_t *pair, const char *path, struct lc_config_pair *list,
-                     int *lines, size_t *count)
+static void free_pair_list(void *list, size_t n)
 {
-    char kpath[LC_CONFIG_PATH_CAP], why[2 * LC_CONFIG_QUOTE_CAP];
-    yaml_node_t *k = lc_config_node(w, pair->key), *v = lc_config_node(w, pair->value);
-    const char *name = lc_config_key_text(w, k, path, kpath), *value;
+    lc_config_pairs_free(list, n);
+}
 
-    if (name == NULL) {
-        return;
-    }
-    if (name[0] == '\0') {
-        lc_config_report(w, lc_config_line(k), path, "names must not be empty");
-        return;
-    }
-    for (size_t i = 0; i < *count; i++) {
-        if (strcmp(list[i].name, name) == 0) {
-            lc_config_report(w, lc_config_line(k), kpath, "key given twice (also at line %d)",
-                             lines[i]);
-            return;
-        }
-    }
-    if (f->check != NULL && f->check(&name, why, sizeof why) != 0) {
-        lc_config_report(w, lc_config_line(k), kpath, "%s", why);
-        return;
-    }
-    value = lc_config_scalar(w, v, kpath, "a string");
+static int add_pair(struct lc_config_walk *w, void *entry, const char *name, yaml_node_t *v,
+                    const char *kpath)
+{
+    struct lc_config_pair *e = entry;
+    const char *value = lc_config_scalar(w, v, kpath, "a string");
     if (value == NULL) {
-        return;
+        return -1;
     }
-    list[*count].name = lc_xstrdup(name);
-    list[*count].value = lc_xstrdup(value);
-    lines[(*count)++] = lc_config_line(k);
+    e->name = lc_xstrdup(name);
+    e->value = lc_xstrdup(value);
+    return 0;
 }
 
 static void set_strmap(struct lc_config_walk *w, const struct lc_config_option *f, yaml_node_t *v,
                        void *base, const char *path)
 {
-    struct lc_config_pair **list = LC_CONFIG_AT(base, f, struct lc_config_pair *);
-    size_t *count = (size_t *)((char *)base + f->off_n), n;
-    int rc = lc_config_open_collection(w, v, YAML_MAPPING_NODE, 1, MAX_ENTRIES, path,
-                                       "a mapping of name: value");
-    int *lines;
-
-    if (rc < 0) {
-        return;
-    }
-    /* The file's mapping replaces the default one whole, as for the other mappings. */
-    lc_config_pairs_free(*list, *count);
-    *list = NULL;
-    *count = 0;
-    if (rc == 0) {
-        return;
-    }
-    n = lc_config_collection_size(v);
-    *list = lc_xcalloc(n, sizeof **list);
-    lines = lc_xcalloc(n, sizeof *lines);
-    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-        add_pair(w, f, p, path, *list, lines, count);
-    }
-    free(lines);
+    static const struct lc_config_mapping pairs = {
+        .elem = sizeof(struct lc_config_pair),
+        .what = "a mapping of name: value",
+        .empty_key = "names must not be empty",
+        .check_names = 1,
+        .free_list = free_pair_list,
+        .add = add_pair,
+    };
+    lc_config_read_mapping(w, f, v, base, path, &pairs);
 }
 
 /* ---- mappings ---- */

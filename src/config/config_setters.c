@@ -352,3 +352,74 @@ void lc_config_set_listen(struct lc_config_walk *w, const struct lc_config_optio
         *LC_CONFIG_AT(base, f, char *) = lc_xstrdup(s);
     }
 }
+
+/* ---- mappings of name: value ---- */
+
+#define MAX_MAPPING 1000 /* entries of one mapping; keeps the duplicate check cheap */
+
+/* The name of pair P if it may be added (not empty, not given twice, passing F's check when
+ * M asks), with its path in KPATH; else NULL after reporting. */
+static const char *mapping_name(struct lc_config_walk *w, const struct lc_config_option *f,
+                                const struct lc_config_mapping *m, yaml_node_t *k, const char *path,
+                                char *kpath, const char *const *names, const int *lines,
+                                size_t count)
+{
+    char why[2 * LC_CONFIG_QUOTE_CAP];
+    const char *name = lc_config_key_text(w, k, path, kpath);
+
+    if (name == NULL) {
+        return NULL;
+    }
+    if (name[0] == '\0') {
+        lc_config_report(w, lc_config_line(k), path, "%s", m->empty_key);
+        return NULL;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(names[i], name) == 0) {
+            lc_config_report(w, lc_config_line(k), kpath, "key given twice (also at line %d)",
+                             lines[i]);
+            return NULL;
+        }
+    }
+    if (m->check_names && f->check != NULL && f->check(&name, why, sizeof why) != 0) {
+        lc_config_report(w, lc_config_line(k), kpath, "%s", why);
+        return NULL;
+    }
+    return name;
+}
+
+void lc_config_read_mapping(struct lc_config_walk *w, const struct lc_config_option *f,
+                            yaml_node_t *v, void *base, const char *path,
+                            const struct lc_config_mapping *m)
+{
+    char **list = LC_CONFIG_AT(base, f, char *), kpath[LC_CONFIG_PATH_CAP];
+    size_t *count = (size_t *)((char *)base + f->off_n), n;
+    int rc = lc_config_open_collection(w, v, YAML_MAPPING_NODE, 1, MAX_MAPPING, path, m->what);
+    const char **names;
+    int *lines;
+
+    if (rc < 0) {
+        return;
+    }
+    m->free_list(*list, *count);
+    *list = NULL;
+    *count = 0;
+    if (rc == 0) {
+        return;
+    }
+    n = lc_config_collection_size(v);
+    *list = lc_xcalloc(n, m->elem);
+    names = lc_xcalloc(n, sizeof *names);
+    lines = lc_xcalloc(n, sizeof *lines);
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = lc_config_node(w, p->key);
+        const char *name = mapping_name(w, f, m, k, path, kpath, names, lines, *count);
+        if (name != NULL &&
+            m->add(w, *list + *count * m->elem, name, lc_config_node(w, p->value), kpath) == 0) {
+            names[*count] = name;
+            lines[(*count)++] = lc_config_line(k);
+        }
+    }
+    free(names);
+    free(lines);
+}

@@ -55,4 +55,27 @@ void lc_config_pairs_free(struct lc_config_pair *list, size_t n);
 void lc_config_set_listen(struct lc_config_walk *w, const struct lc_config_option *f,
                           yaml_node_t *v, void *base, const char *path);
 
+/* How an option whose value is a mapping (name: value) stores its entries; the shared
+ * walk (lc_config_read_mapping) does the rest. */
+struct lc_config_mapping {
+    size_t elem;           /* the size of one entry of the option's array */
+    const char *what;      /* what the value must be: "a mapping of name: value" */
+    const char *empty_key; /* the error for an empty name */
+    int check_names;       /* the option's check judges each name */
+    /* Frees the N entries of LIST and LIST. */
+    void (*free_list)(void *list, size_t n);
+    /* Stores the entry NAME (its path KPATH) with value node V at ENTRY (zeroed). Returns 0,
+     * or -1 after reporting what is wrong with the value. */
+    int (*add)(struct lc_config_walk *w, void *entry, const char *name, yaml_node_t *v,
+               const char *kpath);
+};
+
+/* Reads mapping V at PATH into F's array (at F's offset in BASE, its count at off_n), with
+ * M's entries: the file's mapping replaces the one there whole, `{}` leaves none. Each name
+ * must be a non-empty string, given once, and pass F's check when M asks; what is wrong is
+ * reported at its line, and the rest is still read. */
+void lc_config_read_mapping(struct lc_config_walk *w, const struct lc_config_option *f,
+                            yaml_node_t *v, void *base, const char *path,
+                            const struct lc_config_mapping *m);
+
 #endif

@@ -13,8 +13,6 @@
 #include "base/util.h"
 #include "core/template.h"
 
-#define MAX_TEMPLATES 1000 /* entries of one mapping; keeps the duplicate check cheap */
-
 /* Parses S (the value of the key at PATH, node V) into *OUT; NULL after reporting. */
 static struct lc_template *parse_value(struct lc_config_walk *w, yaml_node_t *v, const char *s,
                                        const char *path)
@@ -54,70 +52,38 @@ void lc_config_templates_free(struct lc_template_pair *list, size_t n)
     free(list);
 }
 
-/* Adds one "name: template" pair to LIST (with the line of each name in LINES). */
-static void add_pair(struct lc_config_walk *w, const struct lc_config_option *f,
-                     const yaml_node_pair_t *pair, const char *path, struct lc_template_pair *list,
-                     int *lines, size_t *count)
+static void free_template_list(void *list, size_t n)
 {
-    char kpath[LC_CONFIG_PATH_CAP], why[2 * LC_CONFIG_QUOTE_CAP];
-    yaml_node_t *k = lc_config_node(w, pair->key), *v = lc_config_node(w, pair->value);
-    const char *name = lc_config_key_text(w, k, path, kpath), *s;
-    struct lc_template *t;
-
-    if (name == NULL) {
-        return;
-    }
-    if (name[0] == '\0') {
-        lc_config_report(w, lc_config_line(k), path, "names must not be empty");
-        return;
-    }
-    for (size_t i = 0; i < *count; i++) {
-        if (strcmp(list[i].name, name) == 0) {
-            lc_config_report(w, lc_config_line(k), kpath, "key given twice (also at line %d)",
-                             lines[i]);
-            return;
-        }
-    }
-    if (f->check != NULL && f->check(&name, why, sizeof why) != 0) {
-        lc_config_report(w, lc_config_line(k), kpath, "%s", why);
-        return;
-    }
-    s = lc_config_scalar(w, v, kpath, "a template");
-    t = s != NULL ? parse_value(w, v, s, kpath) : NULL;
-    if (t == NULL) {
-        return;
-    }
-    list[*count].name = lc_xstrdup(name);
-    list[*count].value = t;
-    lines[(*count)++] = lc_config_line(k);
+    lc_config_templates_free(list, n);
 }
 
+static int add_template(struct lc_config_walk *w, void *entry, const char *name, yaml_node_t *v,
+                        const char *kpath)
+{
+    struct lc_template_pair *e = entry;
+    const char *s = lc_config_scalar(w, v, kpath, "a template");
+    struct lc_template *t = s != NULL ? parse_value(w, v, s, kpath) : NULL;
+    if (t == NULL) {
+        return -1;
+    }
+    e->name = lc_xstrdup(name);
+    e->value = t;
+    return 0;
+}
+
+/* The file's mapping replaces the default one whole: "labels: {}" means none. */
 void lc_config_set_templates(struct lc_config_walk *w, const struct lc_config_option *f,
                              yaml_node_t *v, void *base, const char *path)
 {
-    struct lc_template_pair **list = LC_CONFIG_AT(base, f, struct lc_template_pair *);
-    size_t *count = (size_t *)((char *)base + f->off_n), n;
-    int rc = lc_config_open_collection(w, v, YAML_MAPPING_NODE, 1, MAX_TEMPLATES, path,
-                                       "a mapping of name: template");
-    int *lines;
-
-    if (rc < 0) {
-        return;
-    }
-    /* The file's mapping replaces the default one whole: "labels: {}" means none. */
-    lc_config_templates_free(*list, *count);
-    *list = NULL;
-    *count = 0;
-    if (rc == 0) {
-        return;
-    }
-    n = lc_config_collection_size(v);
-    *list = lc_xcalloc(n, sizeof **list);
-    lines = lc_xcalloc(n, sizeof *lines);
-    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-        add_pair(w, f, p, path, *list, lines, count);
-    }
-    free(lines);
+    static const struct lc_config_mapping templates = {
+        .elem = sizeof(struct lc_template_pair),
+        .what = "a mapping of name: template",
+        .empty_key = "names must not be empty",
+        .check_names = 1,
+        .free_list = free_template_list,
+        .add = add_template,
+    };
+    lc_config_read_mapping(w, f, v, base, path, &templates);
 }
 
 int lc_config_template_default(const struct lc_config_option *f, void *base)

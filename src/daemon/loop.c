@@ -34,7 +34,7 @@ struct lc_daemon;
 struct input {
     const struct lc_input_ops *ops;
     void *state;
-    char *name;
+    const char *name; /* its config section's (d->sections) */
     struct lc_ingest_input *src;
     int64_t down_mono_ns; /* first snapshot that saw its source unreachable; 0: connected */
 };
@@ -42,9 +42,8 @@ struct input {
 /* An output instance as the daemon knows it: by name (the delivery engine addresses it so). */
 struct output_task {
     struct lc_daemon *d;
-    char name[LC_SNAP_INSTANCE_MAX];
     struct lc_task *task;
-    struct lc_output_config cfg; /* the output's own copy of its config section */
+    struct lc_output_config cfg; /* the output's own copy of its config section (its name) */
 };
 
 struct lc_daemon {
@@ -250,7 +249,7 @@ static json_t *dead_cb(void *ud)
             break;
         }
         json_array_append_new(outs,
-                              json_pack("{s:s,s:I,s:s,s:I,s:I}", "name", d->outputs[i].name,
+                              json_pack("{s:s,s:I,s:s,s:I,s:I}", "name", d->outputs[i].cfg.name,
                                         "records", (json_int_t)in_file, "replay", state, "replayed",
                                         (json_int_t)replayed, "refused", (json_int_t)refused));
     }
@@ -265,7 +264,6 @@ static void destroy_inputs(struct lc_daemon *d)
     for (size_t i = 0; i < d->n_inputs; i++) {
         struct input *in = &d->inputs[i];
         in->ops->destroy(in->state);
-        free(in->name);
     }
     d->n_inputs = 0;
     lc_ingest_destroy(d->ingest); /* detaches the inputs' handles */
@@ -326,7 +324,7 @@ static void on_signal(uv_signal_t *h, int signum)
 static void restart_output(void *ud)
 {
     struct output_task *ot = ud;
-    lc_delivery_restart_output(ot->d->delivery, ot->name);
+    lc_delivery_restart_output(ot->d->delivery, ot->cfg.name);
 }
 
 static int add_outputs(struct lc_daemon *d)
@@ -344,7 +342,6 @@ static int add_outputs(struct lc_daemon *d)
         }
         snprintf(id, sizeof(id), "output_%s", oc->name);
         ot->d = d;
-        snprintf(ot->name, sizeof(ot->name), "%s", oc->name);
         ot->task = lc_task_create(d->sup, id, "output", &ops_task, ot);
         lc_task_set_owner(ot->task, oc->name);
         lc_config_output_copy(&ot->cfg, oc);
@@ -396,7 +393,7 @@ static int add_input(struct lc_daemon *d, const struct lc_input_config *ic)
     }
     section = &d->sections[d->n_sections++];
     lc_config_input_copy(section, ic);
-    in->name = lc_xstrdup(ic->name);
+    in->name = section->name;
     in->src = lc_ingest_attach(d->ingest, ic->name, &cbs);
     ctx = (struct lc_input_ctx){.loop = &d->loop,
                                 .name = section->name,
@@ -407,7 +404,6 @@ static int add_input(struct lc_daemon *d, const struct lc_input_config *ic)
     in->state = in->ops->create(&ctx);
     if (in->state == NULL) {
         lc_ingest_detach(in->src);
-        free(in->name);
         return -EIO;
     }
     d->n_inputs++;

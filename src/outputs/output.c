@@ -9,7 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/util.h"
+#include "core/json.h"
+
+int lc_output_add_line(struct lc_buf *b, const struct lc_record *r, int text)
+{
+    return text ? lc_json_add_text(b, r) : lc_json_add_record(b, r);
+}
+
+enum lc_send_result lc_output_encode_failed(const char *name, size_t n, int rc,
+                                            struct lc_send_report *rep)
+{
+    lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot encode a batch of %zu records", name, n);
+    lc_send_why(rep, "cannot encode the batch: %s", strerror(-rc));
+    return LC_REJECT;
+}
 
 void lc_send_report_reset(struct lc_send_report *rep, size_t n)
 {

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "config/config.h"
 #include "core/record.h"
 
@@ -51,6 +52,14 @@ void lc_send_why(struct lc_send_report *rep, const char *fmt, ...)
 void lc_send_report_reset(struct lc_send_report *rep, size_t n);
 /* Frees the marks and reasons. */
 void lc_send_report_close(struct lc_send_report *rep);
+
+/* Appends R as the file and stdout outputs write it: a JSON line (core/json.h), or with
+ * TEXT the message alone. Returns 0 or -E2BIG. */
+int lc_output_add_line(struct lc_buf *b, const struct lc_record *r, int text);
+/* A batch of N records output NAME could not encode (RC): logged and said in REP.
+ * Returns LC_REJECT (the records go to the dead-letter file). */
+enum lc_send_result lc_output_encode_failed(const char *name, size_t n, int rc,
+                                            struct lc_send_report *rep);
 
 struct lc_output_ops {
     const char *type;

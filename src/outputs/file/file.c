@@ -26,7 +26,6 @@
 #include <zlib.h>
 
 #include "base/buf.h"
-#include "core/json.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -618,11 +617,7 @@ static int encode(struct lc_file_output *o, struct lc_record *const *recs, size_
             *o->touched_tail = e;
             o->touched_tail = &e->tnext;
         }
-        if (o->fc->format == LC_FILE_FORMAT_TEXT) {
-            rc = lc_json_add_text(&e->batch, recs[i]);
-        } else {
-            rc = lc_json_add_record(&e->batch, recs[i]);
-        }
+        rc = lc_output_add_line(&e->batch, recs[i], o->fc->format == LC_FILE_FORMAT_TEXT);
         if (rc != 0) {
             return rc;
         }
@@ -671,9 +666,7 @@ static enum lc_send_result file_send(void *state, struct lc_record *const *recs,
     }
     rc = encode(o, recs, n);
     if (rc != 0) {
-        lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot encode a batch of %zu records", o->name, n);
-        lc_send_why(rep, "cannot encode the batch: %s", strerror(-rc));
-        res = LC_REJECT;
+        res = lc_output_encode_failed(o->name, n, rc, rep);
         goto out;
     }
     for (struct lc_file_entry *e = o->touched; e != NULL; e = e->tnext) {

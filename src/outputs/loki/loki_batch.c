@@ -35,6 +35,7 @@ struct build {
     size_t *attr_off;              /* per attribute: its value in the arena */
     size_t *line_off;              /* per entry: its line in the arena, NONE for the message */
     struct lc_buf vals, str;       /* scratch: one record's label values, its label string */
+    size_t *val_at;                /* scratch: where each label value starts in vals */
 };
 
 static uint64_t hash_bytes(const char *s, size_t n)
@@ -59,7 +60,7 @@ static int uses_fields(const struct lc_template_pair *t, size_t n)
 /* Renders R's label values (each NUL-terminated in VALS) and label string (in STR). */
 static int render_labels(struct build *x, const struct lc_record *r, struct lc_attr *pairs)
 {
-    size_t *at = lc_xmalloc((x->o->n_labels + 1) * sizeof(*at));
+    size_t *at = x->val_at;
     int rc = 0;
     lc_buf_reset(&x->vals);
     lc_buf_reset(&x->str);
@@ -71,7 +72,6 @@ static int render_labels(struct build *x, const struct lc_record *r, struct lc_a
     for (size_t i = 0; rc == 0 && i < x->o->n_labels; i++) {
         pairs[i] = (struct lc_attr){x->o->labels[i].name, x->vals.data + at[i], 0};
     }
-    free(at);
     return rc != 0 ? rc : lc_loki_labels_format(&x->str, pairs, x->o->n_labels);
 }
 
@@ -272,6 +272,7 @@ int lc_loki_batch_build(struct lc_loki_batch *b, const struct lc_loki_batch_opts
     x.attr_off = lc_xcalloc(n_attrs, sizeof(size_t));
     x.line_off = lc_xcalloc(n + 1, sizeof(size_t));
     sidx = lc_xcalloc(n + 1, sizeof(*sidx));
+    x.val_at = lc_xcalloc(o->n_labels + 1, sizeof(*x.val_at));
     lc_buf_init(&x.vals, 0);
     lc_buf_init(&x.str, 0);
     rc = group(&x, recs, n, sidx);
@@ -284,6 +285,7 @@ int lc_loki_batch_build(struct lc_loki_batch *b, const struct lc_loki_batch_opts
     free(x.attr_off);
     free(x.line_off);
     free(sidx);
+    free(x.val_at);
     if (rc != 0) {
         lc_loki_batch_free(b);
     }

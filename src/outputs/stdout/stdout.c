@@ -13,7 +13,6 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "core/json.h"
 
 #define KEEP_BUF (1u << 20) /* a batch buffer larger than this is freed after the batch */
 
@@ -109,8 +108,7 @@ static int encode(struct lc_stdout_output *o, struct lc_record *const *recs, siz
         o->cap_ends = n;
     }
     for (size_t i = 0; i < n; i++) {
-        int rc = o->sc->format == LC_STDOUT_FORMAT_TEXT ? lc_json_add_text(&o->buf, recs[i])
-                                                        : lc_json_add_record(&o->buf, recs[i]);
+        int rc = lc_output_add_line(&o->buf, recs[i], o->sc->format == LC_STDOUT_FORMAT_TEXT);
         if (rc != 0) {
             return rc;
         }
@@ -174,9 +172,7 @@ static enum lc_send_result stdout_send(void *state, struct lc_record *const *rec
     }
     rc = encode(o, recs, n);
     if (rc != 0) {
-        lc_log(LC_LOG_ERROR, rc, "[output:%s] cannot encode a batch of %zu records", o->name, n);
-        lc_send_why(rep, "cannot encode the batch: %s", strerror(-rc));
-        res = LC_REJECT;
+        res = lc_output_encode_failed(o->name, n, rc, rep);
         goto out;
     }
     /* the rest of the record the last try cut (the same record encodes the same bytes) */
