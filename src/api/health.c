@@ -149,6 +149,16 @@ static const char *degraded_why(const struct lc_health_input *in)
     if (s->spool.enabled && s->spool.paused) {
         return "the inputs are paused: the spool writer is behind";
     }
+    /* An output that fails says why in its own words (its destination's status and answer),
+     * a configuration fault first: it will not pass by itself. */
+    for (int fault = 1; fault >= 0; fault--) {
+        for (size_t i = 0; i < s->n_outputs; i++) {
+            const struct lc_output_snap *out = &s->outputs[i];
+            if (out->failing && out->config_fault == fault && out->error[0] != '\0') {
+                return out->error;
+            }
+        }
+    }
     for (size_t i = 0; i < s->n_tasks; i++) {
         enum lc_task_state st = s->tasks[i].state;
         if (st == LC_TASK_STALLED || st == LC_TASK_RESTARTING || st == LC_TASK_FAILED) {
@@ -401,6 +411,31 @@ static json_t *loop_json(const struct lc_health_input *in)
     return o;
 }
 
+/* One output's state into O: failing (and why), a configuration fault, the last status. */
+static void output_state_json(json_t *o, const struct lc_output_snap *out)
+{
+    json_object_set_new(o, "failing", json_boolean(out->failing));
+    json_object_set_new(o, "config_fault", json_boolean(out->config_fault));
+    json_object_set_new(o, "last_status",
+                        out->last_status != 0 ? json_integer(out->last_status) : json_null());
+    json_object_set_new(o, "error",
+                        out->error[0] != '\0' ? jstr(out->error, sizeof(out->error)) : json_null());
+}
+
+/* /health's "outputs": each output's name, type and state. */
+static json_t *outputs_health_json(const struct lc_snapshot *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "name", jstr(s->outputs[i].name, sizeof(s->outputs[i].name)));
+        json_object_set_new(o, "type", jstr(s->outputs[i].type, sizeof(s->outputs[i].type)));
+        output_state_json(o, &s->outputs[i]);
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
 char *lc_health_render(const struct lc_health_input *in, int brief, int *out_http)
 {
     const struct lc_snapshot *s = in->snap;
@@ -422,6 +457,7 @@ char *lc_health_render(const struct lc_health_input *in, int brief, int *out_htt
     json_object_set_new(o, "inputs", inputs_json(s, in->now_mono_ns, 0));
     json_object_set_new(o, "loop", loop_json(in));
     json_object_set_new(o, "spool", spool_health_json(s));
+    json_object_set_new(o, "outputs", outputs_health_json(s));
     json_object_set_new(o, "tasks", tasks_json(s));
     json_object_set_new(o, "snapshot_age_s",
                         s != NULL ? jage(in->now_mono_ns, s->taken_mono_ns) : json_null());
@@ -464,6 +500,18 @@ static json_t *container_json(const struct lc_container_snap *c)
     return o;
 }
 
+/* {"2xx":N,...,"error":N,"count":N,"seconds_sum":S} */
+static json_t *requests_json(const struct lc_request_stats *r)
+{
+    json_t *o = json_object();
+    for (int c = 0; c < LC_REQ_CLASSES; c++) {
+        json_object_set_new(o, lc_req_class_name((enum lc_req_class)c), jcount(r->by_class[c]));
+    }
+    json_object_set_new(o, "count", jcount(r->count));
+    json_object_set_new(o, "seconds_sum", jsecs(r->seconds_sum));
+    return o;
+}
+
 /* SPOOL: the snapshot has a spool; without one there is no backlog to show (null). */
 static json_t *output_json(const struct lc_output_snap *out, int spool)
 {
@@ -483,6 +531,8 @@ static json_t *output_json(const struct lc_output_snap *out, int spool)
     json_object_set_new(o, "flush_failures", jcount(out->flush_failures));
     json_object_set_new(o, "reader_meta_slots",
                         spool ? jcount(out->reader_meta_slots) : json_null());
+    json_object_set_new(o, "requests", requests_json(&out->requests));
+    output_state_json(o, out);
     return o;
 }
 

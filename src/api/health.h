@@ -50,16 +50,18 @@ int lc_health_loop_stalled(const struct lc_health_input *in);
  * been unreachable for longer than the task timeout, or the spool writer cannot write
  * (its last write or sync failed: the reason is the snapshot's "spool writer: <what>:
  * <errno text>"), or its task is stalled. Degraded: the first snapshot is still awaited,
- * the spool is full, the inputs are paused otherwise (the writer behind), a task is
- * stalled, restarting or failed, or a task restarted in the last five minutes. Else
- * healthy. When REASON is not NULL it receives the sentence naming the rule that decided
- * (NULL when healthy): static, or in IN->snap (valid while the caller holds it). */
+ * the spool is full, the inputs are paused otherwise (the writer behind), an output fails
+ * (its error, "output \"NAME\": ...", is the reason; a configuration fault before any
+ * other failure), a task is stalled, restarting or failed, or a task restarted in the last five
+ * minutes. Else healthy. When REASON is not NULL it receives the sentence naming the rule that
+ * decided (NULL when healthy): static, or in IN->snap (valid while the caller holds it). */
 enum lc_health_status lc_health_decide(const struct lc_health_input *in, const char **reason);
 
 /* The bodies below are heap strings ending in "\n" that the caller frees with free(); they
  * never return NULL (out of memory aborts). Timestamps are RFC 3339 UTC. */
 
-/* /health: the status object, or {"status":...} alone when BRIEF. Its "spool" is
+/* /health: the status object, or {"status":...} alone when BRIEF. Its "outputs" lists
+ * {"name","type","failing","config_fault","last_status","error"} per output. Its "spool" is
  * {"bytes","max_bytes","records","full","paused","writer_failing","writer_error"}, or null
  * without a spool. *OUT_HTTP
  * receives 200 for healthy and degraded, 503 for unhealthy. */

@@ -295,6 +295,13 @@ static const struct ffamily ofamilies[] = {
     {"logcap_delivery_lag_seconds", "gauge",
      "Delivery time minus the timestamp of the newest line an output wrote.", OUTF(lag_s), F_DOUBLE,
      0},
+    {"logcap_output_failing", "gauge",
+     "1 while the last try of an output failed and its batch waits to be sent again.",
+     OUTF(failing), F_FLAG, 0},
+    {"logcap_output_config_fault", "gauge",
+     "1 while an output fails because its configuration is wrong (its destination refused the "
+     "credentials or does not know the URL: 401, 403, 404); retried, never dead-lettered.",
+     OUTF(config_fault), F_FLAG, 0},
 };
 
 static const struct ffamily sfamilies[] = {
@@ -373,6 +380,54 @@ static void output_families(struct out *o, const struct lc_snapshot *s)
             label(o, 1, "output", s->outputs[i].name, sizeof(s->outputs[i].name));
             figure_value(o, &s->outputs[i], fam, 1);
         }
+    }
+}
+
+/* One bucket of the request latency histogram of output OUT. */
+static void request_bucket(struct out *o, const struct lc_output_snap *out, const char *le,
+                           uint64_t count)
+{
+    put(o, "logcap_output_request_duration_seconds_bucket");
+    label(o, 1, "output", out->name, sizeof(out->name));
+    label(o, 0, "le", le, 32);
+    value_u64(o, count);
+}
+
+/* Requests by the class of their answer, and their latency (a histogram; the running
+ * maximum guards it as sync_histogram does). */
+static void request_families(struct out *o, const struct lc_snapshot *s)
+{
+    static const char *const count = "logcap_output_requests_total";
+    static const char *const hist = "logcap_output_request_duration_seconds";
+    family(o, count, "counter",
+           "Requests an output made to its destination, by the class of the answer (error: none "
+           "came, a transport error or a timeout).");
+    for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
+        for (int c = 0; c < LC_REQ_CLASSES; c++) {
+            put(o, count);
+            label(o, 1, "output", s->outputs[i].name, sizeof(s->outputs[i].name));
+            label(o, 0, "status_class", lc_req_class_name((enum lc_req_class)c), 8);
+            value_u64(o, s->outputs[i].requests.by_class[c]);
+        }
+    }
+    family(o, hist, "histogram", "Latency of an output's requests to its destination, in seconds.");
+    for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
+        const struct lc_output_snap *out = &s->outputs[i];
+        uint64_t cum = 0;
+        char le[32];
+        for (size_t b = 0; b < LC_REQ_BUCKETS; b++) {
+            cum = out->requests.buckets[b] > cum ? out->requests.buckets[b] : cum;
+            snprintf(le, sizeof(le), "%.15g", lc_req_bucket_le[b]);
+            request_bucket(o, out, le, cum);
+        }
+        cum = out->requests.count > cum ? out->requests.count : cum;
+        request_bucket(o, out, "+Inf", cum);
+        putf(o, "%s_sum", hist);
+        label(o, 1, "output", out->name, sizeof(out->name));
+        value_f(o, out->requests.seconds_sum, 1);
+        putf(o, "%s_count", hist);
+        label(o, 1, "output", out->name, sizeof(out->name));
+        value_u64(o, cum);
     }
 }
 
@@ -612,6 +667,7 @@ char *lc_metrics_render(const struct lc_snapshot *snap, int loop_stalled,
     container_families(&o, snap);
     spool_families(&o, snap);
     output_families(&o, snap);
+    request_families(&o, snap);
     task_families(&o, snap, now_mono_ns);
     proc_families(&o, proc);
     if (o.err != 0) {

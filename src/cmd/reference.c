@@ -44,6 +44,10 @@ static void print_plugins(FILE *out, const char *family, const struct lc_config_
             fprintf(out, "      (also written as the top-level section %s:, the %s named %s)\n",
                     list[i]->type, family, list[i]->type);
         }
+        for (size_t d = 0; list[i]->defaults != NULL && list[i]->defaults[d].path != NULL; d++) {
+            fprintf(out, "      (its default of %s is %s)\n", list[i]->defaults[d].path,
+                    list[i]->defaults[d].value);
+        }
         print_table(out, "", list[i]->options);
     }
 }

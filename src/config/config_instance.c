@@ -152,6 +152,7 @@ void lc_config_default_instances(struct lc_config *c)
             o->name = lc_xstrdup(out[i]->type);
             o->plugin = out[i];
             o->opts = with_type(out[i], &o->key_lines);
+            lc_config_options_override(lc_config_output_options(), out[i]->defaults, o);
         }
     }
 }
@@ -222,6 +223,7 @@ static int walk_output(struct lc_config_walk *w, yaml_node_t *item, struct lc_ou
         o->plugin = p;
         o->opts = with_type(p, &o->key_lines);
         tabs[1] = (struct lc_config_table_walk){p->options, o->opts, o->key_lines};
+        lc_config_options_override(lc_config_output_options(), p->defaults, o);
     }
     /* Without a known type only the common keys are checked. */
     lc_config_walk_tables(w, item, tabs, p != NULL ? 2 : 1, path, p == NULL);

@@ -118,6 +118,45 @@ void lc_config_options_defaults(const struct lc_config_option *table, void *base
     }
 }
 
+/* The entry of TABLE at PATH ("KEY" or "SECTION.KEY"), or NULL. */
+static const struct lc_config_option *option_at(const struct lc_config_option *table,
+                                                const char *path)
+{
+    const char *dot = strchr(path, '.');
+    size_t n = dot != NULL ? (size_t)(dot - path) : strlen(path);
+
+    for (const struct lc_config_option *o = table; o->key != NULL; o++) {
+        if (strlen(o->key) != n || strncmp(o->key, path, n) != 0) {
+            continue;
+        }
+        if (dot == NULL) {
+            return o->type == LC_OPT_SECTION ? NULL : o;
+        }
+        return o->type == LC_OPT_SECTION ? option_at(o->sub, dot + 1) : NULL;
+    }
+    return NULL;
+}
+
+void lc_config_options_override(const struct lc_config_option *table,
+                                const struct lc_config_default *defs, void *base)
+{
+    for (size_t i = 0; defs != NULL && defs[i].path != NULL; i++) {
+        const struct lc_config_option *o = option_at(table, defs[i].path);
+        struct lc_config_option copy;
+
+        /* only values that own no memory: the table's default is overwritten, not freed */
+        if (o == NULL ||
+            (o->type != LC_OPT_UINT && o->type != LC_OPT_SIZE && o->type != LC_OPT_DURATION &&
+             o->type != LC_OPT_BOOL && o->type != LC_OPT_ENUM)) {
+            fprintf(stderr, "logcap: bug: no default can be set for \"%s\"\n", defs[i].path);
+            abort();
+        }
+        copy = *o;
+        copy.def = defs[i].value;
+        store_default(&copy, base);
+    }
+}
+
 void lc_config_options_copy(const struct lc_config_option *table, void *dst, const void *src)
 {
     for (const struct lc_config_option *o = table; o->key != NULL; o++) {

@@ -50,6 +50,8 @@ enum lc_option_type {
 /* A secret (a password, a token): whatever describes or echoes the config prints
  * "<redacted>" for it, and no message quotes its value. */
 #define LC_OPT_SECRET 2u
+/* LC_OPT_STRING: an empty string is accepted and means "none" (NULL), as the default. */
+#define LC_OPT_EMPTY_NONE 4u
 
 /* One entry of an LC_OPT_TEMPLATES value (Loki's labels:), in the order of the file. The
  * option's def is a YAML flow mapping, "{job: logcap, host: \"{{ host }}\"}"; its check,
@@ -128,14 +130,23 @@ typedef void (*lc_config_plugin_check_fn)(struct lc_config_check *ck, void *opts
 #define LC_PLUGIN_DEFAULT 1u /* the built-in config has one instance of it, named as the type */
 #define LC_PLUGIN_SECTION 2u /* inputs: a top-level key named as the type writes that instance */
 
+/* A default of a key every instance of the family has (batch.max_bytes), which this type
+ * sets otherwise: PATH is "SECTION.KEY" or "KEY" of the family's common table, VALUE is
+ * written as in the file. The file's value wins. */
+struct lc_config_default {
+    const char *path;
+    const char *value;
+};
+
 /* The config of one input or output type. */
 struct lc_config_plugin {
     const char *type;
-    const char *help;                       /* what the type does, for config-reference */
-    const struct lc_config_option *options; /* its keys */
-    size_t size;                            /* sizeof its options struct */
-    lc_config_plugin_check_fn check;        /* may be NULL */
-    unsigned flags;                         /* LC_PLUGIN_* */
+    const char *help;                         /* what the type does, for config-reference */
+    const struct lc_config_option *options;   /* its keys */
+    size_t size;                              /* sizeof its options struct */
+    lc_config_plugin_check_fn check;          /* may be NULL */
+    unsigned flags;                           /* LC_PLUGIN_* */
+    const struct lc_config_default *defaults; /* NULL, or ended by an entry whose path is NULL */
 };
 
 /* The plugin types the loader knows, built by the caller from the registries. Each list
@@ -164,6 +175,12 @@ void lc_config_plugin_free(const struct lc_config_plugin *p, void *opts);
 void lc_config_options_defaults(const struct lc_config_option *table, void *base);
 void lc_config_options_copy(const struct lc_config_option *table, void *dst, const void *src);
 void lc_config_options_free(const struct lc_config_option *table, void *base);
+
+/* Stores into BASE (described by TABLE) each of DEFS (ended by a NULL path) as the default
+ * of its key, replacing the table's. Aborts on a path the table does not have or a value
+ * that does not read as its type: a bug in the plugin, caught by any test that loads it. */
+void lc_config_options_override(const struct lc_config_option *table,
+                                const struct lc_config_default *defs, void *base);
 
 /* The number of entries of TABLE. */
 size_t lc_config_options_count(const struct lc_config_option *table);

@@ -73,12 +73,12 @@ void lc_config_set_string(struct lc_config_walk *w, const struct lc_config_optio
     if (s == NULL) {
         return;
     }
-    if (s[0] == '\0') {
+    if (s[0] == '\0' && !(f->flags & LC_OPT_EMPTY_NONE)) {
         lc_config_report(w, lc_config_line(v), path, "must not be empty");
         return;
     }
     free(*LC_CONFIG_AT(base, f, char *));
-    *LC_CONFIG_AT(base, f, char *) = lc_xstrdup(s);
+    *LC_CONFIG_AT(base, f, char *) = s[0] != '\0' ? lc_xstrdup(s) : NULL;
 }
 
 /* Output names appear in task ids, log prefixes and metric labels: keep them plain. */

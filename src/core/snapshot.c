@@ -20,6 +20,44 @@ static const char *const state_names[LC_TASK_STATES] = {
 const double lc_sync_bucket_le[LC_SYNC_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                    0.05,   0.1,   0.25,   0.5,   1,    2.5};
 
+const double lc_req_bucket_le[LC_REQ_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                 0.5,   1,    2.5,   5,    10,  30};
+
+static const char *const req_class_names[LC_REQ_CLASSES] = {"2xx", "3xx", "4xx", "5xx", "error"};
+
+const char *lc_req_class_name(enum lc_req_class c)
+{
+    return (int)c >= 0 && c < LC_REQ_CLASSES ? req_class_names[c] : "error";
+}
+
+void lc_request_stats_add(struct lc_request_stats *s, long status, uint64_t us)
+{
+    double secs = (double)us / 1e6;
+    enum lc_req_class c = LC_REQ_ERROR;
+
+    if (status >= 200 && status < 600) {
+        c = (enum lc_req_class)(LC_REQ_2XX + (status / 100 - 2));
+    }
+    s->by_class[c]++;
+    for (size_t i = 0; i < LC_REQ_BUCKETS; i++) {
+        s->buckets[i] += secs <= lc_req_bucket_le[i];
+    }
+    s->count++;
+    s->seconds_sum += secs;
+}
+
+void lc_request_stats_merge(struct lc_request_stats *dst, const struct lc_request_stats *src)
+{
+    for (size_t i = 0; i < LC_REQ_CLASSES; i++) {
+        dst->by_class[i] += src->by_class[i];
+    }
+    for (size_t i = 0; i < LC_REQ_BUCKETS; i++) {
+        dst->buckets[i] += src->buckets[i];
+    }
+    dst->count += src->count;
+    dst->seconds_sum += src->seconds_sum;
+}
+
 const char *lc_task_state_name(enum lc_task_state s)
 {
     if ((int)s < 0 || s >= LC_TASK_STATES) {

@@ -67,6 +67,35 @@ struct lc_container_snap {
     double lag_s;        /* delivery time minus line timestamp, last batch */
 };
 
+/* Requests an output made to its destination (an HTTP output: one per POST), by the class
+ * of their answer, and their latency. The report of each send carries the requests of that
+ * call (output.h); the delivery engine adds them to the output's figures. */
+enum lc_req_class {
+    LC_REQ_2XX = 0,
+    LC_REQ_3XX,
+    LC_REQ_4XX,
+    LC_REQ_5XX,
+    LC_REQ_ERROR, /* no answer: a transport error or a timeout */
+    LC_REQ_CLASSES
+};
+/* Upper bounds (seconds) of the request latency histogram buckets; +Inf is implied. */
+#define LC_REQ_BUCKETS 12
+extern const double lc_req_bucket_le[LC_REQ_BUCKETS];
+
+struct lc_request_stats {
+    uint64_t by_class[LC_REQ_CLASSES];
+    uint64_t buckets[LC_REQ_BUCKETS]; /* cumulative: requests that took at most le */
+    uint64_t count;
+    double seconds_sum;
+};
+
+/* "2xx", "3xx", "4xx", "5xx", "error". */
+const char *lc_req_class_name(enum lc_req_class c);
+/* Counts one request of STATUS (0: no answer) that took US microseconds. */
+void lc_request_stats_add(struct lc_request_stats *s, long status, uint64_t us);
+/* Adds SRC's figures to DST. */
+void lc_request_stats_merge(struct lc_request_stats *dst, const struct lc_request_stats *src);
+
 struct lc_output_snap {
     char name[LC_SNAP_INSTANCE_MAX];
     char type[32];
@@ -84,6 +113,11 @@ struct lc_output_snap {
     double oldest_age_s; /* now minus the timestamp of the oldest unacknowledged record; 0
                             when caught up */
     double lag_s;        /* write time minus the newest written line's ts */
+    struct lc_request_stats requests;
+    long last_status;              /* the status of the last answer (HTTP outputs); 0: none yet */
+    int failing;                   /* its last try failed and the batch waits for the next one */
+    int config_fault;              /* ... because our configuration is wrong (401, 403, 404) */
+    char error[LC_SNAP_ERROR_MAX]; /* why, while failing: "output \"NAME\": what" */
 };
 
 /* Upper bounds (seconds) of the spool sync latency histogram buckets; +Inf is implied. */

@@ -17,6 +17,9 @@
 #include "base/util.h"
 
 #define DEAD_RETRY_MAX_MS 30000
+/* The longest wait a destination's Retry-After may impose between two tries: a server that
+ * says "come back in a day" is still tried again after this (and so is seen to be back). */
+#define RETRY_AFTER_MAX_MS (10ULL * 60 * 1000)
 
 void lc_delivery_out_beat(struct lc_delivery_out *o, int progress)
 {
@@ -140,7 +143,7 @@ static int apply_fault(struct lc_delivery_out *o, struct lc_record **recs, size_
  * Refused records are left out the same way: one filter for every mark, in every build. */
 static enum lc_send_result send_once(struct lc_delivery_out *o, struct lc_record **recs, size_t n)
 {
-    o->rep.why[0] = '\0';
+    lc_send_report_new_try(&o->rep);
 #ifdef LOGCAP_TEST_HOOKS
     {
         enum lc_send_result res = LC_RETRY;
@@ -233,14 +236,50 @@ static void account(struct lc_delivery_out *o, struct lc_record **recs, size_t n
     pthread_mutex_unlock(&dl->lock);
 }
 
-static void note_retry(struct lc_delivery_out *o, uint64_t backoff)
+/* Adds what the try said (its requests, its last status, failing or not) to the output's
+ * figures. */
+static void note_try(struct lc_delivery_out *o, enum lc_send_result res)
+{
+    struct lc_output_snap *st = &o->st;
+    pthread_mutex_lock(&o->dl->lock);
+    lc_request_stats_merge(&st->requests, &o->rep.req);
+    if (o->rep.status != 0) {
+        st->last_status = o->rep.status;
+    }
+    st->failing = res == LC_RETRY;
+    st->config_fault = res == LC_RETRY && o->rep.config_fault;
+    if (res == LC_RETRY) {
+        /* cut to fit: the reason stays readable, its whole text is in the log */
+        if (snprintf(st->error, sizeof(st->error), "output \"%s\": %s%s", o->cfg->name,
+                     o->rep.config_fault ? "configuration fault: " : "",
+                     o->rep.why[0] ? o->rep.why : "send failed") < 0) {
+            st->error[0] = '\0';
+        }
+    } else {
+        st->error[0] = '\0';
+    }
+    pthread_mutex_unlock(&o->dl->lock);
+    memset(&o->rep.req, 0, sizeof(o->rep.req));
+}
+
+/* The wait before the next try: the backoff with jitter, or longer when the destination
+ * asked for it (Retry-After), up to RETRY_AFTER_MAX_MS. */
+static uint64_t next_wait(struct lc_delivery_out *o, uint64_t backoff)
+{
+    uint64_t wait = jitter(o, backoff);
+    uint64_t asked = o->rep.wait_ms < RETRY_AFTER_MAX_MS ? o->rep.wait_ms : RETRY_AFTER_MAX_MS;
+    return asked > wait ? asked : wait;
+}
+
+static void note_retry(struct lc_delivery_out *o, uint64_t wait)
 {
     pthread_mutex_lock(&o->dl->lock);
     o->st.retries++;
     pthread_mutex_unlock(&o->dl->lock);
     if (o->task != NULL) {
-        lc_task_error(o->task, 0, "send failed (%s); retrying in %llu ms",
-                      o->rep.why[0] ? o->rep.why : "no reason given", (unsigned long long)backoff);
+        lc_task_error(o->task, 0, "send failed (%s%s); retrying in %llu ms",
+                      o->rep.config_fault ? "configuration fault: " : "",
+                      o->rep.why[0] ? o->rep.why : "no reason given", (unsigned long long)wait);
         lc_task_set_state(o->task, LC_TASK_RESTARTING);
     }
 }
@@ -256,9 +295,11 @@ int lc_delivery_out_send(struct lc_delivery_out *o, struct lc_record **recs, siz
     lc_send_report_reset(&o->rep, n); /* the batch's marks, from its first try to its end */
     for (;;) {
         enum lc_send_result res;
+        uint64_t wait;
         lc_delivery_out_reinit_if_asked(o);
         res = send_once(o, recs, n);
         attempts++;
+        note_try(o, res);
         lc_delivery_out_beat(o, res != LC_RETRY);
         if (res == LC_OK || res == LC_REJECT) {
             if (o->task != NULL && attempts > 1) {
@@ -271,15 +312,18 @@ int lc_delivery_out_send(struct lc_delivery_out *o, struct lc_record **recs, siz
             }
             return o->rep.n_rejected > 0 ? dead_letter(o, recs, n, NULL, attempts, 1) : 0;
         }
-        if (c->retry.max_attempts > 0 && attempts >= c->retry.max_attempts) {
+        /* a configuration fault is never given up: the records are not at fault */
+        if (c->retry.max_attempts > 0 && attempts >= c->retry.max_attempts &&
+            !o->rep.config_fault) {
             char why[400];
             snprintf(why, sizeof(why), "gave up after %u attempts: %s", attempts,
                      o->rep.why[0] ? o->rep.why : "send failed");
             account(o, recs, n, 0);
             return dead_letter(o, recs, n, why, attempts, 0);
         }
-        note_retry(o, backoff);
-        if (lc_delivery_out_sleep(o, jitter(o, backoff)) != 0) {
+        wait = next_wait(o, backoff);
+        note_retry(o, wait);
+        if (lc_delivery_out_sleep(o, wait) != 0) {
             return -ECANCELED;
         }
         backoff = backoff * 2 > c->retry.backoff_max_ms ? c->retry.backoff_max_ms : backoff * 2;

@@ -34,6 +34,31 @@ void lc_send_report_reset(struct lc_send_report *rep, size_t n)
     rep->n = n;
 }
 
+void lc_send_request(struct lc_send_report *rep, long status, uint64_t us)
+{
+    lc_request_stats_add(&rep->req, status, us);
+    rep->status = status;
+}
+
+void lc_send_report_new_try(struct lc_send_report *rep)
+{
+    rep->why[0] = '\0';
+    rep->wait_ms = 0;
+    rep->config_fault = 0;
+    rep->status = 0;
+    memset(&rep->req, 0, sizeof(rep->req));
+}
+
+/* Moves what SRC says about its try into DST (the batch's report). */
+static void take_try(struct lc_send_report *dst, struct lc_send_report *src)
+{
+    memcpy(dst->why, src->why, sizeof(dst->why));
+    dst->wait_ms = src->wait_ms;
+    dst->config_fault = src->config_fault;
+    dst->status = src->status;
+    lc_request_stats_merge(&dst->req, &src->req);
+}
+
 void lc_send_report_close(struct lc_send_report *rep)
 {
     for (size_t i = 0; rep->reasons != NULL && i < rep->n; i++) {
@@ -46,7 +71,7 @@ void lc_send_report_close(struct lc_send_report *rep)
     rep->n = 0;
     rep->n_rejected = 0;
     rep->n_done = 0;
-    rep->why[0] = '\0';
+    lc_send_report_new_try(rep);
 }
 
 void lc_send_done(struct lc_send_report *rep, size_t i)
@@ -87,7 +112,6 @@ enum lc_send_result lc_output_send_rest(const struct lc_output_ops *ops, void *s
     struct lc_record **rest;
     size_t *map, n_rest = 0;
     enum lc_send_result res = LC_OK;
-    batch->why[0] = '\0';
     if (batch->n_rejected + batch->n_done == 0) {
         return ops->send(state, recs, n, batch); /* no mark yet: the output marks BATCH */
     }
@@ -102,7 +126,7 @@ enum lc_send_result lc_output_send_rest(const struct lc_output_ops *ops, void *s
     if (n_rest > 0) {
         lc_send_report_reset(scratch, n_rest);
         res = ops->send(state, rest, n_rest, scratch);
-        memcpy(batch->why, scratch->why, sizeof(batch->why));
+        take_try(batch, scratch);
         for (size_t j = 0; j < n_rest && scratch->n_rejected + scratch->n_done > 0; j++) {
             if (scratch->done[j]) {
                 lc_send_done(batch, map[j]);

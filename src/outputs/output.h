@@ -10,6 +10,7 @@
 #include "base/buf.h"
 #include "config/config.h"
 #include "core/record.h"
+#include "core/snapshot.h"
 
 enum lc_send_result {
     LC_OK = 0,     /* accepted, but for the records marked with lc_send_reject */
@@ -35,6 +36,13 @@ struct lc_send_report {
     size_t n_rejected;
     size_t n_done;
     char why[256]; /* LC_RETRY or LC_REJECT: what went wrong ("" when unknown) */
+    /* Per try (the engine clears them before each call of send): */
+    uint64_t wait_ms; /* LC_RETRY: the destination asked to wait at least this long before
+                         the next try (Retry-After); 0: the backoff alone decides */
+    int config_fault; /* LC_RETRY: our configuration is wrong (a refused credential, a wrong
+                         URL): retried, never dead-lettered, even past retry.max_attempts */
+    long status;      /* the status of the call's last answer (HTTP outputs); 0: none */
+    struct lc_request_stats req; /* the requests this call made (lc_send_request) */
 };
 
 /* Marks record I of the batch as refused for good, with a reason: it goes to the
@@ -48,6 +56,11 @@ void lc_send_done(struct lc_send_report *rep, size_t i);
 /* Says why the batch failed (LC_RETRY or LC_REJECT). */
 void lc_send_why(struct lc_send_report *rep, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Counts a request the output made: its answer's STATUS (0: none came) and how long it
+ * took, in microseconds. */
+void lc_send_request(struct lc_send_report *rep, long status, uint64_t us);
+/* Clears what REP says about one try (why, wait_ms, config_fault, status, req). */
+void lc_send_report_new_try(struct lc_send_report *rep);
 /* Resets REP for a batch of N records (frees earlier marks and reasons). */
 void lc_send_report_reset(struct lc_send_report *rep, size_t n);
 /* Frees the marks and reasons. */

@@ -4,12 +4,14 @@
 #include <string.h>
 
 #include "outputs/file/file.h"
+#include "outputs/loki/loki.h"
 #include "outputs/registry.h"
 #include "outputs/stdout/stdout.h"
 
 static const struct lc_output_ops *const outputs[] = {
     &lc_output_file,
     &lc_output_stdout,
+    &lc_output_loki,
 };
 
 const struct lc_output_ops *lc_output_find(const char *type)

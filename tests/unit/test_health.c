@@ -196,6 +196,41 @@ TEST(degraded_recent_restart)
     "the spool writer is stalled (no heartbeat for longer than task_timeout): nothing new "        \
     "reaches the spool"
 
+/* A failing output is the reason, in its own words; a configuration fault comes before a
+ * passing outage; a full spool before both; a healthy output says nothing. */
+TEST(degraded_output_failing)
+{
+    struct lc_snapshot *s = lc_snapshot_create(1, 0, 2, 0);
+    struct lc_snapshot *base = snap_new(1);
+    struct lc_health_input in;
+    const char *why = NULL;
+    memcpy(s->tasks, base->tasks, sizeof(s->tasks[0]));
+    s->taken_mono_ns = base->taken_mono_ns;
+    s->started_mono_ns = base->started_mono_ns;
+    s->task_timeout_ms = base->task_timeout_ms;
+    in = input(s);
+    ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_HEALTHY);
+    s->outputs[0].failing = 1;
+    strcpy(s->outputs[0].error, "output \"a\": Loki answered HTTP 503: busy");
+    ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_DEGRADED);
+    ASSERT_STR_EQ(why, "output \"a\": Loki answered HTTP 503: busy");
+    s->outputs[1].failing = 1;
+    s->outputs[1].config_fault = 1;
+    strcpy(s->outputs[1].error, "output \"b\": configuration fault: Loki answered HTTP 401: no");
+    ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_DEGRADED);
+    ASSERT_STR_EQ(why, "output \"b\": configuration fault: Loki answered HTTP 401: no");
+    s->spool.enabled = 1;
+    s->spool.full = 1;
+    ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_DEGRADED);
+    ASSERT_STR_EQ(why, SPOOL_FULL);
+    s->spool.full = 0;
+    s->outputs[0].failing = s->outputs[1].failing = 0;
+    ASSERT_EQ(lc_health_decide(&in, &why), LC_HEALTH_HEALTHY);
+    ASSERT_TRUE(why == NULL);
+    lc_snapshot_put(s);
+    lc_snapshot_put(base);
+}
+
 TEST(degraded_spool_full)
 {
     struct lc_snapshot *s = snap_new(1);
@@ -606,6 +641,12 @@ TEST(render_stats)
     s->outputs[0].reader_meta_slots = 64; /* nor is this */
     s->outputs[0].flush_failures = 3;
     s->outputs[0].lag_s = 1.5;
+    lc_request_stats_add(&s->outputs[0].requests, 204, 20000);
+    lc_request_stats_add(&s->outputs[0].requests, 503, 1500000);
+    lc_request_stats_add(&s->outputs[0].requests, 0, 10000000);
+    s->outputs[0].last_status = 503;
+    s->outputs[0].failing = 1;
+    snprintf(s->outputs[0].error, sizeof(s->outputs[0].error), "output \"files\": HTTP 503");
     j = parse(lc_health_render_stats(s), &ok);
     ASSERT_TRUE(ok);
     c0 = json_array_get(json_object_get(j, "containers"), 0);
@@ -635,7 +676,14 @@ TEST(render_stats)
     ASSERT_TRUE(json_is_null(json_object_get(o0, "oldest_unacked_age_s")));
     ASSERT_TRUE(json_is_null(json_object_get(o0, "reader_meta_slots")));
     ASSERT_TRUE(num(o0, "flush_failures", NULL) == 3);
-    ASSERT_EQ(json_object_size(o0), 14);
+    ASSERT_TRUE(num(o0, "requests", "2xx") == 1 && num(o0, "requests", "5xx") == 1);
+    ASSERT_TRUE(num(o0, "requests", "error") == 1 && num(o0, "requests", "4xx") == 0);
+    ASSERT_TRUE(num(o0, "requests", "count") == 3 && num(o0, "requests", "seconds_sum") == 11.52);
+    ASSERT_TRUE(num(o0, "last_status", NULL) == 503);
+    ASSERT_TRUE(json_is_true(json_object_get(o0, "failing")));
+    ASSERT_TRUE(json_is_false(json_object_get(o0, "config_fault")));
+    ASSERT_STR_EQ(json_string_value(json_object_get(o0, "error")), "output \"files\": HTTP 503");
+    ASSERT_EQ(json_object_size(o0), 19);
     ASSERT_TRUE(json_is_null(json_object_get(j, "spool")));
     ASSERT_STR_EQ(json_string_value(json_object_get(c0, "input")), "local");
     i0 = json_array_get(json_object_get(j, "inputs"), 0);
@@ -815,11 +863,11 @@ TEST_MAIN(TEST_ENTRY(healthy), TEST_ENTRY(unhealthy_loop_flag),
           TEST_ENTRY(verdict_ignores_the_wall_clock), TEST_ENTRY(task_timeout_fallbacks),
           TEST_ENTRY(no_snapshot), TEST_ENTRY(degraded_task_states),
           TEST_ENTRY(degraded_recent_restart), TEST_ENTRY(degraded_spool_full),
-          TEST_ENTRY(spool_full_rule_order), TEST_ENTRY(unhealthy_spool_writer_failing),
-          TEST_ENTRY(unhealthy_spool_writer_stalled), TEST_ENTRY(unhealthy_wins_over_degraded),
-          TEST_ENTRY(names), TEST_ENTRY(render_health), TEST_ENTRY(render_health_spool),
-          TEST_ENTRY(render_health_unhealthy_and_brief), TEST_ENTRY(render_health_docker_down),
-          TEST_ENTRY(render_health_two_inputs), TEST_ENTRY(render_health_without_snapshot),
-          TEST_ENTRY(render_tasks), TEST_ENTRY(render_stats), TEST_ENTRY(render_stats_spool),
-          TEST_ENTRY(render_version), TEST_ENTRY(box_publish_get_put),
-          TEST_ENTRY(box_publisher_races_readers))
+          TEST_ENTRY(degraded_output_failing), TEST_ENTRY(spool_full_rule_order),
+          TEST_ENTRY(unhealthy_spool_writer_failing), TEST_ENTRY(unhealthy_spool_writer_stalled),
+          TEST_ENTRY(unhealthy_wins_over_degraded), TEST_ENTRY(names), TEST_ENTRY(render_health),
+          TEST_ENTRY(render_health_spool), TEST_ENTRY(render_health_unhealthy_and_brief),
+          TEST_ENTRY(render_health_docker_down), TEST_ENTRY(render_health_two_inputs),
+          TEST_ENTRY(render_health_without_snapshot), TEST_ENTRY(render_tasks),
+          TEST_ENTRY(render_stats), TEST_ENTRY(render_stats_spool), TEST_ENTRY(render_version),
+          TEST_ENTRY(box_publish_get_put), TEST_ENTRY(box_publisher_races_readers))

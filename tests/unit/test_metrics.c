@@ -330,8 +330,9 @@ TEST(families_well_formed)
     /* 27 before the spool, 13 spool families (the writer's two among them) and the sync
      * histogram, 5 new per output (permanent_failures_total replaced rejected_total); then
      * container drains, output flush failures, spool metadata and checkpoint size; then
-     * the sources of each input. */
-    ASSERT_EQ(families, 51);
+     * the sources of each input; then outputs failing and config faults, their requests by
+     * status class and the request latency histogram. */
+    ASSERT_EQ(families, 55);
     free(t);
     lc_snapshot_put(s);
 }
@@ -499,6 +500,54 @@ TEST(sync_histogram_repaired)
     lc_snapshot_put(s);
 }
 
+/* Requests by status class, per output, and their latency histogram: cumulative buckets,
+ * +Inf equal to _count. */
+TEST(request_families)
+{
+    struct lc_snapshot *s = sample();
+    struct lc_request_stats *r = &s->outputs[0].requests;
+    char *t;
+    lc_request_stats_add(r, 204, 3000);    /* 0.003 s */
+    lc_request_stats_add(r, 204, 40000);   /* 0.04 s */
+    lc_request_stats_add(r, 429, 200000);  /* 0.2 s */
+    lc_request_stats_add(r, 503, 2000000); /* 2 s */
+    lc_request_stats_add(r, 0, 60000000);  /* a 60 s timeout: only +Inf */
+    lc_request_stats_add(r, 302, 1000);
+    s->outputs[0].failing = 1;
+    s->outputs[0].config_fault = 1;
+    t = render(s, 0, NULL);
+    ASSERT_TRUE(t != NULL);
+    ASSERT_TRUE(
+        has_line(t, "logcap_output_requests_total{output=\"files\",status_class=\"2xx\"} 2"));
+    ASSERT_TRUE(
+        has_line(t, "logcap_output_requests_total{output=\"files\",status_class=\"3xx\"} 1"));
+    ASSERT_TRUE(
+        has_line(t, "logcap_output_requests_total{output=\"files\",status_class=\"4xx\"} 1"));
+    ASSERT_TRUE(
+        has_line(t, "logcap_output_requests_total{output=\"files\",status_class=\"5xx\"} 1"));
+    ASSERT_TRUE(
+        has_line(t, "logcap_output_requests_total{output=\"files\",status_class=\"error\"} 1"));
+    ASSERT_TRUE(has_line(
+        t, "logcap_output_request_duration_seconds_bucket{output=\"files\",le=\"0.005\"} 2"));
+    ASSERT_TRUE(has_line(
+        t, "logcap_output_request_duration_seconds_bucket{output=\"files\",le=\"0.05\"} 3"));
+    ASSERT_TRUE(has_line(
+        t, "logcap_output_request_duration_seconds_bucket{output=\"files\",le=\"0.25\"} 4"));
+    ASSERT_TRUE(has_line(
+        t, "logcap_output_request_duration_seconds_bucket{output=\"files\",le=\"2.5\"} 5"));
+    ASSERT_TRUE(
+        has_line(t, "logcap_output_request_duration_seconds_bucket{output=\"files\",le=\"30\"} 5"));
+    ASSERT_TRUE(has_line(
+        t, "logcap_output_request_duration_seconds_bucket{output=\"files\",le=\"+Inf\"} 6"));
+    ASSERT_TRUE(has_line(t, "logcap_output_request_duration_seconds_count{output=\"files\"} 6"));
+    ASSERT_TRUE(has_line(t, "logcap_output_request_duration_seconds_sum{output=\"files\"} 62.244"));
+    ASSERT_TRUE(has_line(t, "logcap_output_failing{output=\"files\"} 1"));
+    ASSERT_TRUE(has_line(t, "logcap_output_config_fault{output=\"files\"} 1"));
+    ASSERT_EQ(count_prefix(t, "# TYPE logcap_output_request_duration_seconds histogram"), 1);
+    free(t);
+    lc_snapshot_put(s);
+}
+
 TEST(escape_label)
 {
     char out[64];
@@ -597,5 +646,5 @@ TEST(promtool_accepts)
 
 TEST_MAIN(TEST_ENTRY(samples), TEST_ENTRY(families_well_formed), TEST_ENTRY(without_snapshot),
           TEST_ENTRY(without_spool), TEST_ENTRY(spool_flags), TEST_ENTRY(sync_histogram_shape),
-          TEST_ENTRY(sync_histogram_repaired), TEST_ENTRY(escape_label), TEST_ENTRY(proc_read),
-          TEST_ENTRY(promtool_accepts))
+          TEST_ENTRY(sync_histogram_repaired), TEST_ENTRY(request_families),
+          TEST_ENTRY(escape_label), TEST_ENTRY(proc_read), TEST_ENTRY(promtool_accepts))

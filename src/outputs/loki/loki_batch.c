@@ -17,7 +17,10 @@
 #include "core/json.h"
 #include "core/template.h"
 
+#include "outputs/loki/loki_config.h"
+
 #define NONE SIZE_MAX
+#define UNLABELLED (SIZE_MAX - 1) /* a record whose labels all render empty: no stream */
 
 struct slot {
     const void *meta; /* NULL: empty slot (key of the meta table) */
@@ -57,6 +60,17 @@ static int uses_fields(const struct lc_template_pair *t, size_t n)
     return 0;
 }
 
+/* The length of the longest prefix of S, at most MAX bytes, that does not end inside a
+ * UTF-8 sequence (continuation bytes 10xxxxxx are not cut from their lead byte). */
+static size_t utf8_cut(const char *s, size_t max)
+{
+    size_t n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) {
+        n--;
+    }
+    return n;
+}
+
 /* Renders R's label values (each NUL-terminated in VALS) and label string (in STR). */
 static int render_labels(struct build *x, const struct lc_record *r, struct lc_attr *pairs)
 {
@@ -67,6 +81,9 @@ static int render_labels(struct build *x, const struct lc_record *r, struct lc_a
     for (size_t i = 0; rc == 0 && i < x->o->n_labels; i++) {
         at[i] = x->vals.len;
         rc = lc_template_render(x->o->labels[i].value, r, &x->vals);
+        if (rc == 0 && x->vals.len - at[i] > LC_LOKI_MAX_VALUE_LEN) {
+            x->vals.len = at[i] + utf8_cut(x->vals.data + at[i], LC_LOKI_MAX_VALUE_LEN);
+        }
         rc = rc != 0 ? rc : lc_buf_addc(&x->vals, '\0');
     }
     for (size_t i = 0; rc == 0 && i < x->o->n_labels; i++) {
@@ -138,7 +155,11 @@ static int stream_of(struct build *x, const struct lc_record *r, int cache, stru
         }
     }
     rc = render_labels(x, r, pairs);
-    rc = rc != 0 ? rc : stream_of_labels(x, pairs, idx);
+    if (rc == 0 && x->str.len == 2) { /* "{}": Loki refuses a stream without labels */
+        *idx = UNLABELLED;
+    } else if (rc == 0) {
+        rc = stream_of_labels(x, pairs, idx);
+    }
     if (rc == 0 && s != NULL) {
         *s = (struct slot){r->meta, r->stream, 0, *idx};
     }
@@ -212,8 +233,12 @@ static int group(struct build *x, const struct lc_record *const *recs, size_t n,
     free(pairs);
     count = lc_xcalloc(x->b->n_streams + 1, sizeof(*count));
     first = lc_xcalloc(x->b->n_streams + 1, sizeof(*first));
-    for (size_t i = 0; i < n; i++) {
-        count[sidx[i]]++;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (sidx[i] == UNLABELLED) {
+            x->b->unlabelled[x->b->n_unlabelled++] = i;
+        } else {
+            count[sidx[i]]++;
+        }
     }
     for (size_t s = 1; s < x->b->n_streams; s++) {
         first[s] = first[s - 1] + count[s - 1];
@@ -223,7 +248,9 @@ static int group(struct build *x, const struct lc_record *const *recs, size_t n,
         count[s] = first[s];
     }
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = fill_entry(x, recs[i], count[sidx[i]]++);
+        if (sidx[i] != UNLABELLED) {
+            rc = fill_entry(x, recs[i], count[sidx[i]]++);
+        }
     }
     if (rc == 0) {
         fix_pointers(x, first);
@@ -244,6 +271,7 @@ void lc_loki_batch_free(struct lc_loki_batch *b)
     free(b->streams);
     free(b->entries);
     free(b->attrs);
+    free(b->unlabelled);
     lc_buf_close(&b->text);
     lc_loki_batch_init(b);
 }
@@ -262,6 +290,7 @@ int lc_loki_batch_build(struct lc_loki_batch *b, const struct lc_loki_batch_opts
     b->streams = lc_xcalloc(n + 1, sizeof(*b->streams));
     b->entries = lc_xcalloc(n + 1, sizeof(*b->entries));
     b->attrs = lc_xcalloc(n_attrs, sizeof(*b->attrs));
+    b->unlabelled = lc_xcalloc(n + 1, sizeof(*b->unlabelled));
     x.by_meta = lc_xmalloc(x.n_tab * sizeof(*x.by_meta));
     x.by_labels = lc_xmalloc(x.n_tab * sizeof(*x.by_labels));
     for (size_t i = 0; i < x.n_tab; i++) {

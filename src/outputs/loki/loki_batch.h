@@ -6,9 +6,10 @@
  *
  * Labels that depend only on a record's metadata (and stream) are rendered once per
  * metadata and stream in the batch, not per record; a label using a processor field is
- * rendered per record. Empty label values are left out, as Loki drops them (a record whose
- * labels all render empty lands in the stream `{}`, which Loki refuses: the output's
- * config keeps a constant label, `job: logcap` by default).
+ * rendered per record. Empty label values are left out, as Loki drops them; a value longer
+ * than Loki takes (LC_LOKI_MAX_VALUE_LEN) is cut at a character. A record whose labels all
+ * render empty would form the stream `{}`, which Loki refuses with the whole request: it
+ * goes into no stream, and the batch lists it in unlabelled (the output refuses it alone).
  *
  * A batch owns its streams, entries and rendered text; the records' messages are pointed
  * at, not copied, so the records must outlive the batch's use. One thread. */
@@ -38,6 +39,8 @@ struct lc_loki_batch {
     struct lc_attr *attrs; /* the streams' label pairs, then the entries' metadata */
     struct lc_buf text;    /* every rendered string */
     size_t cap_recs;
+    size_t *unlabelled; /* the indexes of the records in no stream (labels all empty) */
+    size_t n_unlabelled;
 };
 
 /* Zeroes B (no memory yet). */
