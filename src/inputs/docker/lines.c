@@ -523,6 +523,30 @@ static void joiner_reset(struct joiner *j)
 }
 
 /* Pending lines are delivered oldest first. */
+int lc_docker_lines_message(struct lc_docker_lines *l, int stream, const char *ts, size_t ts_len,
+                            int64_t ts_ns, const char *text, size_t len)
+{
+    struct joiner *j;
+    struct msg m;
+    int final;
+
+    if (stream != LC_DOCKER_FRAME_STDOUT && stream != LC_DOCKER_FRAME_STDERR) {
+        l->errors++;
+        return 0;
+    }
+    j = &l->j[stream];
+    if (ts_len > 0 && ts_len < TS_MAX) {
+        set_ts(j, &m, ts, ts_len, ts_ns);
+    } else {
+        set_last_ts(l, j, &m);
+    }
+    m.text = text;
+    m.len = len;
+    final = m.len > 0 && m.text[m.len - 1] == '\n';
+    m.len -= (size_t) final;
+    return on_message(l, stream, &m, final);
+}
+
 int lc_docker_lines_finish(struct lc_docker_lines *l, int emit_partial)
 {
     int order[2] = {LC_DOCKER_FRAME_STDOUT, LC_DOCKER_FRAME_STDERR};

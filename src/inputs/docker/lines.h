@@ -52,6 +52,15 @@ void lc_docker_lines_destroy(struct lc_docker_lines *l);
  * delivered before stands). */
 int lc_docker_lines_feed(struct lc_docker_lines *l, const char *data, size_t len);
 
+/* Feeds one message of STREAM (1 stdout, 2 stderr) that another source decoded (a line of
+ * Docker's json-file log): its timestamp TS (TS_LEN bytes of text, less than 40; TS_NS its
+ * value; TS_LEN 0: none, counted as a decode error and given the stream's last one) and
+ * its content TEXT (LEN bytes, ending in '\n' when it ends a line). Pieces of a long line
+ * are joined as for frames. An unknown STREAM is a decode error. Returns 0 or the
+ * callback's value. */
+int lc_docker_lines_message(struct lc_docker_lines *l, int stream, const char *ts, size_t ts_len,
+                            int64_t ts_ns, const char *text, size_t len);
+
 /* The response ended. With EMIT_PARTIAL, pending pieces are delivered as lines (a last
  * line without '\n'); without, they are dropped (the stream was cut and will be read
  * again). Either way the assembler is reset for the next response. Returns 0 or the
