@@ -12,8 +12,10 @@ Every `#include "..."` of a file under src/ must point down the layers:
   delivery    the spool's public headers, the output interface, supervisor, config, core, base
   outputs/    (output.c, output.h: the interface; http.c, http_config.c, http.h: the HTTP
               layer HTTP outputs share) config, core, base
+  inputs/     (input.h: the interface; tail.c, tail.h: the file follower inputs share)
+              pipeline/ingest.h, config, supervisor, core, base
   a plugin    (inputs/<type>/, outputs/<type>/) its own folder, its family's interface
-              (an output also outputs/http.h),
+              (an input also inputs/tail.h, an output also outputs/http.h),
               pipeline/ingest.h (inputs), config, supervisor, core, base; never spool
               internals, delivery, api or another plugin
   api         the snapshot types (core/snapshot.h), base
@@ -88,14 +90,15 @@ def allowed(rel, inc):
     if layer == "plugin":
         family = folder.split("/")[0]
         ok = [folder, "config/", "supervisor/", "core/", "base/"]
-        ok.extend(["inputs/input.h"] if family == "inputs" else
+        ok.extend(["inputs/input.h", "inputs/tail.h"] if family == "inputs" else
                   ["outputs/output.h", "outputs/http.h"])
         if family == "inputs":
             ok.append("pipeline/ingest.h")
         return any(inc.startswith(p) for p in ok)
     if layer == "inputs":
-        return any(inc.startswith(p) for p in ["inputs/input.h", "pipeline/ingest.h", "config/",
-                                                "supervisor/", "core/", "base/"])
+        return any(inc.startswith(p) for p in ["inputs/input.h", "inputs/tail.h",
+                                                "pipeline/ingest.h", "config/", "supervisor/",
+                                                "core/", "base/"])
     rules = SIMPLE.get(layer)
     return rules is not None and any(inc.startswith(p) for p in rules)
 
