@@ -351,6 +351,15 @@ static json_t *input_json(const struct lc_input_snap *is, int64_t now_mono_ns, i
     if (stats) {
         const struct lc_api_errors *e = &is->api_errors;
         json_object_set_new(o, "sources", jcount(is->sources));
+        if (strncmp(is->type, "file", sizeof(is->type)) == 0) {
+            json_object_set_new(
+                o, "files",
+                json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "lines", jcount(is->files.lines),
+                          "bytes", jcount(is->files.bytes), "truncated",
+                          jcount(is->files.truncated), "rotations", jcount(is->files.rotations),
+                          "truncations", jcount(is->files.truncations), "lost",
+                          jcount(is->files.lost), "errors", jcount(is->files.errors)));
+        }
         if (strncmp(is->type, "docker", sizeof(is->type)) == 0) {
             json_object_set_new(o, "api_errors",
                                 json_pack("{s:o,s:o,s:o,s:o,s:o}", "version", jcount(e->version),

@@ -586,6 +586,43 @@ static void input_sample(struct out *o, const char *name, const struct lc_input_
     }
 }
 
+#define FILESF(m) offsetof(struct lc_input_snap, files.m)
+
+/* A file input's counters (samples for file inputs only). */
+static const struct ffamily file_families[] = {
+    {"logcap_file_lines_total", "counter", "Lines a file input read.", FILESF(lines), F_U64, 0},
+    {"logcap_file_bytes_total", "counter", "Bytes of those lines (without their newlines).",
+     FILESF(bytes), F_U64, 0},
+    {"logcap_file_truncated_lines_total", "counter",
+     "Lines a file input cut at max_line_bytes (marked truncated).", FILESF(truncated), F_U64, 0},
+    {"logcap_file_rotations_total", "counter",
+     "Rename rotations a file input followed (the old file read to its end).", FILESF(rotations),
+     F_U64, 0},
+    {"logcap_file_truncations_total", "counter",
+     "Files a file input found truncated (copytruncate) and read again from their start.",
+     FILESF(truncations), F_U64, 0},
+    {"logcap_file_lost_total", "counter",
+     "Files gone (deleted or rotated away while logcap was stopped) before their unread part "
+     "could be read.",
+     FILESF(lost), F_U64, 0},
+    {"logcap_file_errors_total", "counter", "Failed opens and reads of a file input.",
+     FILESF(errors), F_U64, 0},
+};
+
+static void file_input_families(struct out *o, const struct lc_snapshot *s)
+{
+    size_t n = s != NULL ? s->n_inputs : 0;
+    for (size_t f = 0; f < sizeof(file_families) / sizeof(file_families[0]); f++) {
+        family(o, file_families[f].name, file_families[f].type, file_families[f].help);
+        for (size_t i = 0; i < n; i++) {
+            if (strncmp(s->inputs[i].type, "file", sizeof(s->inputs[i].type)) == 0) {
+                input_sample(o, file_families[f].name, &s->inputs[i], 0);
+                figure_value(o, &s->inputs[i], &file_families[f], 1);
+            }
+        }
+    }
+}
+
 /* Per input instance: what it follows, and a Docker input's connection and API errors. */
 static void input_families(struct out *o, const struct lc_snapshot *s)
 {
@@ -613,6 +650,7 @@ static void input_families(struct out *o, const struct lc_snapshot *s)
             value_u64(o, v[k]);
         }
     }
+    file_input_families(o, s);
 }
 
 static void daemon_families(struct out *o, const struct lc_snapshot *s, int loop_stalled)

@@ -166,8 +166,16 @@ struct lc_input_snap {
     int64_t unreachable_since_ns;    /* wall clock, shown; 0 while connected */
     int64_t unreachable_mono_ns;     /* since when the publisher has seen it unreachable
                                         (judged); 0 while connected */
-    uint64_t sources;                /* what it follows now (containers) */
+    uint64_t sources;                /* what it follows now (containers, files) */
     struct lc_api_errors api_errors; /* a Docker input's API errors by endpoint */
+    struct {                         /* a file input's figures (counters) */
+        uint64_t lines, bytes;
+        uint64_t truncated;   /* lines cut at max_line_bytes */
+        uint64_t rotations;   /* renames seen (the old file read to its end) */
+        uint64_t truncations; /* copytruncates seen (the file read again from its start) */
+        uint64_t lost;        /* files gone before their unread part could be read */
+        uint64_t errors;      /* failed opens and reads */
+    } files;
 };
 
 struct lc_task_type_counts {

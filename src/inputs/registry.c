@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "inputs/docker/docker.h"
+#include "inputs/file/file_input.h"
 
 static const struct lc_input_ops *const inputs[] = {
     &lc_input_docker,
+    &lc_input_file,
 };
 
 const struct lc_input_ops *lc_input_find(const char *type)

@@ -331,8 +331,8 @@ TEST(families_well_formed)
      * histogram, 5 new per output (permanent_failures_total replaced rejected_total); then
      * container drains, output flush failures, spool metadata and checkpoint size; then
      * the sources of each input; then outputs failing and config faults, their requests by
-     * status class and the request latency histogram. */
-    ASSERT_EQ(families, 55);
+     * status class and the request latency histogram; then the 7 of file inputs. */
+    ASSERT_EQ(families, 62);
     free(t);
     lc_snapshot_put(s);
 }
@@ -548,6 +548,35 @@ TEST(request_families)
     lc_snapshot_put(s);
 }
 
+/* A file input's counters, for file inputs only. */
+TEST(file_input_families)
+{
+    struct lc_snapshot *s = sample();
+    struct lc_input_snap *f = lc_snapshot_add_input(s, "app", "file");
+    char *t;
+    f->sources = 3;
+    f->files.lines = 120;
+    f->files.bytes = 4000;
+    f->files.truncated = 2;
+    f->files.rotations = 4;
+    f->files.truncations = 1;
+    f->files.lost = 1;
+    f->files.errors = 5;
+    t = render(s, 0, NULL);
+    ASSERT_TRUE(t != NULL);
+    ASSERT_TRUE(has_line(t, "logcap_input_sources{input=\"app\",type=\"file\"} 3"));
+    ASSERT_TRUE(has_line(t, "logcap_file_lines_total{input=\"app\"} 120"));
+    ASSERT_TRUE(has_line(t, "logcap_file_bytes_total{input=\"app\"} 4000"));
+    ASSERT_TRUE(has_line(t, "logcap_file_truncated_lines_total{input=\"app\"} 2"));
+    ASSERT_TRUE(has_line(t, "logcap_file_rotations_total{input=\"app\"} 4"));
+    ASSERT_TRUE(has_line(t, "logcap_file_truncations_total{input=\"app\"} 1"));
+    ASSERT_TRUE(has_line(t, "logcap_file_lost_total{input=\"app\"} 1"));
+    ASSERT_TRUE(has_line(t, "logcap_file_errors_total{input=\"app\"} 5"));
+    ASSERT_EQ(count_prefix(t, "logcap_file_lines_total{"), 1); /* not for the Docker input */
+    free(t);
+    lc_snapshot_put(s);
+}
+
 TEST(escape_label)
 {
     char out[64];
@@ -647,4 +676,5 @@ TEST(promtool_accepts)
 TEST_MAIN(TEST_ENTRY(samples), TEST_ENTRY(families_well_formed), TEST_ENTRY(without_snapshot),
           TEST_ENTRY(without_spool), TEST_ENTRY(spool_flags), TEST_ENTRY(sync_histogram_shape),
           TEST_ENTRY(sync_histogram_repaired), TEST_ENTRY(request_families),
-          TEST_ENTRY(escape_label), TEST_ENTRY(proc_read), TEST_ENTRY(promtool_accepts))
+          TEST_ENTRY(file_input_families), TEST_ENTRY(escape_label), TEST_ENTRY(proc_read),
+          TEST_ENTRY(promtool_accepts))
