@@ -35,18 +35,21 @@
 /* ---- an output loaded from YAML ---- */
 
 struct out {
-    struct lc_config c;
+    struct lc_output_config oc; /* the instance's copy, as the daemon makes it */
     void *state;
     struct lc_send_report rep;
 };
 
 /* Loads `outputs: [{type: loki, url: URL, ...KEYS}]` (KEYS: more lines of the entry, each
- * "    key: value\n") and creates the output. Returns 0, or -1 with the errors printed. */
+ * "    key: value\n") and creates the output from a copy of its entry, the config freed
+ * (as the daemon does: the instance outlives the config). Returns 0, or -1 with the errors
+ * printed. */
 static int out_open(struct out *o, const char *url, const char *keys)
 {
     static const struct lc_config_plugin *const inputs[] = {&lc_docker_config_plugin, NULL};
     static const struct lc_config_plugin *const outputs[] = {&lc_loki_config_plugin, NULL};
     static const struct lc_config_catalog cat = {.inputs = inputs, .outputs = outputs};
+    struct lc_config c = {0};
     char text[2048], *errs = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&errs, &n);
@@ -54,7 +57,7 @@ static int out_open(struct out *o, const char *url, const char *keys)
 
     memset(o, 0, sizeof *o);
     snprintf(text, sizeof text, "outputs:\n  - type: loki\n    url: %s\n%s", url, keys);
-    rc = lc_config_load_string(&o->c, &cat, "x.yaml", text, strlen(text), f);
+    rc = lc_config_load_string(&c, &cat, "x.yaml", text, strlen(text), f);
     fclose(f);
     if (rc != 0 || errs[0] != '\0') {
         fprintf(stderr, "  load: rc=%d\n%s", rc, errs);
@@ -62,10 +65,12 @@ static int out_open(struct out *o, const char *url, const char *keys)
         return -1;
     }
     free(errs);
-    rc = lc_output_loki.init(&o->state, &o->c.outputs[0]);
+    lc_config_output_copy(&o->oc, &c.outputs[0]);
+    lc_config_free(&c);
+    rc = lc_output_loki.init(&o->state, &o->oc);
     if (rc != 0) {
         fprintf(stderr, "  init: rc=%d\n", rc);
-        lc_config_free(&o->c);
+        lc_config_output_free(&o->oc);
         return -1;
     }
     return 0;
@@ -90,7 +95,7 @@ static void out_close(struct out *o)
 {
     lc_output_loki.destroy(o->state);
     lc_send_report_close(&o->rep);
-    lc_config_free(&o->c);
+    lc_config_output_free(&o->oc);
 }
 
 /* ---- records ---- */
