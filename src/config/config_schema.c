@@ -435,12 +435,18 @@ static lc_config_set_fn setter_of(const struct lc_config_option *o)
     return o->set;
 }
 
-/* Runs O's own check on the scalar value just stored in BASE. */
+/* Runs O's own check on the scalar value just stored in BASE. An empty string of an
+ * LC_OPT_EMPTY_NONE option is stored as NULL: "none", which is no value to check (a check
+ * reads a string, never NULL). */
 static void check_stored(struct lc_config_walk *w, const struct lc_config_option *o, void *base,
                          int line, const char *path)
 {
     char why[2 * LC_CONFIG_QUOTE_CAP];
 
+    if (o->type == LC_OPT_STRING && (o->flags & LC_OPT_EMPTY_NONE) &&
+        *LC_CONFIG_AT(base, o, char *) == NULL) {
+        return;
+    }
     if (o->check != NULL && o->type != LC_OPT_NAMES && o->type != LC_OPT_LABELS &&
         o->type != LC_OPT_TEMPLATES && o->type != LC_OPT_STRMAP &&
         o->check((char *)base + o->off, why, sizeof why) != 0) {

@@ -10,6 +10,7 @@
 #include "core/template.h"
 #include "inputs/docker/docker_config.h"
 #include "outputs/file/file_config.h"
+#include "outputs/loki/loki_config.h"
 #include "test.h"
 
 /* The plugin types the tests load with: the option tables of the Docker input and the file
@@ -1616,6 +1617,187 @@ TEST(template_types_in_the_reference)
     ASSERT_STR_EQ(range, "");
 }
 
+/* ---- type: loki (its table in outputs/loki/loki_config.c, its batch defaults) ---- */
+
+static const struct lc_config_plugin *const loki_outputs[] = {&lc_file_config_plugin,
+                                                              &lc_loki_config_plugin, NULL};
+static const struct lc_config_catalog loki_catalog = {.inputs = test_inputs,
+                                                      .outputs = loki_outputs};
+
+/* Loads TEXT with the loki type known; the error lines go to *ERRS (caller frees). */
+static int loki_load(struct lc_config *c, const char *text, char **errs)
+{
+    size_t n = 0;
+    FILE *f = open_memstream(errs, &n);
+    int rc = lc_config_load_string(c, &loki_catalog, "x.yaml", text, strlen(text), f);
+    fclose(f);
+    return rc;
+}
+
+/* 1 when TEXT loads without a word. */
+static int loki_loads(struct lc_config *c, const char *text)
+{
+    char *errs = NULL;
+    int rc = loki_load(c, text, &errs), ok = rc == 0 && errs[0] == '\0';
+    if (!ok) {
+        fprintf(stderr, "  rc=%d errors:\n%s", rc, errs);
+    }
+    free(errs);
+    return ok;
+}
+
+/* 1 when the loki output of `outputs: [{type: loki, url: http://loki:3100, ...}]` with the
+ * lines KEYS (from line 4 on) fails with exactly EXPECTED, leaving a zeroed config. */
+static int loki_fails_with(const char *keys, const char *expected)
+{
+    struct lc_config c = {0};
+    char text[4096], *errs = NULL;
+    int rc, ok;
+
+    snprintf(text, sizeof text, "outputs:\n  - type: loki\n    url: http://loki:3100\n%s", keys);
+    rc = loki_load(&c, text, &errs);
+    ok = rc == -EINVAL && strcmp(errs, expected) == 0 && is_zeroed(&c);
+    if (!ok) {
+        fprintf(stderr, "  rc=%d\n  got:\n%s  expected:\n%s", rc, errs, expected);
+    }
+    if (rc == 0) {
+        lc_config_free(&c);
+    }
+    free(errs);
+    return ok;
+}
+
+#define LOKI(o) ((const struct lc_loki_config *)(o).opts)
+
+TEST(loki_defaults)
+{
+    static const char *const want[][2] = {
+        {"job", "logcap"},
+        {"host", "{{ host }}"},
+        {"container", "{{ container_name }}"},
+        {"compose_project", "{{ compose_project }}"},
+        {"compose_service", "{{ compose_service }}"},
+        {"stream", "{{ stream }}"},
+    };
+    struct lc_config c = {0};
+    const struct lc_loki_config *l;
+
+    ASSERT_TRUE(loki_loads(&c, "outputs:\n  - type: loki\n    url: http://loki:3100\n"
+                               "  - type: file\n    path: /a\n"));
+    l = LOKI(c.outputs[0]);
+    ASSERT_STR_EQ(c.outputs[0].name, "loki");
+    ASSERT_STR_EQ(l->http.url, "http://loki:3100");
+    ASSERT_EQ(l->encoding, LC_LOKI_PROTOBUF);
+    ASSERT_EQ(l->line, LC_LOKI_LINE_MESSAGE);
+    ASSERT_TRUE(l->tenant_id == NULL);
+    ASSERT_EQ(l->http.compress, 0);
+    ASSERT_U64_EQ(l->http.timeout_ms, 10000);
+    ASSERT_EQ(l->n_metadata, 0);
+    ASSERT_EQ(l->n_labels, 6);
+    for (size_t i = 0; i < 6; i++) {
+        ASSERT_STR_EQ(l->labels[i].name, want[i][0]);
+        ASSERT_STR_EQ(lc_template_source(l->labels[i].value), want[i][1]);
+    }
+    /* the plugin's batch defaults; other types keep the engine's */
+    ASSERT_U64_EQ(c.outputs[0].batch.max_bytes, 1048576);
+    ASSERT_U64_EQ(c.outputs[0].batch.max_wait_ms, 1000);
+    ASSERT_EQ(c.outputs[0].batch.max_records, 2048);
+    ASSERT_U64_EQ(c.outputs[1].batch.max_bytes, 4 * 1048576);
+    ASSERT_U64_EQ(c.outputs[1].batch.max_wait_ms, 100);
+    ASSERT_EQ(c.outputs[1].batch.max_records, 2048);
+    lc_config_free(&c);
+
+    /* the file's values win, key by key; tenant_id: "" is none; json may be gzipped */
+    ASSERT_TRUE(loki_loads(&c, "outputs:\n  - type: loki\n    url: http://loki:3100\n"
+                               "    batch: {max_wait: 250ms}\n  - type: loki\n    name: l2\n"
+                               "    url: http://loki:3100\n    tenant_id: \"\"\n"
+                               "    encoding: json\n    compress: true\n    line: json\n"
+                               "    labels: {app: \"{{ compose_service }}\"}\n"
+                               "    structured_metadata: {id: \"{{ container_id }}\"}\n"
+                               "    batch: {max_bytes: 2MiB}\n"));
+    ASSERT_U64_EQ(c.outputs[0].batch.max_bytes, 1048576);
+    ASSERT_U64_EQ(c.outputs[0].batch.max_wait_ms, 250);
+    ASSERT_U64_EQ(c.outputs[1].batch.max_bytes, 2 * 1048576);
+    ASSERT_U64_EQ(c.outputs[1].batch.max_wait_ms, 1000);
+    l = LOKI(c.outputs[1]);
+    ASSERT_TRUE(l->tenant_id == NULL);
+    ASSERT_EQ(l->encoding, LC_LOKI_JSON);
+    ASSERT_EQ(l->http.compress, 1);
+    ASSERT_EQ(l->line, LC_LOKI_LINE_JSON);
+    ASSERT_EQ(l->n_labels, 1);
+    ASSERT_STR_EQ(l->labels[0].name, "app");
+    ASSERT_EQ(l->n_metadata, 1);
+    ASSERT_STR_EQ(l->metadata[0].name, "id");
+    ASSERT_STR_EQ(lc_template_source(l->metadata[0].value), "{{ container_id }}");
+    lc_config_free(&c);
+
+    ASSERT_TRUE(loki_loads(&c, "outputs:\n  - type: loki\n    url: http://loki:3100\n"
+                               "    tenant_id: \"team-a_1.(x)*!'\"\n"));
+    ASSERT_STR_EQ(LOKI(c.outputs[0])->tenant_id, "team-a_1.(x)*!'");
+    lc_config_free(&c);
+}
+
+TEST(loki_errors)
+{
+    char keys[2048];
+    size_t n;
+
+    ASSERT_TRUE(loki_fails_with("    labels:\n      job: logcap\n      bad-name: x\n",
+                                "config error: x.yaml:6: outputs[0].labels.bad-name: "
+                                "\"bad-name\" is not a label name Loki takes (letters, digits "
+                                "and '_', not starting with a digit, at most 1024 bytes)\n"));
+    ASSERT_TRUE(loki_fails_with("    labels: {9lives: x}\n",
+                                "config error: x.yaml:4: outputs[0].labels.9lives: \"9lives\" is "
+                                "not a label name Loki takes (letters, digits and '_', not "
+                                "starting with a digit, at most 1024 bytes)\n"));
+    n = (size_t)snprintf(keys, sizeof keys, "    labels:\n");
+    for (int i = 0; i < 16; i++) {
+        n += (size_t)snprintf(keys + n, sizeof keys - n, "      l%d: v\n", i);
+    }
+    /* a block mapping's line is its first entry's, as for every mapping value */
+    ASSERT_TRUE(loki_fails_with(keys, "config error: x.yaml:5: outputs[0].labels: 16 labels: "
+                                      "Loki takes at most 15 per stream\n"));
+    ASSERT_TRUE(loki_fails_with("    labels: {}\n",
+                                "config error: x.yaml:4: outputs[0].labels: at least one label "
+                                "is needed: Loki refuses a stream without labels (the default "
+                                "set starts with job: logcap)\n"));
+    ASSERT_TRUE(loki_fails_with("    labels:\n      host: \"{{ hots }}\"\n",
+                                "config error: x.yaml:5: outputs[0].labels.host: column 4: "
+                                "unknown variable \"hots\"; known: container_name, "
+                                "container_id, image, stream, host, compose_project, "
+                                "compose_service, labels.NAME, fields.NAME\n"));
+    ASSERT_TRUE(loki_fails_with("    compress: true\n",
+                                "config error: x.yaml:4: outputs[0].compress: applies to "
+                                "encoding: json only (protobuf bodies are snappy-compressed "
+                                "already)\n"));
+    ASSERT_TRUE(loki_fails_with("    encoding: protobuf\n    compress: true\n",
+                                "config error: x.yaml:5: outputs[0].compress: applies to "
+                                "encoding: json only (protobuf bodies are snappy-compressed "
+                                "already)\n"));
+    ASSERT_TRUE(loki_fails_with("    tenant_id: team/a\n",
+                                "config error: x.yaml:4: outputs[0].tenant_id: not a tenant id "
+                                "Loki takes (letters, digits and !-_.*'(), at most 150 bytes)\n"));
+    ASSERT_TRUE(loki_fails_with("    tenant_id: ..\n",
+                                "config error: x.yaml:4: outputs[0].tenant_id: not a tenant id "
+                                "Loki takes (letters, digits and !-_.*'(), at most 150 bytes)\n"));
+    n = (size_t)snprintf(keys, sizeof keys, "    tenant_id: ");
+    memset(keys + n, 't', 151);
+    snprintf(keys + n + 151, sizeof keys - n - 151, "\n");
+    ASSERT_TRUE(loki_fails_with(keys, "config error: x.yaml:4: outputs[0].tenant_id: not a "
+                                      "tenant id Loki takes (letters, digits and !-_.*'(), at "
+                                      "most 150 bytes)\n"));
+    ASSERT_TRUE(
+        loki_fails_with("    structured_metadata:\n      trace-id: \"{{ container_id }}\"\n",
+                        "config error: x.yaml:5: outputs[0].structured_metadata.trace-id: "
+                        "\"trace-id\" is not a label name Loki takes (letters, digits "
+                        "and '_', not starting with a digit, at most 1024 bytes)\n"));
+    ASSERT_TRUE(loki_fails_with("    encoding: avro\n    line: raw\n",
+                                "config error: x.yaml:4: outputs[0].encoding: expected one of "
+                                "protobuf, json\n"
+                                "config error: x.yaml:5: outputs[0].line: expected one of "
+                                "message, json\n"));
+}
+
 TEST_MAIN(TEST_ENTRY(defaults), TEST_ENTRY(empty_file_is_all_defaults),
           TEST_ENTRY(full_file_with_every_key), TEST_ENTRY(initial_tail_all_and_integer),
           TEST_ENTRY(default_output_path_follows_data_dir), TEST_ENTRY(booleans),
@@ -1637,4 +1819,5 @@ TEST_MAIN(TEST_ENTRY(defaults), TEST_ENTRY(empty_file_is_all_defaults),
           TEST_ENTRY(a_new_plugin_needs_only_its_table),
           TEST_ENTRY(instance_copies_own_their_section), TEST_ENTRY(option_describe),
           TEST_ENTRY(templates_defaults_values_and_copies), TEST_ENTRY(error_templates),
-          TEST_ENTRY(templates_doc_example), TEST_ENTRY(template_types_in_the_reference))
+          TEST_ENTRY(templates_doc_example), TEST_ENTRY(template_types_in_the_reference),
+          TEST_ENTRY(loki_defaults), TEST_ENTRY(loki_errors))

@@ -1,15 +1,13 @@
 /* test_http: the HTTP layer of outputs against an in-process libmicrohttpd server on
- * 127.0.0.1 that records every request (headers, body, the client's port) and answers as
- * told (a status, Retry-After, a body; a stall; a reset). Also the HTTP keys as an output's
- * table declares them: defaults, the exact error lines, the secret files. */
+ * 127.0.0.1 (http_server.h) that records every request (headers, body, the client's port)
+ * and answers as told (a status, Retry-After, a body; a stall; a reset). Also the HTTP keys as an
+ * output's table declares them: defaults, the exact error lines, the secret files. */
 #include "outputs/http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libdeflate.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,184 +17,8 @@
 #include "base/util.h"
 #include "config/config.h"
 #include "inputs/docker/docker_config.h"
+#include "http_server.h"
 #include "test.h"
-
-#define MAX_REQS 16
-
-struct req {
-    char path[256];
-    char headers[4096]; /* "name: value\n" each, as received */
-    unsigned char *body;
-    size_t len;
-    unsigned port; /* the client's port: one per connection */
-};
-
-struct srv {
-    struct MHD_Daemon *d;
-    unsigned port;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct req reqs[MAX_REQS];
-    int n;
-    /* how the next requests are answered */
-    unsigned status;
-    char retry_after[64];
-    const char *answer;
-    size_t answer_len;
-    int stall; /* wait until released (stall == 0 again) */
-    int reset; /* close the connection with a RST */
-};
-
-struct upload {
-    unsigned char *data;
-    size_t len;
-};
-
-static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
-{
-    struct req *r = cls;
-    size_t n = strlen(r->headers);
-    (void)kind;
-    snprintf(r->headers + n, sizeof r->headers - n, "%s: %s\n", k, v ? v : "");
-    return MHD_YES;
-}
-
-static void record(struct srv *s, struct MHD_Connection *c, const char *url, struct upload *u)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    struct req *r;
-
-    if (s->n >= MAX_REQS) {
-        return;
-    }
-    r = &s->reqs[s->n++];
-    snprintf(r->path, sizeof r->path, "%s", url);
-    MHD_get_connection_values(c, MHD_HEADER_KIND, add_header, r);
-    r->body = u->data;
-    r->len = u->len;
-    u->data = NULL;
-    r->port = ntohs(((const struct sockaddr_in *)ci->client_addr)->sin_port);
-}
-
-static enum MHD_Result answer(struct srv *s, struct MHD_Connection *c)
-{
-    struct MHD_Response *resp;
-    enum MHD_Result rc;
-
-    if (s->reset) {
-        /* SO_LINGER 0: close() sends a RST instead of a FIN */
-        struct linger l = {1, 0};
-        int fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD)->connect_fd;
-        setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-        return MHD_NO;
-    }
-    resp = MHD_create_response_from_buffer(s->answer_len, (void *)s->answer, MHD_RESPMEM_MUST_COPY);
-    if (s->retry_after[0] != '\0') {
-        MHD_add_response_header(resp, "Retry-After", s->retry_after);
-    }
-    rc = MHD_queue_response(c, s->status, resp);
-    MHD_destroy_response(resp);
-    return rc;
-}
-
-static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
-                               const char *method, const char *version, const char *data,
-                               size_t *data_size, void **con_cls)
-{
-    struct srv *s = cls;
-    struct upload *u = *con_cls;
-    enum MHD_Result rc;
-
-    (void)method;
-    (void)version;
-    if (u == NULL) {
-        *con_cls = calloc(1, sizeof *u);
-        return MHD_YES;
-    }
-    if (*data_size > 0) {
-        u->data = realloc(u->data, u->len + *data_size);
-        memcpy(u->data + u->len, data, *data_size);
-        u->len += *data_size;
-        *data_size = 0;
-        return MHD_YES;
-    }
-    pthread_mutex_lock(&s->mu);
-    record(s, c, url, u);
-    while (s->stall) {
-        pthread_cond_wait(&s->cv, &s->mu); /* released by the test once the client gave up */
-    }
-    rc = answer(s, c);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
-}
-
-static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                      enum MHD_RequestTerminationCode code)
-{
-    struct upload *u = *con_cls;
-    (void)cls;
-    (void)c;
-    (void)code;
-    if (u != NULL) {
-        free(u->data);
-        free(u);
-        *con_cls = NULL;
-    }
-}
-
-static char *tls_key, *tls_cert; /* PEM of the server's key and certificate, for srv_start_tls */
-
-static void srv_start_with(struct srv *s, unsigned flags);
-
-static void srv_start(struct srv *s)
-{
-    srv_start_with(s, 0);
-}
-
-static void srv_start_with(struct srv *s, unsigned flags)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-
-    memset(s, 0, sizeof *s);
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
-    s->status = 204;
-    s->answer = "";
-    if (flags & MHD_USE_TLS) {
-        s->d = MHD_start_daemon(
-            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS, 0, NULL,
-            NULL, handler, s, MHD_OPTION_SOCK_ADDR, &a, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-            MHD_OPTION_HTTPS_MEM_KEY, tls_key, MHD_OPTION_HTTPS_MEM_CERT, tls_cert, MHD_OPTION_END);
-    } else {
-        s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
-                                NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, &a,
-                                MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
-    }
-    if (s->d == NULL) {
-        abort();
-    }
-    s->port = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT)->port;
-}
-
-static void srv_release(struct srv *s)
-{
-    pthread_mutex_lock(&s->mu);
-    s->stall = 0;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-}
-
-static void srv_stop(struct srv *s)
-{
-    srv_release(s);
-    MHD_stop_daemon(s->d);
-    for (int i = 0; i < s->n; i++) {
-        free(s->reqs[i].body);
-    }
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
-}
 
 /* Options for URL with the keys' defaults, as a table would store them. */
 static struct lc_http_options opts_for(const char *url)
@@ -214,11 +36,6 @@ static const char *srv_url(const struct srv *s, const char *userinfo)
 {
     snprintf(url_buf, sizeof url_buf, "http://%s127.0.0.1:%u", userinfo, s->port);
     return url_buf;
-}
-
-static int has_header(const struct req *r, const char *line)
-{
-    return strstr(r->headers, line) != NULL;
 }
 
 TEST(headers_and_body_arrive)
@@ -601,10 +418,9 @@ TEST(tls_ca_file_server_name_and_verify)
     struct lc_http_result res;
     struct lc_http_options o;
     char url[64], *ca = tls_file("ca.pem", 1);
+    char *tls_key = tls_file("server-key.pem", 0), *tls_cert = tls_file("server.pem", 0);
 
-    tls_key = tls_file("server-key.pem", 0);
-    tls_cert = tls_file("server.pem", 0);
-    srv_start_with(&s, MHD_USE_TLS);
+    srv_start_tls(&s, tls_key, tls_cert);
     snprintf(url, sizeof url, "https://127.0.0.1:%u", s.port);
     /* the CA and the certificate's name: delivered */
     o = opts_for(url);

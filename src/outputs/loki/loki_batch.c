@@ -71,6 +71,24 @@ static size_t utf8_cut(const char *s, size_t max)
     return n;
 }
 
+/* Makes the value rendered at AT.. of X->vals valid UTF-8 (ill-formed bytes become
+ * U+FFFD, 3 bytes each), so that the length cut next is the length Loki receives: cut
+ * first, a value of 2048 ill-formed bytes would reach Loki as 6144 and fail the whole
+ * request. X->str is free while the values are rendered: it is the scratch. */
+static int make_valid(struct build *x, size_t at)
+{
+    int rc;
+    if (lc_json_utf8_valid(x->vals.data + at, x->vals.len - at)) {
+        return 0;
+    }
+    lc_buf_reset(&x->str);
+    rc = lc_buf_add(&x->str, x->vals.data + at, x->vals.len - at);
+    x->vals.len = at;
+    rc = rc != 0 ? rc : lc_json_add_utf8(&x->vals, x->str.data, x->str.len);
+    lc_buf_reset(&x->str);
+    return rc;
+}
+
 /* Renders R's label values (each NUL-terminated in VALS) and label string (in STR). */
 static int render_labels(struct build *x, const struct lc_record *r, struct lc_attr *pairs)
 {
@@ -81,6 +99,7 @@ static int render_labels(struct build *x, const struct lc_record *r, struct lc_a
     for (size_t i = 0; rc == 0 && i < x->o->n_labels; i++) {
         at[i] = x->vals.len;
         rc = lc_template_render(x->o->labels[i].value, r, &x->vals);
+        rc = rc != 0 ? rc : make_valid(x, at[i]);
         if (rc == 0 && x->vals.len - at[i] > LC_LOKI_MAX_VALUE_LEN) {
             x->vals.len = at[i] + utf8_cut(x->vals.data + at[i], LC_LOKI_MAX_VALUE_LEN);
         }

@@ -6,8 +6,9 @@
  *
  * Labels that depend only on a record's metadata (and stream) are rendered once per
  * metadata and stream in the batch, not per record; a label using a processor field is
- * rendered per record. Empty label values are left out, as Loki drops them; a value longer
- * than Loki takes (LC_LOKI_MAX_VALUE_LEN) is cut at a character. A record whose labels all
+ * rendered per record. Empty label values are left out, as Loki drops them; a value is made
+ * valid UTF-8 and then, longer than Loki takes (LC_LOKI_MAX_VALUE_LEN bytes), cut at a
+ * character, so what Loki receives fits. A record whose labels all
  * render empty would form the stream `{}`, which Loki refuses with the whole request: it
  * goes into no stream, and the batch lists it in unlabelled (the output refuses it alone).
  *

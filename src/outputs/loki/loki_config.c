@@ -97,16 +97,19 @@ static const struct lc_config_option loki_options[] = {
 static void loki_check(struct lc_config_check *ck, void *opts)
 {
     struct lc_loki_config *c = opts;
+    int labels = lc_config_check_line(ck, "labels");
 
     lc_http_config_check(ck, &c->http);
-    if (c->n_labels == 0) {
-        lc_config_check_report(ck, lc_config_check_line(ck, "labels"), "labels",
+    if (labels < 0) {
+        /* labels: was rejected (a bad name or template), and said so: it holds nothing to
+         * count */
+    } else if (c->n_labels == 0) {
+        lc_config_check_report(ck, labels, "labels",
                                "at least one label is needed: Loki refuses a stream without "
                                "labels (the default set starts with job: logcap)");
     } else if (c->n_labels > LC_LOKI_MAX_LABELS) {
-        lc_config_check_report(ck, lc_config_check_line(ck, "labels"), "labels",
-                               "%zu labels: Loki takes at most %d per stream", c->n_labels,
-                               LC_LOKI_MAX_LABELS);
+        lc_config_check_report(ck, labels, "labels", "%zu labels: Loki takes at most %d per stream",
+                               c->n_labels, LC_LOKI_MAX_LABELS);
     }
     if (c->encoding == LC_LOKI_PROTOBUF && c->http.compress &&
         lc_config_check_line(ck, "compress") >= 0) {
