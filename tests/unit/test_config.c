@@ -1701,7 +1701,7 @@ TEST(loki_defaults)
     /* the plugin's batch defaults; other types keep the engine's */
     ASSERT_U64_EQ(c.outputs[0].batch.max_bytes, 1048576);
     ASSERT_U64_EQ(c.outputs[0].batch.max_wait_ms, 1000);
-    ASSERT_EQ(c.outputs[0].batch.max_records, 2048);
+    ASSERT_EQ(c.outputs[0].batch.max_records, 32768);
     ASSERT_U64_EQ(c.outputs[1].batch.max_bytes, 4 * 1048576);
     ASSERT_U64_EQ(c.outputs[1].batch.max_wait_ms, 100);
     ASSERT_EQ(c.outputs[1].batch.max_records, 2048);
@@ -1739,8 +1739,19 @@ TEST(loki_defaults)
 
 TEST(loki_errors)
 {
-    char keys[2048];
+    char keys[2048], *errs = NULL;
     size_t n;
+    struct lc_config c = {0};
+
+    /* the push URL with a trailing '/' would get the push path again: a 404 forever */
+    ASSERT_EQ(loki_load(&c,
+                        "outputs:\n  - type: loki\n    url: http://loki:3100/loki/api/v1/push/\n",
+                        &errs),
+              -EINVAL);
+    ASSERT_STR_EQ(errs, "config error: x.yaml:3: outputs[0].url: ends in \"/loki/api/v1/push/\": "
+                        "give it without the trailing '/' (or only Loki's base URL; logcap "
+                        "appends /loki/api/v1/push)\n");
+    free(errs);
 
     ASSERT_TRUE(loki_fails_with("    labels:\n      job: logcap\n      bad-name: x\n",
                                 "config error: x.yaml:6: outputs[0].labels.bad-name: "

@@ -94,6 +94,8 @@ static const struct lc_config_option loki_options[] = {
     {.key = NULL},
 };
 
+#define PUSH_SLASH "/loki/api/v1/push/"
+
 static void loki_check(struct lc_config_check *ck, void *opts)
 {
     struct lc_loki_config *c = opts;
@@ -110,6 +112,14 @@ static void loki_check(struct lc_config_check *ck, void *opts)
     } else if (c->n_labels > LC_LOKI_MAX_LABELS) {
         lc_config_check_report(ck, labels, "labels", "%zu labels: Loki takes at most %d per stream",
                                c->n_labels, LC_LOKI_MAX_LABELS);
+    }
+    if (c->http.url != NULL && lc_config_check_line(ck, "url") > 0 &&
+        strlen(c->http.url) > strlen(PUSH_SLASH) &&
+        strcmp(c->http.url + strlen(c->http.url) - strlen(PUSH_SLASH), PUSH_SLASH) == 0) {
+        lc_config_check_report(ck, lc_config_check_line(ck, "url"), "url",
+                               "ends in \"%s\": give it without the trailing '/' (or only "
+                               "Loki's base URL; logcap appends /loki/api/v1/push)",
+                               PUSH_SLASH);
     }
     if (c->encoding == LC_LOKI_PROTOBUF && c->http.compress &&
         lc_config_check_line(ck, "compress") >= 0) {
