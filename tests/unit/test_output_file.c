@@ -460,6 +460,57 @@ TEST(append_across_restart)
     with_tmpdir(check_append, lc_test_failed);
 }
 
+/* A crash in the middle of a batch left a torn last line (no newline): the next start cuts
+ * it before appending, so no line is two records glued; a file ending in a newline, or
+ * holding no newline at all, is kept or emptied accordingly. */
+static void check_torn_tail(const char *dir, int *lc_test_failed)
+{
+    struct lc_output_config cfg = config(dir, LC_FILE_FORMAT_TEXT, 1 << 20, 5, 0);
+    struct lc_meta *web = meta("web", 'a'), *db = meta("db", 'b');
+    char big[10000];
+    void *st = NULL;
+    char *data;
+    size_t len;
+
+    memset(big, 'x', sizeof(big));
+    ASSERT_EQ(put(dir, "web.log", "line-0001\nline-00", 0), 0);
+    /* a torn line longer than one read of the scan back */
+    memcpy(big, "whole\n", 6);
+    big[sizeof(big) - 1] = '\0';
+    ASSERT_EQ(put(dir, "db.log", big, 0), 0);
+    ASSERT_EQ(lc_output_file.init(&st, &cfg), 0);
+    ASSERT_EQ(send_one(st, web, "line-0002"), LC_OK);
+    ASSERT_EQ(send_one(st, db, "next"), LC_OK);
+    lc_output_file.destroy(st);
+    data = slurp(dir, "web.log", &len);
+    ASSERT_MEM_EQ(data, len, "line-0001\nline-0002\n", 20);
+    free(data);
+    data = slurp(dir, "db.log", &len);
+    ASSERT_MEM_EQ(data, len, "whole\nnext\n", 11);
+    free(data);
+    /* nothing but a torn line: emptied; a whole file: kept */
+    ASSERT_EQ(put(dir, "web.log", "torn", 0), 0);
+    ASSERT_EQ(put(dir, "db.log", "a\nb\n", 0), 0);
+    st = NULL;
+    ASSERT_EQ(lc_output_file.init(&st, &cfg), 0);
+    ASSERT_EQ(send_one(st, web, "w"), LC_OK);
+    ASSERT_EQ(send_one(st, db, "c"), LC_OK);
+    lc_output_file.destroy(st);
+    data = slurp(dir, "web.log", &len);
+    ASSERT_MEM_EQ(data, len, "w\n", 2);
+    free(data);
+    data = slurp(dir, "db.log", &len);
+    ASSERT_MEM_EQ(data, len, "a\nb\nc\n", 6);
+    free(data);
+    lc_meta_unref(web);
+    lc_meta_unref(db);
+}
+
+TEST(torn_tail_cut_at_open)
+{
+    with_tmpdir(check_torn_tail, lc_test_failed);
+}
+
 /* Sends N 10-byte lines "line-NNNN" to WEB, in batches of 1..BATCH records. */
 static int send_lines(void *st, struct lc_meta *web, int first, int n, int batch)
 {
@@ -1129,7 +1180,8 @@ TEST(init_fails_when_path_unusable)
 
 TEST_MAIN(TEST_ENTRY(json_lines_per_container), TEST_ENTRY(text_format),
           TEST_ENTRY(unusable_names_and_renames), TEST_ENTRY(append_across_restart),
-          TEST_ENTRY(rotation_keeps_max_files), TEST_ENTRY(rotation_keeps_every_record_once),
+          TEST_ENTRY(torn_tail_cut_at_open), TEST_ENTRY(rotation_keeps_max_files),
+          TEST_ENTRY(rotation_keeps_every_record_once),
           TEST_ENTRY(rotation_at_record_boundaries_in_large_batches),
           TEST_ENTRY(rotation_without_compression), TEST_ENTRY(rotation_with_max_files_zero),
           TEST_ENTRY(record_larger_than_rotate_bytes), TEST_ENTRY(large_record_into_empty_file),

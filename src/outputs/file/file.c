@@ -190,6 +190,41 @@ static void entry_close(struct lc_file_output *o, struct lc_file_entry *e)
     o->n_open--;
 }
 
+/* The size of NAME without a torn last line: a crash (SIGKILL, power loss) in the middle of
+ * a batch written in several write() calls leaves a line without its newline, and the
+ * records of that batch come again (the cursor did not move past them). Appending after
+ * the torn piece would glue it to the next record, making one invalid line. Returns SIZE
+ * when the file ends in a newline (or is empty), else the offset after its last newline. */
+static uint64_t whole_lines_end(struct lc_file_output *o, const char *name, uint64_t size)
+{
+    char buf[4096];
+    uint64_t end = size;
+    int fd = size > 0 ? openat(o->dirfd, name, O_RDONLY | O_CLOEXEC) : -1;
+
+    while (fd >= 0 && end > 0) {
+        size_t n = end < sizeof(buf) ? (size_t)end : sizeof(buf);
+        ssize_t r = pread(fd, buf, n, (off_t)(end - n));
+        if (r != (ssize_t)n) {
+            end = size; /* cannot tell: leave the file as it is */
+            break;
+        }
+        if (end == size && buf[n - 1] == '\n') {
+            break;
+        }
+        while (n > 0 && buf[n - 1] != '\n') {
+            n--;
+            end--;
+        }
+        if (n > 0) {
+            break;
+        }
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return end;
+}
+
 /* Opens (creating it when missing) E's file for appending, closing the least recently used
  * file when the cache is full. Returns 0 or -errno. */
 static int entry_open(struct lc_file_output *o, struct lc_file_entry *e)
@@ -220,7 +255,16 @@ static int entry_open(struct lc_file_output *o, struct lc_file_entry *e)
         return rc;
     }
     e->fd = fd;
-    e->size = (uint64_t)st.st_size;
+    e->size = whole_lines_end(o, name, (uint64_t)st.st_size);
+    if (e->size < (uint64_t)st.st_size) {
+        lc_log(LC_LOG_WARN, 0,
+               "[output:%s] %s ends in a line cut by a crash: %llu bytes removed (their records "
+               "are written again)",
+               o->name, name, (unsigned long long)((uint64_t)st.st_size - e->size));
+        if (ftruncate(fd, (off_t)e->size) != 0) {
+            e->size = (uint64_t)st.st_size;
+        }
+    }
     lru_push(o, e);
     o->n_open++;
     return 0;
