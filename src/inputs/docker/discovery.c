@@ -84,12 +84,15 @@ static void handle_event(struct lc_docker *d, const struct lc_docker_event *ev)
     case LC_DOCKER_EVENT_DIE:
         if (c != NULL) {
             c->running = 0;
+            lc_docker_files_on_die(c); /* files mode: read to the end, closed */
         }
         break;
     case LC_DOCKER_EVENT_DESTROY:
         if (c != NULL) {
             c->destroyed = 1;
-            if (c->ignored || c->state == LC_DOCKER_C_IDLE) {
+            if (c->files != NULL) {
+                lc_docker_files_gone(c); /* its deleted file read to the end */
+            } else if (c->ignored || c->state == LC_DOCKER_C_IDLE) {
                 lc_docker_remove(d, c);
             }
         }

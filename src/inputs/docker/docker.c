@@ -3,6 +3,7 @@
  * docker.h. */
 #include "inputs/docker/docker.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,7 @@ static void adopt_position(struct lc_docker *d, struct lc_docker_container *c)
     if (saved == NULL) {
         return;
     }
+    lc_docker_files_adopt(c, saved);
     if (lc_docker_pos_from_json(&c->win, saved) != 0) {
         lc_log(LC_LOG_WARN, 0, "[%s:%s] saved position is malformed; reading from start", d->tag,
                c->meta != NULL ? c->meta->name : c->id);
@@ -329,7 +331,7 @@ static void flush_positions(struct lc_docker *d)
 {
     int64_t now = d->dirty != NULL ? lc_wall_ns() : 0;
     int64_t boot = d->dirty != NULL ? lc_docker_boot_ns() : 0;
-    char pos[LC_DOCKER_POS_JSON_MAX];
+    char pos[LC_DOCKER_POS_JSON_MAX + 160];
     while (d->dirty != NULL) {
         struct lc_docker_container *c = d->dirty;
         size_t n;
@@ -340,6 +342,7 @@ static void flush_positions(struct lc_docker *d)
             c->lag_s = (double)(now - lc_docker_pos_last(&c->win)) / 1e9;
         }
         n = lc_docker_pos_format(&c->win, pos, sizeof(pos));
+        n = lc_docker_files_position(c, pos, n, sizeof(pos));
         d->dirty = c->dirty_next;
         c->dirty_next = NULL;
         c->pos_dirty = 0;
@@ -497,6 +500,28 @@ static void create_tasks(struct lc_docker *d)
     lc_task_set_timeout(d->reconcile_task, slow);
 }
 
+/* read: files needs dockerd's containers directory: without it, nothing could be read as
+ * files, and the user asked for files. */
+static int files_root_ok(const struct lc_docker *d)
+{
+    char dir[4096];
+    DIR *dp;
+    if (d->dc->read != LC_DOCKER_READ_FILES) {
+        return 1;
+    }
+    snprintf(dir, sizeof(dir), "%s/containers", d->dc->root);
+    dp = opendir(dir);
+    if (dp == NULL) {
+        lc_log(LC_LOG_ERROR, -errno,
+               "[%s] read: files, but %s cannot be read (set root: to dockerd's --data-root, "
+               "run logcap as root, or use read: auto)",
+               d->tag, dir);
+        return 0;
+    }
+    closedir(dp);
+    return 1;
+}
+
 static void *docker_create(const struct lc_input_ctx *ctx)
 {
     struct lc_docker *d = lc_xcalloc(1, sizeof(*d));
@@ -513,6 +538,11 @@ static void *docker_create(const struct lc_input_ctx *ctx)
     d->dc = ctx->section->opts;
     d->src = ctx->src;
     d->backoff_ms = d->dc->reconnect_min_ms;
+    if (!files_root_ok(d)) {
+        free(d->name);
+        free(d);
+        return NULL;
+    }
     find_self(d->self_id);
     if (d->self_id[0] != '\0') {
         lc_log(LC_LOG_INFO, 0, "[%s] logcap runs in container %.12s, which it does not capture",
@@ -533,10 +563,34 @@ static void *docker_create(const struct lc_input_ctx *ctx)
     uv_timer_init(d->loop, &d->reconnect_timer);
     uv_timer_init(d->loop, &d->reconcile_timer);
     uv_timer_init(d->loop, &d->events_timer);
+    uv_idle_init(d->loop, &d->files_idle);
     d->reconnect_timer.data = d;
     d->reconcile_timer.data = d;
     d->events_timer.data = d;
+    d->files_idle.data = d;
     return d;
+}
+
+/* ---- files mode: reading on ------------------------------------------------------------ */
+
+static void files_idle_cb(uv_idle_t *h)
+{
+    struct lc_docker *d = h->data;
+    int any = 0;
+    for (struct lc_docker_container *c = d->containers; c != NULL && !d->paused; c = c->next) {
+        lc_docker_files_poll_more(c);
+        any |= lc_docker_files_has_more(c);
+    }
+    if (!any || d->paused) {
+        uv_idle_stop(&d->files_idle);
+    }
+}
+
+void lc_docker_files_more(struct lc_docker *d)
+{
+    if (!d->stopping && !uv_is_active((uv_handle_t *)&d->files_idle)) {
+        uv_idle_start(&d->files_idle, files_idle_cb);
+    }
 }
 
 static void docker_start(void *state)
@@ -557,12 +611,14 @@ static void docker_stop(void *state)
     }
     d->stopping = 1;
     lc_docker_discovery_stop(d);
+    uv_idle_stop(&d->files_idle);
     for (struct lc_docker_container *c = d->containers; c != NULL; c = c->next) {
+        lc_docker_files_close(c);
         lc_docker_stream_cancel(c);
     }
 }
 
-/* D lives until its three handles are closed. */
+/* D lives until its four handles are closed. */
 static void maybe_free(struct lc_docker *d)
 {
     if (!d->destroyed || d->open_handles > 0) {
@@ -603,8 +659,9 @@ static void docker_destroy(void *state)
     uv_close((uv_handle_t *)&d->reconnect_timer, handle_freed);
     uv_close((uv_handle_t *)&d->reconcile_timer, handle_freed);
     uv_close((uv_handle_t *)&d->events_timer, handle_freed);
+    uv_close((uv_handle_t *)&d->files_idle, handle_freed);
     d->destroyed = 1;
-    d->open_handles = 3;
+    d->open_handles = 4;
 }
 
 static void docker_pause(void *state)

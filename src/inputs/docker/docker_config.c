@@ -19,12 +19,28 @@ static int check_name_pattern(const void *value, char *why, size_t cap)
     return -1;
 }
 
+static const char *const reads[] = {"auto", "files", "api", NULL};
+
 static const struct lc_config_option docker_options[] = {
     {.key = "socket",
      .type = LC_OPT_STRING,
      .def = "/var/run/docker.sock",
      .help = "path of dockerd's unix socket",
      .off = OPT(socket)},
+    {.key = "read",
+     .type = LC_OPT_ENUM,
+     .names = reads,
+     .def = "auto",
+     .help = "auto: a container's json-file log is read directly when it is readable, else "
+             "through the API; files: the same, and logcap refuses to start when root cannot "
+             "be read; api: always through the Engine API",
+     .off = OPT(read)},
+    {.key = "root",
+     .type = LC_OPT_STRING,
+     .def = "/var/lib/docker",
+     .help = "dockerd's data root (its --data-root), whose containers/ holds the json-file "
+             "logs",
+     .off = OPT(root)},
     {.key = "include_names",
      .type = LC_OPT_NAMES,
      .help = "capture only containers whose name matches one of these globs (empty: every one)",

@@ -10,8 +10,12 @@
 
 #include "config/config_option.h"
 
+enum lc_docker_read { LC_DOCKER_READ_AUTO = 0, LC_DOCKER_READ_FILES, LC_DOCKER_READ_API };
+
 struct lc_docker_config {
     char *socket;
+    int read;   /* enum lc_docker_read */
+    char *root; /* dockerd's data root (its containers/ holds the json-file logs) */
     char **include_names;
     size_t n_include_names;
     char **exclude_names;

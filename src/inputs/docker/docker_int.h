@@ -19,6 +19,7 @@
 #include "inputs/docker/docker_config.h"
 #include "pipeline/ingest.h"
 #include "inputs/docker/lines.h"
+#include "inputs/tail.h"
 
 enum lc_docker_cstate {
     LC_DOCKER_C_IDLE = 0, /* read to the end; waiting for a start */
@@ -36,8 +37,12 @@ struct lc_docker_cstats {
     uint64_t truncated;
     uint64_t decode_errors;
     uint64_t errors;
-    uint64_t drains; /* follow=0 requests (each one a rescan of the log file by dockerd) */
+    uint64_t drains;         /* follow=0 requests (each one a rescan of the log file by dockerd) */
+    uint64_t file_rotations; /* files mode: Docker's renames of the log file followed */
+    uint64_t lost_files;     /* files mode: log files gone before they were read to the end */
 };
+
+struct lc_docker_files;
 
 struct lc_docker_container {
     struct lc_docker_container *next;
@@ -75,6 +80,12 @@ struct lc_docker_container {
     int pos_dirty;          /* its position must go into the next append */
     int taken_since_commit; /* lines taken since its position last went into the spool */
     struct lc_docker_container *dirty_next;
+    /* files mode (files.c) */
+    struct lc_docker_files *files; /* its json-file log while it is read, else NULL */
+    int read_files;                /* read from its file (else through the API) */
+    char read_why[96];             /* why through the API when the input reads files */
+    struct lc_tail_pos fpos;       /* the file part of its position */
+    int has_fpos;
 };
 
 struct lc_docker {
@@ -125,6 +136,7 @@ struct lc_docker {
     char *legacy_path;                 /* positions.json of an older logcap, moved into the spool */
     int destroyed;
     int open_handles;
+    uv_idle_t files_idle; /* files mode: reads on while a container has more than a turn's */
 };
 
 /* docker.c */
@@ -154,6 +166,29 @@ void lc_docker_discovery_lost(struct lc_docker *d, const char *why);
 /* The supervisor's restarts of the events and reconcile tasks. */
 void lc_docker_discovery_restart_events(void *d);
 void lc_docker_discovery_restart_reconcile(void *d);
+
+/* files.c: a container read from its json-file log (docker.read: auto or files) */
+/* Starts reading C from its file when the input reads files and the file is readable:
+ * returns 1 (C is read from its file now), or 0 (the API is used; C->read_why says why). */
+int lc_docker_files_begin(struct lc_docker_container *c);
+/* The container stopped: its file is read to the end and closed until it starts again. */
+void lc_docker_files_on_die(struct lc_docker_container *c);
+/* The container is gone: its file (open, or deleted) is read to the end and C removed. */
+void lc_docker_files_gone(struct lc_docker_container *c);
+void lc_docker_files_pause(struct lc_docker_container *c, int pause);
+/* Stops reading C's file and frees its state (the watch closes on the next turn). */
+void lc_docker_files_close(struct lc_docker_container *c);
+/* Takes the file part of a saved position ({"file":{...}}); returns 1 when there is one. */
+int lc_docker_files_adopt(struct lc_docker_container *c, const json_t *saved);
+/* Appends C's file part to the position text BUF (LEN bytes, ending in '}', CAP bytes of
+ * room). Returns the new length (LEN when there is nothing to add or no room). */
+size_t lc_docker_files_position(const struct lc_docker_container *c, char *buf, size_t len,
+                                size_t cap);
+/* Reads on for a container whose last read stopped at its budget. */
+void lc_docker_files_poll_more(struct lc_docker_container *c);
+int lc_docker_files_has_more(const struct lc_docker_container *c);
+/* docker.c: a container has more to read: read on at the next loop turns. */
+void lc_docker_files_more(struct lc_docker *d);
 
 /* stream.c */
 void lc_docker_stream_init(struct lc_docker_container *c);

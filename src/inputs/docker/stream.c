@@ -587,6 +587,12 @@ void lc_docker_stream_begin(struct lc_docker_container *c)
     if (c->ignored || c->state != LC_DOCKER_C_IDLE) {
         return;
     }
+    if (lc_docker_files_begin(c)) {
+        if (!c->running) {
+            lc_docker_files_on_die(c); /* stopped: what it wrote, then closed */
+        }
+        return;
+    }
     if (c->running) {
         follow(c);
     } else {
@@ -618,12 +624,17 @@ void lc_docker_stream_kick(struct lc_docker_container *c)
 
 void lc_docker_stream_gone(struct lc_docker_container *c)
 {
+    if (c->read_files) {
+        lc_docker_files_gone(c);
+        return;
+    }
     gone(c);
 }
 
 void lc_docker_stream_pause(struct lc_docker_container *c, int pause)
 {
     c->paused = pause;
+    lc_docker_files_pause(c, pause);
     if (c->req != NULL && (c->state == LC_DOCKER_C_FOLLOW || c->state == LC_DOCKER_C_DRAIN)) {
         lc_docker_req_pause(c->req, pause);
     }
@@ -640,6 +651,7 @@ void lc_docker_stream_cancel(struct lc_docker_container *c)
 
 void lc_docker_stream_reset(struct lc_docker_container *c)
 {
+    lc_docker_files_close(c);
     lc_docker_stream_cancel(c);
     lines_end(c, 0);
     stash_drop(c);
@@ -650,6 +662,7 @@ void lc_docker_stream_reset(struct lc_docker_container *c)
 void lc_docker_stream_restart(void *ud)
 {
     struct lc_docker_container *c = ud;
+    lc_docker_files_close(c); /* reopened from its position by begin */
     lc_docker_stream_cancel(c);
     lines_end(c, 0);
     c->paused = c->d->paused;
@@ -670,6 +683,7 @@ void lc_docker_stream_wedge(struct lc_docker_container *c)
 
 void lc_docker_stream_close(struct lc_docker_container *c, uv_close_cb freed)
 {
+    lc_docker_files_close(c);
     lc_docker_stream_cancel(c);
     lines_end(c, 0);
     stash_drop(c);

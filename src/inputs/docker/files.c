@@ -1,0 +1,494 @@
+/* files: a container's capture read from its json-file log instead of the Engine API
+ * (docker.read: auto or files). See docker.h for the mode's contract.
+ *
+ * The file is followed with the shared follower (inputs/tail.h): appends are read when
+ * the container's directory says the file changed (inotify), renames by Docker's max-size
+ * rotation are followed (the old file read to its end, then the new one), and the lines
+ * are decoded by the json-file decoder (jsonfile.h), whose assembler is the API path's.
+ * So a container's lines, timestamps and truncation are those the API would give.
+ *
+ * Positions: the container's window (positions.h) is kept line by line as on the API path,
+ * and the spool also gets the file's identity and the offset after the last whole entry
+ * taken with no line pending before it (a line's pieces may sit on both sides). A resume
+ * opens that file at that offset (at its path, or renamed among its siblings) and lets the
+ * window drop what was taken already; a position written by the API path has no file part
+ * and is resumed the same way from the file's start, so switching read modes across a
+ * restart loses nothing and repeats nothing. When the saved file is gone (Docker rotated
+ * it away and compressed or deleted it while logcap was stopped), what is left of the
+ * rotated files is read, oldest first (gzip ones decompressed), through the same window,
+ * then the current file; the loss, if any, is logged and counted. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "inputs/docker/docker_int.h"
+#include "inputs/docker/jsonfile.h"
+#include "inputs/tail.h"
+
+#define READ_BUDGET (1u << 20) /* bytes one container reads per loop turn */
+#define ROTATED_MAX 64         /* rotated files looked at in a catch-up */
+
+struct lc_docker_files {
+    struct lc_docker_container *c;
+    char *path; /* <root>/containers/<id>/<id>-json.log */
+    struct lc_tail tail;
+    int tail_open;
+    struct lc_docker_jsonfile *dec;
+    uv_fs_event_t ev; /* the container's directory */
+    int ev_started;
+    int more;    /* the last poll stopped at its budget */
+    int lost;    /* the saved file was not found: catch up from the rotated files */
+    int deleted; /* read to the end of a file no path names */
+};
+
+static const char *cname(const struct lc_docker_container *c)
+{
+    return c->meta != NULL ? c->meta->name : c->id;
+}
+
+/* ---- lines ---------------------------------------------------------------------------- */
+
+static int on_line(void *ud, const struct lc_docker_line *l)
+{
+    struct lc_docker_container *c = ud;
+    const struct lc_docker_config *dc = c->d->dc;
+    if ((l->stream == LC_STREAM_STDOUT && !dc->stdout_enabled) ||
+        (l->stream == LC_STREAM_STDERR && !dc->stderr_enabled)) {
+        return 0;
+    }
+    if (c->tail_floor_pending) {
+        c->tail_floor_pending = 0;
+        lc_docker_pos_set_floor(&c->win, l->ts_ns);
+    }
+    if (c->replaying && lc_docker_pos_seen(&c->win, l->ts_ns, l->stream)) {
+        return 0;
+    }
+    lc_docker_take(c->d, c, l);
+    c->stats.lines[l->stream == LC_STREAM_STDERR ? 2 : 1]++;
+    c->stats.bytes[l->stream == LC_STREAM_STDERR ? 2 : 1] += l->len;
+    c->stats.truncated += l->truncated ? 1 : 0;
+    return 0;
+}
+
+/* Feeds N bytes of the file read from OFF; returns the bytes taken (whole entries). */
+static size_t feed(struct lc_docker_files *f, const char *p, size_t n)
+{
+    struct lc_docker_container *c = f->c;
+    uint64_t errors = lc_docker_jsonfile_decode_errors(f->dec);
+    size_t used = 0;
+    lc_docker_jsonfile_feed(f->dec, p, n, &used);
+    c->stats.decode_errors += lc_docker_jsonfile_decode_errors(f->dec) - errors;
+    if (lc_docker_pos_set_hold(&c->win, lc_docker_jsonfile_pending_ts(f->dec))) {
+        lc_docker_mark_dirty(c->d, c);
+    }
+    return used;
+}
+
+/* The tail's consumer. At the end of a rotated file, its torn last entry (if any) is
+ * dropped: the pieces of a line go on in the next file through the same assembler. */
+static size_t on_data(void *ud, const char *p, size_t n, uint64_t off, int end)
+{
+    struct lc_docker_files *f = ud;
+    size_t used = feed(f, p, n);
+    if (end && used < n) {
+        f->c->stats.decode_errors++;
+        used = n;
+    }
+    if (lc_docker_jsonfile_pending_ts(f->dec) < 0 && !end &&
+        lc_tail_position(&f->tail, &f->c->fpos) == 0) {
+        f->c->fpos.off = off + used; /* no line pending before it: a resume point */
+        f->c->has_fpos = 1;
+    }
+    lc_task_progress(f->c->task);
+    return used;
+}
+
+static void on_change(void *ud, enum lc_tail_change ch, uint64_t lost)
+{
+    struct lc_docker_files *f = ud;
+    struct lc_docker_container *c = f->c;
+    (void)lost;
+    switch (ch) {
+    case LC_TAIL_ROTATED:
+        c->stats.file_rotations++;
+        f->deleted = 0;
+        break;
+    case LC_TAIL_TRUNCATED:
+        c->stats.errors++;
+        lc_log(LC_LOG_WARN, 0, "[%s:%s] %s shrank: reading it again from its start", c->d->tag,
+               cname(c), f->path);
+        break;
+    case LC_TAIL_DELETED:
+        f->deleted = 1;
+        break;
+    default:
+        f->lost = 1;
+        break;
+    }
+}
+
+/* ---- catching up from rotated files ---------------------------------------------------- */
+
+/* Feeds a whole rotated file (gzip when GZ) to the decoder. Returns 0 or -errno. */
+static int feed_whole(struct lc_docker_files *f, const char *path, int gz)
+{
+    char buf[65536];
+    struct lc_buf rest;
+    gzFile z = gz ? gzopen(path, "rb") : NULL;
+    int fd = gz ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+    int rc = 0;
+    if ((gz && z == NULL) || (!gz && fd < 0)) {
+        return -errno;
+    }
+    lc_buf_init(&rest, 0);
+    for (;;) {
+        long n = gz ? (long)gzread(z, buf, sizeof(buf)) : (long)read(fd, buf, sizeof(buf));
+        size_t used;
+        if (n <= 0) {
+            rc = n < 0 ? -EIO : 0;
+            break;
+        }
+        lc_buf_add(&rest, buf, (size_t)n);
+        used = feed(f, rest.data, rest.len);
+        lc_buf_consume(&rest, used);
+    }
+    lc_buf_close(&rest);
+    if (gz) {
+        gzclose(z);
+    } else {
+        close(fd);
+    }
+    return rc;
+}
+
+/* The rotated files of F's log, <path>.N or <path>.N.gz, oldest (highest N) first, fed
+ * through the window: what was taken is dropped, what is left is taken. */
+static void catch_up(struct lc_docker_files *f)
+{
+    struct lc_docker_container *c = f->c;
+    uint64_t before = c->stats.lines[1] + c->stats.lines[2];
+    char path[4096];
+    struct stat st;
+    int found = 0;
+    for (int k = ROTATED_MAX; k >= 1; k--) {
+        int gz = 0;
+        snprintf(path, sizeof(path), "%s.%d", f->path, k);
+        if (stat(path, &st) != 0) {
+            snprintf(path, sizeof(path), "%s.%d.gz", f->path, k);
+            gz = 1;
+            if (stat(path, &st) != 0) {
+                continue;
+            }
+        }
+        found++;
+        if (feed_whole(f, path, gz) != 0) {
+            c->stats.errors++;
+            lc_log(LC_LOG_WARN, errno, "[%s:%s] cannot read %s", c->d->tag, cname(c), path);
+        }
+    }
+    c->stats.lost_files++;
+    lc_log(LC_LOG_WARN, 0,
+           "[%s:%s] the log file read before is gone (rotated away while logcap was stopped, "
+           "or fell behind): read what is left, %d rotated file%s (%llu lines not taken "
+           "before), then the current file; lines in rotated files Docker already deleted "
+           "are lost",
+           c->d->tag, cname(c), found, found == 1 ? "" : "s",
+           (unsigned long long)(c->stats.lines[1] + c->stats.lines[2] - before));
+}
+
+/* ---- reading -------------------------------------------------------------------------- */
+
+static void poll_file(struct lc_docker_files *f)
+{
+    struct lc_docker_container *c = f->c;
+    int rc;
+    if (!f->tail_open || c->paused || lc_task_wedged(c->task)) {
+        return;
+    }
+    rc = lc_tail_poll(&f->tail, READ_BUDGET);
+    f->more = rc == 1;
+    if (rc < 0) {
+        c->stats.errors++;
+        lc_task_error(c->task, rc, "cannot read %s", f->path);
+    }
+    if (f->more) {
+        lc_docker_files_more(c->d);
+    }
+}
+
+void lc_docker_files_poll_more(struct lc_docker_container *c)
+{
+    if (c->files != NULL && c->files->more) {
+        poll_file(c->files);
+    }
+}
+
+int lc_docker_files_has_more(const struct lc_docker_container *c)
+{
+    return c->files != NULL && c->files->more;
+}
+
+static void on_dir_event(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+    struct lc_docker_files *f = h->data;
+    (void)filename;
+    (void)events;
+    if (status == 0) {
+        poll_file(f);
+    }
+}
+
+/* ---- the file part of a position ------------------------------------------------------- */
+
+static int saved_file(const json_t *saved, struct lc_tail_pos *pos);
+
+int lc_docker_files_adopt(struct lc_docker_container *c, const json_t *saved)
+{
+    c->has_fpos = saved_file(saved, &c->fpos);
+    return c->has_fpos;
+}
+
+/* The saved file position of C (its "file" object), when the spool has one. */
+static int saved_file(const json_t *saved, struct lc_tail_pos *pos)
+{
+    json_int_t dev, ino, fp_len, fp, off;
+    json_t *o = json_object_get(saved, "file");
+    if (!json_is_object(o) ||
+        json_unpack(o, "{s:I,s:I,s:I,s:I,s:I}", "dev", &dev, "ino", &ino, "fp_len", &fp_len, "fp",
+                    &fp, "off", &off) != 0 ||
+        off < 0 || fp_len < 0 || fp_len > LC_TAIL_FP_MAX) {
+        return 0;
+    }
+    *pos = (struct lc_tail_pos){{(uint64_t)dev, (uint64_t)ino, (uint32_t)fp_len, (uint32_t)fp},
+                                (uint64_t)off};
+    return 1;
+}
+
+size_t lc_docker_files_position(const struct lc_docker_container *c, char *buf, size_t len,
+                                size_t cap)
+{
+    const struct lc_tail_pos *p = &c->fpos;
+    int n;
+    if (!c->has_fpos || len < 2 || buf[len - 1] != '}') {
+        return len;
+    }
+    n = snprintf(buf + len - 1, cap - (len - 1),
+                 "%s\"file\":{\"dev\":%llu,\"ino\":%llu,\"fp_len\":%u,\"fp\":%u,\"off\":%llu}}",
+                 len > 2 ? "," : "", (unsigned long long)p->id.dev, (unsigned long long)p->id.ino,
+                 (unsigned)p->id.fp_len, (unsigned)p->id.fp, (unsigned long long)p->off);
+    if (n < 0 || (size_t)n >= cap - (len - 1)) {
+        buf[len - 1] = '}'; /* no room: the window alone (a resume then reads from the start) */
+        buf[len] = '\0';
+        return len;
+    }
+    return len - 1 + (size_t)n;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------- */
+
+static void log_path(const struct lc_docker *d, const char *id, char *dst, size_t cap)
+{
+    snprintf(dst, cap, "%s/containers/%s/%s-json.log", d->dc->root, id, id);
+}
+
+static void files_free(struct lc_docker_files *f)
+{
+    if (f->tail_open) {
+        lc_tail_close(&f->tail);
+    }
+    lc_docker_jsonfile_destroy(f->dec);
+    free(f->path);
+    free(f);
+}
+
+static void ev_closed(uv_handle_t *h)
+{
+    files_free(h->data);
+}
+
+/* Stops reading C's file and frees its state (the watch closes on the next turn). */
+void lc_docker_files_close(struct lc_docker_container *c)
+{
+    struct lc_docker_files *f = c->files;
+    if (f == NULL) {
+        return;
+    }
+    c->files = NULL;
+    c->read_files = 0;
+    if (f->ev_started) {
+        uv_fs_event_stop(&f->ev);
+    }
+    uv_close((uv_handle_t *)&f->ev, ev_closed);
+}
+
+/* Opens C's file at START (NULL: its start), watches its directory. */
+static int files_open(struct lc_docker_container *c, const char *path,
+                      const struct lc_tail_pos *start, int tty)
+{
+    struct lc_docker *d = c->d;
+    struct lc_docker_files *f = lc_xcalloc(1, sizeof(*f));
+    struct lc_tail_cbs cbs = {on_data, on_change, f};
+    char *dir;
+    int rc;
+    f->c = c;
+    f->path = lc_xstrdup(path);
+    rc = lc_tail_open(&f->tail, path, start, 0, &cbs);
+    if (rc != 0 || f->tail.fd < 0) {
+        if (f->tail.path != NULL) {
+            lc_tail_close(&f->tail);
+        }
+        free(f->path);
+        free(f);
+        return rc != 0 ? rc : -ENOENT;
+    }
+    f->tail_open = 1;
+    f->dec = lc_docker_jsonfile_create(tty, d->dc->max_line_bytes, on_line, c);
+    uv_fs_event_init(d->loop, &f->ev);
+    f->ev.data = f;
+    dir = lc_xstrndup(path, (size_t)(strrchr(path, '/') - path));
+    f->ev_started = uv_fs_event_start(&f->ev, on_dir_event, dir, 0) == 0;
+    free(dir);
+    c->files = f;
+    c->read_files = 1;
+    return 0;
+}
+
+/* Whether the container has a terminal (its "\r\n" then ends a line without the "\r", as
+ * on the API path): Config.Tty of <root>/containers/<id>/config.v2.json. */
+static int has_tty(const struct lc_docker *d, const char *id)
+{
+    char path[4096];
+    json_t *cfg;
+    int tty;
+    snprintf(path, sizeof(path), "%s/containers/%s/config.v2.json", d->dc->root, id);
+    cfg = json_load_file(path, 0, NULL);
+    tty = json_is_true(json_object_get(json_object_get(cfg, "Config"), "Tty"));
+    json_decref(cfg);
+    return tty;
+}
+
+/* The offset where the last N lines of the file at PATH begin (each entry a line; the
+ * pieces of a long one count each), as the API's tail=N does. */
+static int tail_start(const char *path, long n, struct lc_tail_pos *pos)
+{
+    char buf[65536];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    uint64_t end;
+    long seen = -1; /* the file's last '\n' ends the last line, it does not start one */
+    if (fd < 0 || fstat(fd, &st) != 0 || lc_tail_identify(fd, &pos->id) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    end = (uint64_t)st.st_size;
+    pos->off = 0;
+    while (end > 0) {
+        size_t k = end < sizeof(buf) ? (size_t)end : sizeof(buf);
+        if (pread(fd, buf, k, (off_t)(end - k)) != (ssize_t)k) {
+            break;
+        }
+        for (size_t i = k; i > 0; i--) {
+            if (buf[i - 1] == '\n' && ++seen == n) {
+                pos->off = end - k + i;
+                close(fd);
+                return 0;
+            }
+        }
+        end -= k;
+    }
+    close(fd);
+    return 0;
+}
+
+int lc_docker_files_begin(struct lc_docker_container *c)
+{
+    struct lc_docker *d = c->d;
+    struct lc_tail_pos start;
+    const struct lc_tail_pos *at = NULL;
+    char path[4096];
+    int rc;
+    if (d->dc->read == LC_DOCKER_READ_API || c->files != NULL) {
+        return c->files != NULL;
+    }
+    log_path(d, c->id, path, sizeof(path));
+    c->replaying = 0;
+    if (c->has_fpos) {
+        start = c->fpos;
+        at = &start;
+    } else if (!lc_docker_pos_has_position(&c->win) && c->tail >= 0 &&
+               tail_start(path, c->tail, &start) == 0) {
+        at = &start; /* initial_tail: the last lines only */
+        c->tail_floor_pending = 1;
+    }
+    c->tail = -1;
+    if (lc_docker_pos_has_position(&c->win)) {
+        lc_docker_pos_begin_replay(&c->win, lc_wall_ns(), lc_docker_boot_ns());
+        c->replaying = 1;
+    }
+    rc = files_open(c, path, at, has_tty(d, c->id));
+    if (rc != 0) {
+        snprintf(c->read_why, sizeof(c->read_why), "no readable json-file log (%s)", strerror(-rc));
+        lc_log(LC_LOG_INFO, 0, "[%s:%s] read through the API: %s at %s", d->tag, cname(c),
+               c->read_why, path);
+        c->replaying = 0;
+        return 0;
+    }
+    c->read_why[0] = '\0';
+    if (c->files->lost) {
+        catch_up(c->files);
+    }
+    c->state = LC_DOCKER_C_FOLLOW;
+    lc_task_set_state(c->task, LC_TASK_RUNNING);
+    lc_log(LC_LOG_INFO, 0, "[%s:%s] reading its json-file log %s", d->tag, cname(c), path);
+    poll_file(c->files);
+    return 1;
+}
+
+/* The container stopped: what it wrote is read to the end, and the file closed until it
+ * starts again (a stopped container costs no descriptor). */
+void lc_docker_files_on_die(struct lc_docker_container *c)
+{
+    struct lc_docker_files *f = c->files;
+    if (f == NULL) {
+        return;
+    }
+    while (lc_tail_poll(&f->tail, SIZE_MAX) == 1) {
+    }
+    lc_docker_jsonfile_finish(f->dec, 1); /* a last line without '\n' is whole now */
+    if (lc_docker_pos_set_hold(&c->win, -1)) {
+        lc_docker_mark_dirty(c->d, c);
+    }
+    if (lc_tail_position(&f->tail, &c->fpos) == 0) {
+        c->has_fpos = 1; /* the end of the file: everything in it was taken */
+    }
+    lc_docker_mark_dirty(c->d, c);
+    c->state = LC_DOCKER_C_IDLE;
+    lc_docker_files_close(c);
+}
+
+/* The container is gone: what its file still holds (open, or deleted) is read, and C is
+ * removed. */
+void lc_docker_files_gone(struct lc_docker_container *c)
+{
+    if (c->files != NULL) {
+        lc_docker_files_on_die(c);
+    }
+    lc_docker_remove(c->d, c);
+}
+
+void lc_docker_files_pause(struct lc_docker_container *c, int pause)
+{
+    if (c->files != NULL && !pause) {
+        poll_file(c->files);
+    }
+}
