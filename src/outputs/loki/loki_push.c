@@ -109,23 +109,29 @@ static size_t stream_len(const struct lc_loki_stream *s, struct entry_size *size
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
-static int put_varint(struct lc_buf *b, uint64_t v)
+/* Writes V as a varint at P; returns the end. */
+static char *varint_at(char *p, uint64_t v)
 {
-    char tmp[10];
-    size_t n = 0;
     while (v >= 0x80) {
-        tmp[n++] = (char)(v | 0x80);
+        *p++ = (char)(v | 0x80);
         v >>= 7;
     }
-    tmp[n++] = (char)v;
-    return lc_buf_add(b, tmp, n);
+    *p++ = (char)v;
+    return p;
+}
+
+/* Tag and length of a length-delimited FIELD of payload size N, at P (at most 11 bytes). */
+static char *head_at(char *p, int field, size_t n)
+{
+    *p++ = TAG(field, WT_LEN);
+    return varint_at(p, n);
 }
 
 /* Tag and length of a length-delimited FIELD of payload size N. */
 static int put_head(struct lc_buf *b, int field, size_t n)
 {
-    int rc = lc_buf_addc(b, TAG(field, WT_LEN));
-    return rc != 0 ? rc : put_varint(b, n);
+    char tmp[16];
+    return lc_buf_add(b, tmp, (size_t)(head_at(tmp, field, n) - tmp));
 }
 
 static int put_text(struct lc_buf *b, int field, const char *s, size_t n, struct lc_buf *scratch)
@@ -134,32 +140,38 @@ static int put_text(struct lc_buf *b, int field, const char *s, size_t n, struct
     return rc != 0 ? rc : lc_json_add_utf8(b, s, n);
 }
 
-static int put_ts(struct lc_buf *b, int64_t ts_ns)
+/* The timestamp field at P (at most 11 + 11 + 6 bytes). */
+static char *ts_at(char *p, int64_t ts_ns)
 {
     int64_t sec;
     int32_t nanos;
-    int rc = put_head(b, 1, ts_len(ts_ns));
+    p = head_at(p, 1, ts_len(ts_ns));
     split_ts(ts_ns, &sec, &nanos);
-    if (rc == 0 && sec != 0) {
-        rc = lc_buf_addc(b, TAG(1, WT_VARINT));
-        rc = rc != 0 ? rc : put_varint(b, (uint64_t)sec);
+    if (sec != 0) {
+        *p++ = TAG(1, WT_VARINT);
+        p = varint_at(p, (uint64_t)sec);
     }
-    if (rc == 0 && nanos != 0) {
-        rc = lc_buf_addc(b, TAG(2, WT_VARINT));
-        rc = rc != 0 ? rc : put_varint(b, (uint64_t)nanos);
+    if (nanos != 0) {
+        *p++ = TAG(2, WT_VARINT);
+        p = varint_at(p, (uint64_t)nanos);
     }
-    return rc;
+    return p;
 }
 
+/* An entry: its fixed part (tag and length, timestamp, the line's tag and length: at most
+ * 50 bytes) is built on the stack and appended at once, then the line. Appending each of
+ * those eight pieces on its own cost about as much as checking the line. */
 static int put_entry(struct lc_buf *b, const struct lc_loki_entry *e, const struct entry_size *sz,
                      struct lc_buf *scratch)
 {
-    int rc = put_head(b, 2, sz->len);
-    rc = rc != 0 ? rc : put_ts(b, e->ts_ns);
-    if (rc == 0 && sz->line_ok) {
-        rc = put_head(b, 2, e->len);
+    char head[64], *p = ts_at(head_at(head, 2, sz->len), e->ts_ns);
+    int rc;
+    if (sz->line_ok) {
+        p = head_at(p, 2, e->len);
+        rc = lc_buf_add(b, head, (size_t)(p - head));
         rc = rc != 0 ? rc : lc_buf_add(b, e->line, e->len);
     } else {
+        rc = lc_buf_add(b, head, (size_t)(p - head));
         rc = rc != 0 ? rc : put_text(b, 2, e->line, e->len, scratch);
     }
     for (size_t i = 0; rc == 0 && i < e->n_meta; i++) {
