@@ -19,8 +19,11 @@
 #    chunks, flushes every `flush: 1` s to its loki output (JSON, `compress gzip`,
 #    `drop_single_key: raw` so the line is the message as logcap sends it, 6 static labels:
 #    one stream). CPU: utime+stime from /proc/PID/stat when the sink has every entry.
+#  - Fluent Bit tail->null (one more row): the same file to its null output, i.e. what its
+#    reading side costs alone, CPU only.
 # Both windows end when the sink has counted N entries (Fluent Bit) or the output's
-# counters say N delivered (logcap; the sink's count is checked after).
+# counters say N delivered (logcap; the sink's count is checked after). The sink's own CPU
+# per million entries is shown too (it decompresses and counts every body).
 #
 # Environment: LCB_BUILD (build dir, default build), FLUENT_BIT (default
 # /work/shared/tools/fluent-bit/bin/fluent-bit; "" skips it), LCB_DELAYS (default "0 20"),
@@ -63,6 +66,9 @@ ticks() { # PID: utime+stime in clock ticks
 sink_entries() {
     curl -sf "http://127.0.0.1:$PORT/count" | sed -n 's/.*entries=\([0-9]*\).*/\1/p'
 }
+sink_requests() {
+    curl -sf "http://127.0.0.1:$PORT/count" | sed -n 's/^requests=\([0-9]*\).*/\1/p'
+}
 start_sink() { # DELAY_MS
     "$BUILD/loki_sink" 0 "$1" >"$WORK/sink.port" 2>"$WORK/sink.err" &
     SINK_PID=$!
@@ -94,7 +100,7 @@ run_logcap() { # ENCODING DELAY
 }
 
 run_fluentbit() { # DELAY
-    local before s0 t0 c=0 t1 s1 want
+    local before s0 t0 c=0 t1 s1 want r0 r1
     cat >"$WORK/fb.yaml" <<EOF
 service:
   flush: 1
@@ -117,6 +123,7 @@ pipeline:
       compress: gzip
 EOF
     before=$(sink_entries)
+    r0=$(sink_requests)
     want=$((before + N))
     s0=$(ticks "$SINK_PID")
     t0=$(date +%s.%N)
@@ -134,14 +141,63 @@ EOF
     t1=$(date +%s.%N)
     c=$(ticks "$FB_PID")
     s1=$(ticks "$SINK_PID")
+    r1=$(sink_requests)
     kill "$FB_PID"
     wait "$FB_PID" || true
     FB_PID=""
     awk -v t0="$t0" -v t1="$t1" -v c="$c" -v hz="$HZ" -v n="$N" -v d="$1" \
-        -v s="$((s1 - s0))" 'BEGIN {
+        -v s="$((s1 - s0))" -v r="$((r1 - r0))" 'BEGIN {
         secs = t1 - t0; cpu = c / hz
-        printf "fluent-bit json+gzip\t%s\t%d\t%.3f\t%d\t-\t%.3f\n", d, n / secs, cpu / (n / 1e6),
-               n / cpu, s / hz / (n / 1e6) }'
+        printf "fluent-bit json+gzip\t%s\t%d\t%.3f\t%d\t%d\t%.3f\n", d, n / secs, cpu / (n / 1e6),
+               n / cpu, r, s / hz / (n / 1e6) }'
+}
+
+# Fluent Bit reading the same file to its null output: what its input side costs, to set
+# against the loki rows. Completion from its metrics (refreshed once a second, so its wall
+# time is not comparable and is not shown; the CPU is, taken when the count is reached).
+run_fluentbit_null() {
+    local t0 t1 c n fbport=$((PORT + 1))
+    cat >"$WORK/fbnull.yaml" <<EOF
+service:
+  flush: 1
+  log_level: warn
+  http_server: on
+  http_listen: 127.0.0.1
+  http_port: $fbport
+pipeline:
+  inputs:
+    - name: tail
+      tag: bench
+      path: $WORK/lines.log
+      read_from_head: true
+      buffer_chunk_size: 256k
+      buffer_max_size: 1m
+  outputs:
+    - name: null
+      match: bench
+EOF
+    t0=$(date +%s.%N)
+    "$FB" -c "$WORK/fbnull.yaml" >"$WORK/fbnull.log" 2>&1 &
+    FB_PID=$!
+    while :; do
+        n=$(curl -sf "http://127.0.0.1:$fbport/api/v1/metrics" 2>/dev/null |
+            grep -o '"proc_records":[0-9]*' | head -n 1 | cut -d: -f2 || true)
+        [ "${n:-0}" -ge "$N" ] && break
+        if ! kill -0 "$FB_PID" 2>/dev/null; then
+            echo "loki_delivery: fluent-bit (null) exited; its log:" >&2
+            tail -n 20 "$WORK/fbnull.log" >&2
+            exit 1
+        fi
+        sleep 0.05
+    done
+    t1=$(date +%s.%N)
+    c=$(ticks "$FB_PID")
+    kill "$FB_PID"
+    wait "$FB_PID" || true
+    FB_PID=""
+    awk -v c="$c" -v hz="$HZ" -v n="$N" 'BEGIN {
+        cpu = c / hz
+        printf "fluent-bit tail->null (no loki)\t-\t-\t%.3f\t%d\t-\t-\n", cpu / (n / 1e6), n / cpu }'
 }
 
 if [ -n "$FB" ]; then
@@ -160,9 +216,17 @@ for delay in $DELAYS; do
     done
     stop_sink
 done
+if [ -n "$FB" ]; then
+    start_sink 0 # only for a free port number next to it
+    for _ in $(seq 1 "$RUNS"); do
+        run_fluentbit_null >>"$WORK/rows"
+    done
+    stop_sink
+fi
 
 echo
 echo "| agent, body | sink delay | records/s | CPU-s per million | records per CPU-s | requests | sink CPU-s per million |"
 echo "|---|---|---|---|---|---|---|"
-awk -F'\t' '{ printf "| %s | %s ms | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }' "$WORK/rows"
+awk -F'\t' '{ d = $2 == "-" ? "-" : $2 " ms"
+    printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, d, $3, $4, $5, $6, $7 }' "$WORK/rows"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
