@@ -7,16 +7,17 @@
  *    compress: true, gzip), the type's defaults for everything else (labels, batch), plus
  *    LCB_EXTRA (YAML lines added to the output's section, e.g. "batch: {max_records: 8192}").
  * 2. Fills a fresh spool with N records of 100 bytes (message, newline included) from 10
- *    containers with Compose labels, as the Docker input appends them (a position per 100
- *    lines, commit, pause while the spool says full), and waits until the writer wrote all.
+ *    containers with Compose labels (record i from container i % 10, on stderr when
+ *    i % 5 == 0: containers 0 and 5; so 10 streams), as the Docker input appends them (a position
+ * per 100 lines, commit, pause while the spool says full), and waits until the writer wrote all.
  * 3. Runs the delivery engine (delivery.h) with the output, as the daemon does, until its
  *    counters say N records delivered; once less than one full batch is left, the engine
  *    is stopped as logcap's shutdown does, so the last partial batch is sent at once
  *    rather than after batch.max_wait (1s for Loki: latency, not throughput). Only this
- *    phase is measured: wall time on the
- *    monotonic clock, CPU as getrusage(RUSAGE_SELF) after minus before, so every thread
- *    of the process counts (the output's thread, where libcurl runs; the spool writer,
- *    which deletes passed segments; this thread's polling, every 2 ms).
+ *    phase is measured: wall time on the monotonic clock, CPU as getrusage(RUSAGE_SELF)
+ *    after minus before, so every thread of the process counts (the output's thread,
+ *    where libcurl runs; the spool writer, which deletes passed segments; this thread's
+ *    polling, every 2 ms).
  *
  * The sink (bench/loki_sink.c) runs in another process: its CPU is not counted.
  *
