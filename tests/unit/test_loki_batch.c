@@ -188,5 +188,60 @@ TEST(rebuild_and_empty)
     teardown(&f);
 }
 
+/* Many streams in one batch: the per-stream storage and both tables grow past their first
+ * sizes (16 streams, 64 slots) and every stream keeps its labels and entries. */
+TEST(many_streams_grow)
+{
+    enum { CONTAINERS = 300, RECS = 2 * CONTAINERS };
+    struct fixture f;
+    struct lc_meta *m[CONTAINERS];
+    struct lc_record *r[RECS];
+    struct lc_loki_batch b;
+    struct lc_loki_batch_opts o;
+    setup(&f, "x");
+    o = (struct lc_loki_batch_opts){f.labels, 4, f.meta, 1, 0};
+    for (int i = 0; i < CONTAINERS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "c%d", i);
+        m[i] = lc_meta_docker_create(name, name, "img", "node-1", NULL, NULL, NULL);
+    }
+    for (int i = 0; i < RECS; i++) {
+        char line[16];
+        int n = snprintf(line, sizeof line, "l%d", i);
+        r[i] = lc_record_create(m[i % CONTAINERS], LC_STREAM_STDOUT, i, "t", 1, line, (size_t)n, 0);
+    }
+    lc_loki_batch_init(&b);
+    for (int round = 0; round < 2; round++) { /* a second build replaces the first */
+        ASSERT_EQ(lc_loki_batch_build(&b, &o, (const struct lc_record *const *)r, RECS), 0);
+        ASSERT_EQ(b.n_streams, CONTAINERS);
+        ASSERT_EQ(b.n_unlabelled, 0);
+        for (int s = 0; s < CONTAINERS; s++) {
+            char want[64];
+            snprintf(want, sizeof want,
+                     "{job=\"logcap\", container=\"c%d\", project=\"x\", "
+                     "stream=\"stdout\"}",
+                     s);
+            ASSERT_MEM_EQ(b.streams[s].labels, b.streams[s].labels_len, want, strlen(want));
+            snprintf(want, sizeof want, "c%d", s);
+            ASSERT_STR_EQ(b.streams[s].pairs[1].value, want);
+            ASSERT_EQ(b.streams[s].n, 2);
+            ASSERT_EQ(b.streams[s].entries[1].ts_ns, s + CONTAINERS);
+            snprintf(want, sizeof want, "l%d", s + CONTAINERS);
+            ASSERT_MEM_EQ(b.streams[s].entries[1].line, b.streams[s].entries[1].len, want,
+                          strlen(want));
+            ASSERT_EQ(b.streams[s].entries[1].n_meta, 0); /* no trace field: left out */
+        }
+    }
+    lc_loki_batch_free(&b);
+    for (int i = 0; i < RECS; i++) {
+        lc_record_destroy(r[i]);
+    }
+    for (int i = 0; i < CONTAINERS; i++) {
+        lc_meta_unref(m[i]);
+    }
+    teardown(&f);
+}
+
 TEST_MAIN(TEST_ENTRY(grouped_by_label_set_in_capture_order), TEST_ENTRY(same_labels_one_stream),
-          TEST_ENTRY(json_lines_metadata_and_field_labels), TEST_ENTRY(rebuild_and_empty))
+          TEST_ENTRY(json_lines_metadata_and_field_labels), TEST_ENTRY(rebuild_and_empty),
+          TEST_ENTRY(many_streams_grow))

@@ -154,6 +154,43 @@ TEST(invalid_utf8_becomes_valid)
     lc_buf_close(&text);
 }
 
+/* Each entry's size is computed once and its line copied as it is when valid: a stream
+ * mixing valid and ill-formed lines keeps every length field right; and the JSON
+ * timestamps, written without printf, at their extremes. */
+TEST(mixed_lines_and_extreme_timestamps)
+{
+    static const struct lc_attr l[] = {{"a", "b", 0}};
+    struct lc_loki_entry e[4] = {{0, "ok", 2, NULL, 0},
+                                 {-1, "bad\xff", 4, NULL, 0},
+                                 {INT64_MAX, "caf\xc3\xa9", 5, NULL, 0},
+                                 {INT64_MIN, "", 0, NULL, 0}};
+    struct lc_loki_stream s = {"{a=\"b\"}", 7, l, 1, e, 3};
+    struct lc_buf b, text;
+    lc_buf_init(&b, 0);
+    lc_buf_init(&text, 0);
+    ASSERT_EQ(lc_loki_push_proto(&b, &s, 1), 0);
+    ASSERT_EQ(loki_decode_proto(b.data, b.len, &text), 0);
+    ASSERT_STR_EQ(text.data, "S {a=\"b\"}\n"
+                             "E 0 ok\n"
+                             "E -1 bad\xef\xbf\xbd\n"
+                             "E 9223372036854775807 caf\xc3\xa9\n");
+    lc_buf_reset(&b);
+    lc_buf_reset(&text);
+    ASSERT_EQ(lc_loki_push_json(&b, &s, 1), 0);
+    ASSERT_EQ(loki_decode_json(b.data, b.len, &text), 0);
+    ASSERT_STR_EQ(text.data, "S a=\"b\"\n"
+                             "E 0 ok\n"
+                             "E -1 bad\xef\xbf\xbd\n"
+                             "E 9223372036854775807 caf\xc3\xa9\n");
+    s.entries = &e[3];
+    s.n = 1;
+    lc_buf_reset(&b);
+    ASSERT_EQ(lc_loki_push_json(&b, &s, 1), 0);
+    ASSERT_TRUE(strstr(b.data, "[[\"-9223372036854775808\",\"\"]]") != NULL);
+    lc_buf_close(&b);
+    lc_buf_close(&text);
+}
+
 /* A body that does not fit under the buffer's cap leaves the buffer as it was. */
 TEST(too_big_leaves_the_buffer)
 {
@@ -174,5 +211,6 @@ TEST(too_big_leaves_the_buffer)
 }
 
 TEST_MAIN(TEST_ENTRY(labels_format), TEST_ENTRY(proto_bytes_by_hand),
+          TEST_ENTRY(mixed_lines_and_extreme_timestamps),
           TEST_ENTRY(proto_round_trip_through_snappy), TEST_ENTRY(json_round_trip),
           TEST_ENTRY(invalid_utf8_becomes_valid), TEST_ENTRY(too_big_leaves_the_buffer))

@@ -37,9 +37,11 @@ struct lc_loki_batch {
     size_t n_streams;
     /* owned storage */
     struct lc_loki_entry *entries;
-    struct lc_attr *attrs; /* the streams' label pairs, then the entries' metadata */
+    struct lc_attr *attrs; /* the streams' label pairs */
+    struct lc_attr *meta;  /* the entries' structured metadata */
     struct lc_buf text;    /* every rendered string */
     size_t cap_recs;
+    size_t cap_streams; /* streams and attrs have room for this many streams */
     size_t *unlabelled; /* the indexes of the records in no stream (labels all empty) */
     size_t n_unlabelled;
 };
