@@ -26,6 +26,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 ENV_DIR = os.path.join(REPO, "tests", "env")
 SOCKET = os.environ.get("LCT_DOCKER_SOCKET", "/run/logcap-test/docker.sock")
 DOCKER_HOST = "unix://" + SOCKET
+# The private dockerd's --data-root (tests/env/docker-up): its containers/ holds the
+# json-file logs logcap reads in files mode.
+DOCKER_ROOT = os.environ.get("LCT_DOCKER_ROOT", "/var/lib/logcap-test/docker")
+# How the Docker input reads logs in this run: "auto" (json-file logs directly, the
+# default), or "api" (LCT_READ=api: through the Engine API). tests/run runs the suite once
+# each way; a test about one way sets docker.read itself.
+READ = os.environ.get("LCT_READ", "auto")
 IMAGE = "logcap-test:busybox"
 HOSTNAME = "lct-host"
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
@@ -442,6 +449,8 @@ class Logcap:
             "api": {"listen": "127.0.0.1:%d" % free_port()},
             "docker": {
                 "socket": SOCKET,
+                "root": DOCKER_ROOT,
+                "read": READ,
                 "include_names": [prefix + "*"],
                 "initial_tail": "all",
             },

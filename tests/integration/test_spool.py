@@ -29,7 +29,8 @@ FAST_OUTPUT = {
 }
 SMALL_SPOOL = {"spool": {"segment_bytes": "64KiB", "max_bytes": "256KiB"}}
 FULL_REASON = "the spool is full: inputs are paused until the outputs catch up"
-TASK_REASON = "a task is stalled, restarting or failed"
+# A failing output is /health's reason in its own words (issue 10): its name and error.
+OUTAGE_REASON = 'output "file": test fault: the output is down'
 RECENT_RESTART = "a task restarted in the last five minutes"
 BAD_STATES = ("stalled", "restarting", "failed")
 
@@ -204,7 +205,7 @@ def test_crash_loop(containers, logcap, record_property):
 def test_output_outage(containers, logcap):
     """The file output fails every send (fault switch retry) while 3 containers log: its
     backlog and the spool's records grow, retries are counted, nothing new is written,
-    /health is degraded with output_file restarting. When the outage ends every line
+    /health is degraded with the output's error (output_file restarting). When the outage ends every line
     arrives exactly once, the backlog goes back to 0 and /health is healthy again."""
     # Retry waits of 0.5-1 s: the task shows "restarting" for a few seconds (several /health
     # snapshots) before LC_TASK_FAILED_AFTER (5) failed sends in a row make it "failed".
@@ -241,7 +242,9 @@ def test_output_outage(containers, logcap):
             "%d records were written during the outage (more than one batch)" % grown
         st_code, body = api.health()
         assert st_code == 200 and body["status"] == "degraded" and \
-            body["reason"] == TASK_REASON, (st_code, body.get("status"), body.get("reason"))
+            body["reason"] == OUTAGE_REASON, (st_code, body.get("status"), body.get("reason"))
+        (out,) = [o for o in body["outputs"] if o["name"] == "file"]
+        assert out["failing"] and not out["config_fault"] and out["error"] == OUTAGE_REASON, out
         assert task_state(body, "output_file") in ("restarting", "failed"), \
             rec.task_states("output_file")
         assert rec.first(lambda s, b: task_state(b, "output_file") == "restarting",

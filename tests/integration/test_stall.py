@@ -22,8 +22,11 @@ import stallproxy as sp
 IDLE_S, REQUEST_S, TASK_S = 2.0, 1.0, 6.0
 
 # Short deadlines (DESIGN: read idle deadline < task timeout; the loader rejects others).
+# These tests are about the Engine API's log streams and probes (files mode has none):
+# read: api whatever the run's LCT_READ.
 STALL_CONFIG = {
     "docker": {
+        "read": "api",
         "idle_timeout": "2s",
         "request_timeout": "1s",
         "reconnect_backoff_min": "100ms",

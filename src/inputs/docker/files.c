@@ -314,6 +314,19 @@ static void ev_closed(uv_handle_t *h)
     files_free(h->data);
 }
 
+/* A quiet container's task still beats, every idle_timeout, and its file is looked at
+ * then (a change whose inotify event was lost, or a watch that could not be set, is read
+ * at the latest then): no request to dockerd, one read at the end of the file. */
+static void beat_cb(uv_timer_t *t)
+{
+    struct lc_docker_container *c = t->data;
+    if (c->files == NULL || lc_task_wedged(c->task)) {
+        return;
+    }
+    lc_task_beat(c->task);
+    poll_file(c->files);
+}
+
 /* Stops reading C's file and frees its state (the watch closes on the next turn). */
 void lc_docker_files_close(struct lc_docker_container *c)
 {
@@ -321,6 +334,7 @@ void lc_docker_files_close(struct lc_docker_container *c)
     if (f == NULL) {
         return;
     }
+    uv_timer_stop(&c->timer);
     c->files = NULL;
     c->read_files = 0;
     if (f->ev_started) {
@@ -358,6 +372,7 @@ static int files_open(struct lc_docker_container *c, const char *path,
     free(dir);
     c->files = f;
     c->read_files = 1;
+    uv_timer_start(&c->timer, beat_cb, d->dc->idle_timeout_ms, d->dc->idle_timeout_ms);
     return 0;
 }
 
@@ -473,6 +488,7 @@ void lc_docker_files_on_die(struct lc_docker_container *c)
     }
     lc_docker_mark_dirty(c->d, c);
     c->state = LC_DOCKER_C_IDLE;
+    lc_task_set_state(c->task, LC_TASK_STOPPED); /* exited and read to its end */
     lc_docker_files_close(c);
 }
 
