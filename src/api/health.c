@@ -506,6 +506,9 @@ static json_t *container_json(const struct lc_container_snap *c)
     json_object_set_new(o, "errors", jcount(c->errors));
     json_object_set_new(o, "position", jtime_ns(c->position_ns));
     json_object_set_new(o, "lag_s", jsecs(c->lag_s));
+    json_object_set_new(o, "read", jstr(c->read[0] ? c->read : "api", sizeof(c->read)));
+    json_object_set_new(o, "file_rotations", jcount(c->file_rotations));
+    json_object_set_new(o, "lost_files", jcount(c->lost_files));
     return o;
 }
 

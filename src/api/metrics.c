@@ -190,7 +190,16 @@ static void container_by_stream(struct out *o, const struct lc_snapshot *s, cons
 }
 
 /* Which per-container counter a family shows. */
-enum ccounter { C_RECONNECTS, C_ROTATIONS, C_DRAINS, C_TRUNCATED, C_DECODE_ERRORS, C_ERRORS };
+enum ccounter {
+    C_RECONNECTS,
+    C_ROTATIONS,
+    C_DRAINS,
+    C_TRUNCATED,
+    C_DECODE_ERRORS,
+    C_ERRORS,
+    C_FILE_ROTATIONS,
+    C_LOST_FILES
+};
 
 static uint64_t ccounter_of(const struct lc_container_snap *c, enum ccounter which)
 {
@@ -205,6 +214,10 @@ static uint64_t ccounter_of(const struct lc_container_snap *c, enum ccounter whi
         return c->truncated;
     case C_DECODE_ERRORS:
         return c->decode_errors;
+    case C_FILE_ROTATIONS:
+        return c->file_rotations;
+    case C_LOST_FILES:
+        return c->lost_files;
     default:
         return c->errors;
     }
@@ -249,6 +262,20 @@ static void container_families(struct out *o, const struct lc_snapshot *s)
                       C_DECODE_ERRORS);
     containers_family(o, s, "logcap_container_errors_total",
                       "Errors met while following a container's logs.", C_ERRORS);
+    containers_family(o, s, "logcap_container_log_rotations_total",
+                      "Renames of a container's json-file log by Docker's rotation that logcap "
+                      "followed (files mode).",
+                      C_FILE_ROTATIONS);
+    containers_family(o, s, "logcap_container_lost_log_files_total",
+                      "A container's json-file logs that were gone (rotated away and deleted "
+                      "while logcap was stopped or behind) before logcap read them to the end.",
+                      C_LOST_FILES);
+    family(o, "logcap_container_read_files", "gauge",
+           "1 while a container's logs are read from its json-file log, 0 through the API.");
+    for (size_t i = 0; s != NULL && i < s->n_containers; i++) {
+        container_sample(o, "logcap_container_read_files", &s->containers[i]);
+        value_u64(o, strcmp(s->containers[i].read, "files") == 0 ? 1 : 0);
+    }
 }
 
 /* A figure of a snapshot struct, at an offset, as a family writes it. */

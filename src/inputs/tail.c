@@ -187,12 +187,19 @@ static void hand(struct lc_tail *t, int end)
 /* The file open was rotated away and read to its end: the path's file comes next. */
 static void rotate(struct lc_tail *t)
 {
+    struct lc_tail_id done = t->id;
     int fd;
     hand(t, 1);
     close(t->fd);
     t->fd = -1;
     t->next_from_path = 0;
     say(t, LC_TAIL_ROTATED, 0);
+    fd = t->cbs.next != NULL ? t->cbs.next(t->cbs.ud, &done) : -1;
+    if (fd >= 0) {
+        take_fd(t, fd, 0);
+        t->next_from_path = 1; /* a rotated file: done at its end */
+        return;
+    }
     fd = open_ro(t->path);
     if (fd >= 0) {
         take_fd(t, fd, 0);
@@ -216,8 +223,11 @@ static int at_end(struct lc_tail *t)
         return 0;
     }
     if ((uint64_t)ps.st_dev != t->id.dev || (uint64_t)ps.st_ino != t->id.ino) {
-        rotate(t);
-        return t->fd >= 0;
+        /* Renamed away. The writer may have appended after the read that found the end and
+         * before the rename: read to the end once more, now that no more can come, and
+         * move on at that end. */
+        t->next_from_path = 1;
+        return 1;
     }
     if (size_of(t->fd) < t->off + t->pending.len) {
         say(t, LC_TAIL_TRUNCATED, 0);

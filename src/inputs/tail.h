@@ -13,7 +13,9 @@
  *  - appends: read and handed over.
  *  - rename rotation (logrotate's default, Docker's max-size): when the reader is at the end
  *    of its file and the path names another inode, the old file is read to its end (the
- *    consumer is told it is the end), then the new one from its start (LC_TAIL_ROTATED).
+ *    consumer is told it is the end), then the file that came after it (the owner may name
+ *    a rotated one, when the writer rotated more than once meanwhile), else the path's,
+ *    from its start (LC_TAIL_ROTATED).
  *  - copytruncate: the file shrinks below what was read: it is read again from its start
  *    (LC_TAIL_TRUNCATED; what was written between the copy and the truncate is in the copy
  *    only, which this reader cannot know).
@@ -65,6 +67,11 @@ struct lc_tail_cbs {
     /* The file changed under the reader (see enum lc_tail_change). LOST: bytes that will
      * never be read (LC_TAIL_LOST: UINT64_MAX when unknown; else 0). May be NULL. */
     void (*change)(void *ud, enum lc_tail_change c, uint64_t lost);
+    /* Which file comes after DONE (read to its end and rotated away): an open descriptor
+     * of it (a rotated file the owner knows comes before the path's, e.g. Docker's
+     * <log>.2 while the path is two rotations ahead), read from its start and taken as
+     * rotated away at its end; or -1 for the path's file. NULL: always the path's. */
+    int (*next)(void *ud, const struct lc_tail_id *done);
     void *ud;
 };
 
@@ -74,7 +81,7 @@ struct lc_tail {
     struct lc_tail_id id;
     uint64_t off; /* file offset of pending.data[0]: what the consumer took */
     struct lc_buf pending;
-    int next_from_path; /* the open file was rotated away: the path's file comes next */
+    int next_from_path; /* the open file was rotated away: at its end, the next file */
     int deleted_said;
     struct lc_tail_cbs cbs;
 };

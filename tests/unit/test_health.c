@@ -627,6 +627,9 @@ TEST(render_stats)
     s->containers[0].decode_errors = 7;
     s->containers[0].errors = 8;
     s->containers[0].drains = 2;
+    strcpy(s->containers[0].read, "files");
+    s->containers[0].file_rotations = 3;
+    s->containers[0].lost_files = 1;
     s->containers[0].position_ns = 1795350283LL * SEC + 463703600LL;
     s->containers[0].lag_s = 0.25;
     strcpy(s->outputs[0].name, "files");
@@ -660,6 +663,9 @@ TEST(render_stats)
     ASSERT_TRUE(num(c0, "truncated", NULL) == 6 && num(c0, "decode_errors", NULL) == 7);
     ASSERT_TRUE(num(c0, "errors", NULL) == 8 && num(c0, "lag_s", NULL) == 0.25);
     ASSERT_TRUE(num(c0, "drains", NULL) == 2);
+    ASSERT_STR_EQ(json_string_value(json_object_get(c0, "read")), "files");
+    ASSERT_STR_EQ(json_string_value(json_object_get(c1, "read")), "api"); /* unset: api */
+    ASSERT_TRUE(num(c0, "file_rotations", NULL) == 3 && num(c0, "lost_files", NULL) == 1);
     ASSERT_STR_EQ(json_string_value(json_object_get(c0, "position")),
                   "2026-11-22T12:24:43.463703600Z");
     ASSERT_TRUE(json_is_null(json_object_get(c1, "position")));

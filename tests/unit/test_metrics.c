@@ -331,8 +331,9 @@ TEST(families_well_formed)
      * histogram, 5 new per output (permanent_failures_total replaced rejected_total); then
      * container drains, output flush failures, spool metadata and checkpoint size; then
      * the sources of each input; then outputs failing and config faults, their requests by
-     * status class and the request latency histogram; then the 7 of file inputs. */
-    ASSERT_EQ(families, 62);
+     * status class and the request latency histogram; then the 7 of file inputs; then the
+     * 3 of files mode per container. */
+    ASSERT_EQ(families, 65);
     free(t);
     lc_snapshot_put(s);
 }

@@ -67,7 +67,7 @@ static void fx_init(struct fx *x)
     snprintf(x->path, sizeof(x->path), "%s/app.log", x->dir);
     snprintf(x->old, sizeof(x->old), "%s/app.log.1", x->dir);
     lc_buf_init(&x->s.lines, 0);
-    x->cbs = (struct lc_tail_cbs){take_lines, on_change, &x->s};
+    x->cbs = (struct lc_tail_cbs){.data = take_lines, .change = on_change, .ud = &x->s};
 }
 
 static void fx_done(struct fx *x)

@@ -448,6 +448,9 @@ static void fill_container(const struct lc_docker *d, const struct lc_docker_con
     cs->drains = c->stats.drains;
     cs->position_ns = lc_docker_pos_last(&c->win);
     cs->lag_s = c->lag_s;
+    snprintf(cs->read, sizeof(cs->read), "%s", c->read_files ? "files" : "api");
+    cs->file_rotations = c->stats.file_rotations;
+    cs->lost_files = c->stats.lost_files;
 }
 
 void lc_docker_fill(struct lc_docker *d, struct lc_snapshot *snap, struct lc_input_snap *self)

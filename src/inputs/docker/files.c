@@ -47,6 +47,8 @@ struct lc_docker_files {
     int more;    /* the last poll stopped at its budget */
     int lost;    /* the saved file was not found: catch up from the rotated files */
     int deleted; /* read to the end of a file no path names */
+    /* a catch-up: whether the first line of the oldest file left was new (see catch_up) */
+    int probe_first, first_new;
 };
 
 static const char *cname(const struct lc_docker_container *c)
@@ -68,7 +70,13 @@ static int on_line(void *ud, const struct lc_docker_line *l)
         c->tail_floor_pending = 0;
         lc_docker_pos_set_floor(&c->win, l->ts_ns);
     }
-    if (c->replaying && lc_docker_pos_seen(&c->win, l->ts_ns, l->stream)) {
+    if (c->files != NULL && c->files->probe_first) {
+        c->files->probe_first = 0;
+        c->files->first_new = !(c->replaying && lc_docker_pos_seen(&c->win, l->ts_ns, l->stream));
+        if (!c->files->first_new) {
+            return 0;
+        }
+    } else if (c->replaying && lc_docker_pos_seen(&c->win, l->ts_ns, l->stream)) {
         return 0;
     }
     lc_docker_take(c->d, c, l);
@@ -169,17 +177,56 @@ static int feed_whole(struct lc_docker_files *f, const char *path, int gz)
     return rc;
 }
 
-/* The rotated files of F's log, <path>.N or <path>.N.gz, oldest (highest N) first, fed
- * through the window: what was taken is dropped, what is left is taken. */
-static void catch_up(struct lc_docker_files *f)
+/* Whether the gzip file at PATH starts with the head ID's fingerprint covers: Docker's
+ * compressed copy of that file (compress=true gives it a new inode). */
+static int gz_is(const char *path, const struct lc_tail_id *id)
 {
-    struct lc_docker_container *c = f->c;
-    uint64_t before = c->stats.lines[1] + c->stats.lines[2];
+    unsigned char head[LC_TAIL_FP_MAX];
+    gzFile z;
+    int n;
+    if (id->fp_len == 0 || (z = gzopen(path, "rb")) == NULL) {
+        return 0;
+    }
+    n = gzread(z, head, id->fp_len);
+    gzclose(z);
+    return n == (int)id->fp_len && (uint32_t)crc32(0L, head, id->fp_len) == id->fp;
+}
+
+/* Where DONE is among F's rotated files: N when it is <path>.N (or its compressed copy
+ * <path>.N.gz), 0 when it is gone. */
+static int rotated_index(const struct lc_docker_files *f, const struct lc_tail_id *done)
+{
     char path[4096];
     struct stat st;
-    int found = 0;
-    for (int k = ROTATED_MAX; k >= 1; k--) {
-        int gz = 0;
+    for (int k = 1; k <= ROTATED_MAX; k++) {
+        snprintf(path, sizeof(path), "%s.%d", f->path, k);
+        if (stat(path, &st) == 0) {
+            if ((uint64_t)st.st_ino == done->ino && (uint64_t)st.st_dev == done->dev) {
+                return k;
+            }
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s.%d.gz", f->path, k);
+        if (stat(path, &st) != 0) {
+            return 0; /* the rotated files end here */
+        }
+        if (gz_is(path, done)) {
+            return k;
+        }
+    }
+    return 0;
+}
+
+/* Feeds the rotated files <path>.K down to <path>.1 (each plain or gzip) through the
+ * window. With TAKE_PLAIN, the first plain one is not fed but opened and returned, for the
+ * follower to read (it may still be the file Docker rotated last); else -1. */
+static int feed_rotated(struct lc_docker_files *f, int k, int take_plain)
+{
+    struct lc_docker_container *c = f->c;
+    char path[4096];
+    struct stat st;
+    for (; k >= 1; k--) {
+        int gz = 0, fd;
         snprintf(path, sizeof(path), "%s.%d", f->path, k);
         if (stat(path, &st) != 0) {
             snprintf(path, sizeof(path), "%s.%d.gz", f->path, k);
@@ -188,20 +235,106 @@ static void catch_up(struct lc_docker_files *f)
                 continue;
             }
         }
-        found++;
+        if (!gz && take_plain && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+            return fd;
+        }
         if (feed_whole(f, path, gz) != 0) {
             c->stats.errors++;
             lc_log(LC_LOG_WARN, errno, "[%s:%s] cannot read %s", c->d->tag, cname(c), path);
         }
     }
-    c->stats.lost_files++;
-    lc_log(LC_LOG_WARN, 0,
-           "[%s:%s] the log file read before is gone (rotated away while logcap was stopped, "
-           "or fell behind): read what is left, %d rotated file%s (%llu lines not taken "
-           "before), then the current file; lines in rotated files Docker already deleted "
-           "are lost",
-           c->d->tag, cname(c), found, found == 1 ? "" : "s",
-           (unsigned long long)(c->stats.lines[1] + c->stats.lines[2] - before));
+    return -1;
+}
+
+/* The file read last is gone (compressed or deleted before its successor was found, or
+ * while logcap was stopped): every rotated file left is read, oldest first, through the
+ * window, which drops what was taken. When the oldest one's first line was new, files
+ * between it and what was taken were deleted unread: the loss is logged and counted. */
+static void catch_up(struct lc_docker_files *f)
+{
+    struct lc_docker_container *c = f->c;
+    uint64_t before = c->stats.lines[1] + c->stats.lines[2];
+    char path[4096];
+    struct stat st;
+    int oldest = 0;
+    for (int k = 1; k <= ROTATED_MAX; k++) {
+        snprintf(path, sizeof(path), "%s.%d", f->path, k);
+        if (stat(path, &st) == 0) {
+            oldest = k;
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s.%d.gz", f->path, k);
+        if (stat(path, &st) != 0) {
+            break;
+        }
+        oldest = k;
+    }
+    lc_docker_pos_begin_replay(&c->win, lc_wall_ns(), lc_docker_boot_ns());
+    c->replaying = 1;
+    f->probe_first = 1;
+    f->first_new = 0;
+    feed_rotated(f, oldest, 0);
+    if (f->probe_first || f->first_new) {
+        /* the oldest file left begins with a line never taken (or none is left): what was
+         * written between it and the last line taken is gone */
+        c->stats.lost_files++;
+        lc_log(LC_LOG_WARN, 0,
+               "[%s:%s] the log file read before is gone (rotated away and deleted while "
+               "logcap was stopped or behind): read what is left, %d rotated file%s (%llu "
+               "lines), then the current file; lines in the files Docker deleted are lost",
+               c->d->tag, cname(c), oldest, oldest == 1 ? "" : "s",
+               (unsigned long long)(c->stats.lines[1] + c->stats.lines[2] - before));
+    }
+    f->probe_first = 0;
+}
+
+/* A container read from its file for the first time (new, or resumed from a position of
+ * the API path, which has no file part): its rotated files come first, oldest first,
+ * through the window (nothing is dropped without a position). The file the follower has
+ * open already is left to it. */
+static void feed_older(struct lc_docker_files *f)
+{
+    char path[4096];
+    struct stat st;
+    int oldest = 0;
+    for (int k = 1; k <= ROTATED_MAX; k++) {
+        snprintf(path, sizeof(path), "%s.%d", f->path, k);
+        if (stat(path, &st) != 0) {
+            snprintf(path, sizeof(path), "%s.%d.gz", f->path, k);
+            if (stat(path, &st) != 0) {
+                break;
+            }
+        }
+        oldest = k;
+    }
+    for (int k = oldest; k >= 1; k--) {
+        int gz = 0;
+        snprintf(path, sizeof(path), "%s.%d", f->path, k);
+        if (stat(path, &st) != 0) {
+            snprintf(path, sizeof(path), "%s.%d.gz", f->path, k);
+            gz = 1;
+        } else if ((uint64_t)st.st_ino == f->tail.id.ino && (uint64_t)st.st_dev == f->tail.id.dev) {
+            return; /* the follower's own file, rotated meanwhile: it reads it, then on */
+        }
+        if (feed_whole(f, path, gz) != 0) {
+            f->c->stats.errors++;
+        }
+    }
+}
+
+/* The tail's successor: the file Docker rotated after DONE. */
+static int next_file(void *ud, const struct lc_tail_id *done)
+{
+    struct lc_docker_files *f = ud;
+    int k = rotated_index(f, done);
+    if (k == 1) {
+        return -1; /* the path's file came right after it */
+    }
+    if (k > 1) {
+        return feed_rotated(f, k - 1, 1);
+    }
+    catch_up(f);
+    return -1;
 }
 
 /* ---- reading -------------------------------------------------------------------------- */
@@ -335,8 +468,7 @@ void lc_docker_files_close(struct lc_docker_container *c)
         return;
     }
     uv_timer_stop(&c->timer);
-    c->files = NULL;
-    c->read_files = 0;
+    c->files = NULL; /* read_files stays: a stopped container is still read from its file */
     if (f->ev_started) {
         uv_fs_event_stop(&f->ev);
     }
@@ -349,7 +481,7 @@ static int files_open(struct lc_docker_container *c, const char *path,
 {
     struct lc_docker *d = c->d;
     struct lc_docker_files *f = lc_xcalloc(1, sizeof(*f));
-    struct lc_tail_cbs cbs = {on_data, on_change, f};
+    struct lc_tail_cbs cbs = {.data = on_data, .change = on_change, .next = next_file, .ud = f};
     char *dir;
     int rc;
     f->c = c;
@@ -456,11 +588,14 @@ int lc_docker_files_begin(struct lc_docker_container *c)
         lc_log(LC_LOG_INFO, 0, "[%s:%s] read through the API: %s at %s", d->tag, cname(c),
                c->read_why, path);
         c->replaying = 0;
+        c->read_files = 0;
         return 0;
     }
     c->read_why[0] = '\0';
     if (c->files->lost) {
         catch_up(c->files);
+    } else if (at == NULL) {
+        feed_older(c->files);
     }
     c->state = LC_DOCKER_C_FOLLOW;
     lc_task_set_state(c->task, LC_TASK_RUNNING);

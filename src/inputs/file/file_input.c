@@ -281,7 +281,7 @@ static struct lc_meta *file_meta(const struct lc_file_input *in, const char *pat
 static void follow(struct lc_file_input *in, const char *path, int found_at_start)
 {
     struct src *s = lc_xcalloc(1, sizeof(*s));
-    struct lc_tail_cbs cbs = {on_data, on_change, s};
+    struct lc_tail_cbs cbs = {.data = on_data, .change = on_change, .ud = s};
     struct lc_tail_pos pos;
     int has_pos = saved_position(in, path, &pos), rc;
     const char *slash = strrchr(path, '/');
