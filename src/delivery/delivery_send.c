@@ -36,7 +36,7 @@ int lc_delivery_aborting(struct lc_delivery *dl)
 {
     int a;
     pthread_mutex_lock(&dl->lock);
-    a = dl->aborting;
+    a = __atomic_load_n(&dl->aborting, __ATOMIC_ACQUIRE);
     pthread_mutex_unlock(&dl->lock);
     return a;
 }
@@ -293,6 +293,7 @@ int lc_delivery_out_send(struct lc_delivery_out *o, struct lc_record **recs, siz
     uint64_t backoff = c->retry.backoff_min_ms > 0 ? c->retry.backoff_min_ms : 1;
     unsigned attempts = 0;
     lc_send_report_reset(&o->rep, n); /* the batch's marks, from its first try to its end */
+    o->rep.cancel = &o->dl->aborting; /* a send blocked in a request gives up at the abort */
     for (;;) {
         enum lc_send_result res;
         uint64_t wait;

@@ -53,9 +53,16 @@ def ts_ns(rfc3339):
     return secs * 10**9 + int(rfc3339[20:29])
 
 
+# `docker logs -t` prints every 16 KiB piece of a long line with its own timestamp (the
+# first piece's): "TS piece1TS piece2\n".
+PIECE_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ")
+
+
 def docker_lines(containers, name):
-    """[(stream, message, ts ns)] of container NAME as `docker logs -t` shows them."""
-    return [(s, m, ts_ns(ts)) for ts, s, m in containers.logs(name)]
+    """[(stream, message, ts ns)] of container NAME as `docker logs -t` shows them, a long
+    line's pieces joined."""
+    return [(s, PIECE_TS.sub("", m) if len(m) > 16384 else m, ts_ns(ts))
+            for ts, s, m in containers.logs(name)]
 
 
 def by_container(entries):
@@ -104,11 +111,23 @@ def check_stored_once(srv, want, what, tenant=None, repeats_allowed=False):
         h.check_exactly_once(rec, list(want), what + " (received, repeats included)")
 
 
-def write_lines(containers, suffix, n, labels=None, tag=None):
-    """A container writing N lines to stdout and N to stderr, then exiting."""
+# Lines that an encoder must escape or carry whole: JSON's specials, a control byte,
+# multi-byte UTF-8, and a line of 20,000 bytes (Docker splits it into 16 KiB pieces).
+def special_script(tag):
+    """Shell that prints TAG's two special lines to stdout."""
+    return (r"""printf '%s out q\"uote back\\slash\ttab \303\251t\303\251 \360\237\220\263 """
+            r"""ctl\001 <&>\n'; printf '%s out long %%020000d\n' 5""" % (tag, tag))
+
+
+def write_lines(containers, suffix, n, labels=None, tag=None, special=False):
+    """A container writing N lines to stdout and N to stderr (and with SPECIAL the two lines of special_script() to
+    stdout), then exiting."""
     tag = tag or suffix
-    return containers.run(suffix, 'for i in $(seq 1 %d); do echo "%s out $i"; '
-                          'echo "%s err $i" >&2; done' % (n, tag, tag), labels=labels)
+    script = 'for i in $(seq 1 %d); do echo "%s out $i"; echo "%s err $i" >&2; done' % (
+        n, tag, tag)
+    if special:
+        script += "; " + special_script(tag)
+    return containers.run(suffix, script, labels=labels)
 
 
 def health(api):
@@ -142,12 +161,14 @@ def test_every_line_once_with_labels_and_docker_timestamps(containers, logcap, l
         out["compress"] = True
     lc = loki_logcap(logcap, [out]).start()
     n = 150
-    names = [write_lines(containers, "c0", n), write_lines(containers, "c1", n),
-             write_lines(containers, "web", n, labels=COMPOSE)]
+    names = [write_lines(containers, "c0", n, special=True), write_lines(containers, "c1", n),
+             write_lines(containers, "web", n, labels=COMPOSE, special=True)]
     for name in names:
         containers.wait_exited(name)
     want = expected_keys(containers, names)
-    assert len(want) == 6 * n
+    assert len(want) == 6 * n + 4
+    assert any("\x01" in k[2] and "\U0001f433" in k[2] and '"' in k[2] for k in want), want[-4:]
+    assert any(len(k[2]) == 20000 + len("c0 out long ") for k in want)
     wait_delivered(srv, lc, want, tenant="team-a")
     lc.stop()
     check_stored_once(srv, want, encoding + (" gzip" if compress else ""), tenant="team-a")
@@ -249,6 +270,34 @@ def test_outage_5xx_stall_reset_loses_nothing(containers, logcap, lokiserver):
                 detail=lambda: "counted %s" % seen)
     body = health(api)
     assert body["status"] == "healthy" and output_entry(body).get("failing") is False, body
+
+
+def test_sigterm_while_a_push_hangs_exits_in_time(containers, logcap, lokiserver):
+    """The server holds a push unanswered (the output's timeout is 30 s): SIGTERM still ends
+    logcap with exit 0 within 10 s, the push given up (a request can be cut short: the
+    output's thread is not abandoned, nothing of it is left to leak), and after a start the
+    lines are delivered once."""
+    srv = lokiserver
+    out = loki_output(srv, timeout="30s")
+    lc = loki_logcap(logcap, [out]).start()
+    lc.wait_api()
+    srv.stall(times=1, stall=60, then="close")
+    name = write_lines(containers, "t", 20)
+    containers.wait_exited(name)
+    lc.wait_for(lambda: srv.stats()["stalling"] == 1, 30, "a push held by the server",
+                detail=srv.stats)
+    t0 = time.monotonic()
+    lc.stop(timeout=10)
+    took = time.monotonic() - t0
+    srv.release()
+    lc.start()
+    want = expected_keys(containers, [name])
+    wait_delivered(srv, lc, want, timeout=30)
+    check_stored_once(srv, want, "after a stop during a hung push")
+    assert took < 10, took
+    log = lc.stderr_text()
+    assert "abandoning it" not in log, "the stop abandoned the output's thread stuck in its " \
+        "push instead of cutting the push short"
 
 
 # ------------------------------------------------------------------------------ 3. 429
@@ -363,6 +412,28 @@ def test_413_splits_and_a_single_record_too_large_is_dead_lettered(containers, l
     assert sum(1 for r in reqs if r.status == 204) >= 4, "the batch was not split: %s" % sizes
     assert all(r.body_size <= 4000 for r in reqs if r.status == 204), sizes
     assert api.dead()["loki"]["records"] == 1
+
+
+def test_413_halves_delivered_before_a_failure_are_not_sent_again(containers, logcap,
+                                                                    lokiserver):
+    """A batch refused as too large is split; its first half is delivered, the second
+    answered 503: the retry sends the second half only (nothing received twice), and
+    everything is stored once."""
+    srv = lokiserver
+    name = write_lines(containers, "h", 100)
+    containers.wait_exited(name)
+    srv.fail(413, times=1)
+    srv.stall(times=1, stall=0, then="answer")      # the first half: answered normally
+    srv.fail(503, times=1)
+    lc = loki_logcap(logcap, [loki_output(srv, batch={"max_wait": "500ms"})]).start()
+    want = expected_keys(containers, [name])
+    wait_delivered(srv, lc, want, timeout=30)
+    check_stored_once(srv, want, "after 413, a half delivered and a 503")
+    reqs = srv.requests()
+    assert [r.status for r in reqs[:4]] == [413, 204, 503, 204], \
+        [(r.status, r.entries_received) for r in reqs]
+    assert reqs[1].entries_received == 100 and reqs[3].entries_received == 100, \
+        [(r.status, r.entries_received) for r in reqs]
 
 
 # ---------------------------------------------------------------------- 6. 401/403/404
@@ -522,6 +593,11 @@ def test_secrets_appear_nowhere(containers, logcap, lokiserver, workdir):
         rc, out, err = h.run_cli("--check-config", "--config", lc.config_path)
         assert rc == 0, (rc, out, err)
         texts["--check-config"] = out + err
+        # let the failing output deliver too, so that the stop does not wait for it
+        srv_a.configure(basic_auth=None)
+        lc.wait_for(lambda: not output_entry(health(api), "wrong").get("failing"), 30,
+                    "the output with the wrong password to deliver once it is accepted",
+                    detail=lambda: health(api))
         lc.stop()
         texts["log"] = lc.stderr_text()
         assert "[output:wrong]" in texts["log"], "the failing output logged nothing"
