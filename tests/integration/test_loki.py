@@ -16,6 +16,7 @@ release pass only, it is about timing, like the spool's crash loop)."""
 import base64
 import calendar
 import collections
+import json
 import os
 import re
 import time
@@ -197,6 +198,46 @@ def test_every_line_once_with_labels_and_docker_timestamps(containers, logcap, l
             assert (r.content_encoding or "") in ("", "snappy"), r.content_encoding
 
 
+@pytest.mark.parametrize("encoding", ["protobuf", "json"])
+def test_label_templates_structured_metadata_and_json_lines(containers, logcap, lokiserver,
+                                                            encoding):
+    """Labels from templates (a container label: left out for the container without it),
+    structured metadata (container_id, image) and line: json (the whole record, as the file
+    output writes it): what Loki stores carries each as configured."""
+    srv = lokiserver
+    out = loki_output(srv, encoding=encoding, line="json",
+                      labels={"job": "lc", "team": "{{ labels.com.example.team }}",
+                              "app": "{{ compose_project }}/{{ compose_service }}"},
+                      structured_metadata={"container_id": "{{ container_id }}",
+                                           "image": "{{ image }}", "none": "{{ labels.x }}"})
+    lc = loki_logcap(logcap, [out]).start()
+    names = [write_lines(containers, "a", 5, labels=dict(COMPOSE, **{"com.example.team": "t1"})),
+             write_lines(containers, "b", 5)]
+    for name in names:
+        containers.wait_exited(name)
+    srv.wait_for(lambda s: len(s.entries()) >= 20, 30)
+    lc.stop()
+    ents = srv.entries()
+    assert len(ents) == 20 and len(srv.received()) == 20, srv.stats()
+    ids = {n: containers.inspect(n)["Id"] for n in names}
+    for e in ents:
+        rec = json.loads(e.line)
+        name = rec["container_name"]
+        assert name in names, rec
+        if name == names[0]:
+            assert e.labels == {"job": "lc", "team": "t1", "app": "shop/cart"}, e
+        else:
+            assert e.labels == {"job": "lc", "app": "/"}, e
+        assert e.metadata == {"container_id": ids[name], "image": h.IMAGE}, e
+        assert rec["container_id"] == ids[name] and rec["stream"] in ("stdout", "stderr"), rec
+        assert e.ts == ts_ns(rec["ts"]), (e.ts, rec)
+    got = sorted((json.loads(e.line)["container_name"], json.loads(e.line)["message"])
+                 for e in ents)
+    want = sorted((n, "%s %s %d" % (t, w, i)) for n, t in zip(names, "ab")
+                  for w in ("out", "err") for i in range(1, 6))
+    assert got == want
+
+
 # ---------------------------------------------------------------------------- 2. outage
 
 @pytest.mark.slow
@@ -308,7 +349,7 @@ def test_429_waits_and_honours_retry_after(containers, logcap, lokiserver):
     backoff is 100 ms; nothing is lost or sent twice."""
     srv = lokiserver
     lc = loki_logcap(logcap, [loki_output(srv)]).start()
-    lc.wait_api()
+    api = lc.wait_api()
     srv.fail(429, times=3)
     srv.fail(429, times=2, retry_after=2)
     name = write_lines(containers, "r", 50)
@@ -324,16 +365,35 @@ def test_429_waits_and_honours_retry_after(containers, logcap, lokiserver):
         assert gap >= 2.0, "try %d came %.3f s after a 429 with Retry-After: 2" % (i + 2, gap)
     gaps = [reqs[i + 1].at - reqs[i].at for i in range(0, 3)]
     assert max(gaps) < 2.0, "429 without Retry-After waited %s (backoff 100ms..1s)" % gaps
+    # counted by status class as the server answered, in /stats and /metrics alike
+    n204 = sum(1 for r in reqs if r.status == 204)
+    want = {"2xx": n204, "4xx": 5, "5xx": 0, "error": 0, "count": n204 + 5}
+    seen = {}
+
+    def counted():
+        st = {o["name"]: o for o in api.stats()["outputs"]}["loki"]
+        m = api.metrics()
+        seen["stats"] = {k: st["requests"].get(k) for k in want}
+        seen["metrics"] = {k: m.sum("logcap_output_requests_total", output="loki",
+                                    status_class=k) for k in want if k != "count"}
+        seen["metrics"]["count"] = m.sum("logcap_output_request_duration_seconds_count",
+                                         output="loki")
+        return seen["stats"] == want and seen["metrics"] == want and st["retries"] == 5
+    lc.wait_for(counted, 10, "the requests counted by class: %s" % want,
+                detail=lambda: "counted %s" % seen)
 
 
 # ------------------------------------------------------------------------------ 4. 400
 
-def test_400_dead_letters_with_reason_and_replay_delivers(containers, logcap, lokiserver):
+@pytest.mark.parametrize("running", [True, False], ids=["running", "stopped"])
+def test_400_dead_letters_with_reason_and_replay_delivers(containers, logcap, lokiserver,
+                                                          running):
     """A line longer than the server's max_line_size makes its request 400 with Loki's
     reason (Loki stores the rest of it): the request's records go to data_dir/dead/loki.jsonl
     with that reason, are counted, and the other lines arrive. After the limit is lifted,
-    `logcap dead replay loki` (the running logcap's thread) delivers them: every line stored
-    exactly once, the dead-letter file empty."""
+    `logcap dead replay loki` delivers them, through the running logcap's thread or, with
+    logcap stopped, by itself: every line stored exactly once with its own timestamp, the
+    dead-letter file empty."""
     srv = lokiserver
     srv.configure(max_line_size=300)
     lc = loki_logcap(logcap, [loki_output(srv, batch={"max_wait": "100ms",
@@ -364,13 +424,23 @@ def test_400_dead_letters_with_reason_and_replay_delivers(containers, logcap, lo
     assert not any(k in long_key for k in (key(e) for e in srv.entries()))
 
     srv.configure(max_line_size=0)
+    if not running:
+        lc.stop()
     rc, out, err = h.run_cli("dead", "replay", "loki", "--config", lc.config_path, timeout=120)
     assert rc == 0, "logcap dead replay exited %d:\n%s%s" % (rc, out, err)
-    assert "requested from the running logcap" in out, out
-    wait_delivered(srv, lc, want, timeout=30)
+    if running:
+        assert "requested from the running logcap" in out, out
+        wait_delivered(srv, lc, want, timeout=30)
+    else:
+        assert "replay done: %d records delivered" % nd in out, out
+        lc.start()
+        api = lc.wait_api()
+        wait_delivered(srv, lc, want, timeout=30)
     assert not h.read_dead(lc.data_dir, "loki"), "the dead-letter file still holds records"
     d = api.dead()["loki"]
-    assert d["records"] == 0 and d["replay"] == "done" and d["replayed"] == nd, d
+    assert d["records"] == 0, d
+    if running:
+        assert d["replay"] == "done" and d["replayed"] == nd, d
     # Loki stored the valid entries of the 400 request: the replay repeats only those, and
     # Loki drops them as repeats.
     check_stored_once(srv, want, "after the replay", repeats_allowed=True)
