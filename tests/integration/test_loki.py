@@ -561,6 +561,31 @@ def test_401_403_404_are_configuration_faults(containers, logcap, lokiserver):
     assert api.metrics().value("logcap_output_config_fault", output="loki") == 0
 
 
+def test_tries_under_a_configuration_fault_do_not_count_toward_max_attempts(
+        containers, logcap, lokiserver):
+    """retry.max_attempts: 3. A batch meets four 401s (a configuration fault: retried, the
+    records are not at fault), then one 503: that is the batch's first ordinary failure, not
+    its fifth, so it is retried and delivered, never dead-lettered."""
+    srv = lokiserver
+    lc = loki_logcap(logcap, [loki_output(srv, retry=dict(FAST_RETRY, max_attempts=3))]).start()
+    api = lc.wait_api()
+    srv.fail(401, times=4)
+    srv.fail(503, times=1)
+    name = write_lines(containers, "m", 10)
+    containers.wait_exited(name)
+    want = expected_keys(containers, [name])
+
+    def delivered():
+        dead = h.read_dead(lc.data_dir, "loki")
+        assert not dead, "dead-lettered: %s" % dead[0]["reason"]
+        return set(want) <= {key(e) for e in srv.entries()}
+    lc.wait_for(delivered, 30, "the lines", detail=srv.stats)
+    check_stored_once(srv, want, "after 401s and a 503")
+    assert [r.status for r in srv.requests()][:6] == [401] * 4 + [503, 204]
+    assert not h.read_dead(lc.data_dir, "loki"), h.read_dead(lc.data_dir, "loki")
+    assert api.metrics().sum("logcap_output_dead_lettered_total", output="loki") == 0
+
+
 _DEFAULT_BODY = {403: "lokiserver: injected 403", 404: "404 page not found"}
 
 
