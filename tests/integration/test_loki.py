@@ -645,12 +645,17 @@ def test_sigkill_during_delivery_ten_times(containers, logcap, lokiserver):
 
 def test_secrets_appear_nowhere(containers, logcap, lokiserver, workdir):
     """A basic_auth password, a bearer_token and a password_file's content (each accepted by
-    its server), and a wrong password that fails every request: none of them (nor the
-    base64 of user:password) is in logcap's log (debug level), /health, /tasks, /stats,
-    /metrics, `--check-config` output, or the error the failing output shows."""
+    its server), a wrong password that fails every request (401), and user:password in a
+    url where nothing listens yet (connection refused: the error quotes the url): none of
+    them (nor the base64 of user:password) is in logcap's log (debug level), /health,
+    /tasks, /stats, /metrics, `--check-config` output, or the errors the failing outputs
+    show. Once accepted, every output delivers (the url's credentials as basic auth)."""
     import lokiserver as ls
-    s_basic, s_bearer, s_file, s_wrong = ("pw-basic-7f3a9", "tok-bearer-51c2e",
-                                          "pw-file-c0ffee", "pw-wrong-d34db")
+    s_basic, s_bearer, s_file, s_wrong, s_url = ("pw-basic-7f3a9", "tok-bearer-51c2e",
+                                                 "pw-file-c0ffee", "pw-wrong-d34db",
+                                                 "pw-url-9e1d")
+    url_port = h.free_port()
+    srv_d = None
     srv_a = lokiserver
     srv_a.configure(basic_auth=("alice", s_basic))
     srv_b = ls.LokiServer(bearer_token=s_bearer).start()
@@ -665,6 +670,8 @@ def test_secrets_appear_nowhere(containers, logcap, lokiserver, workdir):
             loki_output(srv_c, "pwfile", basic_auth={"username": "carol",
                                                      "password_file": pwfile}),
             loki_output(srv_a, "wrong", basic_auth={"username": "alice", "password": s_wrong}),
+            dict(loki_output(srv_a, "urlcreds"),
+                 url="http://dave:%s@127.0.0.1:%d" % (s_url, url_port)),
         ]
         lc = loki_logcap(logcap, outputs, log_level="debug").start()
         api = lc.wait_api()
@@ -676,9 +683,13 @@ def test_secrets_appear_nowhere(containers, logcap, lokiserver, workdir):
         lc.wait_for(lambda: (output_entry(health(api), "wrong").get("error") or "")
                     .find("HTTP 401") >= 0, 30, "the wrong password to fail",
                     detail=lambda: health(api))
-        secrets = [s_basic, s_bearer, s_file, s_wrong]
+        lc.wait_for(lambda: (output_entry(health(api), "urlcreds").get("error") or "")
+                    .find("no answer from Loki at http://127.0.0.1:%d" % url_port) >= 0, 30,
+                    "the url with credentials to fail", detail=lambda: health(api))
+        secrets = [s_basic, s_bearer, s_file, s_wrong, s_url]
         secrets += [base64.b64encode(("%s:%s" % (u, p)).encode()).decode()
-                    for u, p in (("alice", s_basic), ("carol", s_file), ("alice", s_wrong))]
+                    for u, p in (("alice", s_basic), ("carol", s_file), ("alice", s_wrong),
+                                 ("dave", s_url))]
         texts = {}
         for path in ("/health", "/tasks", "/stats", "/metrics"):
             r = api.get(path)
@@ -688,11 +699,12 @@ def test_secrets_appear_nowhere(containers, logcap, lokiserver, workdir):
         rc, out, err = h.run_cli("--check-config", "--config", lc.config_path)
         assert rc == 0, (rc, out, err)
         texts["--check-config"] = out + err
-        # let the failing output deliver too, so that the stop does not wait for it
+        # let the failing outputs deliver too (so that the stop does not wait for them)
         srv_a.configure(basic_auth=None)
-        lc.wait_for(lambda: not output_entry(health(api), "wrong").get("failing"), 30,
-                    "the output with the wrong password to deliver once it is accepted",
-                    detail=lambda: health(api))
+        srv_d = ls.LokiServer(port=url_port, basic_auth=("dave", s_url)).start()
+        wait_delivered(srv_d, lc, want, timeout=30)
+        lc.wait_for(lambda: not any(o.get("failing") for o in health(api)["outputs"]), 30,
+                    "every output to deliver once accepted", detail=lambda: health(api))
         lc.stop()
         texts["log"] = lc.stderr_text()
         assert "[output:wrong]" in texts["log"], "the failing output logged nothing"
@@ -702,9 +714,11 @@ def test_secrets_appear_nowhere(containers, logcap, lokiserver, workdir):
         cfg_text = open(lc.config_path).read()
         assert s_basic in cfg_text      # the check above looked for what the config holds
     finally:
-        srv_b.stop()
-        srv_c.stop()
-    assert not srv_b.errors and not srv_c.errors, (srv_b.errors, srv_c.errors)
+        for srv in (srv_b, srv_c, srv_d):
+            if srv is not None:
+                srv.stop()
+    for srv in (srv_b, srv_c, srv_d):
+        assert not srv.errors, srv.errors
 
 
 # -------------------------------------------------------------------- 9. config errors
