@@ -238,6 +238,29 @@ def test_label_templates_structured_metadata_and_json_lines(containers, logcap, 
     assert got == want
 
 
+@pytest.mark.parametrize("encoding", ["protobuf", "json"])
+def test_a_line_cut_inside_a_character_arrives_as_valid_utf8(containers, logcap, lokiserver,
+                                                             encoding):
+    """docker.max_line_bytes: 1KiB cuts a line of two-byte characters inside one: Loki gets
+    valid UTF-8 (the server refuses anything else), the text up to the cut, nothing lost."""
+    srv = lokiserver
+    lc = loki_logcap(logcap, [loki_output(srv, encoding=encoding)],
+                     docker={"max_line_bytes": "1KiB"}).start()
+    name = containers.run("u", r"""printf 'x'; for i in $(seq 1 1000); do printf '\303\251'; """
+                               r"""done; echo; echo after""")
+    containers.wait_exited(name)
+    srv.wait_for(lambda s: len(s.entries()) >= 2, 30)
+    lc.stop()
+    reqs = srv.requests()
+    assert all(r.status == 204 for r in reqs), [(r.status, r.answer) for r in reqs]
+    lines = [e.line for e in srv.entries()]
+    assert len(lines) == 2 and lines[1] == "after", lines
+    raw = lines[0].encode("utf-8", "surrogateescape")
+    raw.decode("utf-8")             # strict: valid UTF-8
+    assert raw.startswith(b"x" + "\u00e9".encode() * 511), raw[:40]
+    assert len(raw) <= 1024 + 2, len(raw)
+
+
 # ---------------------------------------------------------------------------- 2. outage
 
 @pytest.mark.slow
@@ -311,6 +334,8 @@ def test_outage_5xx_stall_reset_loses_nothing(containers, logcap, lokiserver):
                 detail=lambda: "counted %s" % seen)
     body = health(api)
     assert body["status"] == "healthy" and output_entry(body).get("failing") is False, body
+    lc.wait_for(lambda: {o["name"]: o for o in api.stats()["outputs"]}["loki"]
+                ["backlog_records"] == 0, 10, "the output's backlog to be 0")
 
 
 def test_sigterm_while_a_push_hangs_exits_in_time(containers, logcap, lokiserver):
