@@ -238,6 +238,31 @@ def test_label_templates_structured_metadata_and_json_lines(containers, logcap, 
     assert got == want
 
 
+def test_records_whose_labels_all_render_empty_are_refused_alone(containers, logcap,
+                                                                  lokiserver):
+    """labels: {team: "{{ labels.team }}"}: the records of a container without that label
+    would make a stream without labels (Loki refuses the whole request): they go to the
+    dead-letter file with the reason, alone, and the other container's lines arrive."""
+    srv = lokiserver
+    lc = loki_logcap(logcap, [loki_output(srv, labels={"team": "{{ labels.team }}"})]).start()
+    api = lc.wait_api()
+    a = write_lines(containers, "a", 10, labels={"team": "red"})
+    b = write_lines(containers, "b", 10)
+    for n in (a, b):
+        containers.wait_exited(n)
+    lc.wait_for(lambda: len(h.read_dead(lc.data_dir, "loki")) >= 20 and
+                len(srv.entries()) >= 20, 30, "b's lines dead-lettered and a's delivered",
+                detail=lambda: (srv.stats(), len(h.read_dead(lc.data_dir, "loki"))))
+    dead = h.read_dead(lc.data_dir, "loki")
+    assert sorted(d["record"]["container_name"] for d in dead) == [b] * 20, dead[:2]
+    assert all("every label rendered empty" in d["reason"] for d in dead), dead[0]
+    assert all(r.status == 204 for r in srv.requests()), [r.answer for r in srv.requests()]
+    assert sorted(e.line for e in srv.entries()) == sorted(
+        "a %s %d" % (w, i) for w in ("out", "err") for i in range(1, 11))
+    assert all(e.labels == {"team": "red"} for e in srv.entries())
+    assert api.dead()["loki"]["records"] == 20
+
+
 @pytest.mark.parametrize("encoding", ["protobuf", "json"])
 def test_a_line_cut_inside_a_character_arrives_as_valid_utf8(containers, logcap, lokiserver,
                                                              encoding):
@@ -534,10 +559,11 @@ def test_413_halves_delivered_before_a_failure_are_not_sent_again(containers, lo
 # ---------------------------------------------------------------------- 6. 401/403/404
 
 def test_401_403_404_are_configuration_faults(containers, logcap, lokiserver):
-    """401 (a real one: the server wants basic auth that logcap does not send), 403 and 404
-    in turn: each is retried (past retry.max_attempts: 2, never dead-lettered), /health says
-    degraded with the status and the first line of the body (reason and outputs[]:
-    config_fault), and the lines are delivered once the server accepts."""
+    """401 (a real one: the server wants basic auth that logcap does not send), 403, 404 and
+    a redirect (302, never followed) in turn: each is retried (past retry.max_attempts: 2,
+    never dead-lettered), /health says degraded with the status and the first line of the
+    body (reason and outputs[]: config_fault), and the lines are delivered once the server
+    accepts."""
     srv = lokiserver
     lc = loki_logcap(logcap, [loki_output(srv, retry=dict(FAST_RETRY, max_attempts=2))]).start()
     api = lc.wait_api()
@@ -545,7 +571,8 @@ def test_401_403_404_are_configuration_faults(containers, logcap, lokiserver):
     for k, (status, first_line) in enumerate((
             (401, "lokiserver: basic auth required"),
             (403, "lokiserver: injected 403"),
-            (404, "404 page not found"))):
+            (404, "404 page not found"),
+            (302, "lokiserver: injected 302"))):
         before = len(srv.requests())
         if status == 401:
             srv.configure(basic_auth=("someone", "something"))
@@ -611,7 +638,8 @@ def test_tries_under_a_configuration_fault_do_not_count_toward_max_attempts(
     assert api.metrics().sum("logcap_output_dead_lettered_total", output="loki") == 0
 
 
-_DEFAULT_BODY = {403: "lokiserver: injected 403", 404: "404 page not found"}
+_DEFAULT_BODY = {403: "lokiserver: injected 403", 404: "404 page not found",
+                 302: "lokiserver: injected 302"}
 
 
 # ------------------------------------------------------------------------- 7. SIGKILL
