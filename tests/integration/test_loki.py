@@ -2,8 +2,9 @@
 server (lokiserver.py): what Loki stores is checked entry by entry (labels, Docker's own
 timestamps, exactly once), in both encodings; what each kind of answer does (5xx, a stall
 past the timeout, connection resets, 429 with and without Retry-After, 400, 413, 401/403/404);
-SIGKILL of logcap during delivery; secrets that must appear nowhere; and the config errors of
-the output's keys.
+SIGKILL of logcap during delivery and SIGTERM during a push that hangs; secrets that must
+appear nowhere; label templates, structured metadata, line: json, a line cut inside a
+character; and the config errors of the output's keys.
 
 The server keeps what Loki would store (entries(): an exact repeat of stream, timestamp and
 line is dropped as Loki's ingester drops it) and every entry that passed its checks
@@ -121,8 +122,8 @@ def special_script(tag):
 
 
 def write_lines(containers, suffix, n, labels=None, tag=None, special=False):
-    """A container writing N lines to stdout and N to stderr (and with SPECIAL the two lines of special_script() to
-    stdout), then exiting."""
+    """A container writing N lines to stdout and N to stderr (and with SPECIAL the two lines
+    of special_script() to stdout), then exiting."""
     tag = tag or suffix
     script = 'for i in $(seq 1 %d); do echo "%s out $i"; echo "%s err $i" >&2; done' % (
         n, tag, tag)
@@ -137,10 +138,6 @@ def health(api):
 
 def output_entry(body, name="loki"):
     return {o.get("name"): o for o in body.get("outputs", [])}.get(name) or {}
-
-
-def request_metric(api, cls, output="loki"):
-    return api.metrics().sum("logcap_output_requests_total", output=output, status_class=cls)
 
 
 # ------------------------------------------------------------------ 1. lines and labels
