@@ -537,7 +537,7 @@ static void join_outputs(struct lc_delivery *dl, uint64_t timeout_ms)
         if (!join_by(dl, o->thread, abort_deadline != 0 ? abort_deadline : deadline)) {
             if (abort_deadline == 0) {
                 pthread_mutex_lock(&dl->lock);
-                dl->aborting = 1;
+                __atomic_store_n(&dl->aborting, 1, __ATOMIC_RELEASE); /* read unlocked too */
                 pthread_cond_broadcast(&dl->cond);
                 pthread_mutex_unlock(&dl->lock);
                 abort_deadline = lc_now_ms() + LC_DELIVERY_ABORT_MS;

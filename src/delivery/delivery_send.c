@@ -36,7 +36,7 @@ int lc_delivery_aborting(struct lc_delivery *dl)
 {
     int a;
     pthread_mutex_lock(&dl->lock);
-    a = dl->aborting;
+    a = __atomic_load_n(&dl->aborting, __ATOMIC_ACQUIRE);
     pthread_mutex_unlock(&dl->lock);
     return a;
 }
@@ -291,8 +291,9 @@ int lc_delivery_out_send(struct lc_delivery_out *o, struct lc_record **recs, siz
     const struct lc_output_config *c = o->cfg;
     /* retry.backoff_min may be 0: start at 1 ms so that the doubling grows */
     uint64_t backoff = c->retry.backoff_min_ms > 0 ? c->retry.backoff_min_ms : 1;
-    unsigned attempts = 0;
-    lc_send_report_reset(&o->rep, n); /* the batch's marks, from its first try to its end */
+    unsigned attempts = 0, counted = 0; /* every try; those that count toward max_attempts */
+    lc_send_report_reset(&o->rep, n);   /* the batch's marks, from its first try to its end */
+    o->rep.cancel = &o->dl->aborting;   /* a send blocked in a request gives up at the abort */
     for (;;) {
         enum lc_send_result res;
         uint64_t wait;
@@ -312,9 +313,11 @@ int lc_delivery_out_send(struct lc_delivery_out *o, struct lc_record **recs, siz
             }
             return o->rep.n_rejected > 0 ? dead_letter(o, recs, n, NULL, attempts, 1) : 0;
         }
-        /* a configuration fault is never given up: the records are not at fault */
-        if (c->retry.max_attempts > 0 && attempts >= c->retry.max_attempts &&
-            !o->rep.config_fault) {
+        /* A configuration fault is never given up, and a try that met one does not count
+         * toward retry.max_attempts either: the records are not at fault, so the batch's
+         * first ordinary failure after the fault is fixed is its first, not its Nth. */
+        counted += !o->rep.config_fault;
+        if (c->retry.max_attempts > 0 && counted >= c->retry.max_attempts && !o->rep.config_fault) {
             char why[400];
             snprintf(why, sizeof(why), "gave up after %u attempts: %s", attempts,
                      o->rep.why[0] ? o->rep.why : "send failed");

@@ -1,4 +1,5 @@
-/* http: one libcurl easy handle per output, kept alive across requests (see http.h). */
+/* http: one libcurl easy handle per output, run on its own multi handle, kept alive across
+ * requests (see http.h). */
 #include "outputs/http.h"
 
 #include <curl/curl.h>
@@ -18,9 +19,11 @@
 #define BODY_KEEP 4096 /* bytes of an answer's body kept: enough for its first line */
 #define GZIP_LEVEL 1   /* the fastest: bodies are logs, which compress well at any level */
 #define RETRY_AFTER_MAX_MS LC_DAY_MS
+#define CANCEL_POLL_MS 100 /* a request in progress looks at its cancel flag this often */
 
 struct lc_http {
     CURL *curl;
+    CURLM *multi; /* runs CURL's requests; it holds the kept-alive connection */
     const struct lc_http_options *o;
     char *name;
     char *url_safe;   /* the url without user:pass@, for messages */
@@ -36,6 +39,7 @@ struct lc_http {
     char body[BODY_KEEP];
     size_t body_len;
     int64_t retry_after_ms;
+    const int *cancel; /* lc_http_set_cancel: give up the request once it is non-zero */
 };
 
 /* A new string formatted as printf would. */
@@ -232,6 +236,11 @@ static void set_tls_and_auth(struct lc_http *h)
     }
 }
 
+void lc_http_set_cancel(struct lc_http *h, const int *flag)
+{
+    h->cancel = flag;
+}
+
 static void set_options(struct lc_http *h)
 {
     CURL *c = h->curl;
@@ -281,7 +290,9 @@ int lc_http_create(struct lc_http **out, const struct lc_http_options *o, const 
     h->userinfo = url_userinfo(o->url);
     h->url = lc_xstrdup(o->url);
     h->curl = curl_easy_init();
-    if (h->curl == NULL || (o->server_name != NULL && rewrite_for_server_name(h) != 0)) {
+    h->multi = curl_multi_init();
+    if (h->curl == NULL || h->multi == NULL ||
+        (o->server_name != NULL && rewrite_for_server_name(h) != 0)) {
         lc_log(LC_LOG_ERROR, 0, "[output:%s] cannot set up HTTP for %s", name, h->url_safe);
         lc_http_destroy(h);
         return -ENOMEM;
@@ -305,6 +316,9 @@ void lc_http_destroy(struct lc_http *h)
     }
     if (h->curl != NULL) {
         curl_easy_cleanup(h->curl);
+    }
+    if (h->multi != NULL) {
+        curl_multi_cleanup(h->multi);
     }
     curl_slist_free_all(h->connect_list);
     if (h->gz != NULL) {
@@ -416,11 +430,55 @@ static void finish(struct lc_http *h, CURLcode rc, struct lc_http_result *res)
         res->status = 0;
         res->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
         scrub(h, res->error, sizeof res->error,
-              h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
+              rc == CURLE_ABORTED_BY_CALLBACK ? "aborted: logcap is stopping"
+              : h->errbuf[0] != '\0'          ? h->errbuf
+                                              : curl_easy_strerror(rc));
         return;
     }
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &res->status);
     lc_http_first_line(res->first_line, sizeof res->first_line, h->body, h->body_len);
+}
+
+static int cancelled(const struct lc_http *h)
+{
+    return h->cancel != NULL && __atomic_load_n(h->cancel, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* Runs the request set up on H->curl to its end, or until H's cancel flag is set.
+ *
+ * Design: not curl_easy_perform, which waits up to a second between two looks at anything
+ * (its progress callback included), longer than the stop waits for an output to give up
+ * (LC_DELIVERY_ABORT_MS): a stop during a request to a server that does not answer had to
+ * abandon the output's thread. Here the wait is CANCEL_POLL_MS at most. The multi handle
+ * is H's for its whole life and keeps the connection open between requests. */
+static CURLcode perform(struct lc_http *h)
+{
+    CURLcode rc = CURLE_OK;
+    CURLMcode mc = curl_multi_add_handle(h->multi, h->curl);
+    CURLMsg *m;
+    int running = 1, left;
+
+    while (mc == CURLM_OK && running) {
+        mc = curl_multi_perform(h->multi, &running);
+        if (mc == CURLM_OK && running && cancelled(h)) {
+            rc = CURLE_ABORTED_BY_CALLBACK; /* removing the handle closes its connection */
+            break;
+        }
+        if (mc == CURLM_OK && running) {
+            mc = curl_multi_poll(h->multi, NULL, 0, CANCEL_POLL_MS, NULL);
+        }
+    }
+    if (mc != CURLM_OK) {
+        snprintf(h->errbuf, sizeof h->errbuf, "%s", curl_multi_strerror(mc));
+        rc = CURLE_FAILED_INIT;
+    }
+    while ((m = curl_multi_info_read(h->multi, &left)) != NULL) {
+        if (m->msg == CURLMSG_DONE && m->easy_handle == h->curl && rc == CURLE_OK) {
+            rc = m->data.result;
+        }
+    }
+    curl_multi_remove_handle(h->multi, h->curl);
+    return rc;
 }
 
 int lc_http_post(struct lc_http *h, const char *path, const char *content_type, const void *body,
@@ -451,7 +509,7 @@ int lc_http_post(struct lc_http *h, const char *path, const char *content_type, 
     curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    rc = h->gz != NULL && len == 0 ? CURLE_OUT_OF_MEMORY : curl_easy_perform(h->curl);
+    rc = h->gz != NULL && len == 0 ? CURLE_OUT_OF_MEMORY : perform(h);
     finish(h, rc, res);
     /* the handle must not keep pointers to what is freed here */
     curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);

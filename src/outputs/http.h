@@ -10,9 +10,10 @@
  * LC_OPT_SECRET: nothing that describes the config prints them.
  *
  * Sending: one struct lc_http per output instance holds one libcurl easy handle, reused for
- * every request, so the connection is kept alive. libcurl reads http_proxy, https_proxy,
- * no_proxy (and their upper-case forms) itself; this module never sets CURLOPT_PROXY or
- * CURLOPT_NOPROXY, so those variables apply. Verbose output is never turned on.
+ * every request and run on the instance's own multi handle, so the connection is kept
+ * alive (and a request can be cut short: lc_http_set_cancel). libcurl reads http_proxy,
+ * https_proxy, no_proxy (and their upper-case forms) itself; this module never sets CURLOPT_PROXY
+ * or CURLOPT_NOPROXY, so those variables apply. Verbose output is never turned on.
  *
  * lc_http_post answers with a struct lc_http_result and lc_http_classify says what the
  * answer means for the batch (see enum lc_http_class). No text this module produces names a
@@ -136,6 +137,12 @@ struct lc_http;
  * lines ("[output:NAME]"). Returns 0 or -errno. */
 int lc_http_create(struct lc_http **h, const struct lc_http_options *opts, const char *name);
 void lc_http_destroy(struct lc_http *h);
+
+/* Makes a request of H in progress give up (a transport error, "aborted: logcap is
+ * stopping") within about 100 ms once *FLAG is non-zero (read with __atomic_load_n); a
+ * request started while it is set gives up at once. NULL: never. FLAG must stay valid while
+ * H sends. */
+void lc_http_set_cancel(struct lc_http *h, const int *flag);
 
 /* POSTs BODY (LEN bytes) to the url with PATH appended (NULL or "" for none), with
  * CONTENT_TYPE and the N_EXTRA header lines EXTRA ("Name: value", no line breaks; NULL when

@@ -125,6 +125,7 @@ enum lc_send_result lc_output_send_rest(const struct lc_output_ops *ops, void *s
     }
     if (n_rest > 0) {
         lc_send_report_reset(scratch, n_rest);
+        scratch->cancel = batch->cancel;
         res = ops->send(state, rest, n_rest, scratch);
         take_try(batch, scratch);
         for (size_t j = 0; j < n_rest && scratch->n_rejected + scratch->n_done > 0; j++) {

@@ -43,6 +43,11 @@ struct lc_send_report {
                          URL): retried, never dead-lettered, even past retry.max_attempts */
     long status;      /* the status of the call's last answer (HTTP outputs); 0: none */
     struct lc_request_stats req; /* the requests this call made (lc_send_request) */
+    /* Set by the engine (it owns the int): non-zero, read with __atomic_load_n, once the
+     * stop has given up waiting for the output. A send blocked in I/O that can be cut short
+     * (an HTTP request) gives up its try then (LC_RETRY; nothing is acknowledged), so that
+     * its thread ends instead of being abandoned. NULL: never. */
+    const int *cancel;
 };
 
 /* Marks record I of the batch as refused for good, with a reason: it goes to the

@@ -24,7 +24,10 @@ Markers: nodocker (the test needs no dockerd: when every selected test has it, t
 does not touch the private dockerd; test_lokiserver.py); slow (takes more than 30 s); churn (the 3-minute stall-proxy churn test, run by
 tests/run in the ASan pass only); crashloop (the 2-minute SIGKILL loop of test_spool.py,
 run by tests/run in the release pass only); spool (every test of test_spool.py: the others
-run in the ASan pass only, where a memory error in the spool's recovery or readers shows).
+run in the ASan pass only, where a memory error in the spool's recovery or readers shows);
+loki_outage (the Loki output's 45 s outage test of test_loki.py: ASan pass only, where a
+memory error on the retry paths shows); loki_crashloop (its SIGKILL loop: release pass only,
+it is about timing).
 """
 
 import os
@@ -47,6 +50,10 @@ def pytest_configure(config):
                             "(tests/run runs it in the release pass only)")
     config.addinivalue_line("markers", "spool: the spool's tests (tests/run runs all but the "
                             "crash loop in the ASan pass only)")
+    config.addinivalue_line("markers", "loki_outage: the Loki output's 45 s outage test "
+                            "(tests/run runs it in the ASan pass only)")
+    config.addinivalue_line("markers", "loki_crashloop: the Loki output's SIGKILL loop "
+                            "(tests/run runs it in the release pass only)")
 
 
 @pytest.hookimpl(hookwrapper=True)

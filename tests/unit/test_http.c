@@ -220,6 +220,53 @@ TEST(timeout_is_a_transport_error_within_the_deadline)
     srv_stop(&s);
 }
 
+/* Sets *FLAG after 200 ms, from another thread (the delivery engine's stop). */
+static void *cancel_later(void *flag)
+{
+    struct timespec d = {0, 200 * 1000000L};
+
+    nanosleep(&d, NULL);
+    __atomic_store_n((int *)flag, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+TEST(cancel_cuts_a_request_short_and_keeps_the_handle_usable)
+{
+    struct srv s;
+    struct lc_http *h = NULL;
+    struct lc_http_result res;
+    struct lc_http_options o;
+    struct timespec a, b;
+    pthread_t t;
+    int flag = 0;
+    long ms;
+
+    srv_start(&s);
+    s.stall = 1;
+    o = opts_for(srv_url(&s, ""));
+    o.timeout_ms = 30000;
+    ASSERT_EQ(lc_http_create(&h, &o, "t"), 0);
+    lc_http_set_cancel(h, &flag);
+    ASSERT_EQ(pthread_create(&t, NULL, cancel_later, &flag), 0);
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    ASSERT_EQ(lc_http_post(h, NULL, "text/plain", "x", 1, NULL, 0, &res), -EIO);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    pthread_join(t, NULL);
+    ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+    ASSERT_EQ(res.status, 0);
+    ASSERT_EQ(res.timed_out, 0);
+    ASSERT_STR_EQ(res.error, "aborted: logcap is stopping");
+    ASSERT_TRUE(ms >= 190 && ms < 450); /* polled every 100 ms, not after libcurl's second */
+    ASSERT_EQ(lc_http_classify(&res), LC_HTTP_RETRY);
+    srv_release(&s);
+    /* the flag cleared, the same handle sends again */
+    flag = 0;
+    ASSERT_EQ(lc_http_post(h, NULL, "text/plain", "y", 1, NULL, 0, &res), 0);
+    ASSERT_EQ(res.status, 204);
+    lc_http_destroy(h);
+    srv_stop(&s);
+}
+
 TEST(connection_refused_and_no_secret_in_the_error)
 {
     struct lc_http *h = NULL;
@@ -646,6 +693,7 @@ TEST_MAIN(TEST_ENTRY(headers_and_body_arrive), TEST_ENTRY(server_name_is_the_hos
           TEST_ENTRY(gzip_body_decodes_to_the_original),
           TEST_ENTRY(keep_alive_reuses_one_connection), TEST_ENTRY(basic_and_bearer_auth),
           TEST_ENTRY(timeout_is_a_transport_error_within_the_deadline),
+          TEST_ENTRY(cancel_cuts_a_request_short_and_keeps_the_handle_usable),
           TEST_ENTRY(connection_refused_and_no_secret_in_the_error),
           TEST_ENTRY(reset_is_a_transport_error), TEST_ENTRY(retry_after_seconds_and_date),
           TEST_ENTRY(first_line_of_the_answer), TEST_ENTRY(classification_of_every_status_class),

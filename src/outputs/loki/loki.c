@@ -205,7 +205,10 @@ static enum lc_send_result loki_send(void *state, struct lc_record *const *recs,
                                      struct lc_send_report *rep)
 {
     struct lc_loki_output *o = state;
-    enum lc_send_result r = n > 0 ? send_range(o, recs, 0, n, rep, 1) : LC_OK;
+    enum lc_send_result r;
+
+    lc_http_set_cancel(o->http, rep->cancel);
+    r = n > 0 ? send_range(o, recs, 0, n, rep, 1) : LC_OK;
 
     lc_loki_batch_free(&o->batch);
     if (o->body.cap > KEEP_BUF) {
