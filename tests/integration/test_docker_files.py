@@ -17,6 +17,8 @@ import pytest
 
 import lchelpers as h
 
+pytestmark = pytest.mark.files_mode
+
 
 def files_cfg(extra=None):
     return h.deep_merge({"docker": {"read": "files"}}, extra or {})
