@@ -62,10 +62,10 @@ struct lc_container_snap {
     uint64_t truncated;
     uint64_t decode_errors;
     uint64_t errors;
-    uint64_t drains;     /* follow=0 requests: each makes dockerd rescan the log file */
-    int64_t position_ns; /* newest committed line's timestamp; -1 none */
-    double lag_s;        /* delivery time minus line timestamp, last batch */
-    char read[8];        /* how its logs are read: "files" (its json-file log) or "api" */
+    uint64_t drains;         /* follow=0 requests: each makes dockerd rescan the log file */
+    int64_t position_ns;     /* newest committed line's timestamp; -1 none */
+    double lag_s;            /* delivery time minus line timestamp, last batch */
+    char read[8];            /* how its logs are read: "files" (its json-file log) or "api" */
     uint64_t file_rotations; /* files: Docker's renames of its log file followed */
     uint64_t lost_files;     /* files: log files gone before they were read to the end */
 };
