@@ -152,15 +152,27 @@ static int resume_at(struct lc_tail *t, const struct lc_tail_pos *resume)
     return 0;
 }
 
-int lc_tail_open(struct lc_tail *t, const char *path, const struct lc_tail_pos *resume,
-                 int from_end, const struct lc_tail_cbs *cbs)
+static void tail_init(struct lc_tail *t, const char *path, const struct lc_tail_cbs *cbs)
 {
-    int fd;
     memset(t, 0, sizeof(*t));
     t->fd = -1;
     t->path = lc_xstrdup(path);
     t->cbs = *cbs;
     lc_buf_init(&t->pending, 0);
+}
+
+int lc_tail_open_fd(struct lc_tail *t, const char *path, int fd, const struct lc_tail_cbs *cbs)
+{
+    tail_init(t, path, cbs);
+    take_fd(t, fd, 0);
+    return 0;
+}
+
+int lc_tail_open(struct lc_tail *t, const char *path, const struct lc_tail_pos *resume,
+                 int from_end, const struct lc_tail_cbs *cbs)
+{
+    int fd;
+    tail_init(t, path, cbs);
     if (resume != NULL) {
         return resume_at(t, resume);
     }

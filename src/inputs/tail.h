@@ -93,6 +93,11 @@ struct lc_tail {
 int lc_tail_open(struct lc_tail *t, const char *path, const struct lc_tail_pos *resume,
                  int from_end, const struct lc_tail_cbs *cbs);
 
+/* The same without a position, for a file the owner opened already as FD (T takes it
+ * over): read from its start. For a file opened the moment it was created, which may be
+ * deleted since (an open file stays readable). Returns 0. */
+int lc_tail_open_fd(struct lc_tail *t, const char *path, int fd, const struct lc_tail_cbs *cbs);
+
 /* Reads what was appended, at most BUDGET bytes, handing it over, and follows rotation and
  * truncation. Returns 1 when there is more to read (call again), 0 when caught up, or
  * -errno on a read error (the file stays open; try again later). */

@@ -217,3 +217,20 @@ def test_files_mode_needs_the_containers_directory(workdir, prefix):
         time.sleep(0.05)  # waiting for the process to exit (its exit is the assertion)
     assert not lc.alive(), "logcap started without the containers directory"
     assert re.search(r"read: files, but .*/nope/containers cannot be read", lc.stderr_text())
+
+
+def test_rm_container_gone_before_its_start_event_is_read(containers, logcap, stallproxy):
+    """The event stream is held back while a --rm container prints and exits and is
+    removed: when logcap hears of it, its log file is gone. The file was opened when Docker
+    created it (the containers directory is watched), so every line is read all the same."""
+    lc = logcap(config=files_cfg({"docker": {"socket": stallproxy.path}})).start()
+    lc.wait_api()
+    lc.wait_for(lambda: stallproxy.requests(r"/events") or None, 10, "the event stream")
+    frozen = stallproxy.freeze(r"/events")
+    assert frozen, "no event stream to hold back"
+    name = containers.run("gone", "for i in $(seq 1 20); do echo gone $i; done", rm=True,
+                          detach=False)
+    h.wait_for(lambda: not containers.exists(name), 30, "%s to be removed" % name)
+    assert stallproxy.thaw() == frozen
+    lc.wait_for(lambda: len(lc.records(name)) >= 20 or None, 20, "the 20 lines of %s" % name)
+    assert [r["message"] for r in lc.records(name)] == ["gone %d" % i for i in range(1, 21)]

@@ -88,6 +88,7 @@ static void handle_event(struct lc_docker *d, const struct lc_docker_event *ev)
         }
         break;
     case LC_DOCKER_EVENT_DESTROY:
+        lc_docker_preopen_drop(d, ev->id);
         if (c != NULL) {
             c->destroyed = 1;
             if (c->files != NULL) {

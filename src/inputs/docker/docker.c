@@ -193,6 +193,8 @@ struct lc_docker_container *lc_docker_add(struct lc_docker *d, const char *id, c
     c->ignored = 1;
     if (wanted(d, id, name, labels)) {
         capture_begin(d, c, name, image, labels);
+    } else {
+        lc_docker_preopen_drop(d, id);
     }
     c->next = d->containers;
     d->containers = c;
@@ -567,6 +569,8 @@ static void *docker_create(const struct lc_input_ctx *ctx)
     uv_timer_init(d->loop, &d->reconcile_timer);
     uv_timer_init(d->loop, &d->events_timer);
     uv_idle_init(d->loop, &d->files_idle);
+    uv_fs_event_init(d->loop, &d->root_ev);
+    d->root_ev.data = d;
     d->reconnect_timer.data = d;
     d->reconcile_timer.data = d;
     d->events_timer.data = d;
@@ -601,6 +605,7 @@ static void docker_start(void *state)
     struct lc_docker *d = state;
     create_tasks(d);
     d->unreachable_since_ns = lc_wall_ns(); /* until the first answer */
+    lc_docker_preopen_start(d);
     lc_docker_discovery_connect(d);
 }
 
@@ -615,13 +620,14 @@ static void docker_stop(void *state)
     d->stopping = 1;
     lc_docker_discovery_stop(d);
     uv_idle_stop(&d->files_idle);
+    lc_docker_preopen_stop(d);
     for (struct lc_docker_container *c = d->containers; c != NULL; c = c->next) {
         lc_docker_files_close(c);
         lc_docker_stream_cancel(c);
     }
 }
 
-/* D lives until its four handles are closed. */
+/* D lives until its five handles are closed. */
 static void maybe_free(struct lc_docker *d)
 {
     if (!d->destroyed || d->open_handles > 0) {
@@ -663,8 +669,9 @@ static void docker_destroy(void *state)
     uv_close((uv_handle_t *)&d->reconcile_timer, handle_freed);
     uv_close((uv_handle_t *)&d->events_timer, handle_freed);
     uv_close((uv_handle_t *)&d->files_idle, handle_freed);
+    uv_close((uv_handle_t *)&d->root_ev, handle_freed);
     d->destroyed = 1;
-    d->open_handles = 4;
+    d->open_handles = 5;
 }
 
 static void docker_pause(void *state)

@@ -137,6 +137,9 @@ struct lc_docker {
     int destroyed;
     int open_handles;
     uv_idle_t files_idle; /* files mode: reads on while a container has more than a turn's */
+    uv_fs_event_t root_ev; /* files mode: <root>/containers (preopen.c) */
+    struct lc_docker_preopen *preopen;
+    size_t n_preopen;
 };
 
 /* docker.c */
@@ -189,6 +192,16 @@ void lc_docker_files_poll_more(struct lc_docker_container *c);
 int lc_docker_files_has_more(const struct lc_docker_container *c);
 /* docker.c: a container has more to read: read on at the next loop turns. */
 void lc_docker_files_more(struct lc_docker *d);
+
+/* preopen.c: logs opened when Docker creates them, before the container is known */
+struct lc_docker_preopen;
+void lc_docker_preopen_start(struct lc_docker *d);
+void lc_docker_preopen_stop(struct lc_docker *d);
+/* The descriptor of container ID's log opened when it was created (the caller owns it),
+ * or -1. */
+int lc_docker_preopen_take(struct lc_docker *d, const char *id);
+/* Container ID will not be read from a pre-opened file (filtered out, destroyed). */
+void lc_docker_preopen_drop(struct lc_docker *d, const char *id);
 
 /* stream.c */
 void lc_docker_stream_init(struct lc_docker_container *c);

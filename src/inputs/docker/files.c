@@ -475,9 +475,10 @@ void lc_docker_files_close(struct lc_docker_container *c)
     uv_close((uv_handle_t *)&f->ev, ev_closed);
 }
 
-/* Opens C's file at START (NULL: its start), watches its directory. */
+/* Opens C's file at START (NULL: its start; FD >= 0: the file opened already, read from
+ * its start), watches its directory. */
 static int files_open(struct lc_docker_container *c, const char *path,
-                      const struct lc_tail_pos *start, int tty)
+                      const struct lc_tail_pos *start, int fd, int tty)
 {
     struct lc_docker *d = c->d;
     struct lc_docker_files *f = lc_xcalloc(1, sizeof(*f));
@@ -486,7 +487,8 @@ static int files_open(struct lc_docker_container *c, const char *path,
     int rc;
     f->c = c;
     f->path = lc_xstrdup(path);
-    rc = lc_tail_open(&f->tail, path, start, 0, &cbs);
+    rc = fd >= 0 ? lc_tail_open_fd(&f->tail, path, fd, &cbs)
+                 : lc_tail_open(&f->tail, path, start, 0, &cbs);
     if (rc != 0 || f->tail.fd < 0) {
         if (f->tail.path != NULL) {
             lc_tail_close(&f->tail);
@@ -563,7 +565,7 @@ int lc_docker_files_begin(struct lc_docker_container *c)
     struct lc_tail_pos start;
     const struct lc_tail_pos *at = NULL;
     char path[4096];
-    int rc;
+    int rc, fd;
     if (d->dc->read == LC_DOCKER_READ_API || c->files != NULL) {
         return c->files != NULL;
     }
@@ -582,7 +584,12 @@ int lc_docker_files_begin(struct lc_docker_container *c)
         lc_docker_pos_begin_replay(&c->win, lc_wall_ns(), lc_docker_boot_ns());
         c->replaying = 1;
     }
-    rc = files_open(c, path, at, has_tty(d, c->id));
+    /* a log opened when Docker created it: the container is new, read from its start */
+    fd = at == NULL && !lc_docker_pos_has_position(&c->win) ? lc_docker_preopen_take(d, c->id) : -1;
+    if (fd < 0) {
+        lc_docker_preopen_drop(d, c->id);
+    }
+    rc = files_open(c, path, at, fd, has_tty(d, c->id));
     if (rc != 0) {
         snprintf(c->read_why, sizeof(c->read_why), "no readable json-file log (%s)", strerror(-rc));
         lc_log(LC_LOG_INFO, 0, "[%s:%s] read through the API: %s at %s", d->tag, cname(c),
