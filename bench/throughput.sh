@@ -21,7 +21,12 @@
 # (VmHWM). The last line is machine-readable: RESULT key=value ...
 #
 # Environment: LOGCAP_BIN (default build/logcap), LCB_TIMEOUT (seconds to wait for the
-# lines; default scales with the line count).
+# lines; default scales with the line count), LCB_READ (docker.read: auto, the default,
+# reads the json-file logs; api reads through the Engine API), LCT_DOCKER_ROOT (the
+# private dockerd's data root, default /var/lib/logcap-test/docker), LCB_AGENT=fluent-bit
+# (measure Fluent Bit instead: its tail input on the same containers' json-file logs, the
+# docker multiline parser, to a file; FLUENT_BIT, default
+# /work/shared/tools/fluent-bit/bin/fluent-bit). The agent's figures are under "logcap".
 set -euo pipefail
 
 N=${1:-10}
@@ -86,6 +91,8 @@ log_level: "warn"
 hostname: "bench"
 docker:
   socket: "$LCT_SOCK"
+  read: "${LCB_READ:-auto}"
+  root: "${LCT_DOCKER_ROOT:-/var/lib/logcap-test/docker}"
   include_names:
     - "$PREFIX*"
   initial_tail: "all"
@@ -99,17 +106,47 @@ outputs:
     compress: false
 EOF
 
-"$BIN" --config "$WORK/logcap.yaml" </dev/null >"$WORK/logcap.stderr" 2>&1 &
-LOGCAP_PID=$!
-
-echo "throughput: $N containers x $LINES lines of 100 bytes ($TOTAL lines), logcap pid $LOGCAP_PID, dockerd pid $DOCKERD_PID"
-
 PAD=$(printf '%084d' 0 | tr 0 x)
 # Containers are created before the window and started inside it, so the window holds
 # no image/container setup work of dockerd.
 seq 1 "$N" | xargs -P 8 -I{} docker create --network none --log-driver json-file \
     --name "${PREFIX}{}" "$LCT_IMAGE" sh -c \
     "seq 1 $LINES | awk -v c={} -v pad=$PAD '{printf \"c%03d %09d %s\\n\", c, \$1, pad}'" >/dev/null
+
+if [ "${LCB_AGENT:-logcap}" = fluent-bit ]; then
+    FB=${FLUENT_BIT:-/work/shared/tools/fluent-bit/bin/fluent-bit}
+    DROOT=${LCT_DOCKER_ROOT:-/var/lib/logcap-test/docker}
+    paths=$(docker ps -a --no-trunc --filter "name=^/$PREFIX" --format '{{.ID}}' | while read -r id; do
+        printf '%s/containers/%s/%s-json.log,' "$DROOT" "$id" "$id"
+    done)
+    mkdir -p "$WORK/logs"
+    cat >"$WORK/fluent-bit.yaml" <<FBEOF
+service:
+  flush: 1
+  log_level: warn
+pipeline:
+  inputs:
+    - name: tail
+      tag: bench
+      path: ${paths%,}
+      read_from_head: true
+      multiline.parser: docker
+      db: $WORK/fb.db
+      refresh_interval: 1
+  outputs:
+    - name: file
+      match: bench
+      path: $WORK/logs
+      file: fb.log
+      format: plain
+FBEOF
+    "$FB" -c "$WORK/fluent-bit.yaml" </dev/null >"$WORK/logcap.stderr" 2>&1 &
+else
+    "$BIN" --config "$WORK/logcap.yaml" </dev/null >"$WORK/logcap.stderr" 2>&1 &
+fi
+LOGCAP_PID=$!
+echo "throughput: $N containers x $LINES lines of 100 bytes ($TOTAL lines), ${LCB_AGENT:-logcap} (read ${LCB_READ:-auto}) pid $LOGCAP_PID, dockerd pid $DOCKERD_PID"
+sleep 1 # the agent up and following; its start is outside the window
 
 T0=$(date +%s.%N)
 L0=$(cpu_ticks "$LOGCAP_PID")
