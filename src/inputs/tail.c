@@ -283,6 +283,11 @@ int lc_tail_poll(struct lc_tail *t, size_t budget)
             continue;
         }
         if (at_end(t) == 0) {
+            if (t->pending.len == 0) {
+                /* caught up: a quiet file holds no read buffer (thousands of them may be
+                 * followed at once) */
+                lc_buf_close(&t->pending);
+            }
             return 0;
         }
     }
