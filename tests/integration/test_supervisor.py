@@ -199,7 +199,9 @@ def test_churn_with_stalled_streams(containers, stallproxy, logcap, record_prope
     rng = random.Random(seed)
     print("\nchurn seed %d (LCT_CHURN_SEED=%d repeats it)" % (seed, seed))
     record_property("churn_seed", seed)
-    lc = logcap(h.deep_merge(SUPERVISED, {"docker": {"socket": stallproxy.path}})).start()
+    # about the Engine API's follow streams (the files mode opens none): read: api
+    lc = logcap(h.deep_merge(SUPERVISED, {"docker": {"socket": stallproxy.path,
+                                                     "read": "api"}})).start()
     api = lc.wait_api()
     names = containers.run_many([("ch%02d" % k, h.counter_script(interval="0.05"))
                                  for k in range(n_containers)])
