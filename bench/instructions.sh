@@ -58,7 +58,7 @@ data_dir: "$WORK/data"
 log_level: "warn"
 hostname: "bench"
 api: {listen: "127.0.0.1:$PORT"}
-docker: {socket: "$LCT_SOCK", include_names: ["$PREFIX*"], initial_tail: "all"}
+docker: {socket: "$LCT_SOCK", read: "${LCB_READ:-auto}", root: "${LCT_DOCKER_ROOT:-/var/lib/logcap-test/docker}", include_names: ["$PREFIX*"], initial_tail: "all"}
 outputs:
   - {type: file, name: file, path: "$WORK/logs", format: json, rotate_bytes: 512GiB,
      max_files: 1, compress: false}

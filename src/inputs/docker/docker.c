@@ -569,6 +569,8 @@ static void *docker_create(const struct lc_input_ctx *ctx)
     uv_timer_init(d->loop, &d->reconcile_timer);
     uv_timer_init(d->loop, &d->events_timer);
     uv_idle_init(d->loop, &d->files_idle);
+    uv_timer_init(d->loop, &d->files_timer);
+    d->files_timer.data = d;
     uv_fs_event_init(d->loop, &d->root_ev);
     d->root_ev.data = d;
     d->reconnect_timer.data = d;
@@ -590,6 +592,21 @@ static void files_idle_cb(uv_idle_t *h)
     }
     if (!any || d->paused) {
         uv_idle_stop(&d->files_idle);
+    }
+}
+
+static void files_timer_cb(uv_timer_t *t)
+{
+    struct lc_docker *d = t->data;
+    for (struct lc_docker_container *c = d->containers; c != NULL && !d->paused; c = c->next) {
+        lc_docker_files_poll_dirty(c);
+    }
+}
+
+void lc_docker_files_soon(struct lc_docker *d)
+{
+    if (!d->stopping && !uv_is_active((uv_handle_t *)&d->files_timer)) {
+        uv_timer_start(&d->files_timer, files_timer_cb, LC_DOCKER_FILES_BATCH_MS, 0);
     }
 }
 
@@ -620,6 +637,7 @@ static void docker_stop(void *state)
     d->stopping = 1;
     lc_docker_discovery_stop(d);
     uv_idle_stop(&d->files_idle);
+    uv_timer_stop(&d->files_timer);
     lc_docker_preopen_stop(d);
     for (struct lc_docker_container *c = d->containers; c != NULL; c = c->next) {
         lc_docker_files_close(c);
@@ -627,7 +645,7 @@ static void docker_stop(void *state)
     }
 }
 
-/* D lives until its five handles are closed. */
+/* D lives until its six handles are closed. */
 static void maybe_free(struct lc_docker *d)
 {
     if (!d->destroyed || d->open_handles > 0) {
@@ -670,8 +688,9 @@ static void docker_destroy(void *state)
     uv_close((uv_handle_t *)&d->events_timer, handle_freed);
     uv_close((uv_handle_t *)&d->files_idle, handle_freed);
     uv_close((uv_handle_t *)&d->root_ev, handle_freed);
+    uv_close((uv_handle_t *)&d->files_timer, handle_freed);
     d->destroyed = 1;
-    d->open_handles = 5;
+    d->open_handles = 6;
 }
 
 static void docker_pause(void *state)

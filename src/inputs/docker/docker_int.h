@@ -136,8 +136,9 @@ struct lc_docker {
     char *legacy_path;                 /* positions.json of an older logcap, moved into the spool */
     int destroyed;
     int open_handles;
-    uv_idle_t files_idle; /* files mode: reads on while a container has more than a turn's */
-    uv_fs_event_t root_ev; /* files mode: <root>/containers (preopen.c) */
+    uv_idle_t files_idle;   /* files mode: reads on while a container has more than a turn's */
+    uv_timer_t files_timer; /* files mode: reads the files that changed, a batch at a time */
+    uv_fs_event_t root_ev;  /* files mode: <root>/containers (preopen.c) */
     struct lc_docker_preopen *preopen;
     size_t n_preopen;
 };
@@ -192,6 +193,11 @@ void lc_docker_files_poll_more(struct lc_docker_container *c);
 int lc_docker_files_has_more(const struct lc_docker_container *c);
 /* docker.c: a container has more to read: read on at the next loop turns. */
 void lc_docker_files_more(struct lc_docker *d);
+/* docker.c: a container's file changed: read the changed files within LC_DOCKER_FILES_BATCH_MS. */
+void lc_docker_files_soon(struct lc_docker *d);
+#define LC_DOCKER_FILES_BATCH_MS 5
+/* Reads C's file if it changed since it was last read. */
+void lc_docker_files_poll_dirty(struct lc_docker_container *c);
 
 /* preopen.c: logs opened when Docker creates them, before the container is known */
 struct lc_docker_preopen;
