@@ -70,7 +70,7 @@ LOGCAP_PID=$!
 
 # Every container's first line delivered: logcap follows them all; then the quiet window.
 for _ in $(seq 1 300); do
-    n=$(ls "$WORK/logs" 2>/dev/null | wc -l)
+    n=$({ ls "$WORK/logs" 2>/dev/null || true; } | wc -l)
     [ "$n" -ge "$N" ] && break
     sleep 0.1
 done
