@@ -234,3 +234,19 @@ def test_rm_container_gone_before_its_start_event_is_read(containers, logcap, st
     assert stallproxy.thaw() == frozen
     lc.wait_for(lambda: len(lc.records(name)) >= 20 or None, 20, "the 20 lines of %s" % name)
     assert [r["message"] for r in lc.records(name)] == ["gone %d" % i for i in range(1, 21)]
+
+
+def test_created_before_logcap_started_after(containers, logcap):
+    """A container logcap meets created but not started (no log file yet) is read from its
+    file once it starts, not through the API."""
+    name = containers.name("late")
+    h.docker("create", "--network", "none", "--name", name, "--log-driver", "json-file",
+             h.IMAGE, "sh", "-c", "for i in $(seq 1 30); do echo late $i; done")
+    lc = logcap(config=files_cfg()).start()
+    lc.wait_api()
+    read_mode(lc, name)  # known (stopped, never started)
+    h.docker("start", name)
+    containers.wait_exited(name)
+    lc.wait_for(lambda: len(lc.records(name)) >= 30 or None, 20, "the 30 lines")
+    assert read_mode(lc, name)["read"] == "files"
+    assert [r["message"] for r in lc.records(name)] == ["late %d" % i for i in range(1, 31)]

@@ -583,6 +583,22 @@ static int tail_start(const char *path, long n, struct lc_tail_pos *pos)
     return 0;
 }
 
+/* Whether the container's log driver is json-file (HostConfig.LogConfig.Type of
+ * <root>/containers/<id>/hostconfig.json). */
+static int json_file_driver(const struct lc_docker *d, const char *id)
+{
+    char path[4096];
+    const char *type;
+    json_t *hc;
+    int yes;
+    snprintf(path, sizeof(path), "%s/containers/%s/hostconfig.json", d->dc->root, id);
+    hc = json_load_file(path, 0, NULL);
+    type = json_string_value(json_object_get(json_object_get(hc, "LogConfig"), "Type"));
+    yes = type != NULL && strcmp(type, "json-file") == 0;
+    json_decref(hc);
+    return yes;
+}
+
 int lc_docker_files_begin(struct lc_docker_container *c)
 {
     struct lc_docker *d = c->d;
@@ -614,6 +630,12 @@ int lc_docker_files_begin(struct lc_docker_container *c)
         lc_docker_preopen_drop(d, c->id);
     }
     rc = files_open(c, path, at, fd, has_tty(d, c->id));
+    if (rc == -ENOENT && !c->running && json_file_driver(d, c->id)) {
+        /* created, never started: its log file comes with its start, which begins again */
+        c->read_files = 1;
+        c->replaying = 0;
+        return 1;
+    }
     if (rc != 0) {
         snprintf(c->read_why, sizeof(c->read_why), "no readable json-file log (%s)", strerror(-rc));
         lc_log(LC_LOG_INFO, 0, "[%s:%s] read through the API: %s at %s", d->tag, cname(c),
