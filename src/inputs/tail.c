@@ -306,6 +306,27 @@ int lc_tail_position(struct lc_tail *t, struct lc_tail_pos *pos)
     return 0;
 }
 
+int lc_tail_pos_format(const struct lc_tail_pos *pos, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "{\"dev\":%llu,\"ino\":%llu,\"fp_len\":%u,\"fp\":%u,\"off\":%llu}",
+                     (unsigned long long)pos->id.dev, (unsigned long long)pos->id.ino,
+                     (unsigned)pos->id.fp_len, (unsigned)pos->id.fp, (unsigned long long)pos->off);
+    return n >= 0 && (size_t)n < cap ? n : -1;
+}
+
+int lc_tail_pos_from_json(const json_t *obj, struct lc_tail_pos *pos)
+{
+    json_int_t dev, ino, fp_len, fp, off;
+    if (json_unpack((json_t *)obj, "{s:I,s:I,s:I,s:I,s:I}", "dev", &dev, "ino", &ino, "fp_len",
+                    &fp_len, "fp", &fp, "off", &off) != 0 ||
+        off < 0 || fp_len < 0 || fp_len > LC_TAIL_FP_MAX) {
+        return 0;
+    }
+    *pos = (struct lc_tail_pos){{(uint64_t)dev, (uint64_t)ino, (uint32_t)fp_len, (uint32_t)fp},
+                                (uint64_t)off};
+    return 1;
+}
+
 void lc_tail_close(struct lc_tail *t)
 {
     if (t->fd >= 0) {

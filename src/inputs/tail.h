@@ -32,6 +32,7 @@
 #ifndef LC_INPUTS_TAIL_H
 #define LC_INPUTS_TAIL_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -106,6 +107,16 @@ int lc_tail_poll(struct lc_tail *t, size_t budget);
 /* The position of what the consumer took: the open file's identity and offset. Returns 0,
  * or -ENOENT while no file is open. */
 int lc_tail_position(struct lc_tail *t, struct lc_tail_pos *pos);
+
+/* A position as the spool keeps it: {"dev":N,"ino":N,"fp_len":N,"fp":N,"off":N}, written
+ * into BUF (CAP bytes, LC_TAIL_POS_JSON_MAX always suffices). Returns its length, or -1
+ * when CAP is too small. */
+#define LC_TAIL_POS_JSON_MAX 128
+int lc_tail_pos_format(const struct lc_tail_pos *pos, char *buf, size_t cap);
+
+/* Reads OBJ, a position as lc_tail_pos_format writes it. Returns 1, or 0 when OBJ is not
+ * one (POS is then untouched). */
+int lc_tail_pos_from_json(const json_t *obj, struct lc_tail_pos *pos);
 
 /* Closes the file and frees what T holds (T can be opened again). */
 void lc_tail_close(struct lc_tail *t);

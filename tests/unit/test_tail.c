@@ -317,7 +317,28 @@ TEST(budget)
     fx_done(&x);
 }
 
+/* A position's JSON form reads back the same; a short buffer or a foreign object is refused. */
+TEST(position_json)
+{
+    struct lc_tail_pos pos = {{2049, 123456789012ULL, 1024, 0xdeadbeefu}, 98765432109ULL}, back;
+    char buf[LC_TAIL_POS_JSON_MAX];
+    json_t *j;
+    int n = lc_tail_pos_format(&pos, buf, sizeof(buf));
+    ASSERT_TRUE(n > 0);
+    ASSERT_STR_EQ(buf, "{\"dev\":2049,\"ino\":123456789012,\"fp_len\":1024,\"fp\":3735928559,"
+                       "\"off\":98765432109}");
+    j = json_loads(buf, 0, NULL);
+    ASSERT_EQ(lc_tail_pos_from_json(j, &back), 1);
+    ASSERT_TRUE(memcmp(&back, &pos, sizeof(pos)) == 0);
+    json_decref(j);
+    ASSERT_EQ(lc_tail_pos_format(&pos, buf, 20), -1);
+    j = json_loads("{\"dev\":1,\"ino\":2,\"fp_len\":2000,\"fp\":3,\"off\":4}", 0, NULL);
+    ASSERT_EQ(lc_tail_pos_from_json(j, &back), 0); /* fp_len past LC_TAIL_FP_MAX */
+    json_decref(j);
+    ASSERT_EQ(lc_tail_pos_from_json(NULL, &back), 0);
+}
+
 TEST_MAIN(TEST_ENTRY(appends_and_partial_lines), TEST_ENTRY(start_at_end_or_missing),
           TEST_ENTRY(rename_rotation), TEST_ENTRY(rotation_while_stopped), TEST_ENTRY(copytruncate),
           TEST_ENTRY(inode_reuse), TEST_ENTRY(resume_shrunk), TEST_ENTRY(deleted_while_read),
-          TEST_ENTRY(resume_gone), TEST_ENTRY(budget))
+          TEST_ENTRY(resume_gone), TEST_ENTRY(budget), TEST_ENTRY(position_json))

@@ -406,48 +406,32 @@ void lc_docker_files_poll_dirty(struct lc_docker_container *c)
 
 /* ---- the file part of a position ------------------------------------------------------- */
 
-static int saved_file(const json_t *saved, struct lc_tail_pos *pos);
-
 int lc_docker_files_adopt(struct lc_docker_container *c, const json_t *saved)
 {
-    c->has_fpos = saved_file(saved, &c->fpos);
+    c->has_fpos = lc_tail_pos_from_json(json_object_get(saved, "file"), &c->fpos);
     return c->has_fpos;
-}
-
-/* The saved file position of C (its "file" object), when the spool has one. */
-static int saved_file(const json_t *saved, struct lc_tail_pos *pos)
-{
-    json_int_t dev, ino, fp_len, fp, off;
-    json_t *o = json_object_get(saved, "file");
-    if (!json_is_object(o) ||
-        json_unpack(o, "{s:I,s:I,s:I,s:I,s:I}", "dev", &dev, "ino", &ino, "fp_len", &fp_len, "fp",
-                    &fp, "off", &off) != 0 ||
-        off < 0 || fp_len < 0 || fp_len > LC_TAIL_FP_MAX) {
-        return 0;
-    }
-    *pos = (struct lc_tail_pos){{(uint64_t)dev, (uint64_t)ino, (uint32_t)fp_len, (uint32_t)fp},
-                                (uint64_t)off};
-    return 1;
 }
 
 size_t lc_docker_files_position(const struct lc_docker_container *c, char *buf, size_t len,
                                 size_t cap)
 {
-    const struct lc_tail_pos *p = &c->fpos;
+    static const char key[] = "\"file\":";
+    size_t at = len - 1 + (len > 2) + sizeof(key) - 1; /* where the file object goes */
     int n;
-    if (!c->has_fpos || len < 2 || buf[len - 1] != '}') {
+    if (!c->has_fpos || len < 2 || buf[len - 1] != '}' || at + 2 >= cap) {
         return len;
     }
-    n = snprintf(buf + len - 1, cap - (len - 1),
-                 "%s\"file\":{\"dev\":%llu,\"ino\":%llu,\"fp_len\":%u,\"fp\":%u,\"off\":%llu}}",
-                 len > 2 ? "," : "", (unsigned long long)p->id.dev, (unsigned long long)p->id.ino,
-                 (unsigned)p->id.fp_len, (unsigned)p->id.fp, (unsigned long long)p->off);
-    if (n < 0 || (size_t)n >= cap - (len - 1)) {
-        buf[len - 1] = '}'; /* no room: the window alone (a resume then reads from the start) */
-        buf[len] = '\0';
-        return len;
+    n = lc_tail_pos_format(&c->fpos, buf + at, cap - at - 1);
+    if (n < 0) {
+        return len; /* no room: the window alone (a resume then reads from the start) */
     }
-    return len - 1 + (size_t)n;
+    if (len > 2) {
+        buf[len - 1] = ',';
+    }
+    memcpy(buf + len - 1 + (len > 2), key, sizeof(key) - 1);
+    buf[at + (size_t)n] = '}';
+    buf[at + (size_t)n + 1] = '\0';
+    return at + (size_t)n + 1;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------- */

@@ -17,7 +17,6 @@
 
 #define READ_BUDGET (1u << 20) /* bytes one file reads per loop turn */
 #define KEY_STARTED "_started" /* a position key: the first start is over (paths start '/') */
-#define POS_JSON_MAX 160
 
 struct dirwatch {
     struct dirwatch *next;
@@ -252,19 +251,12 @@ static int wanted(const struct lc_file_input *in, const char *path)
 static int saved_position(struct lc_file_input *in, const char *path, struct lc_tail_pos *pos)
 {
     json_t *text = json_object_get(in->saved, path), *j;
-    json_int_t dev, ino, fp_len, fp, off;
     int ok;
     if (!json_is_string(text) || (j = json_loads(json_string_value(text), 0, NULL)) == NULL) {
         return 0;
     }
-    ok = json_unpack(j, "{s:I,s:I,s:I,s:I,s:I}", "dev", &dev, "ino", &ino, "fp_len", &fp_len, "fp",
-                     &fp, "off", &off) == 0 &&
-         off >= 0 && fp_len >= 0 && fp_len <= LC_TAIL_FP_MAX;
+    ok = lc_tail_pos_from_json(j, pos);
     json_decref(j);
-    if (ok) {
-        *pos = (struct lc_tail_pos){{(uint64_t)dev, (uint64_t)ino, (uint32_t)fp_len, (uint32_t)fp},
-                                    (uint64_t)off};
-    }
     return ok;
 }
 
@@ -443,25 +435,17 @@ static void watch_glob_dirs(struct lc_file_input *in)
 
 /* ---- positions ------------------------------------------------------------------------ */
 
-/* POS as the JSON text the spool keeps. Returns its length. */
-static int pos_text(const struct lc_tail_pos *pos, char *text, size_t cap)
-{
-    return snprintf(text, cap, "{\"dev\":%llu,\"ino\":%llu,\"fp_len\":%u,\"fp\":%u,\"off\":%llu}",
-                    (unsigned long long)pos->id.dev, (unsigned long long)pos->id.ino,
-                    (unsigned)pos->id.fp_len, (unsigned)pos->id.fp, (unsigned long long)pos->off);
-}
-
 static void put_positions(void *ud)
 {
     struct lc_file_input *in = ud;
-    char text[POS_JSON_MAX];
+    char text[LC_TAIL_POS_JSON_MAX];
     for (struct src *s = in->files; s != NULL; s = s->next) {
         struct lc_tail_pos pos;
         int n;
         if (!s->moved || lc_tail_position(&s->tail, &pos) != 0) {
             continue;
         }
-        n = pos_text(&pos, text, sizeof(text));
+        n = lc_tail_pos_format(&pos, text, sizeof(text));
         lc_ingest_set_position(in->ingest, s->path, text, (size_t)n);
         s->moved = 0;
     }
@@ -507,8 +491,8 @@ static void restart_task(void *ud)
     for (struct src *s = in->files; s != NULL; s = s->next) {
         struct lc_tail_pos pos;
         if (lc_tail_position(&s->tail, &pos) == 0) {
-            char text[POS_JSON_MAX];
-            pos_text(&pos, text, sizeof(text));
+            char text[LC_TAIL_POS_JSON_MAX];
+            lc_tail_pos_format(&pos, text, sizeof(text));
             json_object_set_new(in->saved, s->path, json_string(text));
         }
     }
