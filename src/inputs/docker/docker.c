@@ -293,6 +293,9 @@ static void pause_all(struct lc_docker *d, int pause)
     for (struct lc_docker_container *c = d->containers; c != NULL; c = c->next) {
         lc_docker_stream_pause(c, pause);
     }
+    if (!pause && d->changed != NULL) {
+        lc_docker_files_soon(d); /* files that changed while paused: read, watched again */
+    }
 }
 
 /* ---- lines and positions ------------------------------------------------------------ */
@@ -326,6 +329,22 @@ void lc_docker_take(struct lc_docker *d, struct lc_docker_container *c,
     lc_docker_pos_take(&c->win, l->ts_ns, l->stream);
     c->taken_since_commit = 1;
     lc_docker_mark_dirty(d, c);
+}
+
+int lc_docker_take_unseen(struct lc_docker_container *c, const struct lc_docker_line *l)
+{
+    if (c->tail_floor_pending) {
+        c->tail_floor_pending = 0;
+        lc_docker_pos_set_floor(&c->win, l->ts_ns);
+    }
+    if (c->replaying && lc_docker_pos_seen(&c->win, l->ts_ns, l->stream)) {
+        return 0;
+    }
+    lc_docker_take(c->d, c, l);
+    c->stats.lines[l->stream == LC_STREAM_STDERR ? 2 : 1]++;
+    c->stats.bytes[l->stream == LC_STREAM_STDERR ? 2 : 1] += l->len;
+    c->stats.truncated += l->truncated ? 1 : 0;
+    return 1;
 }
 
 /* The ingest stage commits: the positions that moved go into the same transaction. */
@@ -597,10 +616,7 @@ static void files_idle_cb(uv_idle_t *h)
 
 static void files_timer_cb(uv_timer_t *t)
 {
-    struct lc_docker *d = t->data;
-    for (struct lc_docker_container *c = d->containers; c != NULL && !d->paused; c = c->next) {
-        lc_docker_files_poll_dirty(c);
-    }
+    lc_docker_files_read_changed(t->data);
 }
 
 void lc_docker_files_soon(struct lc_docker *d)

@@ -138,7 +138,8 @@ struct lc_docker {
     int open_handles;
     uv_idle_t files_idle;   /* files mode: reads on while a container has more than a turn's */
     uv_timer_t files_timer; /* files mode: reads the files that changed, a batch at a time */
-    uv_fs_event_t root_ev;  /* files mode: <root>/containers (preopen.c) */
+    struct lc_docker_files *changed; /* files mode: the files that changed since the batch */
+    uv_fs_event_t root_ev;           /* files mode: <root>/containers (preopen.c) */
     struct lc_docker_preopen *preopen;
     size_t n_preopen;
 };
@@ -159,6 +160,10 @@ int64_t lc_docker_boot_ns(void);
 /* Takes one line of C: hands it to the ingest stage and moves C's position. */
 void lc_docker_take(struct lc_docker *d, struct lc_docker_container *c,
                     const struct lc_docker_line *l);
+/* Takes line L of C, read from the API or from its file, unless a replay finds it taken
+ * before (the first line of a tail request sets the floor): the line and its counts.
+ * Returns 1 when it was taken, 0 when it was seen already. */
+int lc_docker_take_unseen(struct lc_docker_container *c, const struct lc_docker_line *l);
 /* After the first list: positions of containers that are gone are dropped, and the spool
  * records that the first list happened (initial_tail never applies again). */
 void lc_docker_first_list_done(struct lc_docker *d);
@@ -196,8 +201,8 @@ void lc_docker_files_more(struct lc_docker *d);
 /* docker.c: a container's file changed: read the changed files within LC_DOCKER_FILES_BATCH_MS. */
 void lc_docker_files_soon(struct lc_docker *d);
 #define LC_DOCKER_FILES_BATCH_MS 5
-/* Reads C's file if it changed since it was last read. */
-void lc_docker_files_poll_dirty(struct lc_docker_container *c);
+/* Reads the files that changed since the last batch (none while the input is paused). */
+void lc_docker_files_read_changed(struct lc_docker *d);
 
 /* preopen.c: logs opened when Docker creates them, before the container is known */
 struct lc_docker_preopen;

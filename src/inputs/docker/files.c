@@ -48,7 +48,8 @@ struct lc_docker_files {
     int more;    /* the last poll stopped at its budget */
     int lost;    /* the saved file was not found: catch up from the rotated files */
     int deleted; /* read to the end of a file no path names */
-    int dirty;   /* its directory changed: read at the input's next batch of reads */
+    int changed; /* its directory changed: on the input's list, read at its next batch */
+    struct lc_docker_files *changed_next;
     /* a catch-up: whether the first line of the oldest file left was new (see catch_up) */
     int probe_first, first_new;
 };
@@ -64,27 +65,17 @@ static int on_line(void *ud, const struct lc_docker_line *l)
 {
     struct lc_docker_container *c = ud;
     const struct lc_docker_config *dc = c->d->dc;
+    int taken;
+    /* the API path asks only for the streams configured; a file holds both */
     if ((l->stream == LC_STREAM_STDOUT && !dc->stdout_enabled) ||
         (l->stream == LC_STREAM_STDERR && !dc->stderr_enabled)) {
         return 0;
     }
-    if (c->tail_floor_pending) {
-        c->tail_floor_pending = 0;
-        lc_docker_pos_set_floor(&c->win, l->ts_ns);
-    }
+    taken = lc_docker_take_unseen(c, l);
     if (c->files != NULL && c->files->probe_first) {
         c->files->probe_first = 0;
-        c->files->first_new = !(c->replaying && lc_docker_pos_seen(&c->win, l->ts_ns, l->stream));
-        if (!c->files->first_new) {
-            return 0;
-        }
-    } else if (c->replaying && lc_docker_pos_seen(&c->win, l->ts_ns, l->stream)) {
-        return 0;
+        c->files->first_new = taken;
     }
-    lc_docker_take(c->d, c, l);
-    c->stats.lines[l->stream == LC_STREAM_STDERR ? 2 : 1]++;
-    c->stats.bytes[l->stream == LC_STREAM_STDERR ? 2 : 1] += l->len;
-    c->stats.truncated += l->truncated ? 1 : 0;
     return 0;
 }
 
@@ -194,51 +185,75 @@ static int gz_is(const char *path, const struct lc_tail_id *id)
     return n == (int)id->fp_len && (uint32_t)crc32(0L, head, id->fp_len) == id->fp;
 }
 
+/* <path>.K of F's log, plain or (*GZ set) its compressed copy <path>.K.gz: its name into
+ * PATH (CAP bytes) and its status into ST. Returns 0, or -1 when there is neither. */
+static int rotated_file(const struct lc_docker_files *f, int k, char *path, size_t cap,
+                        struct stat *st, int *gz)
+{
+    *gz = 0;
+    snprintf(path, cap, "%s.%d", f->path, k);
+    if (stat(path, st) == 0) {
+        return 0;
+    }
+    *gz = 1;
+    snprintf(path, cap, "%s.%d.gz", f->path, k);
+    return stat(path, st) == 0 ? 0 : -1;
+}
+
+/* The N of the oldest rotated file <path>.N (the rotated files end at the first missing
+ * number); 0 when there is none. */
+static int oldest_rotated(const struct lc_docker_files *f)
+{
+    char path[4096];
+    struct stat st;
+    int k = 0, gz;
+    while (k < ROTATED_MAX && rotated_file(f, k + 1, path, sizeof(path), &st, &gz) == 0) {
+        k++;
+    }
+    return k;
+}
+
 /* Where DONE is among F's rotated files: N when it is <path>.N (or its compressed copy
  * <path>.N.gz), 0 when it is gone. */
 static int rotated_index(const struct lc_docker_files *f, const struct lc_tail_id *done)
 {
     char path[4096];
     struct stat st;
-    for (int k = 1; k <= ROTATED_MAX; k++) {
-        snprintf(path, sizeof(path), "%s.%d", f->path, k);
-        if (stat(path, &st) == 0) {
-            if ((uint64_t)st.st_ino == done->ino && (uint64_t)st.st_dev == done->dev) {
-                return k;
-            }
-            continue;
-        }
-        snprintf(path, sizeof(path), "%s.%d.gz", f->path, k);
-        if (stat(path, &st) != 0) {
-            return 0; /* the rotated files end here */
-        }
-        if (gz_is(path, done)) {
+    int gz;
+    for (int k = 1; k <= ROTATED_MAX && rotated_file(f, k, path, sizeof(path), &st, &gz) == 0;
+         k++) {
+        if (gz ? gz_is(path, done)
+               : (uint64_t)st.st_ino == done->ino && (uint64_t)st.st_dev == done->dev) {
             return k;
         }
     }
     return 0;
 }
 
+/* What feed_rotated does at a plain file. */
+enum plain_at { FEED_IT, RETURN_IT, STOP_AT_OWN };
+
 /* Feeds the rotated files <path>.K down to <path>.1 (each plain or gzip) through the
- * window. With TAKE_PLAIN, the first plain one is not fed but opened and returned, for the
- * follower to read (it may still be the file Docker rotated last); else -1. */
-static int feed_rotated(struct lc_docker_files *f, int k, int take_plain)
+ * window. At a plain one, with RETURN_IT, it is not fed but opened and returned, for the
+ * follower to read (it may still be the file Docker rotated last); with STOP_AT_OWN, the
+ * follower's own file (rotated since it opened it) ends the feeding: it reads it itself.
+ * Returns the descriptor of RETURN_IT, else -1. */
+static int feed_rotated(struct lc_docker_files *f, int k, enum plain_at at_plain)
 {
     struct lc_docker_container *c = f->c;
     char path[4096];
     struct stat st;
     for (; k >= 1; k--) {
-        int gz = 0, fd;
-        snprintf(path, sizeof(path), "%s.%d", f->path, k);
-        if (stat(path, &st) != 0) {
-            snprintf(path, sizeof(path), "%s.%d.gz", f->path, k);
-            gz = 1;
-            if (stat(path, &st) != 0) {
-                continue;
-            }
+        int gz, fd;
+        if (rotated_file(f, k, path, sizeof(path), &st, &gz) != 0) {
+            continue;
         }
-        if (!gz && take_plain && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+        if (!gz && at_plain == RETURN_IT && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
             return fd;
+        }
+        if (!gz && at_plain == STOP_AT_OWN && (uint64_t)st.st_ino == f->tail.id.ino &&
+            (uint64_t)st.st_dev == f->tail.id.dev) {
+            return -1;
         }
         if (feed_whole(f, path, gz) != 0) {
             c->stats.errors++;
@@ -256,26 +271,12 @@ static void catch_up(struct lc_docker_files *f)
 {
     struct lc_docker_container *c = f->c;
     uint64_t before = c->stats.lines[1] + c->stats.lines[2];
-    char path[4096];
-    struct stat st;
-    int oldest = 0;
-    for (int k = 1; k <= ROTATED_MAX; k++) {
-        snprintf(path, sizeof(path), "%s.%d", f->path, k);
-        if (stat(path, &st) == 0) {
-            oldest = k;
-            continue;
-        }
-        snprintf(path, sizeof(path), "%s.%d.gz", f->path, k);
-        if (stat(path, &st) != 0) {
-            break;
-        }
-        oldest = k;
-    }
+    int oldest = oldest_rotated(f);
     lc_docker_pos_begin_replay(&c->win, lc_wall_ns(), lc_docker_boot_ns());
     c->replaying = 1;
     f->probe_first = 1;
     f->first_new = 0;
-    feed_rotated(f, oldest, 0);
+    feed_rotated(f, oldest, FEED_IT);
     if (f->probe_first || f->first_new) {
         /* the oldest file left begins with a line never taken (or none is left): what was
          * written between it and the last line taken is gone */
@@ -296,32 +297,7 @@ static void catch_up(struct lc_docker_files *f)
  * open already is left to it. */
 static void feed_older(struct lc_docker_files *f)
 {
-    char path[4096];
-    struct stat st;
-    int oldest = 0;
-    for (int k = 1; k <= ROTATED_MAX; k++) {
-        snprintf(path, sizeof(path), "%s.%d", f->path, k);
-        if (stat(path, &st) != 0) {
-            snprintf(path, sizeof(path), "%s.%d.gz", f->path, k);
-            if (stat(path, &st) != 0) {
-                break;
-            }
-        }
-        oldest = k;
-    }
-    for (int k = oldest; k >= 1; k--) {
-        int gz = 0;
-        snprintf(path, sizeof(path), "%s.%d", f->path, k);
-        if (stat(path, &st) != 0) {
-            snprintf(path, sizeof(path), "%s.%d.gz", f->path, k);
-            gz = 1;
-        } else if ((uint64_t)st.st_ino == f->tail.id.ino && (uint64_t)st.st_dev == f->tail.id.dev) {
-            return; /* the follower's own file, rotated meanwhile: it reads it, then on */
-        }
-        if (feed_whole(f, path, gz) != 0) {
-            f->c->stats.errors++;
-        }
-    }
+    feed_rotated(f, oldest_rotated(f), STOP_AT_OWN);
 }
 
 /* The tail's successor: the file Docker rotated after DONE. */
@@ -333,7 +309,7 @@ static int next_file(void *ud, const struct lc_tail_id *done)
         return -1; /* the path's file came right after it */
     }
     if (k > 1) {
-        return feed_rotated(f, k - 1, 1);
+        return feed_rotated(f, k - 1, RETURN_IT);
     }
     catch_up(f);
     return -1;
@@ -381,27 +357,30 @@ static void on_dir_event(uv_fs_event_t *h, const char *filename, int events, int
     struct lc_docker_files *f = h->data;
     (void)filename;
     (void)events;
-    if (status == 0 && !f->dirty) {
+    if (status == 0 && !f->changed) {
         /* Until the batch reads it, further changes need not wake the loop: the watch
          * rests (a busy container would otherwise wake it at every line dockerd writes) */
-        f->dirty = 1;
+        struct lc_docker *d = f->c->d;
+        f->changed = 1;
+        f->changed_next = d->changed;
+        d->changed = f;
         uv_fs_event_stop(&f->ev);
         f->ev_started = 0;
-        lc_docker_files_soon(f->c->d);
+        lc_docker_files_soon(d);
     }
 }
 
-void lc_docker_files_poll_dirty(struct lc_docker_container *c)
+void lc_docker_files_read_changed(struct lc_docker *d)
 {
-    struct lc_docker_files *f = c->files;
-    if (f == NULL || !f->dirty) {
-        return;
+    while (d->changed != NULL && !d->paused) {
+        struct lc_docker_files *f = d->changed;
+        d->changed = f->changed_next;
+        f->changed = 0;
+        /* watch again first, then read: a change after the read wakes the loop, one before
+         * it is read now */
+        f->ev_started = uv_fs_event_start(&f->ev, on_dir_event, f->dir, 0) == 0;
+        poll_file(f);
     }
-    f->dirty = 0;
-    /* watch again first, then read: a change after the read wakes the loop, one before it
-     * is read now */
-    f->ev_started = uv_fs_event_start(&f->ev, on_dir_event, f->dir, 0) == 0;
-    poll_file(f);
 }
 
 /* ---- the file part of a position ------------------------------------------------------- */
@@ -478,6 +457,13 @@ void lc_docker_files_close(struct lc_docker_container *c)
         return;
     }
     uv_timer_stop(&c->timer);
+    if (f->changed) {
+        struct lc_docker_files **pp = &c->d->changed;
+        while (*pp != f) {
+            pp = &(*pp)->changed_next;
+        }
+        *pp = f->changed_next;
+    }
     c->files = NULL; /* read_files stays: a stopped container is still read from its file */
     if (f->ev_started) {
         uv_fs_event_stop(&f->ev);

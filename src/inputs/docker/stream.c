@@ -302,20 +302,7 @@ static void arm_idle(struct lc_docker_container *c, uint64_t ms)
 
 static int on_line(void *ud, const struct lc_docker_line *l)
 {
-    struct lc_docker_container *c = ud;
-    struct lc_docker *d = c->d;
-
-    if (c->tail_floor_pending) {
-        c->tail_floor_pending = 0;
-        lc_docker_pos_set_floor(&c->win, l->ts_ns);
-    }
-    if (c->replaying && lc_docker_pos_seen(&c->win, l->ts_ns, l->stream)) {
-        return 0;
-    }
-    lc_docker_take(d, c, l);
-    c->stats.lines[l->stream == LC_STREAM_STDERR ? 2 : 1]++;
-    c->stats.bytes[l->stream == LC_STREAM_STDERR ? 2 : 1] += l->len;
-    c->stats.truncated += l->truncated ? 1 : 0;
+    lc_docker_take_unseen(ud, l);
     return 0;
 }
 
