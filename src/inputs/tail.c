@@ -142,7 +142,7 @@ static int resume_at(struct lc_tail *t, const struct lc_tail_pos *resume)
             close(fd);
         }
         take_fd(t, old, size_of(old) < resume->off ? 0 : resume->off);
-        t->next_from_path = 1;
+        t->rotated_away = 1;
         return 0;
     }
     say(t, LC_TAIL_LOST, UINT64_MAX);
@@ -204,12 +204,12 @@ static void rotate(struct lc_tail *t)
     hand(t, 1);
     close(t->fd);
     t->fd = -1;
-    t->next_from_path = 0;
+    t->rotated_away = 0;
     say(t, LC_TAIL_ROTATED, 0);
     fd = t->cbs.next != NULL ? t->cbs.next(t->cbs.ud, &done) : -1;
     if (fd >= 0) {
         take_fd(t, fd, 0);
-        t->next_from_path = 1; /* a rotated file: done at its end */
+        t->rotated_away = 1; /* a rotated file: done at its end */
         return;
     }
     fd = open_ro(t->path);
@@ -223,7 +223,7 @@ static void rotate(struct lc_tail *t)
 static int at_end(struct lc_tail *t)
 {
     struct stat ps;
-    if (t->next_from_path) {
+    if (t->rotated_away) {
         rotate(t);
         return t->fd >= 0;
     }
@@ -238,7 +238,7 @@ static int at_end(struct lc_tail *t)
         /* Renamed away. The writer may have appended after the read that found the end and
          * before the rename: read to the end once more, now that no more can come, and
          * move on at that end. */
-        t->next_from_path = 1;
+        t->rotated_away = 1;
         return 1;
     }
     if (size_of(t->fd) < t->off + t->pending.len) {

@@ -82,7 +82,7 @@ struct lc_tail {
     struct lc_tail_id id;
     uint64_t off; /* file offset of pending.data[0]: what the consumer took */
     struct lc_buf pending;
-    int next_from_path; /* the open file was rotated away: at its end, the next file */
+    int rotated_away; /* the open file was rotated away: at its end, the next file */
     int deleted_said;
     struct lc_tail_cbs cbs;
 };

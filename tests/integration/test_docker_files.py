@@ -10,8 +10,8 @@ is not json-file read through the API; and dockerd serving no log request at all
 
 import os
 import re
+import subprocess
 import threading
-import time
 
 import pytest
 
@@ -81,14 +81,12 @@ def test_rm_containers_that_exit_at_once(containers, logcap):
 
     def run(spec):
         containers.run(spec[0], spec[1], rm=True)
-    threads = []
     for k in range(0, 100, 10):
         batch = [threading.Thread(target=run, args=(s,)) for s in specs[k:k + 10]]
         for t in batch:
             t.start()
         for t in batch:
             t.join()
-        threads += batch
     missing = []
     for i in range(100):
         name = containers.name("rm%d" % i)
@@ -161,8 +159,10 @@ def test_sigkill_in_files_mode(containers, logcap):
     names = containers.run_many([("k%d" % i, h.counter_script(interval="0.005"))
                                  for i in range(3)])
     for _ in range(10):
-        lc.wait_for(lambda: all(len(lc.records(n)) > 0 for n in names) or None, 20, "lines")
-        time.sleep(0.3)  # pacing of the kills, not a wait for a condition
+        # each life takes new lines of every container before it is killed
+        before = {n: len(lc.records(n)) for n in names}
+        lc.wait_for(lambda: all(len(lc.records(n)) >= before[n] + 20 for n in names) or None,
+                    20, "20 new lines of every container")
         lc.stop(kill=True)
         lc.start()
     dups = h.compare_with_docker(lc, containers, names, allow_duplicates=True, timeout=120)
@@ -174,8 +174,9 @@ def test_switching_read_modes_across_restarts(containers, logcap):
     lc.wait_api()
     name = containers.run("sw", h.counter_script(interval="0.01"))
     for mode in ("files", "api", "files"):
-        lc.wait_for(lambda: len(lc.records(name)) > 0 or None, 20, "lines")
-        time.sleep(0.5)  # lines written in this mode, then a clean restart
+        before = len(lc.records(name))
+        lc.wait_for(lambda: len(lc.records(name)) >= before + 30 or None, 20,
+                    "30 lines taken in this mode")
         lc.stop()
         lc.config["docker"]["read"] = mode
         lc.write_config()
@@ -212,10 +213,11 @@ def test_files_mode_needs_the_containers_directory(workdir, prefix):
     lc = h.Logcap(workdir, prefix, config={"docker": {"read": "files",
                                                       "root": os.path.join(workdir, "nope")}})
     lc.start()
-    deadline = time.monotonic() + 10
-    while lc.alive() and time.monotonic() < deadline:
-        time.sleep(0.05)  # waiting for the process to exit (its exit is the assertion)
-    assert not lc.alive(), "logcap started without the containers directory"
+    try:
+        rc = lc.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("logcap started without the containers directory")
+    assert rc != 0, "logcap exited 0 without the containers directory"
     assert re.search(r"read: files, but .*/nope/containers cannot be read", lc.stderr_text())
 
 

@@ -6,7 +6,6 @@ than max_line_bytes; SIGKILL in the middle of a stream resumes without loss. No 
 is needed: logcap runs with the file input alone."""
 
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -211,11 +210,13 @@ def test_line_longer_than_max_line_bytes(files_lc):
     long = "L" * 5000
     exact = "E" * 1024
     append(path, ["short", long, exact, "after"])
-    # a long line written in pieces, as a slow writer does
+    # a long line written in pieces, as a slow writer does: its first 3000 bytes are cut to
+    # a record (seen in the output) before the rest of it is written, and dropped
     with open(path, "a") as f:
         f.write("P" * 3000)
         f.flush()
-        time.sleep(0.3)
+        lc.wait_for(lambda: (lambda r: r if len(r) >= 5 else None)(
+            h.read_records(lc.logs_dir, "app.log")), 20, "the cut piece as a record")
         f.write("Q" * 3000 + "\nlast\n")
     recs = lc.wait_for(lambda: (lambda r: r if len(r) >= 6 else None)(
         h.read_records(lc.logs_dir, "app.log")), 20, "6 records")
@@ -229,17 +230,14 @@ def test_sigkill_resumes_without_loss(files_lc):
     lc = files_lc(read_from="beginning").start()
     path = os.path.join(lc.src, "app.log")
     n = 30000
-    done = threading.Event()
-
-    def write():
-        writer(path, n, n + 1, "rename")
-        done.set()
-    t = threading.Thread(target=write)
+    t = threading.Thread(target=writer, args=(path, n, n + 1, "rename"))
     t.start()
     try:
         for _ in range(3):
-            lc.wait_for(lambda: len(msgs(lc, "app.log")) > 0, 20, "some lines")
-            time.sleep(0.2)
+            # each life takes new lines before it is killed
+            before = len(msgs(lc, "app.log"))
+            lc.wait_for(lambda: len(msgs(lc, "app.log")) >= before + 100 or None, 20,
+                        "100 new lines")
             lc.stop(kill=True)
             lc.start()
     finally:

@@ -70,16 +70,21 @@ struct lc_file_input {
 
 /* ---- lines ---------------------------------------------------------------------------- */
 
-static void take_line(struct src *s, const char *p, size_t n, int truncated)
+/* The read time every line of one read of a file gets. */
+struct read_time {
+    int64_t ns;
+    char text[48];
+    size_t len;
+};
+
+static void take_line(struct src *s, const struct read_time *at, const char *p, size_t n,
+                      int truncated)
 {
     struct lc_file_input *in = s->in;
-    char ts[48];
-    int64_t now = lc_wall_ns();
-    int ts_len = lc_time_format_rfc3339(now, ts, sizeof(ts));
     struct lc_line_view v = {.stream = LC_STREAM_STDOUT,
-                             .ts_ns = now,
-                             .ts = ts,
-                             .ts_len = ts_len > 0 ? (size_t)ts_len : 0,
+                             .ts_ns = at->ns,
+                             .ts = at->text,
+                             .ts_len = at->len,
                              .msg = p,
                              .len = n,
                              .truncated = truncated,
@@ -99,7 +104,10 @@ static size_t on_data(void *ud, const char *p, size_t n, uint64_t off, int end)
 {
     struct src *s = ud;
     size_t max = s->in->fc->max_line_bytes, at = 0;
+    struct read_time now = {.ns = lc_wall_ns()};
+    int len_ts = lc_time_format_rfc3339(now.ns, now.text, sizeof(now.text));
     (void)off;
+    now.len = len_ts > 0 ? (size_t)len_ts : 0;
     while (at < n) {
         const char *nl = memchr(p + at, '\n', n - at);
         size_t len = nl != NULL ? (size_t)(nl - (p + at)) : n - at;
@@ -107,7 +115,7 @@ static size_t on_data(void *ud, const char *p, size_t n, uint64_t off, int end)
             break; /* a line being written (one of max bytes may still end right here) */
         }
         if (!s->skipping) {
-            take_line(s, p + at, len < max ? len : max, len > max);
+            take_line(s, &now, p + at, len < max ? len : max, len > max);
         }
         /* cut and not ended yet: its rest is dropped as it comes, up to its '\n' */
         s->skipping = nl == NULL && !end;
@@ -380,15 +388,7 @@ static void on_dir_event(uv_fs_event_t *h, const char *filename, int events, int
             follow(in, path, 0);
         }
     }
-    /* a rename away from a followed name: the follower of the old name finds out */
-    for (s = in->files; s != NULL; s = s->next) {
-        if (strncmp(s->path, w->dir, strlen(w->dir)) == 0 && s->tail.next_from_path) {
-            poll_file(s);
-        }
-    }
 }
-
-static void handle_closed(uv_handle_t *h);
 
 static void watch_dir(struct lc_file_input *in, const char *dir)
 {
