@@ -22,6 +22,9 @@ def test_half_a_million_lines_with_a_restart(containers, logcap):
     lc.stop()
     at_restart = len(tail.poll())
     lc.start()
+    # up before anything else: reading the files, logcap may have taken every line before
+    # the restart, and the stop below must not come before it can handle SIGTERM
+    lc.wait_api()
     containers.wait_exited(name, timeout=120)
     lc.wait_for(lambda: len(tail.poll()) >= 2 * n, 240, "all %d lines" % (2 * n),
                 detail=lambda: "have %d (%d at the restart)" % (len(tail.records), at_restart))
