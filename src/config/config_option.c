@@ -4,6 +4,8 @@
  * config_schema.c and config_instance.c. */
 #include "config/config_option.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -209,6 +211,8 @@ void lc_config_options_copy(const struct lc_config_option *table, void *dst, con
                 struct lc_config_pair *to = &(*AT(dst, o, struct lc_config_pair *))[i];
                 to->name = lc_xstrdup(from->name);
                 to->value = lc_xstrdup(from->value);
+                to->line = from->line;
+                to->line = from->line;
             }
             break;
         case LC_OPT_SECTION:
@@ -366,4 +370,43 @@ void lc_config_option_describe(const struct lc_config_option *o, char *type, cha
 const char *lc_config_quote_text(char *dst, size_t cap, const char *s)
 {
     return lc_config_quote(dst, cap, s, strlen(s));
+}
+
+#define SECRET_CAP (64 * 1024) /* a password or token file larger than this is a mistake */
+
+int lc_config_read_secret(const char *path, char **out, char *why, size_t cap)
+{
+    char q[256], *buf = lc_xmalloc(SECRET_CAP + 1);
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+    int err = 0;
+
+    if (f != NULL) {
+        n = fread(buf, 1, SECRET_CAP + 1, f);
+        err = ferror(f) ? errno : 0;
+        fclose(f);
+    } else {
+        err = errno;
+    }
+    lc_config_quote_text(q, sizeof q, path);
+    if (err == 0 && n > SECRET_CAP) {
+        snprintf(why, cap, "%s is larger than 64KiB", q);
+        err = EFBIG;
+    } else if (err != 0) {
+        snprintf(why, cap, "cannot read %s: %s", q, strerror(err));
+    }
+    while (err == 0 && n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        n--;
+    }
+    if (err == 0 && (n == 0 || memchr(buf, '\0', n) != NULL)) {
+        snprintf(why, cap, "%s is empty or holds a NUL byte", q);
+        err = EINVAL;
+    }
+    if (err != 0) {
+        free(buf);
+        return -1;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    return 0;
 }

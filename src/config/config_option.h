@@ -50,7 +50,7 @@ enum lc_option_type {
 /* A secret (a password, a token): whatever describes or echoes the config prints
  * "<redacted>" for it, and no message quotes its value. */
 #define LC_OPT_SECRET 2u
-/* LC_OPT_STRING: an empty string is accepted and means "none" (NULL), as the default. */
+/* LC_OPT_STRING, LC_OPT_TEMPLATE: an empty string is accepted and means "none" (NULL). */
 #define LC_OPT_EMPTY_NONE 4u
 
 /* One entry of an LC_OPT_TEMPLATES value (Loki's labels:), in the order of the file. The
@@ -68,6 +68,7 @@ struct lc_template_pair {
 struct lc_config_pair {
     char *name;
     char *value;
+    int line; /* the line of the value in the file; 0: a default */
 };
 
 /* One entry of an LC_OPT_LABELS value. */
@@ -214,6 +215,11 @@ void lc_config_check_report(struct lc_config_check *ck, int line, const char *ke
  * (two file outputs may not share a directory). */
 const void *lc_config_check_peer(const struct lc_config_check *ck, size_t i, const char **name,
                                  int *line);
+
+/* Reads the secret (a password, a token) in the file PATH into *OUT, a heap string the
+ * caller owns, trailing CR/LF trimmed. Returns 0, or -1 with WHY (CAP bytes) set: the file
+ * cannot be read, is larger than 64KiB, empty, or holds a NUL byte. */
+int lc_config_read_secret(const char *path, char **out, char *why, size_t cap);
 
 /* ---- formatting values in messages ---- */
 

@@ -378,6 +378,7 @@ static int add_pair(struct lc_config_walk *w, void *entry, const char *name, yam
     }
     e->name = lc_xstrdup(name);
     e->value = lc_xstrdup(value);
+    e->line = lc_config_line(v);
     return 0;
 }
 

@@ -35,8 +35,14 @@ void lc_config_set_template(struct lc_config_walk *w, const struct lc_config_opt
                             yaml_node_t *v, void *base, const char *path)
 {
     const char *s = lc_config_scalar(w, v, path, "a template");
-    struct lc_template *t = s != NULL ? parse_value(w, v, s, path) : NULL;
+    struct lc_template *t;
 
+    if (s != NULL && s[0] == '\0' && (f->flags & LC_OPT_EMPTY_NONE)) {
+        lc_template_destroy(*LC_CONFIG_AT(base, f, struct lc_template *));
+        *LC_CONFIG_AT(base, f, struct lc_template *) = NULL; /* "" is none */
+        return;
+    }
+    t = s != NULL ? parse_value(w, v, s, path) : NULL;
     if (t != NULL) {
         lc_template_destroy(*LC_CONFIG_AT(base, f, struct lc_template *));
         *LC_CONFIG_AT(base, f, struct lc_template *) = t;

@@ -99,6 +99,24 @@ void lc_request_stats_add(struct lc_request_stats *s, long status, uint64_t us);
 /* Adds SRC's figures to DST. */
 void lc_request_stats_merge(struct lc_request_stats *dst, const struct lc_request_stats *src);
 
+/* The brokers of an output that talks to a cluster (Kafka), from its client library's
+ * statistics. */
+#define LC_BROKERS_MAX 16
+struct lc_broker_snap {
+    char name[64]; /* "host:port/id", as the client names it */
+    int up;
+    double rtt_avg_s, rtt_p99_s; /* request round trips over the last statistics window */
+    uint64_t tx_errors, rx_errors, timeouts, tx_retries; /* since the client started */
+};
+struct lc_brokers_snap {
+    int valid;                            /* the output reports brokers */
+    unsigned threads;                     /* threads its client library runs for it */
+    uint64_t queue_messages, queue_bytes; /* waiting in the client's queues */
+    size_t up, known;                     /* brokers connected, brokers known */
+    size_t n;                             /* entries of broker (at most LC_BROKERS_MAX) */
+    struct lc_broker_snap broker[LC_BROKERS_MAX];
+};
+
 struct lc_output_snap {
     char name[LC_SNAP_INSTANCE_MAX];
     char type[32];
@@ -117,10 +135,11 @@ struct lc_output_snap {
                             when caught up */
     double lag_s;        /* write time minus the newest written line's ts */
     struct lc_request_stats requests;
-    long last_status;              /* the status of the last answer (HTTP outputs); 0: none yet */
-    int failing;                   /* its last try failed and the batch waits for the next one */
-    int config_fault;              /* ... because our configuration is wrong (401, 403, 404) */
-    char error[LC_SNAP_ERROR_MAX]; /* why, while failing: "output \"NAME\": what" */
+    long last_status;               /* the status of the last answer (HTTP outputs); 0: none yet */
+    int failing;                    /* its last try failed and the batch waits for the next one */
+    int config_fault;               /* ... because our configuration is wrong (401, 403, 404) */
+    char error[LC_SNAP_ERROR_MAX];  /* why, while failing: "output \"NAME\": what" */
+    struct lc_brokers_snap brokers; /* a Kafka output's brokers (valid 0: none) */
 };
 
 /* Upper bounds (seconds) of the spool sync latency histogram buckets; +Inf is implied. */

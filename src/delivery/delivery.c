@@ -306,12 +306,27 @@ static void replay_if_asked(struct lc_delivery_out *o)
 
 /* ---- the thread ---------------------------------------------------------------------------- */
 
+/* Lets the output serve its client library's events; its broker figures, when new, go to
+ * its snapshot. */
+static void poll_output(struct lc_delivery_out *o)
+{
+    struct lc_brokers_snap b;
+
+    if (o->ops->poll == NULL || o->state == NULL || o->ops->poll(o->state, &b) == 0) {
+        return;
+    }
+    pthread_mutex_lock(&o->dl->lock);
+    o->st.brokers = b;
+    pthread_mutex_unlock(&o->dl->lock);
+}
+
 /* Nothing to read now: beat, run what was asked for, and wait up to MS for records. */
 static void idle(struct lc_delivery_out *o, uint64_t ms)
 {
     struct lc_spool_pos pos;
     uint64_t index;
     lc_delivery_out_beat(o, 0);
+    poll_output(o);
     lc_delivery_out_reinit_if_asked(o);
     if (o->n == 0) {
         replay_if_asked(o);
@@ -411,6 +426,7 @@ static void *output_main(void *arg)
             break; /* aborted: nothing acknowledged; it is read again next time */
         }
         acknowledge(o);
+        poll_output(o);
     }
     free_batch(o);
     if (!lc_delivery_aborting(o->dl)) {

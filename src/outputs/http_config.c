@@ -11,7 +11,6 @@
 
 #include "base/util.h"
 
-#define SECRET_CAP (64 * 1024) /* a password or token file larger than this is a mistake */
 
 const struct lc_config_option lc_http_basic_auth_options[] = {
     {.key = "username",
@@ -134,48 +133,10 @@ int lc_http_check_header_name(const void *value, char *why, size_t cap)
     return 0;
 }
 
-/* Reads the secret in PATH into *OUT (trailing CR/LF trimmed). 0, or -1 with WHY set. */
-static int read_secret(const char *path, char **out, char *why, size_t cap)
-{
-    char q[256], *buf = lc_xmalloc(SECRET_CAP + 1);
-    FILE *f = fopen(path, "r");
-    size_t n = 0;
-    int err = 0;
-
-    if (f != NULL) {
-        n = fread(buf, 1, SECRET_CAP + 1, f);
-        err = ferror(f) ? errno : 0;
-        fclose(f);
-    } else {
-        err = errno;
-    }
-    lc_config_quote_text(q, sizeof q, path);
-    if (err == 0 && n > SECRET_CAP) {
-        snprintf(why, cap, "%s is larger than 64KiB", q);
-        err = EFBIG;
-    } else if (err != 0) {
-        snprintf(why, cap, "cannot read %s: %s", q, strerror(err));
-    }
-    while (err == 0 && n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
-        n--;
-    }
-    if (err == 0 && (n == 0 || memchr(buf, '\0', n) != NULL)) {
-        snprintf(why, cap, "%s is empty or holds a NUL byte", q);
-        err = EINVAL;
-    }
-    if (err != 0) {
-        free(buf);
-        return -1;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    return 0;
-}
-
 int lc_http_check_file(const void *value, char *why, size_t cap)
 {
     char *secret = NULL;
-    int rc = read_secret(*(char *const *)value, &secret, why, cap);
+    int rc = lc_config_read_secret(*(char *const *)value, &secret, why, cap);
 
     if (secret != NULL) {
         memset(secret, 0, strlen(secret));
@@ -194,7 +155,7 @@ static void load_secret(struct lc_config_check *ck, const char *key, int line, c
     if (file == NULL || line < 0) {
         return;
     }
-    if (read_secret(file, &s, why, sizeof why) != 0) {
+    if (lc_config_read_secret(file, &s, why, sizeof why) != 0) {
         lc_config_check_report(ck, line, key, "%s", why);
         return;
     }

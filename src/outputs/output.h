@@ -98,6 +98,11 @@ struct lc_output_ops {
     int (*flush)(void *state);
     /* Flushes what it can and frees everything. NULL state is a no-op. */
     void (*destroy)(void *state);
+    /* May be NULL. Serves what the output's client library queued for it (its log, its
+     * statistics, its errors) on the output's thread: called after each send and about
+     * every second while the output waits for records. When it has new broker figures it
+     * writes them to BROKERS and returns 1, else 0. */
+    int (*poll)(void *state, struct lc_brokers_snap *brokers);
 };
 
 /* Sends the records of RECS that BATCH has not marked yet through OPS with STATE, and adds

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "outputs/file/file.h"
+#include "outputs/kafka/kafka.h"
 #include "outputs/loki/loki.h"
 #include "outputs/registry.h"
 #include "outputs/stdout/stdout.h"
@@ -12,6 +13,7 @@ static const struct lc_output_ops *const outputs[] = {
     &lc_output_file,
     &lc_output_stdout,
     &lc_output_loki,
+    &lc_output_kafka,
 };
 
 const struct lc_output_ops *lc_output_find(const char *type)

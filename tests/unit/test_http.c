@@ -43,7 +43,7 @@ TEST(headers_and_body_arrive)
     struct srv s;
     struct lc_http *h = NULL;
     struct lc_http_result res;
-    struct lc_config_pair hdr[] = {{"X-Team", "logs"}, {"X-Empty", ""}};
+    struct lc_config_pair hdr[] = {{"X-Team", "logs", 0}, {"X-Empty", "", 0}};
     struct lc_http_options o;
     const char *extra[] = {"X-Scope-OrgID: tenant-1"};
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "inputs/registry.h"
+#include "outputs/kafka/kafka.h"
 #include "outputs/registry.h"
 #include "test.h"
 
@@ -48,7 +49,8 @@ TEST(every_type_carries_its_option_table)
         }
     }
     ASSERT_TRUE(n >= 1);
-    ASSERT_TRUE(lc_output_find("kafka") == NULL);
+    ASSERT_TRUE(lc_output_find("kafka") == &lc_output_kafka);
+    ASSERT_TRUE(lc_output_find("elasticsearch") == NULL);
 }
 
 TEST_MAIN(TEST_ENTRY(docker_is_registered_whole), TEST_ENTRY(unknown_type),
