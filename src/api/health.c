@@ -524,6 +524,39 @@ static json_t *requests_json(const struct lc_request_stats *r)
     return o;
 }
 
+/* A Kafka output's brokers: {"threads","queue_messages","queue_bytes","up","known",
+ * "list":[{"name","up","rtt_avg_s","rtt_p99_s","tx_errors","rx_errors","timeouts",
+ * "tx_retries"}]}; null for an output without brokers. */
+static json_t *brokers_json(const struct lc_brokers_snap *b)
+{
+    json_t *o, *list;
+    if (!b->valid) {
+        return json_null();
+    }
+    o = json_object();
+    list = json_array();
+    json_object_set_new(o, "threads", jcount(b->threads));
+    json_object_set_new(o, "queue_messages", jcount(b->queue_messages));
+    json_object_set_new(o, "queue_bytes", jcount(b->queue_bytes));
+    json_object_set_new(o, "up", jcount(b->up));
+    json_object_set_new(o, "known", jcount(b->known));
+    for (size_t i = 0; i < b->n && i < LC_BROKERS_MAX; i++) {
+        const struct lc_broker_snap *k = &b->broker[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "name", jstr(k->name, sizeof(k->name)));
+        json_object_set_new(e, "up", json_boolean(k->up));
+        json_object_set_new(e, "rtt_avg_s", jsecs(k->rtt_avg_s));
+        json_object_set_new(e, "rtt_p99_s", jsecs(k->rtt_p99_s));
+        json_object_set_new(e, "tx_errors", jcount(k->tx_errors));
+        json_object_set_new(e, "rx_errors", jcount(k->rx_errors));
+        json_object_set_new(e, "timeouts", jcount(k->timeouts));
+        json_object_set_new(e, "tx_retries", jcount(k->tx_retries));
+        json_array_append_new(list, e);
+    }
+    json_object_set_new(o, "list", list);
+    return o;
+}
+
 /* SPOOL: the snapshot has a spool; without one there is no backlog to show (null). */
 static json_t *output_json(const struct lc_output_snap *out, int spool)
 {
@@ -544,6 +577,7 @@ static json_t *output_json(const struct lc_output_snap *out, int spool)
     json_object_set_new(o, "reader_meta_slots",
                         spool ? jcount(out->reader_meta_slots) : json_null());
     json_object_set_new(o, "requests", requests_json(&out->requests));
+    json_object_set_new(o, "brokers", brokers_json(&out->brokers));
     output_state_json(o, out);
     return o;
 }

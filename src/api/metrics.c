@@ -458,6 +458,92 @@ static void request_families(struct out *o, const struct lc_snapshot *s)
     }
 }
 
+/* One figure of each Kafka output (those whose brokers are known). */
+static void broker_gauge(struct out *o, const struct lc_snapshot *s, const char *name,
+                         const char *help, size_t off)
+{
+    family(o, name, "gauge", help);
+    for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
+        const struct lc_output_snap *out = &s->outputs[i];
+        uint64_t v;
+        if (!out->brokers.valid) {
+            continue;
+        }
+        memcpy(&v, (const char *)&out->brokers + off, sizeof v);
+        put(o, name);
+        label(o, 1, "output", out->name, sizeof(out->name));
+        value_u64(o, v);
+    }
+}
+
+/* The brokers of Kafka outputs, from librdkafka's statistics. */
+static void broker_families(struct out *o, const struct lc_snapshot *s)
+{
+    static const struct {
+        const char *kind;
+        size_t off;
+    } errs[] = {{"tx", offsetof(struct lc_broker_snap, tx_errors)},
+                {"rx", offsetof(struct lc_broker_snap, rx_errors)},
+                {"timeout", offsetof(struct lc_broker_snap, timeouts)},
+                {"retry", offsetof(struct lc_broker_snap, tx_retries)}};
+    static const char *const up = "logcap_kafka_broker_up";
+    static const char *const rtt = "logcap_kafka_broker_rtt_seconds";
+    static const char *const err = "logcap_kafka_broker_errors_total";
+
+    broker_gauge(o, s, "logcap_kafka_brokers_up", "Brokers a Kafka output is connected to.",
+                 offsetof(struct lc_brokers_snap, up));
+    broker_gauge(o, s, "logcap_kafka_brokers", "Brokers a Kafka output knows of.",
+                 offsetof(struct lc_brokers_snap, known));
+    broker_gauge(o, s, "logcap_kafka_queue_messages",
+                 "Messages waiting in librdkafka's queues of a Kafka output (not yet "
+                 "acknowledged).",
+                 offsetof(struct lc_brokers_snap, queue_messages));
+    family(o, up, "gauge", "1 while a Kafka output is connected to the broker.");
+    for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
+        const struct lc_output_snap *out = &s->outputs[i];
+        for (size_t k = 0; out->brokers.valid && k < out->brokers.n; k++) {
+            put(o, up);
+            label(o, 1, "output", out->name, sizeof(out->name));
+            label(o, 0, "broker", out->brokers.broker[k].name, sizeof(out->brokers.broker[k].name));
+            value_u64(o, (uint64_t)out->brokers.broker[k].up);
+        }
+    }
+    family(o, rtt, "gauge",
+           "Round trip of a Kafka output's requests to the broker over librdkafka's last "
+           "statistics window (stat: avg or p99), in seconds.");
+    for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
+        const struct lc_output_snap *out = &s->outputs[i];
+        for (size_t k = 0; out->brokers.valid && k < out->brokers.n; k++) {
+            const struct lc_broker_snap *b = &out->brokers.broker[k];
+            for (int q = 0; q < 2; q++) {
+                put(o, rtt);
+                label(o, 1, "output", out->name, sizeof(out->name));
+                label(o, 0, "broker", b->name, sizeof(b->name));
+                label(o, 0, "stat", q == 0 ? "avg" : "p99", 4);
+                value_f(o, q == 0 ? b->rtt_avg_s : b->rtt_p99_s, 1);
+            }
+        }
+    }
+    family(o, err, "counter",
+           "Errors of a Kafka output's connection to the broker (kind: tx, rx, timeout, "
+           "retry), since its producer started.");
+    for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
+        const struct lc_output_snap *out = &s->outputs[i];
+        for (size_t k = 0; out->brokers.valid && k < out->brokers.n; k++) {
+            const struct lc_broker_snap *b = &out->brokers.broker[k];
+            for (size_t e = 0; e < sizeof errs / sizeof errs[0]; e++) {
+                uint64_t v;
+                memcpy(&v, (const char *)b + errs[e].off, sizeof v);
+                put(o, err);
+                label(o, 1, "output", out->name, sizeof(out->name));
+                label(o, 0, "broker", b->name, sizeof(b->name));
+                label(o, 0, "kind", errs[e].kind, 8);
+                value_u64(o, v);
+            }
+        }
+    }
+}
+
 /* ---- spool families ----------------------------------------------------------------- */
 
 /* The sync latency histogram. The snapshot holds cumulative counts already; the running
@@ -733,6 +819,7 @@ char *lc_metrics_render(const struct lc_snapshot *snap, int loop_stalled,
     spool_families(&o, snap);
     output_families(&o, snap);
     request_families(&o, snap);
+    broker_families(&o, snap);
     task_families(&o, snap, now_mono_ns);
     proc_families(&o, proc);
     if (o.err != 0) {

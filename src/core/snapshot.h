@@ -112,7 +112,7 @@ struct lc_brokers_snap {
     int valid;                            /* the output reports brokers */
     unsigned threads;                     /* threads its client library runs for it */
     uint64_t queue_messages, queue_bytes; /* waiting in the client's queues */
-    size_t up, known;                     /* brokers connected, brokers known */
+    uint64_t up, known;                   /* brokers connected, brokers known */
     size_t n;                             /* entries of broker (at most LC_BROKERS_MAX) */
     struct lc_broker_snap broker[LC_BROKERS_MAX];
 };

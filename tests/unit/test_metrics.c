@@ -332,8 +332,8 @@ TEST(families_well_formed)
      * container drains, output flush failures, spool metadata and checkpoint size; then
      * the sources of each input; then outputs failing and config faults, their requests by
      * status class and the request latency histogram; then the 7 of file inputs; then the
-     * 3 of files mode per container. */
-    ASSERT_EQ(families, 65);
+     * 3 of files mode per container; then the 6 of Kafka outputs' brokers. */
+    ASSERT_EQ(families, 71);
     free(t);
     lc_snapshot_put(s);
 }
@@ -549,6 +549,46 @@ TEST(request_families)
     lc_snapshot_put(s);
 }
 
+/* A Kafka output's brokers, for outputs that report them only. */
+TEST(broker_families)
+{
+    struct lc_snapshot *s = sample();
+    struct lc_brokers_snap *b = &s->outputs[0].brokers;
+    char *t;
+
+    t = render(s, 0, NULL);
+    ASSERT_EQ(count_prefix(t, "logcap_kafka_broker_up{"), 0); /* no brokers: no series */
+    ASSERT_EQ(count_prefix(t, "logcap_kafka_brokers_up{"), 0);
+    free(t);
+    b->valid = 1;
+    b->up = 1;
+    b->known = 2;
+    b->queue_messages = 42;
+    b->n = 2;
+    snprintf(b->broker[0].name, sizeof b->broker[0].name, "k1:9092/1");
+    b->broker[0].up = 1;
+    b->broker[0].rtt_avg_s = 0.002;
+    b->broker[0].rtt_p99_s = 0.015;
+    b->broker[0].tx_errors = 3;
+    b->broker[0].timeouts = 1;
+    snprintf(b->broker[1].name, sizeof b->broker[1].name, "k2:9092/2");
+    t = render(s, 0, NULL);
+    ASSERT_TRUE(has_line(t, "logcap_kafka_brokers_up{output=\"files\"} 1"));
+    ASSERT_TRUE(has_line(t, "logcap_kafka_brokers{output=\"files\"} 2"));
+    ASSERT_TRUE(has_line(t, "logcap_kafka_queue_messages{output=\"files\"} 42"));
+    ASSERT_TRUE(has_line(t, "logcap_kafka_broker_up{output=\"files\",broker=\"k1:9092/1\"} 1"));
+    ASSERT_TRUE(has_line(t, "logcap_kafka_broker_up{output=\"files\",broker=\"k2:9092/2\"} 0"));
+    ASSERT_TRUE(has_line(
+        t, "logcap_kafka_broker_rtt_seconds{output=\"files\",broker=\"k1:9092/1\",stat=\"p99\"} "
+           "0.015"));
+    ASSERT_TRUE(has_line(t, "logcap_kafka_broker_errors_total{output=\"files\",broker=\"k1:9092/"
+                            "1\",kind=\"tx\"} 3"));
+    ASSERT_TRUE(has_line(t, "logcap_kafka_broker_errors_total{output=\"files\",broker=\"k1:9092/"
+                            "1\",kind=\"timeout\"} 1"));
+    free(t);
+    lc_snapshot_put(s);
+}
+
 /* A file input's counters, for file inputs only. */
 TEST(file_input_families)
 {
@@ -677,5 +717,5 @@ TEST(promtool_accepts)
 TEST_MAIN(TEST_ENTRY(samples), TEST_ENTRY(families_well_formed), TEST_ENTRY(without_snapshot),
           TEST_ENTRY(without_spool), TEST_ENTRY(spool_flags), TEST_ENTRY(sync_histogram_shape),
           TEST_ENTRY(sync_histogram_repaired), TEST_ENTRY(request_families),
-          TEST_ENTRY(file_input_families), TEST_ENTRY(escape_label), TEST_ENTRY(proc_read),
-          TEST_ENTRY(promtool_accepts))
+          TEST_ENTRY(broker_families), TEST_ENTRY(file_input_families), TEST_ENTRY(escape_label),
+          TEST_ENTRY(proc_read), TEST_ENTRY(promtool_accepts))

@@ -498,7 +498,7 @@ TEST(statistics_give_brokers_queue_and_threads)
         usleep(50 * 1000);
     }
     if (!got) {
-        fprintf(stderr, "  valid %d up %zu known %zu n %zu threads %u\n", b.valid, b.up, b.known,
+        fprintf(stderr, "  valid %d up %llu known %llu n %zu threads %u\n", b.valid, (unsigned long long)b.up, (unsigned long long)b.known,
                 b.n, b.threads);
     }
     ASSERT_TRUE(got);
