@@ -54,6 +54,8 @@ def pytest_configure(config):
                             "(tests/run runs it in the ASan pass only)")
     config.addinivalue_line("markers", "loki_crashloop: the Loki output's SIGKILL loop "
                             "(tests/run runs it in the release pass only)")
+    config.addinivalue_line("markers", "kafka: the Kafka output's tests against the mock "
+                            "cluster (tests/run: release pass only)")
     config.addinivalue_line("markers", "files_mode: a test of the Docker input's files mode "
                             "(docker.read files, set by the test): tests/run runs it in the "
                             "ASan pass only, whose docker.read is auto")

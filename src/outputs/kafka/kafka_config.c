@@ -240,8 +240,13 @@ static const char *security_protocol(const struct lc_kafka_config *c)
 static int set_own(rd_kafka_conf_t *conf, const struct lc_kafka_config *c,
                    struct lc_kafka_conf_error *err)
 {
-    char n[32], t[32];
+    char n[32], t[32], m[32];
 
+    /* A topic the cluster does not know fails its messages after this (the producer waits
+     * for it to appear): well before message_timeout, so that the batch's answer names the
+     * unknown topic (a configuration fault) rather than a timeout. */
+    snprintf(m, sizeof m, "%llu",
+             (unsigned long long)(c->message_timeout_ms / 3 > 0 ? c->message_timeout_ms / 3 : 1));
     snprintf(n, sizeof n, "%llu",
              (unsigned long long)(c->message_max_bytes + LC_KAFKA_MSG_OVERHEAD));
     snprintf(t, sizeof t, "%llu", (unsigned long long)c->message_timeout_ms);
@@ -251,6 +256,7 @@ static int set_own(rd_kafka_conf_t *conf, const struct lc_kafka_config *c,
             0 ||
         set(conf, "message.max.bytes", n, "message_max_bytes", 0, err) != 0 ||
         set(conf, "message.timeout.ms", t, "message_timeout", 0, err) != 0 ||
+        set(conf, "topic.metadata.propagation.max.ms", m, "message_timeout", 0, err) != 0 ||
         set(conf, "security.protocol", security_protocol(c), "tls", 0, err) != 0 ||
         set_opt(conf, "ssl.ca.location", c->ca_file, "tls.ca_file", err) != 0 ||
         set_opt(conf, "ssl.certificate.location", c->cert_file, "tls.cert_file", err) != 0 ||
