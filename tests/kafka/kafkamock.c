@@ -11,35 +11,60 @@
  *
  * consume: the "dump" command against any bootstrap. produce: N idempotent messages
  * "msg-<i>" with headers {"i": "<i>", "src": "kafkamock"}, key K (none without --key); prints
- * "failed <i> <ERR_NAME> <ERR_CODE> <ms>" for every failed delivery report (ms since the
- * first produce call) and
- * last "delivered D failed F ms T"; exits 0 when every message was delivered.
+ * "failed <i> <ERR_NAME> <ERR_CODE> <ms>" for every failed delivery report (ms since the first
+ * produce call) and last "delivered D failed F ms T"; exits 0 when every message was delivered.
  *
- * dump/consume write one JSON object per message, in partition order then offset order:
+ * dump/consume write one JSON object per message, in offset order within a partition
+ * (partitions interleaved as the consumer got them):
  *   {"partition":p,"offset":o,"timestamp":ms,"key":KEY,"headers":{name:VALUE,...},"value":VALUE}
  * KEY is null when the message has none; a key, value or header value that is not valid UTF-8
  * is {"hex":"..."}; a header without a value is null. Headers are an object: when a name comes
  * more than once, its value is the list of its values in order (logcap's headers are a map, so
- * the tests see plain strings).
+ * the tests see plain strings). The reader assigns every partition at OFFSET_BEGINNING with
+ * enable.partition.eof and stops when each partition has reported EOF once (60 s deadline).
  *
- * What librdkafka 2.0.2's mock cluster does (read in its source, checked by experiment with the
- * produce mode and tests/integration/test_kafkamock.py):
- * - Topics are created on Metadata requests only, and only when the request allows it
- *   (Metadata v4+ AllowAutoTopicCreation, which librdkafka sets from the client's
- *   allow.auto.create.topics: default true for a producer, false for a consumer). An auto-created
- *   topic gets the mock's default partition count (4), not --partitions. A Produce to a topic
- *   the mock does not know is answered UNKNOWN_TOPIC_OR_PART (the producer never sends one: it
- *   waits for metadata first).
- * - The mock has no cluster-wide "auto.create.topics.enable=false". A test gets "unknown topic,
- *   then the topic is created" in one of two ways:
- *   1. the client sets allow.auto.create.topics=false (the mock honours the request flag), and
- *      the test later runs "topic NAME P";
- *   2. the test marks the name absent (--absent NAME or "absent NAME P"): the topic is created
- *      with P partitions and the topic error UNKNOWN_TOPIC_OR_PART, which every Metadata answer
- *      for it carries whatever the client allows; "topic NAME P" then clears the error (the
- *      partition count stays the one given to "absent").
- *   The producer's delivery reports in both cases: see the report in the commit message and
- *   test_kafkamock.py (test_unknown_topic_*).
+ * What librdkafka 2.0.2's mock cluster does (its source, and experiments with the produce mode;
+ * tests/integration/test_kafkamock.py keeps them):
+ * - Topic creation happens on a Metadata request for an unknown topic when the request allows
+ *   it (AllowAutoTopicCreation, Metadata v4+), with the mock's default of 4 partitions. The mock
+ *   advertises Metadata v0..v2 only, where that flag does not exist and counts as "allowed": a
+ *   producer with allow.auto.create.topics=false still got its topic created ("noauto with 4
+ *   partitions"). kafkamock therefore advertises v0..v8 (the mock's handler reads and writes
+ *   them); then the client's allow.auto.create.topics decides, as with a real broker:
+ *   librdkafka's producer default (true) creates the topic, false leaves it unknown.
+ * - A Produce request for a topic the mock does not know is answered UNKNOWN_TOPIC_OR_PART; a
+ *   producer never sends one (it waits for metadata).
+ * - Unknown topic, producer side (idempotent, defaults otherwise): every message's delivery
+ *   report is UNKNOWN_TOPIC_OR_PART (the broker error, code 3, not the local _UNKNOWN_TOPIC)
+ *   30.0 s after produce (topic.metadata.propagation.max.ms, 30000; 1000 -> 1.0 s). With
+ *   message.timeout.ms=5000 it is _MSG_TIMED_OUT (-192) after 6.0 s (the timeout scan runs each
+ *   second). When the topic is created meanwhile, the queued messages are delivered at once
+ *   (created 8 s and 10 s after produce: delivered at 8.0 s and 10.0 s).
+ * - There is no broker-side auto.create.topics.enable=false in the mock. A test gets "unknown
+ *   topic, then the topic is created" in one of two ways:
+ *   1. the client sets allow.auto.create.topics=false, and the test later runs "topic NAME P";
+ *   2. the test marks the name absent (--absent NAME or "absent NAME P"): the topic is made with
+ *      P partitions and the topic error UNKNOWN_TOPIC_OR_PART, which every Metadata answer for it
+ *      carries whatever the client allows; "topic NAME P" then clears the error (the partition
+ *      count stays the one given to "absent"). Same delivery reports as above.
+ * - "errors 0 5 NOT_ENOUGH_REPLICAS" (or NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT): the mock
+ *   stores nothing for an errored request; the idempotent producer retries (retry.backoff.ms
+ *   100: 200 messages of one key took 6 Produce requests and 508 ms instead of 1 request and
+ *   ~6 ms) and every message is stored exactly once, in order. INVALID_RECORD (87),
+ *   TOPIC_AUTHORIZATION_FAILED (29) are reported at once; MSG_SIZE_TOO_LARGE (10) after ~1 s.
+ * - "down" of the leader: connections are refused, the mock does not elect another leader, the
+ *   idempotent producer keeps the messages (no delivery report with the default
+ *   message.timeout.ms of 300 s) and delivers each exactly once after "up": 1.0 s after up when
+ *   down for 3 s, 4.2 s (down 10 s), 2.3 s (down 20 s): reconnect.backoff.max.ms is 10 s.
+ *   With message.timeout.ms=2000 the messages fail with _MSG_TIMED_OUT instead.
+ * - The mock does NOT deduplicate an idempotent producer's retries (no sequence check): with
+ *   "broker_errors LEADER 0 NONE 3000 1" (the next Produce is stored, its answer held 3 s) and
+ *   the producer's socket.timeout.ms=1000, the request times out ("1 request(s) timed out:
+ *   disconnect"), the batch is sent again and stored twice: 20 messages of one key are at
+ *   offsets 0..19 and again 20..39, with enable.idempotence true as with false (all 20 delivery
+ *   reports successful, 2.1 s). A real broker drops the retry. "rtt ID MS" alone (all answers
+ *   late) with request.timeout.ms=1000 did not time requests out: socket.timeout.ms (60 s)
+ *   governs.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -560,7 +585,7 @@ static int run_cluster(int argc, char **argv)
 {
     struct km km = {.brokers = 3, .partitions = 3};
     long n;
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2; i < argc; i += 2) {
         if (i + 1 >= argc)
             return usage();
         if (!strcmp(argv[i], "--brokers") && !parse_int(argv[i + 1], 1, 64, &n))
@@ -569,7 +594,6 @@ static int run_cluster(int argc, char **argv)
             km.partitions = (int)n;
         else if (strcmp(argv[i], "--topic") && strcmp(argv[i], "--absent"))
             return usage();
-        i++;
     }
     if (start_cluster(&km))
         return 1;
