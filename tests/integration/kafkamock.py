@@ -41,9 +41,14 @@ mock's own default, v2, has no such flag and auto-creates always), so the client
 allow.auto.create.topics decides, as with a real broker: librdkafka's producer default is true (the
 topic is created), with false the topic stays unknown and the producer's messages fail with
 UNKNOWN_TOPIC_OR_PART after topic.metadata.propagation.max.ms (30 s) unless the topic is created
-first ("topic NAME P": the queued messages are delivered within ~1 s). The mock has no broker-side
+first ("topic NAME P": the queued messages are delivered at once). The mock has no broker-side
 "auto.create.topics.enable=false"; for a topic that is unknown whatever the client allows, use
 absent(). A Produce request for an unknown topic is answered UNKNOWN_TOPIC_OR_PART.
+
+Repeats: the mock does not deduplicate an idempotent producer's retries. A Produce that is stored
+but answered after the producer's socket.timeout.ms (broker_errors(ID, 0, "NONE", rtt_ms, 1)) is
+stored again when the producer retries it; injected errors ("errors") store nothing, so they never
+cause a repeat. tests/kafka/kafkamock.c's top comment has the measured facts.
 """
 
 import json
