@@ -143,11 +143,12 @@ def test_broker_down_then_up(kafkamock):
     kafkamock.down(1)
     # While the leader is down, nothing is delivered: a short message timeout expires.
     code, lines = km.produce(kafkamock.bootstrap, "t", 3, key="k0",
-                             conf={"message.timeout.ms": 2000})
+                             conf={"message.timeout.ms": 1000})
     assert code == 1
     assert [ln.split()[2] for ln in lines[:-1]] == ["_MSG_TIMED_OUT"] * 3, lines
-    # An idempotent producer that found the leader down delivers everything once it is up.
-    prod = Producer(kafkamock, "t", 20, "k1")
+    # An idempotent producer that found the leader down delivers everything once it is up (after
+    # its reconnect backoff: up to reconnect.backoff.max.ms, 10 s by default, 1 s here).
+    prod = Producer(kafkamock, "t", 20, "k1", "reconnect.backoff.max.ms=1000")
     prod.wait_log("Connection refused")
     kafkamock.up(1)
     prod.finish()
