@@ -19,6 +19,10 @@
   lokiserver.url), a protocol-checking Loki push endpoint with fault injection (see
   lokiserver.py). Teardown stops it and fails on an exception raised inside the server.
   Request it before `logcap` so that logcap is stopped first.
+- kafkamock: a started kafkamock.KafkaMock (librdkafka's mock Kafka cluster, 3 brokers, no
+  topic; its bootstrap is kafkamock.bootstrap; see kafkamock.py for the commands). Teardown
+  stops it and fails if it does not exit cleanly. Request it before `logcap`. A test that needs
+  other brokers, partitions or topics at start uses kafkamock.KafkaMock().start(...) itself.
 
 Markers: nodocker (the test needs no dockerd: when every selected test has it, the session
 does not touch the private dockerd; test_lokiserver.py); slow (takes more than 30 s); churn (the 3-minute stall-proxy churn test, run by
@@ -168,3 +172,11 @@ def lokiserver():
     errors = list(srv.errors)
     srv.stop()
     assert not errors, "lokiserver errors: %s" % errors
+
+
+@pytest.fixture
+def kafkamock():
+    import kafkamock as km
+    mock = km.KafkaMock().start()
+    yield mock
+    mock.stop()
