@@ -163,7 +163,9 @@ static int out_open(struct out *o, const char *bootstrap, const char *keys)
     }
     snprintf(text, sizeof text,
              "outputs:\n  - type: kafka\n    brokers: [\"%s\"]\n    topic: logs\n%s%s", list,
-             strstr(keys, "librdkafka") == NULL ? "    librdkafka: {log_level: \"0\"}\n" : "",
+             strstr(keys, "librdkafka") == NULL
+                 ? "    librdkafka: {log_level: \"0\", reconnect.backoff.max.ms: \"500\"}\n"
+                 : "",
              keys);
     rc = load(text, &c, &errs);
     if (rc != 0 || errs[0] != '\0') {
@@ -498,8 +500,8 @@ TEST(statistics_give_brokers_queue_and_threads)
         usleep(50 * 1000);
     }
     if (!got) {
-        fprintf(stderr, "  valid %d up %llu known %llu n %zu threads %u\n", b.valid, (unsigned long long)b.up, (unsigned long long)b.known,
-                b.n, b.threads);
+        fprintf(stderr, "  valid %d up %llu known %llu n %zu threads %u\n", b.valid,
+                (unsigned long long)b.up, (unsigned long long)b.known, b.n, b.threads);
     }
     ASSERT_TRUE(got);
     ASSERT_EQ(b.valid, 1);
