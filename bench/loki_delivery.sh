@@ -7,11 +7,11 @@
 #
 #   bench/loki_delivery.sh [N] [RUNS]        (defaults: 1000000 1)
 #
-# Needs a build with -DLOGCAP_BENCH=ON (bench_loki_delivery, loki_sink):
+# Needs a build with -DLOGCAP_BENCH=ON (bench_delivery, loki_sink):
 #   cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOGCAP_BENCH=ON && cmake --build build -j2
 #
 # What each side does in its measured window:
-#  - logcap (bench_loki_delivery): reads its spool from the oldest record, groups records
+#  - logcap (bench_delivery): reads its spool from the oldest record, groups records
 #    into streams (6 default labels, 10 containers x 2 streams), encodes, compresses, POSTs
 #    one request at a time on one kept-alive connection, moves its cursor. CPU: getrusage
 #    of the whole process over the delivery only (filling the spool is not counted).
@@ -27,7 +27,7 @@
 #
 # Environment: LCB_BUILD (build dir, default build), FLUENT_BIT (default
 # /work/shared/tools/fluent-bit/bin/fluent-bit; "" skips it), LCB_DELAYS (default "0 20"),
-# LCB_EXTRA (YAML lines for logcap's output section, see bench_loki_delivery.c).
+# LCB_EXTRA (YAML lines for logcap's output section, see bench_delivery.c).
 set -euo pipefail
 
 N=${1:-1000000}
@@ -38,7 +38,7 @@ case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
 FB=${FLUENT_BIT-/work/shared/tools/fluent-bit/bin/fluent-bit}
 DELAYS=${LCB_DELAYS:-0 20}
 HZ=$(getconf CLK_TCK)
-for b in bench_loki_delivery loki_sink; do
+for b in bench_delivery loki_sink; do
     if [ ! -x "$BUILD/$b" ]; then
         echo "loki_delivery: $BUILD/$b missing; configure with -DLOGCAP_BENCH=ON and build" >&2
         exit 1
@@ -85,7 +85,7 @@ run_logcap() { # ENCODING DELAY
     local before s0 s1 out
     before=$(sink_entries)
     s0=$(ticks "$SINK_PID")
-    out=$("$BUILD/bench_loki_delivery" "$N" "http://127.0.0.1:$PORT" "$1")
+    out=$("$BUILD/bench_delivery" "$N" "http://127.0.0.1:$PORT" "$1")
     s1=$(ticks "$SINK_PID")
     echo "$out" >&2
     local got=$(($(sink_entries) - before))
@@ -95,7 +95,7 @@ run_logcap() { # ENCODING DELAY
     fi
     echo "$out" | awk -v d="$2" -v s="$((s1 - s0))" -v hz="$HZ" -v n="$N" '{
         for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-        printf "logcap %s\t%s\t%d\t%.3f\t%d\t%d\t%.3f\n", v["encoding"], d, v["records_per_s"],
+        printf "logcap %s\t%s\t%d\t%.3f\t%d\t%d\t%.3f\n", v["output"], d, v["records_per_s"],
                v["cpu_s_per_m"], v["records_per_cpu_s"], v["requests"], s / hz / (n / 1e6) }'
 }
 
@@ -201,7 +201,7 @@ EOF
 }
 
 if [ -n "$FB" ]; then
-    "$BUILD/bench_loki_delivery" --lines "$WORK/lines.log" "$N"
+    "$BUILD/bench_delivery" --lines "$WORK/lines.log" "$N"
 fi
 echo "loki_delivery: $N records of 100 bytes, $RUNS run(s) per case, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for delay in $DELAYS; do

@@ -1,11 +1,14 @@
-/* bench_loki_delivery: how fast, and at what CPU cost, one Loki output delivers a spool's
- * backlog (issue 10's benchmark). Targets: 1M records per CPU-second; 100k records/s from
- * one output when Loki answers after 20 ms.
+/* bench_delivery: how fast, and at what CPU cost, one output delivers a spool's backlog
+ * (issue 10's Loki benchmark, issue 12's Kafka benchmark). Targets: Loki, 1M records per
+ * CPU-second and 100k records/s when Loki answers after 20 ms; Kafka, 500k records/s and at
+ * most 2 CPU-seconds per million with zstd.
  *
  * 1. Loads a config through the real loader: data_dir a new temporary directory, one
- *    output `type: loki`, `url: URL`, `start_at: oldest`, the given encoding (json: with
- *    compress: true, gzip), the type's defaults for everything else (labels, batch), plus
- *    LCB_EXTRA (YAML lines added to the output's section, e.g. "batch: {max_records: 8192}").
+ *    output with `start_at: oldest` and the type's defaults for everything else (labels,
+ *    batch), given either as a Loki URL and encoding (json: with compress: true, gzip) or
+ *    as the output's own keys (--output: YAML lines such as "type: kafka\nbrokers: [...]"),
+ *    plus LCB_EXTRA (YAML lines added to the output's section, e.g.
+ *    "batch: {max_records: 8192}").
  * 2. Fills a fresh spool with N records of 100 bytes (message, newline included) from 10
  *    containers with Compose labels (record i from container i % 10, on stderr when
  *    i % 5 == 0: containers 0 and 5; so 10 streams), as the Docker input appends them (a position
@@ -13,17 +16,20 @@
  * 3. Runs the delivery engine (delivery.h) with the output, as the daemon does, until its
  *    counters say N records delivered; once less than one full batch is left, the engine
  *    is stopped as logcap's shutdown does, so the last partial batch is sent at once
- *    rather than after batch.max_wait (1s for Loki: latency, not throughput). Only this
- *    phase is measured: wall time on the monotonic clock, CPU as getrusage(RUSAGE_SELF)
- *    after minus before, so every thread of the process counts (the output's thread,
- *    where libcurl runs; the spool writer, which deletes passed segments; this thread's
- *    polling, every 2 ms).
+ *    rather than after batch.max_wait (latency, not throughput). Only this phase is
+ *    measured: wall time on the monotonic clock, CPU as getrusage(RUSAGE_SELF) after minus
+ *    before, so every thread of the process counts (the output's thread, where libcurl
+ *    runs, and librdkafka's own threads; the spool writer, which deletes passed segments;
+ *    this thread's polling, every 2 ms).
  *
- * The sink (bench/loki_sink.c) runs in another process: its CPU is not counted.
+ * The destination (bench/loki_sink.c; the Kafka mock cluster, tests/kafka/kafkamock.c)
+ * runs in another process: its CPU is not counted.
  *
- *   build/bench_loki_delivery N URL protobuf|json
- *   build/bench_loki_delivery --lines FILE N      writes the same N lines to FILE (the
- *                                                  input of the Fluent Bit comparison)
+ *   build/bench_delivery N URL protobuf|json       a Loki output
+ *   build/bench_delivery N --output LINES LABEL    any output: LINES its keys, LABEL (one
+ *                                                   word) the RESULT line's name for it
+ *   build/bench_delivery --lines FILE N            writes the same N lines to FILE (the
+ *                                                   input of the Fluent Bit comparison)
  *
  * Prints one RESULT line: records, seconds, records/s, CPU-s per million, requests. */
 #include <ftw.h>
@@ -154,17 +160,26 @@ static void fill(struct lc_spool *sp, struct room *room, struct lc_meta **metas,
     free(lines);
 }
 
-static int load_config(struct lc_config *cfg, const char *dir, const char *url, const char *enc)
+/* Appends the YAML LINES to TEXT (at *N of CAP bytes), each indented as an output's key. */
+static void add_keys(char *text, size_t cap, int *n, const char *lines)
 {
-    const char *extra = getenv("LCB_EXTRA");
-    char text[4096];
-    int json = strcmp(enc, "json") == 0;
+    for (const char *p = lines; p != NULL && *p != '\0' && *n > 0 && (size_t)*n < cap;) {
+        size_t len = strcspn(p, "\n");
+        *n += snprintf(text + *n, cap - (size_t)*n, "    %.*s\n", (int)len, p);
+        p += len + (p[len] == '\n');
+    }
+}
+
+/* KEYS: the output's keys (YAML lines, "type: ..." among them). */
+static int load_config(struct lc_config *cfg, const char *dir, const char *keys)
+{
+    char text[8192];
     int n = snprintf(text, sizeof text,
                      "data_dir: \"%s\"\nlog_level: warn\nhostname: bench-host\n"
-                     "outputs:\n  - type: loki\n    name: loki\n    url: \"%s\"\n"
-                     "    start_at: oldest\n    encoding: %s\n%s%s%s",
-                     dir, url, json ? "json" : "protobuf", json ? "    compress: true\n" : "",
-                     extra != NULL ? extra : "", extra != NULL ? "\n" : "");
+                     "outputs:\n  - name: out\n    start_at: oldest\n",
+                     dir);
+    add_keys(text, sizeof text, &n, keys);
+    add_keys(text, sizeof text, &n, getenv("LCB_EXTRA"));
     if (n <= 0 || (size_t)n >= sizeof text) {
         return -1;
     }
@@ -248,9 +263,13 @@ int main(int argc, char **argv)
         return write_lines(argv[2], strtoull(argv[3], NULL, 10));
     }
     uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+    int generic = argc > 3 && strcmp(argv[2], "--output") == 0;
     const char *url = argc > 2 ? argv[2] : "http://127.0.0.1:3100";
     const char *enc = argc > 3 ? argv[3] : "protobuf";
-    char dir[64], spool_dir[96];
+    const char *label = generic ? (argc > 4 ? argv[4] : "output")
+                        : strcmp(enc, "json") == 0 ? "json+gzip"
+                                                   : "protobuf+snappy";
+    char dir[64], spool_dir[96], keys[2048];
     struct room room = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
     struct lc_meta *metas[CONTAINERS];
     struct lc_config cfg;
@@ -259,9 +278,16 @@ int main(int argc, char **argv)
     double secs, cpu, sys;
     int rc;
 
-    snprintf(dir, sizeof dir, "/tmp/lc_bench_loki.XXXXXX");
-    if (mkdtemp(dir) == NULL || load_config(&cfg, dir, url, enc) != 0 || cfg.n_outputs != 1) {
-        fprintf(stderr, "bench_loki_delivery: cannot set up (directory or config)\n");
+    if (generic) {
+        snprintf(keys, sizeof keys, "%s", argv[3]);
+    } else {
+        snprintf(keys, sizeof keys, "type: loki\nurl: \"%s\"\nencoding: %s\n%s", url,
+                 strcmp(enc, "json") == 0 ? "json" : "protobuf",
+                 strcmp(enc, "json") == 0 ? "compress: true" : "");
+    }
+    snprintf(dir, sizeof dir, "/tmp/lc_bench_delivery.XXXXXX");
+    if (mkdtemp(dir) == NULL || load_config(&cfg, dir, keys) != 0 || cfg.n_outputs != 1) {
+        fprintf(stderr, "bench_delivery: cannot set up (directory or config)\n");
         return 1;
     }
     lc_log_set_level(cfg.log_level);
@@ -274,18 +300,17 @@ int main(int argc, char **argv)
                                  .hooks = {.room = on_room, .ud = &room}};
     make_metas(metas);
     if (lc_spool_open(&o, &sp, NULL) != 0 || lc_spool_start(sp) != 0) {
-        fprintf(stderr, "bench_loki_delivery: cannot open the spool in %s\n", spool_dir);
+        fprintf(stderr, "bench_delivery: cannot open the spool in %s\n", spool_dir);
         return 1;
     }
     fill(sp, &room, metas, n);
     wait_written(sp, n);
 
     rc = deliver(sp, &cfg, n, &secs, &cpu, &sys, &snap);
-    printf("RESULT bench=loki_delivery encoding=%s records=%llu seconds=%.3f records_per_s=%.0f "
+    printf("RESULT bench=delivery output=%s records=%llu seconds=%.3f records_per_s=%.0f "
            "cpu_s=%.3f sys_s=%.3f cpu_s_per_m=%.3f records_per_cpu_s=%.0f requests=%llu "
            "request_ms_mean=%.2f retries=%llu rejected=%llu ok=%d\n",
-           strcmp(enc, "json") == 0 ? "json+gzip" : "protobuf+snappy",
-           (unsigned long long)snap.records, secs, (double)n / secs, cpu, sys,
+           label, (unsigned long long)snap.records, secs, (double)n / secs, cpu, sys,
            cpu / ((double)n / 1e6), (double)n / cpu, (unsigned long long)snap.requests.count,
            snap.requests.count > 0 ? snap.requests.seconds_sum * 1e3 / (double)snap.requests.count
                                    : 0.0,
