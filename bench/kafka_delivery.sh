@@ -31,24 +31,10 @@ set -euo pipefail
 
 N=${1:-1000000}
 RUNS=${2:-1}
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${LCB_BUILD:-$ROOT/build}
-case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
-FB=${FLUENT_BIT-/work/shared/tools/fluent-bit/bin/fluent-bit}
+# shellcheck source=delivery_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/delivery_common.sh"
+delivery_setup kafka_delivery bench_delivery kafkamock
 CODECS=${LCB_CODECS:-zstd none lz4}
-HZ=$(getconf CLK_TCK)
-for b in bench_delivery kafkamock; do
-    if [ ! -x "$BUILD/$b" ]; then
-        echo "kafka_delivery: $BUILD/$b missing; configure with -DLOGCAP_BENCH=ON and build" >&2
-        exit 1
-    fi
-done
-if [ -n "$FB" ] && [ ! -x "$FB" ]; then
-    echo "kafka_delivery: $FB not found: Fluent Bit is skipped" >&2
-    FB=""
-fi
-
-WORK=$(mktemp -d /tmp/lcb-kafka.XXXXXX)
 MOCK_PID="" FB_PID=""
 cleanup() {
     set +e
@@ -62,9 +48,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ticks() { # PID: utime+stime in clock ticks
-    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
-}
 mock() { # COMMAND...: one command to the cluster; prints its answer's detail
     local answer
     echo "$*" >&3

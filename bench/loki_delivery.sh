@@ -32,24 +32,10 @@ set -euo pipefail
 
 N=${1:-1000000}
 RUNS=${2:-1}
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${LCB_BUILD:-$ROOT/build}
-case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
-FB=${FLUENT_BIT-/work/shared/tools/fluent-bit/bin/fluent-bit}
+# shellcheck source=delivery_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/delivery_common.sh"
+delivery_setup loki_delivery bench_delivery loki_sink
 DELAYS=${LCB_DELAYS:-0 20}
-HZ=$(getconf CLK_TCK)
-for b in bench_delivery loki_sink; do
-    if [ ! -x "$BUILD/$b" ]; then
-        echo "loki_delivery: $BUILD/$b missing; configure with -DLOGCAP_BENCH=ON and build" >&2
-        exit 1
-    fi
-done
-if [ -n "$FB" ] && [ ! -x "$FB" ]; then
-    echo "loki_delivery: $FB not found: Fluent Bit is skipped" >&2
-    FB=""
-fi
-
-WORK=$(mktemp -d /tmp/lcb-loki.XXXXXX)
 SINK_PID="" FB_PID=""
 cleanup() {
     set +e
@@ -60,9 +46,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ticks() { # PID: utime+stime in clock ticks
-    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
-}
 sink_entries() {
     curl -sf "http://127.0.0.1:$PORT/count" | sed -n 's/.*entries=\([0-9]*\).*/\1/p'
 }

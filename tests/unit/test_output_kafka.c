@@ -16,7 +16,7 @@
 
 #include "base/util.h"
 #include "config/config.h"
-#include "inputs/docker/docker_config.h"
+#include "output_open.h"
 #include "test.h"
 
 /* ---- the mock cluster ---- */
@@ -127,37 +127,20 @@ static size_t consume(const struct cluster *k, const char *topic, struct got *ou
 
 /* ---- an output loaded from YAML ---- */
 
-struct out {
-    struct lc_output_config oc;
-    void *state;
-    struct lc_send_report rep;
-};
-
-static const struct lc_config_plugin *const inputs[] = {&lc_docker_config_plugin, NULL};
-static const struct lc_config_plugin *const outputs[] = {&lc_kafka_config_plugin, NULL};
-static const struct lc_config_catalog cat = {.inputs = inputs, .outputs = outputs};
-
 /* Loads TEXT; returns rc and the errors printed (the caller frees *ERRS). */
 static int load(const char *text, struct lc_config *c, char **errs)
 {
-    size_t n = 0;
-    FILE *f = open_memstream(errs, &n);
-    int rc = lc_config_load_string(c, &cat, "x.yaml", text, strlen(text), f);
-
-    fclose(f);
-    return rc;
+    return out_load(&lc_output_kafka, text, c, errs);
 }
 
+/* Creates the output of `outputs: [{type: kafka, brokers: BOOTSTRAP's, topic: logs,
+ * ...KEYS}]`, librdkafka's log off and its reconnect backoff short unless KEYS sets
+ * librdkafka: itself. Returns 0, or -1 with the errors printed. */
 static int out_open(struct out *o, const char *bootstrap, const char *keys)
 {
-    struct lc_config c = {0};
-    char text[4096], *errs = NULL;
-    int rc;
-
-    char list[512];
+    char text[4096], list[512];
     size_t at = 0;
 
-    memset(o, 0, sizeof *o);
     for (const char *p = bootstrap; *p != '\0' && at < sizeof list - 8; p++) {
         at += (size_t)snprintf(list + at, sizeof list - at, *p == ',' ? "\", \"" : "%c", *p);
     }
@@ -167,27 +150,7 @@ static int out_open(struct out *o, const char *bootstrap, const char *keys)
                  ? "    librdkafka: {log_level: \"0\", reconnect.backoff.max.ms: \"500\"}\n"
                  : "",
              keys);
-    rc = load(text, &c, &errs);
-    if (rc != 0 || errs[0] != '\0') {
-        fprintf(stderr, "  load: rc=%d\n%s", rc, errs);
-        free(errs);
-        return -1;
-    }
-    free(errs);
-    lc_config_output_copy(&o->oc, &c.outputs[0]);
-    lc_config_free(&c);
-    rc = lc_output_kafka.init(&o->state, &o->oc);
-    if (rc != 0) {
-        lc_config_output_free(&o->oc);
-        return -1;
-    }
-    return 0;
-}
-
-static enum lc_send_result out_send(struct out *o, struct lc_record **recs, size_t n)
-{
-    lc_send_report_reset(&o->rep, n);
-    return lc_output_kafka.send(o->state, recs, n, &o->rep);
+    return out_open_text(o, &lc_output_kafka, text);
 }
 
 /* Sends RECS as the delivery engine does: tries until LC_OK (at most TRIES), each try
@@ -205,13 +168,6 @@ static enum lc_send_result out_send_until_ok(struct out *o, struct lc_record **r
     }
     lc_send_report_close(&scratch);
     return res;
-}
-
-static void out_close(struct out *o)
-{
-    lc_output_kafka.destroy(o->state);
-    lc_send_report_close(&o->rep);
-    lc_config_output_free(&o->oc);
 }
 
 /* N records of containers "web" (even) and "db" (odd): "line I". */

@@ -17,8 +17,8 @@
 #include "base/util.h"
 #include "config/config.h"
 #include "core/json.h"
-#include "inputs/docker/docker_config.h"
 #include "http_server.h"
+#include "output_open.h"
 #include "loki_decode.h"
 #include "test.h"
 
@@ -34,46 +34,14 @@
 
 /* ---- an output loaded from YAML ---- */
 
-struct out {
-    struct lc_output_config oc; /* the instance's copy, as the daemon makes it */
-    void *state;
-    struct lc_send_report rep;
-};
-
-/* Loads `outputs: [{type: loki, url: URL, ...KEYS}]` (KEYS: more lines of the entry, each
- * "    key: value\n") and creates the output from a copy of its entry, the config freed
- * (as the daemon does: the instance outlives the config). Returns 0, or -1 with the errors
- * printed. */
+/* Creates the output of `outputs: [{type: loki, url: URL, ...KEYS}]` (KEYS: more lines of
+ * the entry, each "    key: value\n"). Returns 0, or -1 with the errors printed. */
 static int out_open(struct out *o, const char *url, const char *keys)
 {
-    static const struct lc_config_plugin *const inputs[] = {&lc_docker_config_plugin, NULL};
-    static const struct lc_config_plugin *const outputs[] = {&lc_loki_config_plugin, NULL};
-    static const struct lc_config_catalog cat = {.inputs = inputs, .outputs = outputs};
-    struct lc_config c = {0};
-    char text[2048], *errs = NULL;
-    size_t n = 0;
-    FILE *f = open_memstream(&errs, &n);
-    int rc;
+    char text[2048];
 
-    memset(o, 0, sizeof *o);
     snprintf(text, sizeof text, "outputs:\n  - type: loki\n    url: %s\n%s", url, keys);
-    rc = lc_config_load_string(&c, &cat, "x.yaml", text, strlen(text), f);
-    fclose(f);
-    if (rc != 0 || errs[0] != '\0') {
-        fprintf(stderr, "  load: rc=%d\n%s", rc, errs);
-        free(errs);
-        return -1;
-    }
-    free(errs);
-    lc_config_output_copy(&o->oc, &c.outputs[0]);
-    lc_config_free(&c);
-    rc = lc_output_loki.init(&o->state, &o->oc);
-    if (rc != 0) {
-        fprintf(stderr, "  init: rc=%d\n", rc);
-        lc_config_output_free(&o->oc);
-        return -1;
-    }
-    return 0;
+    return out_open_text(o, &lc_output_loki, text);
 }
 
 /* The same, with the url of server S. */
@@ -82,20 +50,6 @@ static int out_open_srv(struct out *o, const struct srv *s, const char *keys)
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u", s->port);
     return out_open(o, url, keys);
-}
-
-/* Sends the N records RECS as one batch, with a fresh report (O->rep). */
-static enum lc_send_result out_send(struct out *o, struct lc_record **recs, size_t n)
-{
-    lc_send_report_reset(&o->rep, n);
-    return lc_output_loki.send(o->state, recs, n, &o->rep);
-}
-
-static void out_close(struct out *o)
-{
-    lc_output_loki.destroy(o->state);
-    lc_send_report_close(&o->rep);
-    lc_config_output_free(&o->oc);
 }
 
 /* ---- records ---- */
