@@ -365,6 +365,36 @@ TEST(brokers_down_is_retried_then_delivered_once)
     records_free(r, 50, web, db);
 }
 
+/* A sequence gap is fatal for librdkafka's idempotent producer: the batch is retried and
+ * a new producer delivers it, every record once. */
+TEST(a_fatal_idempotence_error_replaces_the_producer)
+{
+    struct cluster k;
+    struct out o;
+    struct lc_meta *web, *db;
+    struct lc_record **r = records(40, &web, &db);
+    struct got g[100];
+    size_t n;
+    enum lc_send_result res;
+
+    ASSERT_EQ(cluster_start(&k, "logs", 1), 0);
+    ASSERT_EQ(out_open(&o, k.bootstrap, "    value: message\n"), 0);
+    ASSERT_EQ(out_send(&o, r, 10), LC_OK);
+    rd_kafka_mock_push_request_errors(k.mc, 0 /* Produce */, 1,
+                                      RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    res = out_send(&o, r + 10, 10);
+    ASSERT_EQ(res, LC_RETRY);
+    ASSERT_TRUE(strstr(o.rep.why, "OUT_OF_ORDER_SEQUENCE_NUMBER") != NULL);
+    ASSERT_EQ(o.rep.config_fault, 0);
+    /* a fatal producer refuses every produce call: delivering proves it was replaced */
+    ASSERT_EQ(out_send_until_ok(&o, r + 10, 30, 10), LC_OK);
+    n = consume(&k, "logs", g, 100);
+    ASSERT_EQ(not_once(g, n, 40), 0);
+    out_close(&o);
+    cluster_stop(&k);
+    records_free(r, 40, web, db);
+}
+
 struct canceller {
     int flag;
     pthread_t t;
@@ -522,6 +552,7 @@ TEST_MAIN(TEST_ENTRY(every_record_arrives_once_with_key_headers_and_value),
           TEST_ENTRY(record_above_message_max_bytes_is_refused_alone),
           TEST_ENTRY(injected_produce_errors_lose_and_repeat_nothing),
           TEST_ENTRY(brokers_down_is_retried_then_delivered_once),
+          TEST_ENTRY(a_fatal_idempotence_error_replaces_the_producer),
           TEST_ENTRY(a_stop_cuts_a_waiting_batch_short_and_acknowledges_nothing),
           TEST_ENTRY(statistics_give_brokers_queue_and_threads),
           TEST_ENTRY(config_errors_name_file_line_and_key))
