@@ -476,8 +476,34 @@ static void broker_gauge(struct out *o, const struct lc_snapshot *s, const char 
     }
 }
 
-/* The brokers of Kafka outputs, from librdkafka's statistics. */
-static void broker_families(struct out *o, const struct lc_snapshot *s)
+/* One series of broker B of output OUT: NAME{output,broker,...}. */
+static void broker_labels(struct out *o, const char *name, const struct lc_output_snap *out,
+                          const struct lc_broker_snap *b)
+{
+    put(o, name);
+    label(o, 1, "output", out->name, sizeof(out->name));
+    label(o, 0, "broker", b->name, sizeof(b->name));
+}
+
+static void broker_up(struct out *o, const char *name, const struct lc_output_snap *out,
+                      const struct lc_broker_snap *b)
+{
+    broker_labels(o, name, out, b);
+    value_u64(o, (uint64_t)b->up);
+}
+
+static void broker_rtt(struct out *o, const char *name, const struct lc_output_snap *out,
+                       const struct lc_broker_snap *b)
+{
+    for (int q = 0; q < 2; q++) {
+        broker_labels(o, name, out, b);
+        label(o, 0, "stat", q == 0 ? "avg" : "p99", 4);
+        value_f(o, q == 0 ? b->rtt_avg_s : b->rtt_p99_s, 1);
+    }
+}
+
+static void broker_errors(struct out *o, const char *name, const struct lc_output_snap *out,
+                          const struct lc_broker_snap *b)
 {
     static const struct {
         const char *kind;
@@ -486,10 +512,33 @@ static void broker_families(struct out *o, const struct lc_snapshot *s)
                 {"rx", offsetof(struct lc_broker_snap, rx_errors)},
                 {"timeout", offsetof(struct lc_broker_snap, timeouts)},
                 {"retry", offsetof(struct lc_broker_snap, tx_retries)}};
-    static const char *const up = "logcap_kafka_broker_up";
-    static const char *const rtt = "logcap_kafka_broker_rtt_seconds";
-    static const char *const err = "logcap_kafka_broker_errors_total";
+    for (size_t e = 0; e < sizeof errs / sizeof errs[0]; e++) {
+        uint64_t v;
+        memcpy(&v, (const char *)b + errs[e].off, sizeof v);
+        broker_labels(o, name, out, b);
+        label(o, 0, "kind", errs[e].kind, 8);
+        value_u64(o, v);
+    }
+}
 
+/* The family NAME with a series (or several) per broker of each Kafka output, by EACH. */
+static void per_broker(struct out *o, const struct lc_snapshot *s, const char *name,
+                       const char *type, const char *help,
+                       void (*each)(struct out *, const char *, const struct lc_output_snap *,
+                                    const struct lc_broker_snap *))
+{
+    family(o, name, type, help);
+    for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
+        const struct lc_output_snap *out = &s->outputs[i];
+        for (size_t k = 0; out->brokers.valid && k < out->brokers.n; k++) {
+            each(o, name, out, &out->brokers.broker[k]);
+        }
+    }
+}
+
+/* The brokers of Kafka outputs, from librdkafka's statistics. */
+static void broker_families(struct out *o, const struct lc_snapshot *s)
+{
     broker_gauge(o, s, "logcap_kafka_brokers_up", "Brokers a Kafka output is connected to.",
                  offsetof(struct lc_brokers_snap, up));
     broker_gauge(o, s, "logcap_kafka_brokers", "Brokers a Kafka output knows of.",
@@ -498,50 +547,16 @@ static void broker_families(struct out *o, const struct lc_snapshot *s)
                  "Messages waiting in librdkafka's queues of a Kafka output (not yet "
                  "acknowledged).",
                  offsetof(struct lc_brokers_snap, queue_messages));
-    family(o, up, "gauge", "1 while a Kafka output is connected to the broker.");
-    for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
-        const struct lc_output_snap *out = &s->outputs[i];
-        for (size_t k = 0; out->brokers.valid && k < out->brokers.n; k++) {
-            put(o, up);
-            label(o, 1, "output", out->name, sizeof(out->name));
-            label(o, 0, "broker", out->brokers.broker[k].name, sizeof(out->brokers.broker[k].name));
-            value_u64(o, (uint64_t)out->brokers.broker[k].up);
-        }
-    }
-    family(o, rtt, "gauge",
-           "Round trip of a Kafka output's requests to the broker over librdkafka's last "
-           "statistics window (stat: avg or p99), in seconds.");
-    for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
-        const struct lc_output_snap *out = &s->outputs[i];
-        for (size_t k = 0; out->brokers.valid && k < out->brokers.n; k++) {
-            const struct lc_broker_snap *b = &out->brokers.broker[k];
-            for (int q = 0; q < 2; q++) {
-                put(o, rtt);
-                label(o, 1, "output", out->name, sizeof(out->name));
-                label(o, 0, "broker", b->name, sizeof(b->name));
-                label(o, 0, "stat", q == 0 ? "avg" : "p99", 4);
-                value_f(o, q == 0 ? b->rtt_avg_s : b->rtt_p99_s, 1);
-            }
-        }
-    }
-    family(o, err, "counter",
-           "Errors of a Kafka output's connection to the broker (kind: tx, rx, timeout, "
-           "retry), since its producer started.");
-    for (size_t i = 0; s != NULL && i < s->n_outputs; i++) {
-        const struct lc_output_snap *out = &s->outputs[i];
-        for (size_t k = 0; out->brokers.valid && k < out->brokers.n; k++) {
-            const struct lc_broker_snap *b = &out->brokers.broker[k];
-            for (size_t e = 0; e < sizeof errs / sizeof errs[0]; e++) {
-                uint64_t v;
-                memcpy(&v, (const char *)b + errs[e].off, sizeof v);
-                put(o, err);
-                label(o, 1, "output", out->name, sizeof(out->name));
-                label(o, 0, "broker", b->name, sizeof(b->name));
-                label(o, 0, "kind", errs[e].kind, 8);
-                value_u64(o, v);
-            }
-        }
-    }
+    per_broker(o, s, "logcap_kafka_broker_up", "gauge",
+               "1 while a Kafka output is connected to the broker.", broker_up);
+    per_broker(o, s, "logcap_kafka_broker_rtt_seconds", "gauge",
+               "Round trip of a Kafka output's requests to the broker over librdkafka's last "
+               "statistics window (stat: avg or p99), in seconds.",
+               broker_rtt);
+    per_broker(o, s, "logcap_kafka_broker_errors_total", "counter",
+               "Errors of a Kafka output's connection to the broker (kind: tx, rx, timeout, "
+               "retry), since its producer started.",
+               broker_errors);
 }
 
 /* ---- spool families ----------------------------------------------------------------- */

@@ -30,6 +30,9 @@ struct topic_entry {
     rd_kafka_topic_t *rkt;
 };
 
+/* One Kafka output. It owns its producer (rk), the topic handles and their names, the
+ * batch's codes (errs) and the message buffer; NAME and C are the instance config's, which
+ * outlives it. Only the output's thread touches it (librdkafka's callbacks included). */
 struct lc_kafka_output {
     const char *name;
     const struct lc_kafka_config *c;
@@ -45,7 +48,7 @@ struct lc_kafka_output {
     size_t pending;
     /* from librdkafka's callbacks (served on this thread) */
     int fatal;
-    int client_err; /* the last error_cb code of this batch (0: none) */
+    int client_err; /* the client's last error since a batch was delivered (0: none) */
     char client_why[256];
     struct lc_brokers_snap stats;
     int stats_new;

@@ -25,8 +25,8 @@
  * of the batch in flight; both send it again, so a repeat is at most the batch in flight.
  *
  * librdkafka's log and errors come through the output's queue and are logged as
- * "[output:NAME] librdkafka: ..." (at most LOG_BURST lines a minute, then a count of those
- * left out); its statistics feed the broker figures (poll). */
+ * "[output:NAME] librdkafka: ..." (at most 20 lines a minute, then a count of those left
+ * out); its statistics feed the broker figures (poll). */
 #ifndef LC_OUTPUT_KAFKA_H
 #define LC_OUTPUT_KAFKA_H
 
