@@ -31,7 +31,8 @@ run by tests/run in the release pass only); spool (every test of test_spool.py: 
 run in the ASan pass only, where a memory error in the spool's recovery or readers shows);
 loki_outage (the Loki output's 45 s outage test of test_loki.py: ASan pass only, where a
 memory error on the retry paths shows); loki_crashloop (its SIGKILL loop: release pass only,
-it is about timing).
+it is about timing); kafka (test_kafka.py against the mock cluster: release pass only);
+clock (test_clock.py, the wall clock steps: ASan pass only).
 """
 
 import os
@@ -58,6 +59,7 @@ def pytest_configure(config):
                             "(tests/run runs it in the ASan pass only)")
     config.addinivalue_line("markers", "loki_crashloop: the Loki output's SIGKILL loop "
                             "(tests/run runs it in the release pass only)")
+    config.addinivalue_line("markers", "clock: the wall clock steps (tests/run: ASan pass only)")
     config.addinivalue_line("markers", "kafka: the Kafka output's tests against the mock "
                             "cluster (tests/run: release pass only)")
     config.addinivalue_line("markers", "files_mode: a test of the Docker input's files mode "

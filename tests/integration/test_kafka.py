@@ -240,6 +240,38 @@ def test_sigkill_during_delivery_ten_times(containers, logcap, kafkamock):
     print("repeated lines after %d kills: %d" % (kills, dups))
 
 
+@pytest.mark.kafka
+def test_sigterm_with_every_broker_down_leaves_the_batch_in_the_spool(containers, logcap,
+                                                                      kafkamock):
+    """Every broker is down and a batch waits for its delivery reports (message_timeout
+    60 s) when logcap gets SIGTERM: it exits 0 within its stop deadline (10 s), having
+    acknowledged nothing it could not deliver. Started again with the brokers up, it
+    delivers every line exactly once."""
+    mock = kafkamock
+    mock.topic("logs", 3)
+    out = kafka_output(mock, message_timeout="60s")
+    lc = kafka_logcap(logcap, out).start()
+    first = write_lines(containers, "t1", 20)
+    containers.wait_exited(first)
+    wait_count(mock, lc, "logs", 40)
+    for b in (1, 2, 3):
+        mock.down(b)
+    second = write_lines(containers, "t2", 50)
+    containers.wait_exited(second)
+    lc.wait_for(lambda: (output_entry(lc.api.get_json("/stats")).get("backlog_records") or 0)
+                >= 100, 20, "the second container's lines read and waiting")
+    t0 = time.monotonic()
+    lc.stop(timeout=15)
+    assert time.monotonic() - t0 < 12, "the stop took %.1f s" % (time.monotonic() - t0)
+    for b in (1, 2, 3):
+        mock.up(b)
+    lc.start()
+    want = expected(containers, [first, second])
+    wait_count(mock, lc, "logs", len(want))
+    lc.stop()
+    h.check_exactly_once(got_of(mock.messages("logs")), want, "after the stop and restart")
+
+
 # ------------------------------------------------------------ 4. refused, unknown topic
 
 @pytest.mark.kafka
