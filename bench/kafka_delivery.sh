@@ -79,7 +79,7 @@ topic: $topic
 compression: $1" "$1")
     m1=$(ticks "$MOCK_PID")
     echo "$out" >&2
-    got=$(mock count "$topic")
+    got=$(mock written "$topic")
     if [ "$got" != "$N" ]; then
         echo "kafka_delivery: the cluster holds $got messages in $topic, not $N" >&2
         exit 1
@@ -120,7 +120,7 @@ EOF
     "$FB" -c "$WORK/fb.yaml" >"$WORK/fb.log" 2>&1 &
     FB_PID=$!
     while :; do
-        [ "$(mock count "$topic")" -ge "$N" ] && break
+        [ "$(mock written "$topic")" -ge "$N" ] && break
         if ! kill -0 "$FB_PID" 2>/dev/null; then
             echo "kafka_delivery: fluent-bit exited; its log:" >&2
             tail -n 20 "$WORK/fb.log" >&2

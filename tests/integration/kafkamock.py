@@ -28,6 +28,9 @@ line, "ok [detail]" or "error <reason>" (raised here as KafkaMockError). The pro
                                       end each partition had when the reader reached it, as JSON
                                       lines in PATH (60 s deadline). "ok N"
     count TOPIC                       the number of messages (high - low watermarks). "ok N"
+    written TOPIC                     every message ever written (the high watermarks: the mock
+                                      drops a partition's oldest segments past its size limit,
+                                      which moves the low watermark). "ok N"
     quit                              (or EOF) destroys the cluster, exit 0
 
 A dump line: {"partition": p, "offset": o, "timestamp": ms, "key": KEY, "headers": {name: VALUE},
@@ -204,6 +207,9 @@ class KafkaMock:
 
     def count(self, topic):
         return int(self.command("count %s" % topic))
+
+    def written(self, topic):
+        return int(self.command("written %s" % topic))
 
     def messages(self, topic):
         """Every message of every partition of `topic` (dicts, see the module docstring)."""

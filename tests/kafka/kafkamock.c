@@ -320,8 +320,12 @@ static long dump_topic(const char *bootstrap, const char *topic, const char *pat
     return n;
 }
 
-/* The sum over partitions of high - low watermark. */
-static long count_topic(const char *bootstrap, const char *topic, char *err, size_t errlen)
+/* The sum over partitions of high - low watermark: the messages the topic holds; with
+ * WRITTEN, of the high watermark: every message ever written (the mock drops a partition's
+ * oldest log segments past its size limit, which moves the low watermark, so a large
+ * volume is counted this way). */
+static long count_topic(const char *bootstrap, const char *topic, int written, char *err,
+                        size_t errlen)
 {
     rd_kafka_t *rk = new_consumer(bootstrap, err, errlen);
     if (!rk)
@@ -338,7 +342,7 @@ static long count_topic(const char *bootstrap, const char *topic, char *err, siz
             total = -1;
             break;
         }
-        total += (long)(hi - lo);
+        total += (long)(written ? hi : hi - lo);
     }
     rd_kafka_destroy(rk);
     return total;
@@ -481,10 +485,10 @@ static void cmd_read(struct km *km, char **argv, int argc)
     long n;
     if (!strcmp(argv[0], "dump") && argc == 3)
         n = dump_topic(km->bootstrap, argv[1], argv[2], err, sizeof(err));
-    else if (!strcmp(argv[0], "count") && argc == 2)
-        n = count_topic(km->bootstrap, argv[1], err, sizeof(err));
+    else if ((!strcmp(argv[0], "count") || !strcmp(argv[0], "written")) && argc == 2)
+        n = count_topic(km->bootstrap, argv[1], !strcmp(argv[0], "written"), err, sizeof(err));
     else {
-        reply("error usage: dump TOPIC PATH | count TOPIC");
+        reply("error usage: dump TOPIC PATH | count TOPIC | written TOPIC");
         return;
     }
     if (n < 0)
@@ -514,7 +518,7 @@ static int command(struct km *km, char *line)
         cmd_errors(km, argv, argc);
     } else if (!strcmp(c, "broker_errors")) {
         cmd_broker_errors(km, argv, argc);
-    } else if (!strcmp(c, "dump") || !strcmp(c, "count")) {
+    } else if (!strcmp(c, "dump") || !strcmp(c, "count") || !strcmp(c, "written")) {
         cmd_read(km, argv, argc);
     } else if ((!strcmp(c, "topic") || !strcmp(c, "absent")) && argc == 3 &&
                !parse_int(argv[2], 1, 100000, &parts)) {
