@@ -2,13 +2,15 @@
  * section loaded from YAML by the real config loader (so the type's defaults and checks
  * apply), its entry copied out of the config (the instance outlives the config), and the
  * type's init run on the copy. The catalogue holds the Docker input and the output's type.
- * Every function is static: each test file has its own copy. */
+ * Also a capture of stderr, where the output logs. Every function is static: each test file
+ * has its own copy. */
 #ifndef LC_TEST_OUTPUT_OPEN_H
 #define LC_TEST_OUTPUT_OPEN_H
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "inputs/docker/docker_config.h"
@@ -79,6 +81,44 @@ static void out_close(struct out *o)
     o->ops->destroy(o->state);
     lc_send_report_close(&o->rep);
     lc_config_output_free(&o->oc);
+}
+
+/* ---- stderr, where lc_log writes: what an output logged ---- */
+
+struct capture {
+    char path[64];
+    int saved;
+};
+
+static void capture_start(struct capture *k)
+{
+    int fd;
+    strcpy(k->path, "/tmp/test_output_XXXXXX");
+    fd = mkstemp(k->path);
+    fflush(stderr);
+    k->saved = dup(2);
+    if (fd < 0 || k->saved < 0 || dup2(fd, 2) < 0) {
+        abort();
+    }
+    close(fd);
+}
+
+/* Restores stderr; returns what was written meanwhile (caller frees). */
+static char *capture_stop(struct capture *k)
+{
+    char *text = calloc(1, 65536);
+    FILE *f;
+
+    fflush(stderr);
+    dup2(k->saved, 2);
+    close(k->saved);
+    f = fopen(k->path, "r");
+    if (f == NULL || fread(text, 1, 65535, f) == (size_t)-1) {
+        abort();
+    }
+    fclose(f);
+    unlink(k->path);
+    return text;
 }
 
 #endif

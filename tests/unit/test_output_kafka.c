@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "config/config.h"
 #include "output_open.h"
@@ -499,6 +500,66 @@ TEST(statistics_give_brokers_queue_and_threads)
     records_free(r, 10, web, db);
 }
 
+static int noisy_lines;
+
+static void count_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk, (void)level, (void)fac, (void)buf;
+    noisy_lines++;
+}
+
+/* How many log lines a producer with librdkafka's debug log on writes while it delivers
+ * one message to cluster K. */
+static int reference_log_lines(const struct cluster *k, const char *debug)
+{
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_t *p;
+
+    noisy_lines = 0;
+    rd_kafka_conf_set(conf, "bootstrap.servers", k->bootstrap, err, sizeof err);
+    rd_kafka_conf_set(conf, "debug", debug, err, sizeof err);
+    rd_kafka_conf_set_log_cb(conf, count_log);
+    p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    rd_kafka_producev(p, RD_KAFKA_V_TOPIC("logs"), RD_KAFKA_V_VALUE("x", 1), RD_KAFKA_V_END);
+    rd_kafka_flush(p, 10000);
+    rd_kafka_destroy(p);
+    return noisy_lines;
+}
+
+/* librdkafka's log goes through logcap's, rate-limited: with its debug log on (more than
+ * 60 lines for one delivery, as a producer of the test's own counts) and logcap's level
+ * debug, the output logs 10 of them (lc_log leaves out the rest of the minute). */
+TEST(librdkafka_log_is_rate_limited)
+{
+    struct cluster k;
+    struct out o;
+    struct lc_meta *web, *db;
+    struct lc_record **r = records(10, &web, &db);
+    struct capture cap;
+    char *log;
+    int lines = 0;
+
+    ASSERT_EQ(cluster_start(&k, "logs", 3), 0);
+    ASSERT_TRUE(reference_log_lines(&k, "broker,topic,msg,protocol") > 60);
+    lc_log_set_level(LC_LOG_DEBUG);
+    capture_start(&cap);
+    if (out_open(&o, k.bootstrap, "    librdkafka: {debug: \"broker,topic,msg,protocol\"}\n") ==
+        0) {
+        out_send(&o, r, 10);
+        out_close(&o);
+    }
+    log = capture_stop(&cap);
+    lc_log_set_level(LC_LOG_INFO);
+    for (const char *p = log; (p = strstr(p, "[output:kafka] librdkafka debug ")) != NULL; p++) {
+        lines++;
+    }
+    ASSERT_EQ(lines, 10);
+    free(log);
+    cluster_stop(&k);
+    records_free(r, 10, web, db);
+}
+
 /* Loads TEXT and checks that it fails with an error holding each of WANT (NULL-ended). */
 static int load_fails_with(const char *text, const char *const *want)
 {
@@ -555,4 +616,5 @@ TEST_MAIN(TEST_ENTRY(every_record_arrives_once_with_key_headers_and_value),
           TEST_ENTRY(a_fatal_idempotence_error_replaces_the_producer),
           TEST_ENTRY(a_stop_cuts_a_waiting_batch_short_and_acknowledges_nothing),
           TEST_ENTRY(statistics_give_brokers_queue_and_threads),
+          TEST_ENTRY(librdkafka_log_is_rate_limited),
           TEST_ENTRY(config_errors_name_file_line_and_key))

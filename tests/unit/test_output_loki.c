@@ -172,44 +172,6 @@ static int contains(const char *hay, const char *needle)
     return 1;
 }
 
-/* ---- stderr, where lc_log writes ---- */
-
-struct capture {
-    char path[64];
-    int saved;
-};
-
-static void capture_start(struct capture *k)
-{
-    int fd;
-    strcpy(k->path, "/tmp/test_output_loki_XXXXXX");
-    fd = mkstemp(k->path);
-    fflush(stderr);
-    k->saved = dup(2);
-    if (fd < 0 || k->saved < 0 || dup2(fd, 2) < 0) {
-        abort();
-    }
-    close(fd);
-}
-
-/* Restores stderr; returns what was written meanwhile (caller frees). */
-static char *capture_stop(struct capture *k)
-{
-    char *text = calloc(1, 65536);
-    FILE *f;
-
-    fflush(stderr);
-    dup2(k->saved, 2);
-    close(k->saved);
-    f = fopen(k->path, "r");
-    if (f == NULL || fread(text, 1, 65535, f) == (size_t)-1) {
-        abort();
-    }
-    fclose(f);
-    unlink(k->path);
-    return text;
-}
-
 /* Whether any of REP's why and reasons, or LOG, holds SECRET. */
 static int leaks(const struct lc_send_report *rep, const char *log, const char *secret)
 {

@@ -16,13 +16,11 @@
 #include "outputs/kafka/kafka_report.h"
 #include "outputs/kafka/kafka_stats.h"
 
-#define PENDING INT_MIN       /* a message whose report has not come yet */
-#define WAIT_STEP_MS 100      /* the cancel flag is looked at this often while waiting */
-#define REPORT_GRACE_MS 30000 /* past message_timeout, a report that never came is given up */
-#define DRAIN_MS 5000         /* purged messages' reports come within this */
-#define TOPIC_CACHE 64        /* topic handles kept for a templated topic */
-#define LOG_WINDOW_MS 60000   /* librdkafka's log: at most LOG_BURST lines per window */
-#define LOG_BURST 20
+#define PENDING INT_MIN         /* a message whose report has not come yet */
+#define WAIT_STEP_MS 100        /* the cancel flag is looked at this often while waiting */
+#define REPORT_GRACE_MS 30000   /* past message_timeout, a report that never came is given up */
+#define DRAIN_MS 5000           /* purged messages' reports come within this */
+#define TOPIC_CACHE 64          /* topic handles kept for a templated topic */
 #define FAIL_LOG_EVERY_MS 60000 /* a failure that lasts is logged again this often */
 
 struct topic_entry {
@@ -52,8 +50,6 @@ struct lc_kafka_output {
     char client_why[256];
     struct lc_brokers_snap stats;
     int stats_new;
-    uint64_t log_window_ms;
-    unsigned log_lines, log_dropped;
     int logged_err; /* the last failure logged and when */
     uint64_t logged_ms;
 };
@@ -83,28 +79,29 @@ static enum lc_log_level level_of(int syslog_level)
                                : LC_LOG_DEBUG;
 }
 
-/* Logs a line of librdkafka's, within the window's budget. */
-static void client_log(struct lc_kafka_output *o, enum lc_log_level lvl, const char *what,
+/* Logs a line of librdkafka's log (FAC: its facility). Rate limiting is lc_log's: the same
+ * format string more than 10 times a minute is left out and counted, so each level has a
+ * format of its own, and a flood of debug lines cannot hide a warning or an error. */
+static void client_log(const struct lc_kafka_output *o, enum lc_log_level lvl, const char *fac,
                        const char *text)
 {
-    uint64_t now = lc_now_ms();
-
-    if (now - o->log_window_ms >= LOG_WINDOW_MS) {
-        if (o->log_dropped > 0) {
-            lc_log(LC_LOG_WARN, 0,
-                   "[output:%s] librdkafka: %u log lines left out in the last "
-                   "minute",
-                   o->name, o->log_dropped);
-        }
-        o->log_window_ms = now;
-        o->log_lines = o->log_dropped = 0;
-    }
-    if (o->log_lines >= LOG_BURST) {
-        o->log_dropped++;
+    if (lvl > lc_log_get_level()) {
         return;
     }
-    o->log_lines++;
-    lc_log(lvl, 0, "[output:%s] librdkafka: %s: %s", o->name, what, text);
+    switch (lvl) {
+    case LC_LOG_ERROR:
+        lc_log(LC_LOG_ERROR, 0, "[output:%s] librdkafka: %s: %s", o->name, fac, text);
+        break;
+    case LC_LOG_WARN:
+        lc_log(LC_LOG_WARN, 0, "[output:%s] librdkafka says %s: %s", o->name, fac, text);
+        break;
+    case LC_LOG_INFO:
+        lc_log(LC_LOG_INFO, 0, "[output:%s] librdkafka (%s): %s", o->name, fac, text);
+        break;
+    default:
+        lc_log(LC_LOG_DEBUG, 0, "[output:%s] librdkafka debug %s: %s", o->name, fac, text);
+        break;
+    }
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -129,8 +126,11 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     o->client_err = err;
     snprintf(o->client_why, sizeof o->client_why, "%.200s (%.40s)", reason,
              rd_kafka_err2name((rd_kafka_resp_err_t)err));
-    client_log(o, o->fatal ? LC_LOG_ERROR : LC_LOG_WARN, o->fatal ? "fatal error" : "error",
-               o->client_why);
+    if (o->fatal) {
+        lc_log(LC_LOG_ERROR, 0, "[output:%s] librdkafka fatal error: %s", o->name, o->client_why);
+    } else {
+        lc_log(LC_LOG_WARN, 0, "[output:%s] librdkafka error: %s", o->name, o->client_why);
+    }
 }
 
 static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)

@@ -24,9 +24,11 @@
  * POSSIBLY_PERSISTED: a timeout after the request was sent), and a crash loses the reports
  * of the batch in flight; both send it again, so a repeat is at most the batch in flight.
  *
- * librdkafka's log and errors come through the output's queue and are logged as
- * "[output:NAME] librdkafka: ..." (at most 20 lines a minute, then a count of those left
- * out); its statistics feed the broker figures (poll). */
+ * librdkafka's log and errors come through the output's queue and are logged with the
+ * output's name, "[output:NAME] librdkafka...", one format per level, each rate-limited by
+ * lc_log (10 lines a minute, then a count of those left out); its statistics feed the
+ * broker figures (poll).
+ */
 #ifndef LC_OUTPUT_KAFKA_H
 #define LC_OUTPUT_KAFKA_H
 
