@@ -266,7 +266,7 @@ int main(int argc, char **argv)
     int generic = argc > 3 && strcmp(argv[2], "--output") == 0;
     const char *url = argc > 2 ? argv[2] : "http://127.0.0.1:3100";
     const char *enc = argc > 3 ? argv[3] : "protobuf";
-    const char *label = generic ? (argc > 4 ? argv[4] : "output")
+    const char *label = generic                    ? (argc > 4 ? argv[4] : "output")
                         : strcmp(enc, "json") == 0 ? "json+gzip"
                                                    : "protobuf+snappy";
     char dir[64], spool_dir[96], keys[2048];

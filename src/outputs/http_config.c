@@ -11,7 +11,6 @@
 
 #include "base/util.h"
 
-
 const struct lc_config_option lc_http_basic_auth_options[] = {
     {.key = "username",
      .type = LC_OPT_STRING,

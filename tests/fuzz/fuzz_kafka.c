@@ -27,8 +27,8 @@ static void stats(const uint8_t *data, size_t size)
     if (rc != 0 && (rc != -EINVAL || b.valid)) {
         abort();
     }
-    if (rc == 0 && (b.n > LC_BROKERS_MAX || b.up > b.known || b.n > b.known ||
-                    b.threads < 2 + b.known)) {
+    if (rc == 0 &&
+        (b.n > LC_BROKERS_MAX || b.up > b.known || b.n > b.known || b.threads < 2 + b.known)) {
         abort();
     }
     for (size_t i = 0; i < b.n; i++) {
@@ -70,8 +70,8 @@ static void check_parts(const struct lc_kafka_msg *m)
 
 static void message(const uint8_t *data, size_t size)
 {
-    struct lc_meta *meta = lc_meta_docker_create("aaaa", "web", "nginx", "node-1", NULL, "shop",
-                                                 NULL);
+    struct lc_meta *meta =
+        lc_meta_docker_create("aaaa", "web", "nginx", "node-1", NULL, "shop", NULL);
     struct lc_record *r = lc_record_create(meta, 1 + (size & 1), 1795350283000000000LL, "t", 1,
                                            (const char *)data, size, 0);
     struct lc_template_pair hdrs[2] = {{"stream", tpl("{{ stream }}")},
