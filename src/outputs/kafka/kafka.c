@@ -23,6 +23,10 @@
 #define TOPIC_CACHE 64          /* topic handles kept for a templated topic */
 #define FAIL_LOG_EVERY_MS 60000 /* a failure that lasts is logged again this often */
 
+/* A message's opaque carries the producer generation in its upper 32 bits and the record's
+ * index in the batch in the lower 32. */
+_Static_assert(sizeof(uintptr_t) >= 8, "the message opaque needs 64-bit pointers");
+
 struct topic_entry {
     char *name;
     rd_kafka_topic_t *rkt;
