@@ -488,6 +488,23 @@ void lc_config_check_report(struct lc_config_check *ck, int line, const char *ke
     lc_config_report(ck->w, line, path, "%s", msg);
 }
 
+void lc_config_check_secret_file(struct lc_config_check *ck, const char *key, int line,
+                                 const char *file, char **secret)
+{
+    char why[512];
+    char *s;
+
+    if (file == NULL || line < 0) {
+        return;
+    }
+    if (lc_config_read_secret(file, &s, why, sizeof why) != 0) {
+        lc_config_check_report(ck, line, key, "%s", why);
+        return;
+    }
+    free(*secret);
+    *secret = s;
+}
+
 const void *lc_config_check_peer(const struct lc_config_check *ck, size_t i, const char **name,
                                  int *line)
 {

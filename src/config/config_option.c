@@ -212,7 +212,6 @@ void lc_config_options_copy(const struct lc_config_option *table, void *dst, con
                 to->name = lc_xstrdup(from->name);
                 to->value = lc_xstrdup(from->value);
                 to->line = from->line;
-                to->line = from->line;
             }
             break;
         case LC_OPT_SECTION:

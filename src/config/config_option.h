@@ -216,6 +216,13 @@ void lc_config_check_report(struct lc_config_check *ck, int line, const char *ke
 const void *lc_config_check_peer(const struct lc_config_check *ck, size_t i, const char **name,
                                  int *line);
 
+/* Replaces *SECRET (a heap string of the options, freed first) with the contents of the
+ * secret file FILE, read with lc_config_read_secret; when it cannot be read, reports at
+ * LINE of KEY instead. Does nothing when FILE is NULL or LINE is negative (the key was
+ * rejected and reported already). */
+void lc_config_check_secret_file(struct lc_config_check *ck, const char *key, int line,
+                                 const char *file, char **secret);
+
 /* Reads the secret (a password, a token) in the file PATH into *OUT, a heap string the
  * caller owns, trailing CR/LF trimmed. Returns 0, or -1 with WHY (CAP bytes) set: the file
  * cannot be read, is larger than 64KiB, empty, or holds a NUL byte. */

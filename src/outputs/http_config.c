@@ -144,24 +144,6 @@ int lc_http_check_file(const void *value, char *why, size_t cap)
     return rc;
 }
 
-/* Replaces *SECRET with the contents of FILE (when given); reports at KEY's LINE. */
-static void load_secret(struct lc_config_check *ck, const char *key, int line, const char *file,
-                        char **secret)
-{
-    char why[512];
-    char *s;
-
-    if (file == NULL || line < 0) {
-        return;
-    }
-    if (lc_config_read_secret(file, &s, why, sizeof why) != 0) {
-        lc_config_check_report(ck, line, key, "%s", why);
-        return;
-    }
-    free(*secret);
-    *secret = s;
-}
-
 static void check_auth(struct lc_config_check *ck, struct lc_http_options *o)
 {
     int basic = lc_config_check_line(ck, "basic_auth");
@@ -189,8 +171,10 @@ static void check_auth(struct lc_config_check *ck, struct lc_http_options *o)
                                "needs username and password (or password_file)");
         return;
     }
-    load_secret(ck, "basic_auth.password_file", basic, o->password_file, &o->password);
-    load_secret(ck, "bearer_token_file", bearer_file, o->bearer_token_file, &o->bearer_token);
+    lc_config_check_secret_file(ck, "basic_auth.password_file", basic, o->password_file,
+                                &o->password);
+    lc_config_check_secret_file(ck, "bearer_token_file", bearer_file, o->bearer_token_file,
+                                &o->bearer_token);
 }
 
 void lc_http_config_check(struct lc_config_check *ck, struct lc_http_options *o)

@@ -2,7 +2,6 @@
 #include "outputs/kafka/kafka.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,7 +10,6 @@
 
 #include "base/log.h"
 #include "base/util.h"
-#include "core/template.h"
 #include "outputs/kafka/kafka_msg.h"
 #include "outputs/kafka/kafka_report.h"
 #include "outputs/kafka/kafka_stats.h"
@@ -49,8 +47,8 @@ struct lc_kafka_output {
     size_t n, cap;
     size_t pending;
     /* from librdkafka's callbacks (served on this thread) */
-    int fatal;
-    int client_err; /* the client's last error since a batch was delivered (0: none) */
+    const char *renew; /* why the producer must be replaced before the next batch; NULL: no need */
+    int client_err;    /* the client's last error since a batch was delivered (0: none) */
     char client_why[256];
     struct lc_brokers_snap stats;
     int stats_new;
@@ -121,16 +119,17 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     struct lc_kafka_output *o = opaque;
     char text[256];
+    int fatal = err == RD_KAFKA_RESP_ERR__FATAL;
 
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    if (fatal) {
         err = rd_kafka_fatal_error(rk, text, sizeof text);
-        o->fatal = 1;
         reason = text;
     }
     o->client_err = err;
     snprintf(o->client_why, sizeof o->client_why, "%.200s (%.40s)", reason,
              rd_kafka_err2name((rd_kafka_resp_err_t)err));
-    if (o->fatal) {
+    if (fatal) {
+        o->renew = o->client_why;
         lc_log(LC_LOG_ERROR, 0, "[output:%s] librdkafka fatal error: %s", o->name, o->client_why);
     } else {
         lc_log(LC_LOG_WARN, 0, "[output:%s] librdkafka error: %s", o->name, o->client_why);
@@ -192,7 +191,7 @@ static int producer_create(struct lc_kafka_output *o)
     }
     rd_kafka_set_log_queue(o->rk, NULL); /* the log comes through rd_kafka_poll */
     o->gen++;
-    o->fatal = 0;
+    o->renew = NULL;
     return 0;
 }
 
@@ -343,7 +342,7 @@ static void wait_reports(struct lc_kafka_output *o, const struct lc_send_report 
             o->errs[i] = o->errs[i] == PENDING ? RD_KAFKA_RESP_ERR__TIMED_OUT : o->errs[i];
         }
         o->pending = 0;
-        o->fatal = 1; /* a new producer: the old one still holds those messages */
+        o->renew = "its delivery reports are overdue"; /* the old one holds the messages */
     }
 }
 
@@ -414,9 +413,9 @@ static enum lc_send_result kafka_send(void *state, struct lc_record *const *recs
         o->logged_err = 0;
         o->client_err = 0; /* what the client said before is over */
     }
-    if (o->fatal || v.fatal > 0) {
+    if (o->renew != NULL || v.fatal > 0) {
         lc_log(LC_LOG_WARN, 0, "[output:%s] the producer cannot go on (%s): creating a new one",
-               o->name, o->client_why[0] != '\0' ? o->client_why : "fatal error");
+               o->name, o->renew != NULL ? o->renew : "a fatal error");
         producer_destroy(o); /* the next send creates the new one */
     }
     return r;

@@ -6,14 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/template.h"
-
 #define OPT(m) offsetof(struct lc_kafka_config, m)
 /* How often librdkafka reports its statistics (brokers, queue, latency): the figures of
  * /metrics; a pass-through statistics.interval.ms overrides it (0 turns them off). */
 #define STATS_INTERVAL "5000"
 
-const char *const lc_kafka_compressions[] = {"none", "gzip", "snappy", "lz4", "zstd", NULL};
+static const char *const compressions[] = {"none", "gzip", "snappy", "lz4", "zstd", NULL};
 static const char *const values[] = {"json", "message", NULL};
 static const char *const mechanisms[] = {"none", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", NULL};
 
@@ -114,7 +112,7 @@ static const struct lc_config_option kafka_options[] = {
      .off_n = OPT(n_headers)},
     {.key = "compression",
      .type = LC_OPT_ENUM,
-     .names = lc_kafka_compressions,
+     .names = compressions,
      .def = "zstd",
      .help = "compression of the message batches (compression.codec)",
      .off = OPT(compression)},
@@ -174,7 +172,8 @@ static const char *const owned[][2] = {
     {"sasl.password", "sasl.password"},
 };
 
-const char *lc_kafka_owned_property(const char *name)
+/* The key of ours that sets librdkafka property NAME, or NULL. */
+static const char *owned_property(const char *name)
 {
     for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
         if (strcmp(owned[i][0], name) == 0) {
@@ -250,8 +249,7 @@ static int set_own(rd_kafka_conf_t *conf, const struct lc_kafka_config *c,
     snprintf(n, sizeof n, "%llu",
              (unsigned long long)(c->message_max_bytes + LC_KAFKA_MSG_OVERHEAD));
     snprintf(t, sizeof t, "%llu", (unsigned long long)c->message_timeout_ms);
-    if (set(conf, "compression.codec", lc_kafka_compressions[c->compression], "compression", 0,
-            err) != 0 ||
+    if (set(conf, "compression.codec", compressions[c->compression], "compression", 0, err) != 0 ||
         set(conf, "enable.idempotence", c->idempotence ? "true" : "false", "idempotence", 0, err) !=
             0 ||
         set(conf, "message.max.bytes", n, "message_max_bytes", 0, err) != 0 ||
@@ -285,7 +283,7 @@ static int set_props(rd_kafka_conf_t *conf, const struct lc_kafka_config *c,
 {
     for (size_t i = 0; i < c->n_props; i++) {
         const struct lc_config_pair *p = &c->props[i];
-        const char *own = lc_kafka_owned_property(p->name);
+        const char *own = owned_property(p->name);
         char key[sizeof err->key];
 
         snprintf(key, sizeof key, "librdkafka.%s", p->name);
@@ -318,44 +316,38 @@ void *lc_kafka_conf_build(const struct lc_kafka_config *c, int no_brokers,
 }
 
 /* Lets librdkafka judge the whole configuration (such as acks against idempotence): a
- * producer is created without brokers, so it connects to nothing, and destroyed. */
-static int check_with_librdkafka(struct lc_config_check *ck, const struct lc_kafka_config *c)
+ * producer is created without brokers, so it connects to nothing, and destroyed. A refusal
+ * is reported at the line of the key it names (its top-level key for one of ours), else
+ * at the output's. */
+static void check_with_librdkafka(struct lc_config_check *ck, const struct lc_kafka_config *c)
 {
     struct lc_kafka_conf_error err;
     rd_kafka_conf_t *conf = lc_kafka_conf_build(c, 1, &err);
-    char why[512] = "";
+    char top[sizeof err.key], why[sizeof err.why] = "";
     rd_kafka_t *rk;
 
-    if (conf == NULL) {
-        int line = err.line;
-        if (line == 0) {
-            char top[sizeof err.key];
-            snprintf(top, sizeof top, "%.*s", (int)strcspn(err.key, "."), err.key);
-            line = lc_config_check_line(ck, top);
+    if (conf != NULL) {
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
+        if (rk != NULL) {
+            rd_kafka_destroy(rk);
+            return;
         }
-        lc_config_check_report(ck, line > 0 ? line : lc_config_check_line(ck, NULL), err.key, "%s",
-                               err.why);
-        return -1;
-    }
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
-    if (rk == NULL) {
         rd_kafka_conf_destroy(conf);
-        lc_config_check_report(ck,
-                               lc_config_check_line(ck, "librdkafka") > 0
-                                   ? lc_config_check_line(ck, "librdkafka")
-                                   : lc_config_check_line(ck, NULL),
-                               "librdkafka", "librdkafka refuses the configuration: %s", why);
-        return -1;
+        snprintf(err.key, sizeof err.key, "librdkafka");
+        snprintf(err.why, sizeof err.why, "librdkafka refuses the configuration: %s", why);
     }
-    rd_kafka_destroy(rk);
-    return 0;
+    snprintf(top, sizeof top, "%.*s", (int)strcspn(err.key, "."), err.key);
+    if (err.line <= 0) {
+        err.line = lc_config_check_line(ck, top);
+    }
+    lc_config_check_report(ck, err.line > 0 ? err.line : lc_config_check_line(ck, NULL), err.key,
+                           "%s", err.why);
 }
 
 /* sasl: a mechanism needs a user and one password; password_file is read now. */
 static void check_sasl(struct lc_config_check *ck, struct lc_kafka_config *c)
 {
     int line = lc_config_check_line(ck, "sasl");
-    char why[512], *secret = NULL;
 
     if (line <= 0) {
         return;
@@ -373,13 +365,7 @@ static void check_sasl(struct lc_config_check *ck, struct lc_kafka_config *c)
                                "needs username and one of password and password_file");
         return;
     }
-    if (c->password_file != NULL) {
-        if (lc_config_read_secret(c->password_file, &secret, why, sizeof why) != 0) {
-            lc_config_check_report(ck, line, "sasl.password_file", "%s", why);
-            return;
-        }
-        c->password = secret;
-    }
+    lc_config_check_secret_file(ck, "sasl.password_file", line, c->password_file, &c->password);
 }
 
 static void kafka_check(struct lc_config_check *ck, void *opts)

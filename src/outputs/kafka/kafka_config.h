@@ -31,7 +31,7 @@ struct lc_kafka_config {
     int value;               /* enum lc_kafka_value */
     struct lc_template_pair *headers;
     size_t n_headers;
-    int compression; /* index into lc_kafka_compressions */
+    int compression; /* none, gzip, snappy, lz4, zstd: librdkafka's names, in this order */
     int idempotence;
     uint64_t message_max_bytes;
     uint64_t message_timeout_ms; /* librdkafka message.timeout.ms: a batch's longest wait */
@@ -47,11 +47,9 @@ struct lc_kafka_config {
 };
 
 extern const struct lc_config_plugin lc_kafka_config_plugin;
-/* "none", "gzip", "snappy", "lz4", "zstd", NULL: compression's values, librdkafka's names. */
-extern const char *const lc_kafka_compressions[];
 
 /* Where lc_kafka_conf_build failed: the key as the config names it ("compression",
- * "librdkafka.linger.ms", "" for a refusal across keys), its line (0: unknown) and why. */
+ * "librdkafka.linger.ms"), its line (0: unknown) and why. */
 struct lc_kafka_conf_error {
     char key[160];
     int line;
@@ -66,9 +64,5 @@ struct lc_kafka_conf_error {
  * only; the caller knows the lines of its own keys). */
 void *lc_kafka_conf_build(const struct lc_kafka_config *c, int no_brokers,
                           struct lc_kafka_conf_error *err);
-
-/* Whether NAME is a librdkafka property logcap sets from its own keys (a pass-through of it
- * is refused, naming the key to use). Returns that key, or NULL. */
-const char *lc_kafka_owned_property(const char *name);
 
 #endif
