@@ -31,3 +31,22 @@ delivery_setup() {
 ticks() {
     awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
 }
+
+# fb_tail_config [SERVICE_LINES]: the head of a Fluent Bit config whose tail input reads
+# $WORK/lines.log from its start (tag bench), up to and including its "outputs:" key;
+# SERVICE_LINES (YAML lines indented two spaces, each ending in a newline) go into its
+# service section.
+fb_tail_config() {
+    printf 'service:\n  flush: 1\n  log_level: warn\n%s' "${1:-}"
+    cat <<EOF
+pipeline:
+  inputs:
+    - name: tail
+      tag: bench
+      path: $WORK/lines.log
+      read_from_head: true
+      buffer_chunk_size: 256k
+      buffer_max_size: 1m
+  outputs:
+EOF
+}

@@ -94,19 +94,9 @@ run_fluentbit() { # CODEC RUN
     local topic="fluentbit-$1-$2" t0 t1 c m0 m1 codec_line=""
     mock topic "$topic" 6 >/dev/null
     [ "$1" != none ] && codec_line="      rdkafka.compression.codec: $1"
-    cat >"$WORK/fb.yaml" <<EOF
-service:
-  flush: 1
-  log_level: warn
-pipeline:
-  inputs:
-    - name: tail
-      tag: bench
-      path: $WORK/lines.log
-      read_from_head: true
-      buffer_chunk_size: 256k
-      buffer_max_size: 1m
-  outputs:
+    {
+        fb_tail_config
+        cat <<EOF
     - name: kafka
       match: bench
       brokers: $BOOTSTRAP
@@ -115,6 +105,7 @@ pipeline:
       rdkafka.enable.idempotence: true
 $codec_line
 EOF
+    } >"$WORK/fb.yaml"
     m0=$(ticks "$MOCK_PID")
     t0=$(date +%s.%N)
     "$FB" -c "$WORK/fb.yaml" >"$WORK/fb.log" 2>&1 &

@@ -84,19 +84,9 @@ run_logcap() { # ENCODING DELAY
 
 run_fluentbit() { # DELAY
     local before s0 t0 c=0 t1 s1 want r0 r1
-    cat >"$WORK/fb.yaml" <<EOF
-service:
-  flush: 1
-  log_level: warn
-pipeline:
-  inputs:
-    - name: tail
-      tag: bench
-      path: $WORK/lines.log
-      read_from_head: true
-      buffer_chunk_size: 256k
-      buffer_max_size: 1m
-  outputs:
+    {
+        fb_tail_config
+        cat <<EOF
     - name: loki
       match: bench
       host: 127.0.0.1
@@ -105,6 +95,7 @@ pipeline:
       drop_single_key: raw
       compress: gzip
 EOF
+    } >"$WORK/fb.yaml"
     before=$(sink_entries)
     r0=$(sink_requests)
     want=$((before + N))
@@ -140,25 +131,16 @@ EOF
 # time is not comparable and is not shown; the CPU is, taken when the count is reached).
 run_fluentbit_null() {
     local t0 t1 c n fbport=$((PORT + 1))
-    cat >"$WORK/fbnull.yaml" <<EOF
-service:
-  flush: 1
-  log_level: warn
-  http_server: on
+    {
+        fb_tail_config "  http_server: on
   http_listen: 127.0.0.1
   http_port: $fbport
-pipeline:
-  inputs:
-    - name: tail
-      tag: bench
-      path: $WORK/lines.log
-      read_from_head: true
-      buffer_chunk_size: 256k
-      buffer_max_size: 1m
-  outputs:
+"
+        cat <<EOF
     - name: null
       match: bench
 EOF
+    } >"$WORK/fbnull.yaml"
     t0=$(date +%s.%N)
     "$FB" -c "$WORK/fbnull.yaml" >"$WORK/fbnull.log" 2>&1 &
     FB_PID=$!

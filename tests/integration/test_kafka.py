@@ -166,7 +166,7 @@ def test_broker_down_and_leaders_moving_lose_nothing(containers, logcap, kafkamo
     mock.topic("logs", 3)
     lc = kafka_logcap(logcap, kafka_output(mock)).start()
     names = [containers.run("m%d" % k, h.counter_script(interval="0.005")) for k in range(2)]
-    time.sleep(1.0)  # delivery under way (the events are what is tested, not this wait)
+    wait_count(mock, lc, "logs", 1)  # delivery under way
     mock.down(1)
     time.sleep(3.0)
     mock.up(1)
