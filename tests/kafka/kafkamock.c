@@ -78,6 +78,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "kafka_read.h"
+
 #define KM_MAX_ABSENT 64
 #define KM_DUMP_DEADLINE_MS 60000
 
@@ -89,13 +91,6 @@ struct km {
     int partitions;
     char *absent[KM_MAX_ABSENT]; /* topics made with UNKNOWN_TOPIC_OR_PART, not yet "topic" */
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void reply(const char *fmt, ...)
 {
@@ -210,113 +205,32 @@ static json_t *message_json(rd_kafka_message_t *m)
                      headers_json(m), "value", value);
 }
 
-static rd_kafka_t *new_consumer(const char *bootstrap, char *err, size_t errlen)
+/* Writes message M as one JSON line to the FILE * UD. */
+static void dump_one(void *ud, const rd_kafka_message_t *m)
 {
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, errlen) ||
-        rd_kafka_conf_set(conf, "group.id", "kafkamock-reader", err, errlen) ||
-        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
-        rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, errlen) ||
-        rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", err, errlen) ||
-        rd_kafka_conf_set(conf, "log_level", "3", err, errlen)) {
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
-    if (!rk)
-        rd_kafka_conf_destroy(conf);
-    return rk;
-}
-
-/* The partition count of TOPIC, or -1 with err set. */
-static int topic_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t errlen)
-{
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    int n = -1;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-    if (e) {
-        snprintf(err, errlen, "metadata: %s", rd_kafka_err2name(e));
-    } else if (md->topic_cnt != 1 || md->topics[0].err) {
-        snprintf(err, errlen, "topic %s: %s", topic,
-                 md->topic_cnt ? rd_kafka_err2name(md->topics[0].err) : "not in metadata");
-    } else {
-        n = md->topics[0].partition_cnt;
-    }
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    return n;
-}
-
-/* Reads every partition of TOPIC up to the end it has when each partition reaches EOF. */
-static long dump_loop(rd_kafka_t *rk, int nparts, FILE *out, char *err, size_t errlen)
-{
-    char *eof = calloc((size_t)nparts, 1);
-    int eofs = 0;
-    long n = 0;
-    int64_t deadline = now_ms() + KM_DUMP_DEADLINE_MS;
-    while (eof && eofs < nparts) {
-        if (now_ms() > deadline) {
-            snprintf(err, errlen, "deadline: %d of %d partitions at their end after %d ms", eofs,
-                     nparts, KM_DUMP_DEADLINE_MS);
-            n = -1;
-            break;
-        }
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
-        if (!m)
-            continue;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            if (m->partition >= 0 && m->partition < nparts && !eof[m->partition]) {
-                eof[m->partition] = 1;
-                eofs++;
-            }
-        } else if (m->err) {
-            fprintf(stderr, "kafkamock: dump: %s\n", rd_kafka_message_errstr(m));
-        } else {
-            json_t *j = message_json(m);
-            char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
-            if (line)
-                fprintf(out, "%s\n", line);
-            free(line);
-            json_decref(j);
-            n++;
-        }
-        rd_kafka_message_destroy(m);
-    }
-    free(eof);
-    return n;
+    json_t *j = message_json((rd_kafka_message_t *)m);
+    char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (line)
+        fprintf(ud, "%s\n", line);
+    free(line);
+    json_decref(j);
 }
 
 /* Writes every message of TOPIC to PATH as JSON lines; the count, or -1 with err set. */
 static long dump_topic(const char *bootstrap, const char *topic, const char *path, char *err,
                        size_t errlen)
 {
-    rd_kafka_t *rk = new_consumer(bootstrap, err, errlen);
-    if (!rk)
-        return -1;
-    long n = -1;
-    int nparts = topic_partitions(rk, topic, err, errlen);
-    FILE *out = nparts > 0 ? fopen(path, "w") : NULL;
-    if (nparts > 0 && !out)
+    FILE *out = fopen(path, "w");
+    long n;
+    if (!out) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    if (out) {
-        rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(nparts);
-        for (int p = 0; p < nparts; p++)
-            rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-        rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
-        rd_kafka_topic_partition_list_destroy(parts);
-        if (e)
-            snprintf(err, errlen, "assign: %s", rd_kafka_err2name(e));
-        else
-            n = dump_loop(rk, nparts, out, err, errlen);
-        if (fclose(out) && n >= 0) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            n = -1;
-        }
+        return -1;
     }
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
+    n = kafka_read_topic(bootstrap, topic, KM_DUMP_DEADLINE_MS, dump_one, out, err, errlen);
+    if (fclose(out) && n >= 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        n = -1;
+    }
     return n;
 }
 
@@ -327,11 +241,11 @@ static long dump_topic(const char *bootstrap, const char *topic, const char *pat
 static long count_topic(const char *bootstrap, const char *topic, int written, char *err,
                         size_t errlen)
 {
-    rd_kafka_t *rk = new_consumer(bootstrap, err, errlen);
+    rd_kafka_t *rk = kafka_read_consumer(bootstrap, err, errlen);
     if (!rk)
         return -1;
     long total = 0;
-    int nparts = topic_partitions(rk, topic, err, errlen);
+    int nparts = kafka_read_partitions(rk, topic, err, errlen);
     if (nparts < 0)
         total = -1;
     for (int p = 0; p < nparts; p++) {
@@ -640,7 +554,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     if (m->err) {
         st->failed++;
         printf("failed %ld %s %d %" PRId64 "\n", (long)(intptr_t)m->_private,
-               rd_kafka_err2name(m->err), (int)m->err, now_ms() - st->start_ms);
+               rd_kafka_err2name(m->err), (int)m->err, kafka_read_now_ms() - st->start_ms);
         fflush(stdout);
     } else {
         st->delivered++;
@@ -685,7 +599,7 @@ static int run_produce(int argc, char **argv)
     rd_kafka_t *rk = new_producer(argc, argv, &st, &key);
     if (!rk)
         return 2;
-    st.start_ms = now_ms();
+    st.start_ms = kafka_read_now_ms();
     for (long i = 0; i < count; i++) {
         char value[32], num[24];
         snprintf(value, sizeof(value), "msg-%ld", i);
@@ -708,7 +622,7 @@ static int run_produce(int argc, char **argv)
     while (st.delivered + st.failed < count)
         rd_kafka_poll(rk, 100);
     printf("delivered %ld failed %ld ms %" PRId64 "\n", st.delivered, st.failed,
-           now_ms() - st.start_ms);
+           kafka_read_now_ms() - st.start_ms);
     fflush(stdout);
     rd_kafka_flush(rk, 10000);
     rd_kafka_destroy(rk);

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../kafka/kafka_read.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "config/config.h"
@@ -62,68 +63,49 @@ struct got {
     int partition;
 };
 
+struct got_list {
+    struct got *got;
+    size_t n, cap;
+};
+
+/* Keeps message M in the struct got_list UD (while there is room). */
+static void keep(void *ud, const rd_kafka_message_t *m)
+{
+    struct got_list *l = ud;
+    struct got *g;
+    rd_kafka_headers_t *h = NULL;
+
+    if (l->n == l->cap) {
+        return;
+    }
+    g = &l->got[l->n++];
+    memset(g, 0, sizeof *g);
+    g->has_key = m->key != NULL;
+    snprintf(g->key, sizeof g->key, "%.*s", (int)m->key_len, (const char *)m->key);
+    snprintf(g->value, sizeof g->value, "%.*s", (int)m->len, (const char *)m->payload);
+    g->ts = rd_kafka_message_timestamp(m, NULL);
+    g->partition = m->partition;
+    if (rd_kafka_message_headers(m, &h) == 0) {
+        const char *name;
+        const void *v;
+        size_t len;
+        for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &v, &len) == 0; i++) {
+            size_t at = strlen(g->hdr);
+            snprintf(g->hdr + at, sizeof g->hdr - at, "%s=%.*s;", name, (int)len, (const char *)v);
+        }
+    }
+}
+
 /* Reads every partition of TOPIC from the start into OUT (up to CAP). Returns the count. */
 static size_t consume(const struct cluster *k, const char *topic, struct got *out, size_t cap)
 {
+    struct got_list l = {out, 0, cap};
     char err[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(8);
-    rd_kafka_t *c;
-    size_t n = 0;
-    int eofs = 0, np = 0;
-    uint64_t start = lc_now_ms();
 
-    rd_kafka_conf_set(conf, "bootstrap.servers", k->bootstrap, err, sizeof err);
-    rd_kafka_conf_set(conf, "group.id", "test", err, sizeof err);
-    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err);
-    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof err);
-    c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c, topic, NULL);
-    if (rd_kafka_metadata(c, 0, rkt, &md, 5000) == 0 && md->topic_cnt == 1) {
-        np = md->topics[0].partition_cnt;
+    if (kafka_read_topic(k->bootstrap, topic, 20000, keep, &l, err, sizeof err) < 0) {
+        fprintf(stderr, "  consume %s: %s\n", topic, err);
     }
-    for (int p = 0; p < np; p++) {
-        rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    }
-    rd_kafka_assign(c, parts);
-    while (eofs < np && lc_now_ms() - start < 20000) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
-        if (m == NULL) {
-            continue;
-        }
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            eofs++;
-        } else if (m->err == 0 && n < cap) {
-            struct got *g = &out[n++];
-            rd_kafka_headers_t *h = NULL;
-            memset(g, 0, sizeof *g);
-            g->has_key = m->key != NULL;
-            snprintf(g->key, sizeof g->key, "%.*s", (int)m->key_len, (const char *)m->key);
-            snprintf(g->value, sizeof g->value, "%.*s", (int)m->len, (const char *)m->payload);
-            g->ts = rd_kafka_message_timestamp(m, NULL);
-            g->partition = m->partition;
-            if (rd_kafka_message_headers(m, &h) == 0) {
-                const char *name;
-                const void *v;
-                size_t len;
-                for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &v, &len) == 0; i++) {
-                    size_t at = strlen(g->hdr);
-                    snprintf(g->hdr + at, sizeof g->hdr - at, "%s=%.*s;", name, (int)len,
-                             (const char *)v);
-                }
-            }
-        }
-        rd_kafka_message_destroy(m);
-    }
-    if (md != NULL) {
-        rd_kafka_metadata_destroy(md);
-    }
-    rd_kafka_topic_destroy(rkt);
-    rd_kafka_topic_partition_list_destroy(parts);
-    rd_kafka_consumer_close(c);
-    rd_kafka_destroy(c);
-    return n;
+    return l.n;
 }
 
 /* ---- an output loaded from YAML ---- */
