@@ -238,6 +238,28 @@ def test_rm_container_gone_before_its_start_event_is_read(containers, logcap, st
     assert [r["message"] for r in lc.records(name)] == ["gone %d" % i for i in range(1, 21)]
 
 
+def test_rm_container_listed_between_create_and_start(containers, logcap, stallproxy):
+    """A --rm container is created, then the container list (a reconcile every second)
+    meets it created and not started, and only then does it start, print, exit and get
+    removed, while the event stream is held back. The log opened when Docker created its
+    directory is kept through that list, so every line is read."""
+    lc = logcap(config=files_cfg({"docker": {"socket": stallproxy.path,
+                                             "reconcile_interval": "1s"}})).start()
+    lc.wait_api()
+    lc.wait_for(lambda: stallproxy.requests(r"/events") or None, 10, "the event stream")
+    name = containers.name("listed")
+    h.docker("create", "--rm", "--network", "none", "--name", name, "--log-driver", "json-file",
+             h.IMAGE, "sh", "-c", "for i in $(seq 1 20); do echo listed $i; done")
+    read_mode(lc, name)  # listed: created, not started
+    frozen = stallproxy.freeze(r"/events")
+    assert frozen, "no event stream to hold back"
+    h.docker("start", "-a", name)
+    h.wait_for(lambda: not containers.exists(name), 30, "%s to be removed" % name)
+    assert stallproxy.thaw() == frozen
+    lc.wait_for(lambda: len(lc.records(name)) >= 20 or None, 20, "the 20 lines of %s" % name)
+    assert [r["message"] for r in lc.records(name)] == ["listed %d" % i for i in range(1, 21)]
+
+
 def test_created_before_logcap_started_after(containers, logcap):
     """A container logcap meets created but not started (no log file yet) is read from its
     file once it starts, not through the API."""

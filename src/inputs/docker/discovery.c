@@ -270,6 +270,7 @@ static void apply_list(struct lc_docker *d, json_t *body, int from_timer)
         reconcile_one(d, item);
     }
     remove_missing(d, body);
+    lc_docker_preopen_age_out(d);
     if (!d->listed_once) {
         d->listed_once = 1;
         lc_docker_first_list_done(d);

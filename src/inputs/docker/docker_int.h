@@ -206,10 +206,15 @@ void lc_docker_files_read_changed(struct lc_docker *d);
 
 /* preopen.c: logs opened when Docker creates them, before the container is known */
 struct lc_docker_preopen;
+/* Watches <root>/containers (files or auto mode; the API mode opens nothing). */
 void lc_docker_preopen_start(struct lc_docker *d);
+/* Stops the watch and closes every pre-opened log. */
 void lc_docker_preopen_stop(struct lc_docker *d);
+/* Closes the pre-opened logs no event or list named within 10 minutes (a container created
+ * and never started, or one the input never hears of); each container list calls it. */
+void lc_docker_preopen_age_out(struct lc_docker *d);
 /* The descriptor of container ID's log opened when it was created (the caller owns it),
- * or -1. */
+ * or -1; while the log does not exist yet, the watch for it goes on. */
 int lc_docker_preopen_take(struct lc_docker *d, const char *id);
 /* Container ID will not be read from a pre-opened file (filtered out, destroyed). */
 void lc_docker_preopen_drop(struct lc_docker *d, const char *id);

@@ -596,16 +596,16 @@ int lc_docker_files_begin(struct lc_docker_container *c)
     }
     /* a log opened when Docker created it: the container is new, read from its start */
     fd = at == NULL && !lc_docker_pos_has_position(&c->win) ? lc_docker_preopen_take(d, c->id) : -1;
-    if (fd < 0) {
-        lc_docker_preopen_drop(d, c->id);
-    }
     rc = files_open(c, path, at, fd, has_tty(d, c->id));
     if (rc == -ENOENT && !c->running && json_file_driver(d, c->id)) {
-        /* created, never started: its log file comes with its start, which begins again */
+        /* created, never started: its log file comes with its start, which begins again
+         * (and takes the file the preopen watch opens meanwhile, should the container be
+         * gone by the time its start is heard of) */
         c->read_files = 1;
         c->replaying = 0;
         return 1;
     }
+    lc_docker_preopen_drop(d, c->id); /* a file opened here, or no file: no longer awaited */
     if (rc != 0) {
         snprintf(c->read_why, sizeof(c->read_why), "no readable json-file log (%s)", strerror(-rc));
         lc_log(LC_LOG_INFO, 0, "[%s:%s] read through the API: %s at %s", d->tag, cname(c),

@@ -6,10 +6,11 @@
  * <root>/containers is watched (inotify through libuv). A new directory there is a new
  * container: its directory is watched until its <id>-json.log appears (when the container
  * starts), which is then opened and kept. The container's capture takes the descriptor
- * over when its start event (or a list) names it (lc_docker_preopen_take); a container the
- * filters leave out, or one destroyed first, has its descriptor closed
- * (lc_docker_preopen_drop); so does one no event names within PREOPEN_MAX_AGE_MS. At most
- * PREOPEN_MAX are held. Loop thread. */
+ * over when its start event (or a list) names it (lc_docker_preopen_take; a list that meets
+ * it created but not started leaves the watch on); a container the filters leave out, or
+ * one destroyed first, has its descriptor closed (lc_docker_preopen_drop); so does one no
+ * event names within PREOPEN_MAX_AGE_MS (looked at on each list and each new directory).
+ * At most PREOPEN_MAX are held. Loop thread. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "inputs/docker/docker_int.h"
+#include "inputs/docker/events.h"
 
 #define PREOPEN_MAX 1024
 #define PREOPEN_MAX_AGE_MS (10ULL * 60 * 1000)
@@ -32,11 +34,6 @@ struct lc_docker_preopen {
     uv_fs_event_t ev; /* the container's directory, while the file is awaited */
     uint64_t born_ms;
 };
-
-static int is_id(const char *s)
-{
-    return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
-}
 
 static void entry_closed(uv_handle_t *h)
 {
@@ -91,10 +88,10 @@ static void on_dir_event(uv_fs_event_t *h, const char *filename, int events, int
     }
 }
 
-/* Drops entries no event named within PREOPEN_MAX_AGE_MS (a container created and never
- * started, or one the input never hears of). */
-static void age_out(struct lc_docker *d, uint64_t now)
+void lc_docker_preopen_age_out(struct lc_docker *d)
 {
+    uint64_t now = uv_now(d->loop);
+
     for (struct lc_docker_preopen *e = d->preopen, *next; e != NULL; e = next) {
         next = e->next;
         if (now - e->born_ms > PREOPEN_MAX_AGE_MS) {
@@ -109,11 +106,11 @@ static void on_root_event(uv_fs_event_t *h, const char *filename, int events, in
     struct lc_docker_preopen *e;
     char dir[4096];
     (void)events;
-    if (status != 0 || filename == NULL || !is_id(filename) || d->stopping ||
+    if (status != 0 || filename == NULL || !lc_docker_id_valid(filename) || d->stopping ||
         lc_docker_find(d, filename) != NULL || entry_find(d, filename) != NULL) {
         return;
     }
-    age_out(d, uv_now(d->loop));
+    lc_docker_preopen_age_out(d);
     if (d->n_preopen >= PREOPEN_MAX) {
         return;
     }
@@ -168,6 +165,9 @@ int lc_docker_preopen_take(struct lc_docker *d, const char *id)
         return -1;
     }
     try_open(e);
+    if (e->fd < 0) {
+        return -1; /* not created yet: the watch goes on, for a later take */
+    }
     fd = e->fd;
     e->fd = -1; /* the caller's now */
     entry_free(d, e);
