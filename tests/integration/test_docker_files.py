@@ -268,7 +268,8 @@ def test_created_before_logcap_started_after(containers, logcap):
              h.IMAGE, "sh", "-c", "for i in $(seq 1 30); do echo late $i; done")
     lc = logcap(config=files_cfg()).start()
     lc.wait_api()
-    read_mode(lc, name)  # known (stopped, never started)
+    # known, stopped and never started: waiting for its file, not read through the API
+    assert read_mode(lc, name)["read"] == "files"
     h.docker("start", name)
     containers.wait_exited(name)
     lc.wait_for(lambda: len(lc.records(name)) >= 30 or None, 20, "the 30 lines")

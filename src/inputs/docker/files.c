@@ -394,23 +394,20 @@ int lc_docker_files_adopt(struct lc_docker_container *c, const json_t *saved)
 size_t lc_docker_files_position(const struct lc_docker_container *c, char *buf, size_t len,
                                 size_t cap)
 {
-    static const char key[] = "\"file\":";
-    size_t at = len - 1 + (len > 2) + sizeof(key) - 1; /* where the file object goes */
+    char file[LC_TAIL_POS_JSON_MAX];
     int n;
-    if (!c->has_fpos || len < 2 || buf[len - 1] != '}' || at + 2 >= cap) {
+    if (!c->has_fpos || len < 2 || buf[len - 1] != '}' ||
+        lc_tail_pos_format(&c->fpos, file, sizeof(file)) < 0) {
         return len;
     }
-    n = lc_tail_pos_format(&c->fpos, buf + at, cap - at - 1);
-    if (n < 0) {
-        return len; /* no room: the window alone (a resume then reads from the start) */
+    /* the window's closing brace makes way for ,"file":{...}} */
+    n = snprintf(buf + len - 1, cap - (len - 1), "%s\"file\":%s}", len > 2 ? "," : "", file);
+    if (n < 0 || (size_t)n >= cap - (len - 1)) {
+        buf[len - 1] = '}'; /* no room: the window alone (a resume then reads from the start) */
+        buf[len] = '\0';
+        return len;
     }
-    if (len > 2) {
-        buf[len - 1] = ',';
-    }
-    memcpy(buf + len - 1 + (len > 2), key, sizeof(key) - 1);
-    buf[at + (size_t)n] = '}';
-    buf[at + (size_t)n + 1] = '\0';
-    return at + (size_t)n + 1;
+    return len - 1 + (size_t)n;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
