@@ -501,16 +501,21 @@ static int files_open(struct lc_docker_container *c, const char *path,
     return 0;
 }
 
+/* Container ID's file NAME in Docker's state (config.v2.json, hostconfig.json), parsed;
+ * NULL when it cannot be read. The caller owns it (json_decref). */
+static json_t *container_file(const struct lc_docker *d, const char *id, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/containers/%s/%s", d->dc->root, id, name);
+    return json_load_file(path, 0, NULL);
+}
+
 /* Whether the container has a terminal (its "\r\n" then ends a line without the "\r", as
  * on the API path): Config.Tty of <root>/containers/<id>/config.v2.json. */
 static int has_tty(const struct lc_docker *d, const char *id)
 {
-    char path[4096];
-    json_t *cfg;
-    int tty;
-    snprintf(path, sizeof(path), "%s/containers/%s/config.v2.json", d->dc->root, id);
-    cfg = json_load_file(path, 0, NULL);
-    tty = json_is_true(json_object_get(json_object_get(cfg, "Config"), "Tty"));
+    json_t *cfg = container_file(d, id, "config.v2.json");
+    int tty = json_is_true(json_object_get(json_object_get(cfg, "Config"), "Tty"));
     json_decref(cfg);
     return tty;
 }
@@ -554,14 +559,9 @@ static int tail_start(const char *path, long n, struct lc_tail_pos *pos)
  * <root>/containers/<id>/hostconfig.json). */
 static int json_file_driver(const struct lc_docker *d, const char *id)
 {
-    char path[4096];
-    const char *type;
-    json_t *hc;
-    int yes;
-    snprintf(path, sizeof(path), "%s/containers/%s/hostconfig.json", d->dc->root, id);
-    hc = json_load_file(path, 0, NULL);
-    type = json_string_value(json_object_get(json_object_get(hc, "LogConfig"), "Type"));
-    yes = type != NULL && strcmp(type, "json-file") == 0;
+    json_t *hc = container_file(d, id, "hostconfig.json");
+    const char *type = json_string_value(json_object_get(json_object_get(hc, "LogConfig"), "Type"));
+    int yes = type != NULL && strcmp(type, "json-file") == 0;
     json_decref(hc);
     return yes;
 }
