@@ -20,38 +20,27 @@ case "$N$LINES" in *[!0-9]*) echo "usage: $0 [N_CONTAINERS] [LINES_EACH]" >&2; e
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-# shellcheck source=../tests/env/common.sh
-. tests/env/common.sh
-
-BIN=${LOGCAP_BIN:-build/logcap}
-case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
+# shellcheck source=common.sh
+. bench/common.sh
+bench_binary
 command -v valgrind >/dev/null || { echo "instructions: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
-[ -x "$BIN" ] || { echo "instructions: $BIN not found" >&2; exit 1; }
 
 TOTAL=$((N * LINES))
 PREFIX="lct-instr$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')-"
 WORK=$(mktemp -d /tmp/lct-instr.XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-STARTED_DOCKER=0
 PID=""
 
-cleanup() {
-    set +e
+# valgrind's logcap is killed: a clean stop under callgrind would take long and count
+bench_on_exit() {
     if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
         kill -KILL "$PID"
         wait "$PID" 2>/dev/null
     fi
-    ids=$(docker ps -aq --filter "name=^/$PREFIX" 2>/dev/null)
-    # shellcheck disable=SC2086
-    [ -n "$ids" ] && docker rm -f $ids >/dev/null
+    bench_remove_containers "$PREFIX"
     rm -rf "$WORK"
-    [ "$STARTED_DOCKER" = 1 ] && tests/env/docker-down
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-tests/env/docker-up --status 2>/dev/null || STARTED_DOCKER=1
-tests/env/docker-up
+bench_docker_up
 
 cat >"$WORK/logcap.yaml" <<EOF
 data_dir: "$WORK/data"

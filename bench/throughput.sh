@@ -36,54 +36,24 @@ case "$N$LINES" in *[!0-9]*) echo "usage: $0 [N_CONTAINERS] [LINES_EACH]" >&2; e
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-# shellcheck source=../tests/env/common.sh
-. tests/env/common.sh
-
-BIN=${LOGCAP_BIN:-build/logcap}
-case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
-if [ ! -x "$BIN" ]; then
-    echo "throughput: $BIN not found; build it: cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build build -j2" >&2
-    exit 1
-fi
+# shellcheck source=common.sh
+. bench/common.sh
+bench_binary
 
 TOTAL=$((N * LINES))
 TIMEOUT=${LCB_TIMEOUT:-$((60 + TOTAL / 5000))}
 PREFIX="lct-bench$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')-"
 WORK=$(mktemp -d /tmp/lct-bench.XXXXXX)
-STARTED_DOCKER=0
 LOGCAP_PID=""
 HZ=$(getconf CLK_TCK)
 
-cleanup() {
-    set +e
-    if [ -n "$LOGCAP_PID" ] && kill -0 "$LOGCAP_PID" 2>/dev/null; then
-        kill -TERM "$LOGCAP_PID"
-        for _ in $(seq 1 100); do kill -0 "$LOGCAP_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$LOGCAP_PID" 2>/dev/null && kill -KILL "$LOGCAP_PID"
-        wait "$LOGCAP_PID" 2>/dev/null
-    fi
-    if lct_docker_answers; then
-        ids=$(docker ps -aq --filter "name=^/$PREFIX")
-        # shellcheck disable=SC2086
-        [ -n "$ids" ] && docker rm -f $ids >/dev/null
-    fi
+bench_on_exit() {
+    bench_stop "$LOGCAP_PID"
+    bench_remove_containers "$PREFIX"
     rm -rf "$WORK"
-    if [ "$STARTED_DOCKER" = 1 ]; then
-        tests/env/docker-down
-    fi
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if ! tests/env/docker-up --status 2>/dev/null; then
-    STARTED_DOCKER=1
-fi
-tests/env/docker-up
+bench_docker_up
 DOCKERD_PID=$(lct_dockerd_pid)
-
-cpu_ticks() { # PID: utime+stime in clock ticks
-    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
-}
 
 cat >"$WORK/logcap.yaml" <<EOF
 data_dir: "$WORK/data"
@@ -149,8 +119,8 @@ echo "throughput: $N containers x $LINES lines of 100 bytes ($TOTAL lines), ${LC
 sleep 1 # the agent up and following; its start is outside the window
 
 T0=$(date +%s.%N)
-L0=$(cpu_ticks "$LOGCAP_PID")
-D0=$(cpu_ticks "$DOCKERD_PID")
+L0=$(ticks "$LOGCAP_PID")
+D0=$(ticks "$DOCKERD_PID")
 seq 1 "$N" | xargs -P 8 -I{} docker start "${PREFIX}{}" >/dev/null
 
 total_size() {
@@ -183,8 +153,8 @@ while :; do
     if [ "$size" != "$last_size" ]; then
         last_size=$size
         T1=$(date +%s.%N)
-        L1=$(cpu_ticks "$LOGCAP_PID")
-        D1=$(cpu_ticks "$DOCKERD_PID")
+        L1=$(ticks "$LOGCAP_PID")
+        D1=$(ticks "$DOCKERD_PID")
         still=0
     else
         still=$((still + 1))
